@@ -1,0 +1,16 @@
+//! starpoll's pure core.
+//!
+//! Everything in this crate is deterministic Rust with no browser dependencies: it never reads the
+//! clock or a random source (callers pass time and random bytes in), so it is tested natively with
+//! plain `cargo test`. The browser shell (the `starpoll` app crate) owns I/O and calls into it.
+//!
+//! Modules:
+//! - [`identity`]: ed25519 identities, the [`PeerId`] derived from a public key, signatures, and
+//!   the PeerJS session token.
+//! - [`server`]: which PeerJS signaling server to use.
+
+pub mod identity;
+pub mod server;
+
+pub use identity::{Identity, IdentityError, PeerId, PeerToken, Signature};
+pub use server::{ServerConfig, ServerUrlError};
