@@ -324,9 +324,9 @@ mod tests {
     /// PeerJS's ID rule, checked by hand so the test needs no regex crate.
     fn valid_for_peerjs(id: &str) -> bool {
         !id.is_empty()
-            && id.split([' ', '_', '-']).all(|part| {
-                !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric())
-            })
+            && id
+                .split([' ', '_', '-'])
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()))
     }
 
     fn token() -> PeerToken {
@@ -424,5 +424,4 @@ mod tests {
         assert!("a".repeat(65).parse::<PeerToken>().is_err());
         assert!("abc123".parse::<PeerToken>().is_ok());
     }
-
 }

@@ -145,8 +145,14 @@ mod tests {
 
     #[test]
     fn local_page_hosts_use_the_local_server() {
-        assert_eq!(ServerConfig::default_for_page_host("127.0.0.1"), ServerConfig::local());
-        assert_eq!(ServerConfig::default_for_page_host("localhost"), ServerConfig::local());
+        assert_eq!(
+            ServerConfig::default_for_page_host("127.0.0.1"),
+            ServerConfig::local()
+        );
+        assert_eq!(
+            ServerConfig::default_for_page_host("localhost"),
+            ServerConfig::local()
+        );
         assert_eq!(
             ServerConfig::default_for_page_host("polls.example.org"),
             ServerConfig::public_cloud()
@@ -167,19 +173,43 @@ mod tests {
             }
         );
         let c = ServerConfig::from_url("wss://peer.example.org?key=abc").unwrap();
-        assert_eq!((c.port, c.path.as_str(), c.key.as_str(), c.secure), (443, "/", "abc", true));
-        assert_eq!(ServerConfig::from_url("ws://h:1/").unwrap().to_url(), "ws://h:1/");
+        assert_eq!(
+            (c.port, c.path.as_str(), c.key.as_str(), c.secure),
+            (443, "/", "abc", true)
+        );
+        assert_eq!(
+            ServerConfig::from_url("ws://h:1/").unwrap().to_url(),
+            "ws://h:1/"
+        );
         assert_eq!(ServerConfig::local().to_url(), "ws://127.0.0.1:9000/");
     }
 
     #[test]
     fn refuses_bad_urls() {
-        assert_eq!(ServerConfig::from_url("http://x:1/"), Err(ServerUrlError::BadScheme));
-        assert_eq!(ServerConfig::from_url("ws://:1/"), Err(ServerUrlError::BadHost));
-        assert_eq!(ServerConfig::from_url("ws://a b:1/"), Err(ServerUrlError::BadHost));
-        assert_eq!(ServerConfig::from_url("ws://x:0/"), Err(ServerUrlError::BadPort));
-        assert_eq!(ServerConfig::from_url("ws://x:99999/"), Err(ServerUrlError::BadPort));
-        assert_eq!(ServerConfig::from_url("ws://x:y/"), Err(ServerUrlError::BadPort));
+        assert_eq!(
+            ServerConfig::from_url("http://x:1/"),
+            Err(ServerUrlError::BadScheme)
+        );
+        assert_eq!(
+            ServerConfig::from_url("ws://:1/"),
+            Err(ServerUrlError::BadHost)
+        );
+        assert_eq!(
+            ServerConfig::from_url("ws://a b:1/"),
+            Err(ServerUrlError::BadHost)
+        );
+        assert_eq!(
+            ServerConfig::from_url("ws://x:0/"),
+            Err(ServerUrlError::BadPort)
+        );
+        assert_eq!(
+            ServerConfig::from_url("ws://x:99999/"),
+            Err(ServerUrlError::BadPort)
+        );
+        assert_eq!(
+            ServerConfig::from_url("ws://x:y/"),
+            Err(ServerUrlError::BadPort)
+        );
     }
 
     #[test]

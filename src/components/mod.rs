@@ -1,0 +1,10 @@
+//! Small presentational components. They receive data and callbacks through props and never
+//! touch storage or the network themselves.
+
+mod copy_button;
+mod name_field;
+mod startup_error;
+
+pub use copy_button::CopyButton;
+pub use name_field::NameField;
+pub use startup_error::StartupError;

@@ -1,0 +1,86 @@
+//! Errors of the browser shell, and the single conversion from `JsValue` to a typed error.
+//!
+//! Every browser call that can fail returns a `JsValue`; [`JsError::from`] turns it into a
+//! message once, here, so the rest of the shell uses `?` and typed errors. UI-facing errors are
+//! `Clone + PartialEq` so components can hold them in state.
+
+use std::sync::Arc;
+
+use wasm_bindgen::{JsCast, JsValue};
+
+/// A JavaScript exception or rejection, reduced to its name and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct JsError {
+    /// The error's `name` (`QuotaExceededError`, `SecurityError`, …) or `Error` when absent.
+    pub name: String,
+    /// The error's `message`, or the value as text when it is not an `Error`.
+    pub message: String,
+}
+
+impl From<JsValue> for JsError {
+    fn from(value: JsValue) -> Self {
+        if let Some(err) = value.dyn_ref::<js_sys::Error>() {
+            Self {
+                name: String::from(err.name()),
+                message: String::from(err.message()),
+            }
+        } else {
+            Self {
+                name: "Error".into(),
+                message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+            }
+        }
+    }
+}
+
+/// Why the IndexedDB repository failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The browser has no IndexedDB (blocked storage, some private modes, sandboxed frames).
+    #[error("this browser does not let the page use IndexedDB")]
+    Unavailable,
+    /// IndexedDB refused an operation (open, transaction, read or write).
+    #[error("IndexedDB failed while trying to {action}")]
+    Idb {
+        /// What we were doing, e.g. "open the database".
+        action: &'static str,
+        /// The underlying rexie error (shared so UI state can clone it).
+        #[source]
+        source: Arc<rexie::Error>,
+    },
+    /// A stored record could not be (de)serialized.
+    #[error("stored {record} is unreadable: {message}")]
+    Corrupt {
+        /// Which record.
+        record: &'static str,
+        /// What was wrong with it.
+        message: String,
+    },
+}
+
+impl StorageError {
+    /// Wraps a rexie error with what we were doing.
+    pub fn idb(action: &'static str) -> impl FnOnce(rexie::Error) -> Self {
+        move |source| Self::Idb {
+            action,
+            source: Arc::new(source),
+        }
+    }
+}
+
+/// Anything that can go wrong while starting the app.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// Local storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A browser API failed.
+    #[error("browser error: {0}")]
+    Js(#[from] JsError),
+    /// The browser's random number generator failed.
+    #[error("the browser's random number generator failed: {0}")]
+    Random(String),
+}

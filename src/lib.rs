@@ -1,0 +1,26 @@
+//! starpoll's browser shell: the Yew app and the thin layers that talk to the browser.
+//!
+//! Layers (see `ARCHITECTURE.md`):
+//! - [`error`]: the one place a `JsValue` becomes a typed error.
+//! - [`storage`]: the typed IndexedDB repository (rexie); the only module that knows the schema.
+//! - [`identity`]: loads this browser's identity, or makes one from the CSPRNG on first run.
+//! - [`config`]: which PeerJS server to use, from the page URL.
+//! - [`state`]: the app state and its reducer (pure; effects run in components).
+//! - [`components`] and [`pages`]: what the user sees.
+//!
+//! Pure logic (ids, signatures, poll rules, protocols) lives in the `starpoll-core` and
+//! `peerjs-client` crates, which have no browser dependencies.
+
+pub mod app;
+pub mod components;
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod pages;
+pub mod state;
+pub mod storage;
+
+/// Mounts the app on the document body.
+pub fn start() {
+    yew::Renderer::<app::App>::new().render();
+}

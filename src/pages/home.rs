@@ -1,0 +1,59 @@
+//! The home page: who I am on the network (peer ID, display name) and which server I use.
+
+use yew::prelude::*;
+
+use crate::app::AppContext;
+use crate::components::{CopyButton, NameField};
+use crate::state::AppState;
+
+/// The home page.
+#[component]
+pub fn Home() -> Html {
+    let Some(context) = use_context::<AppContext>() else {
+        return html! {};
+    };
+    let AppState::Ready(ready) = context.state() else {
+        return html! {};
+    };
+    let peer_id = AttrValue::from(ready.identity.peer_id().to_string());
+    let on_name = {
+        let context = context.clone();
+        Callback::from(move |name: String| context.set_display_name(name))
+    };
+    let server_note = match &ready.server.rejected_override {
+        Some(e) => html! {
+            <p class="hint error" data-testid="server-warning">
+                { format!("The peerjs= address in the page link was ignored: {e}.") }
+            </p>
+        },
+        None => html! {},
+    };
+    html! {
+        <>
+            <section class="card" aria-labelledby="me-heading">
+                <h1 id="me-heading">{ "You" }</h1>
+                <NameField name={AttrValue::from(ready.profile.display_name.clone())}
+                    save={ready.name_save.clone()} on_change={on_name} />
+                <div class="field">
+                    <span class="label" id="peer-id-label">{ "Your peer ID" }</span>
+                    <div class="peer-id-row">
+                        <code class="peer-id" data-testid="my-peer-id" aria-labelledby="peer-id-label">
+                            { peer_id.clone() }
+                        </code>
+                        <CopyButton text={peer_id} label="Copy my peer ID" testid={AttrValue::from("copy-peer-id")} />
+                    </div>
+                    <p class="hint">
+                        { "Others join your polls with this ID. It is your public key, so it stays \
+                           the same every time you open starpoll in this browser." }
+                    </p>
+                </div>
+            </section>
+            <section class="card muted" aria-label="Connection">
+                <p class="hint" data-testid="signaling-server">
+                    { "Signaling server: " }<code>{ ready.server.server.to_url() }</code>
+                </p>
+                { server_note }
+            </section>
+        </>
+    }
+}

@@ -1,0 +1,5 @@
+//! Pages: one component per route. They read the app context and call its intents.
+
+mod home;
+
+pub use home::Home;

@@ -1,0 +1,104 @@
+//! The app state and its reducer. Pure: the reducer only computes the next state; the effects it
+//! implies (saving to IndexedDB) are started by the intents in [`crate::app`].
+
+use std::rc::Rc;
+
+use starpoll_core::Identity;
+use yew::Reducible;
+
+use crate::config::ServerChoice;
+use crate::error::{AppError, StorageError};
+use crate::storage::{Profile, Repository};
+
+/// Everything the app needs once it has started.
+///
+/// Equality compares the shared database and identity by pointer (they never change while the
+/// app runs) and the rest by value, so Yew re-renders only on real changes.
+#[derive(Clone)]
+pub struct Ready {
+    /// The open database.
+    pub repo: Rc<Repository>,
+    /// This browser's identity.
+    pub identity: Rc<Identity>,
+    /// The display name as last edited (saved or not).
+    pub profile: Profile,
+    /// Where the display name stands with respect to storage.
+    pub name_save: SaveState,
+    /// The signaling server this page uses.
+    pub server: ServerChoice,
+}
+
+impl PartialEq for Ready {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.repo, &other.repo)
+            && Rc::ptr_eq(&self.identity, &other.identity)
+            && self.profile == other.profile
+            && self.name_save == other.name_save
+            && self.server == other.server
+    }
+}
+
+/// Whether the latest edit of a stored value has reached IndexedDB.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveState {
+    /// Nothing edited since load.
+    Unchanged,
+    /// Edit number `.0` is being written.
+    Saving(u64),
+    /// Edit number `.0` is committed.
+    Saved(u64),
+    /// Writing failed.
+    Failed(StorageError),
+}
+
+/// The app's top-level state.
+#[derive(Clone, Default, PartialEq)]
+pub enum AppState {
+    /// Opening the database and loading the identity.
+    #[default]
+    Starting,
+    /// Start-up failed; the page explains why.
+    Failed(AppError),
+    /// Running.
+    Ready(Ready),
+}
+
+/// What can happen to the app state.
+pub enum Action {
+    /// Start-up finished.
+    Started(Result<Ready, AppError>),
+    /// The user edited the display name; this is edit number `.1`.
+    NameEdited(String, u64),
+    /// Writing edit number `.0` finished.
+    NameSaved(u64, Result<(), StorageError>),
+}
+
+impl Reducible for AppState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        match (self.as_ref(), action) {
+            (AppState::Starting, Action::Started(Ok(ready))) => Rc::new(AppState::Ready(ready)),
+            (AppState::Starting, Action::Started(Err(e))) => Rc::new(AppState::Failed(e)),
+            (AppState::Ready(ready), Action::NameEdited(name, edit)) => {
+                let mut next = ready.clone();
+                next.profile.display_name = name;
+                next.name_save = SaveState::Saving(edit);
+                Rc::new(AppState::Ready(next))
+            }
+            (AppState::Ready(ready), Action::NameSaved(edit, result)) => {
+                // Only the latest edit's outcome matters; an older write finishing late is stale.
+                if ready.name_save != SaveState::Saving(edit) {
+                    return self;
+                }
+                let mut next = ready.clone();
+                next.name_save = match result {
+                    Ok(()) => SaveState::Saved(edit),
+                    Err(e) => SaveState::Failed(e),
+                };
+                Rc::new(AppState::Ready(next))
+            }
+            _ => self,
+        }
+    }
+}

@@ -1,0 +1,54 @@
+// Shared end-to-end helpers: Debian Chromium with the flags WebRTC needs on a loopback-only
+// machine, one browser context per simulated user, and the app URL pointing at the test's own
+// PeerJS server.
+import { test as base, expect } from '@playwright/test';
+import { chromium } from 'playwright-core';
+
+export const peerPort = Number(process.env.E2E_PEER_PORT ?? 9181);
+export const peerjsParam = `peerjs=ws://127.0.0.1:${peerPort}/`;
+
+/** The app URL for `path` with the test PeerJS server selected. */
+export function appUrl(path = '/') {
+  const sep = path.includes('?') ? '&' : '?';
+  return `${path}${sep}${peerjsParam}`;
+}
+
+export const test = base.extend({
+  // One Chromium per worker; each test makes the contexts (users) it needs.
+  browser: [
+    async ({}, use) => {
+      const browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--allow-loopback-in-peer-connection',
+        ],
+      });
+      await use(browser);
+      await browser.close();
+    },
+    { scope: 'worker' },
+  ],
+  // A fresh user: own context (own IndexedDB), camera/mic granted so ICE works on loopback.
+  newUser: async ({ browser, baseURL }, use) => {
+    const contexts = [];
+    await use(async () => {
+      const context = await browser.newContext({
+        baseURL,
+        permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
+      });
+      contexts.push(context);
+      return context;
+    });
+    await Promise.all(contexts.map((c) => c.close()));
+  },
+});
+
+export { expect };
