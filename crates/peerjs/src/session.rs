@@ -1,0 +1,2030 @@
+//! The signaling session of one PeerJS `Peer`, as a sans-IO state machine: its WebSocket to the
+//! PeerJS server (register, heartbeat, reconnect) and the signaling side of its data connections
+//! (OFFER/ANSWER/CANDIDATE routing, connect timeouts, EXPIRE and LEAVE).
+//!
+//! # Driving loop
+//!
+//! The machine does no I/O and never reads a clock or a random source. A shell (the browser
+//! transport, or a test) owns the WebSocket and the timer and runs this loop:
+//!
+//! 1. Create it with [`Session::new`]`(config, seed, now)`; it immediately asks for a socket.
+//! 2. Feed every event with [`Session::handle_input`]`(input, now)`: socket opened/closed/text,
+//!    page visibility, the app's intents, the WebRTC layer's answers and candidates, and
+//!    [`Input::Tick`] when the timer fires. `now` is milliseconds on any monotonic clock, the same
+//!    clock for every call.
+//! 3. After each input, drain [`Session::poll_output`] until it returns `None` and act on every
+//!    [`Output`] in order: open/close the socket, send text frames, hand events to the app.
+//! 4. Re-arm a single timer for [`Session::poll_timeout`] (an absolute instant on that clock); when
+//!    it fires, feed [`Input::Tick`]. `None` means no timer is needed.
+//!
+//! Randomness (reconnect jitter, [`Session::new_connection_id`]) comes from a SplitMix64
+//! generator seeded once by the caller's `seed`: the same seed and inputs give the same outputs.
+//!
+//! # Invariants
+//!
+//! - At most one socket at a time. [`Output::OpenSocket`] is only emitted when no socket is open
+//!   or opening; the shell must then report events for that socket only, and after
+//!   [`Output::CloseSocket`] it reports nothing more about the closed socket.
+//! - [`Output::Open`] and [`Output::Disconnected`] strictly alternate, starting with `Open`.
+//!   Error events about the socket are reported once per outage, not once per retry.
+//! - Signaling frames (OFFER, ANSWER, CANDIDATE, LEAVE) are sent only while the session is open;
+//!   produced earlier, they wait in an outbox (at most
+//!   [`SessionConfig::max_queued_outbound`]) and are sent in order on open; produced while
+//!   stopped, they are dropped (a dial fails at once). HEARTBEATs are sent whenever the socket is
+//!   open and never queued.
+//! - A dial ([`Input::Connect`]) ends in exactly one of: [`Input::ConnectionOpened`] from the
+//!   shell, [`Input::ConnectionClosed`] from the shell, [`Output::ConnectFailed`], or
+//!   [`Output::CloseConnectionsTo`] for its peer. Its timeout starts when its OFFER is handed to
+//!   the socket, so a dial made while reconnecting waits for the socket rather than failing.
+//! - ANSWER/CANDIDATE frames for a connection ID not yet registered (by an incoming OFFER or a
+//!   `Connect`) are held, at most [`SessionConfig::max_buffered_signals`] of them and none older
+//!   than [`SessionConfig::buffered_signal_max_age_ms`], and delivered in arrival order when it is.
+//!   Frames whose `src` is not the registered peer of their connection are dropped.
+//! - ID-TAKEN, ERROR and [`Input::Disconnect`] stop the session (no automatic reconnect; only
+//!   [`Input::Reconnect`] restarts it). Any other loss of the socket reconnects automatically
+//!   with the same ID and token after an exponential, fully jittered backoff, reset on open.
+//! - After [`Input::Destroy`] every input is ignored and nothing more is emitted.
+//! - No input panics; a malformed frame yields an [`Output::Error`] of kind
+//!   [`PeerErrorKind::InvalidMessage`] and the session carries on.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+use crate::backoff::Backoff;
+use crate::signal::{
+    AnswerPayload, CandidatePayload, ClientMessage, ConnectionId, OfferPayload, PeerName,
+    ServerMessage, SignalError,
+};
+
+/// The PeerJS client version this crate speaks, sent as `version=` (the server ignores it).
+pub const PEERJS_PROTOCOL_VERSION: &str = "1.5.5";
+
+/// Where the PeerJS server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalingServer {
+    /// Host name or IP address, without scheme or port.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// URL path prefix; [`SignalingServer::new`] makes it start and end with `/`.
+    pub path: String,
+    /// The server's API key (PeerJS default `peerjs`).
+    pub key: String,
+    /// `wss://` when true, `ws://` otherwise.
+    pub secure: bool,
+}
+
+impl SignalingServer {
+    /// A server address; `path` is normalised to start and end with `/` as PeerJS does.
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        path: &str,
+        key: impl Into<String>,
+        secure: bool,
+    ) -> Self {
+        let trimmed = path.trim_matches('/');
+        let path = if trimmed.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/{trimmed}/")
+        };
+        Self {
+            host: host.into(),
+            port,
+            path,
+            key: key.into(),
+            secure,
+        }
+    }
+
+    /// The signaling WebSocket URL:
+    /// `ws[s]://HOST:PORT{PATH}peerjs?key=KEY&id=ID&token=TOKEN&version=VERSION`.
+    ///
+    /// Query values are percent-encoded except for `A-Z a-z 0-9 - . _ ~`, so IDs and tokens in
+    /// PeerJS's alphabet appear verbatim.
+    pub fn socket_url(&self, id: &PeerName, token: &str, version: &str) -> String {
+        let scheme = if self.secure { "wss" } else { "ws" };
+        let mut url = format!(
+            "{scheme}://{}:{}{}peerjs?key=",
+            self.host, self.port, self.path
+        );
+        push_query_value(&mut url, &self.key);
+        url.push_str("&id=");
+        push_query_value(&mut url, id.as_str());
+        url.push_str("&token=");
+        push_query_value(&mut url, token);
+        url.push_str("&version=");
+        push_query_value(&mut url, version);
+        url
+    }
+}
+
+fn push_query_value(url: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            url.push(char::from(b));
+        } else {
+            url.push('%');
+            url.push(char::from(HEX[usize::from(b >> 4)]));
+            url.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+}
+
+/// Everything a [`Session`] needs to know up front. Times are milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// The PeerJS server.
+    pub server: SignalingServer,
+    /// Our ID. Must satisfy [`PeerName::is_valid_for_peerjs`].
+    pub id: PeerName,
+    /// Our token; reuse it across reloads together with the ID so that a lingering registration
+    /// re-attaches instead of answering ID-TAKEN.
+    pub token: String,
+    /// Sent as `version=`; defaults to [`PEERJS_PROTOCOL_VERSION`].
+    pub client_version: String,
+    /// Interval between HEARTBEATs while the socket is open (default 5000).
+    pub ping_interval_ms: u64,
+    /// How long a dial may take from sending its OFFER to its data channel opening (default
+    /// 10 000).
+    pub connect_timeout_ms: u64,
+    /// How long the socket may take to open before it is abandoned and retried (default 10 000).
+    pub socket_open_timeout_ms: u64,
+    /// How long after the socket opens, without OPEN, ID-TAKEN or ERROR, the session counts as
+    /// open: the server re-attaches a same-ID, same-token socket silently (default 2000).
+    pub reattach_grace_ms: u64,
+    /// Ceiling of the first reconnect delay (default 500).
+    pub reconnect_base_ms: u64,
+    /// Largest reconnect delay (default 30 000).
+    pub reconnect_cap_ms: u64,
+    /// Most ANSWER/CANDIDATE frames held for unregistered connections (default 64).
+    pub max_buffered_signals: usize,
+    /// Held frames older than this are dropped (default 15 000).
+    pub buffered_signal_max_age_ms: u64,
+    /// Most signaling frames waiting for the socket to open (default 256); beyond it the oldest
+    /// is dropped (a dropped OFFER fails its dial with [`ConnectFailReason::QueueFull`]).
+    pub max_queued_outbound: usize,
+}
+
+impl SessionConfig {
+    /// A configuration with the defaults documented on each field.
+    pub fn new(server: SignalingServer, id: PeerName, token: impl Into<String>) -> Self {
+        Self {
+            server,
+            id,
+            token: token.into(),
+            client_version: PEERJS_PROTOCOL_VERSION.to_owned(),
+            ping_interval_ms: 5000,
+            connect_timeout_ms: 10_000,
+            socket_open_timeout_ms: 10_000,
+            reattach_grace_ms: 2000,
+            reconnect_base_ms: 500,
+            reconnect_cap_ms: 30_000,
+            max_buffered_signals: 64,
+            buffered_signal_max_age_ms: 15_000,
+            max_queued_outbound: 256,
+        }
+    }
+
+    /// The signaling WebSocket URL for this ID and token.
+    pub fn socket_url(&self) -> String {
+        self.server
+            .socket_url(&self.id, &self.token, &self.client_version)
+    }
+}
+
+/// Something that happened, fed to [`Session::handle_input`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The socket asked for by the latest [`Output::OpenSocket`] opened.
+    SocketOpened,
+    /// That socket closed or failed (a WebSocket `error` and the `close` that follows it are
+    /// reported once, as this).
+    SocketClosed,
+    /// That socket received a text frame.
+    SocketText(String),
+    /// The timer armed for [`Session::poll_timeout`] fired.
+    Tick,
+    /// The page became visible again: send a heartbeat now (background timers are throttled),
+    /// and retry at once if waiting to reconnect.
+    VisibilityVisible,
+    /// The app dials `remote`: send `offer` (queued until the session is open) and watch for the
+    /// connection to open.
+    Connect {
+        /// The peer dialled.
+        remote: PeerName,
+        /// The offer; its `connection_id` names the dial from now on.
+        offer: OfferPayload,
+    },
+    /// The WebRTC layer answered an incoming offer.
+    SendAnswer {
+        /// The dialer.
+        remote: PeerName,
+        /// The answer.
+        answer: AnswerPayload,
+    },
+    /// The WebRTC layer produced a local ICE candidate (send no end-of-candidates `null`).
+    SendCandidate {
+        /// The remote peer.
+        remote: PeerName,
+        /// The candidate.
+        candidate: CandidatePayload,
+    },
+    /// Ask `remote` to close every connection to us (stock PeerJS never sends this).
+    SendLeave {
+        /// The remote peer.
+        remote: PeerName,
+    },
+    /// The data channel of this connection opened: its dial succeeded.
+    ConnectionOpened(ConnectionId),
+    /// This connection is closed: forget it.
+    ConnectionClosed(ConnectionId),
+    /// The user asks to reconnect (same ID and token) after a stop, or to retry now.
+    Reconnect,
+    /// The user disconnects from the server (data connections are left to the app).
+    Disconnect,
+    /// Shut everything down for good.
+    Destroy,
+}
+
+/// Something the shell must do or report, drained with [`Session::poll_output`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Open a WebSocket to `url` (no socket is open or opening).
+    OpenSocket {
+        /// The full signaling URL.
+        url: String,
+    },
+    /// Close the current socket cleanly (a clean close frees the ID on the server at once).
+    CloseSocket,
+    /// Send this text frame on the current socket.
+    SendText(String),
+    /// The session is registered with the server.
+    Open,
+    /// The session is no longer registered (follows an `Open`).
+    Disconnected,
+    /// Something went wrong; see [`PeerError::kind`].
+    Error(PeerError),
+    /// A remote peer dials us: answer with [`Input::SendAnswer`].
+    IncomingOffer {
+        /// Who dials.
+        src: PeerName,
+        /// The offer.
+        payload: OfferPayload,
+    },
+    /// The remote side answered our dial.
+    RemoteAnswer {
+        /// The dial.
+        connection_id: ConnectionId,
+        /// The answer.
+        payload: AnswerPayload,
+    },
+    /// A remote ICE candidate for a connection.
+    RemoteCandidate {
+        /// The connection.
+        connection_id: ConnectionId,
+        /// The candidate.
+        payload: CandidatePayload,
+    },
+    /// A dial failed; close its RTCPeerConnection.
+    ConnectFailed {
+        /// The dial.
+        connection_id: ConnectionId,
+        /// The peer dialled.
+        peer: PeerName,
+        /// Why.
+        reason: ConnectFailReason,
+    },
+    /// `peer` sent LEAVE: close every connection to it (the session has forgotten them).
+    CloseConnectionsTo {
+        /// The peer that left.
+        peer: PeerName,
+    },
+}
+
+/// Why a dial failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectFailReason {
+    /// The server answered EXPIRE: the peer is not registered.
+    PeerUnavailable,
+    /// No open data channel within [`SessionConfig::connect_timeout_ms`] of sending the OFFER
+    /// (an absent or frozen peer never answers).
+    Timeout,
+    /// The session is stopped ([`Input::Disconnect`], ID-TAKEN or ERROR).
+    Disconnected,
+    /// The session was destroyed.
+    Destroyed,
+    /// The outbox overflowed while the socket was down and this OFFER was the oldest entry.
+    QueueFull,
+}
+
+/// The kinds of peer-level error, mirroring PeerJS's names (see [`PeerErrorKind::as_str`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerErrorKind {
+    /// Our ID is not one PeerJS accepts.
+    InvalidId,
+    /// Another client holds our ID (ID-TAKEN).
+    UnavailableId,
+    /// The server could not reach `peer` (EXPIRE).
+    PeerUnavailable {
+        /// The unreachable peer.
+        peer: PeerName,
+    },
+    /// The server could not be reached or the connection to it was lost.
+    Network,
+    /// The server reported an error (ERROR).
+    ServerError,
+    /// The socket failed (e.g. did not open in time).
+    SocketError,
+    /// The socket closed unexpectedly (for shells; the session reports losses as `Network`).
+    SocketClosed,
+    /// A WebRTC failure (for the transport layer; the session never emits it).
+    Webrtc,
+    /// An operation needs the server but the session is disconnected.
+    Disconnected,
+    /// A signaling frame could not be read or written (not in PeerJS, which drops such frames
+    /// silently); the source is a [`SignalError`].
+    InvalidMessage,
+}
+
+impl PeerErrorKind {
+    /// PeerJS's name for this kind (`"invalid-message"` for the one PeerJS lacks).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::InvalidId => "invalid-id",
+            Self::UnavailableId => "unavailable-id",
+            Self::PeerUnavailable { .. } => "peer-unavailable",
+            Self::Network => "network",
+            Self::ServerError => "server-error",
+            Self::SocketError => "socket-error",
+            Self::SocketClosed => "socket-closed",
+            Self::Webrtc => "webrtc",
+            Self::Disconnected => "disconnected",
+            Self::InvalidMessage => "invalid-message",
+        }
+    }
+}
+
+impl fmt::Display for PeerErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A peer-level error event.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct PeerError {
+    /// What kind of failure.
+    pub kind: PeerErrorKind,
+    /// A human-readable explanation (the server's own text for ID-TAKEN and ERROR).
+    pub message: String,
+    /// The underlying parse or encode error, if any.
+    #[source]
+    pub source: Option<SignalError>,
+}
+
+impl PeerError {
+    /// An error without an underlying cause.
+    pub fn new(kind: PeerErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+}
+
+/// Compares `kind` and `message`; the `source` is not compared.
+impl PartialEq for PeerError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+/// Coarse session state for display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// A socket is opening, or open and awaiting registration.
+    Connecting,
+    /// Registered: signaling flows.
+    Open,
+    /// The socket was lost; waiting to retry.
+    Reconnecting,
+    /// Stopped (Disconnect, ID-TAKEN, ERROR, invalid ID); only [`Input::Reconnect`] restarts.
+    Disconnected,
+    /// Destroyed for good.
+    Destroyed,
+}
+
+/// The connection-level phase of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// `OpenSocket` was emitted; the socket is abandoned at `deadline` if still not open.
+    Connecting { deadline: u64 },
+    /// The socket is open; without OPEN/ID-TAKEN/ERROR the session counts as open at `deadline`.
+    AwaitingOpen { deadline: u64, next_ping: u64 },
+    /// Registered.
+    Open { next_ping: u64 },
+    /// No socket; the next attempt is at `retry_at`.
+    Backoff { retry_at: u64 },
+    /// No socket, no retry.
+    Stopped,
+    /// Terminal.
+    Destroyed,
+}
+
+/// A dial that has not opened yet.
+#[derive(Debug, Clone)]
+struct PendingDial {
+    peer: PeerName,
+    /// Set when the OFFER is sent.
+    deadline: Option<u64>,
+}
+
+/// An ANSWER or CANDIDATE for a connection that is not registered yet.
+#[derive(Debug, Clone)]
+struct HeldSignal {
+    received_at: u64,
+    src: PeerName,
+    signal: RemoteSignal,
+}
+
+#[derive(Debug, Clone)]
+enum RemoteSignal {
+    Answer(AnswerPayload),
+    Candidate(CandidatePayload),
+}
+
+impl RemoteSignal {
+    fn connection_id(&self) -> &ConnectionId {
+        match self {
+            Self::Answer(p) => &p.connection_id,
+            Self::Candidate(p) => &p.connection_id,
+        }
+    }
+
+    fn into_output(self) -> Output {
+        match self {
+            Self::Answer(payload) => Output::RemoteAnswer {
+                connection_id: payload.connection_id.clone(),
+                payload,
+            },
+            Self::Candidate(payload) => Output::RemoteCandidate {
+                connection_id: payload.connection_id.clone(),
+                payload,
+            },
+        }
+    }
+}
+
+/// A signaling frame waiting for the session to open.
+#[derive(Debug, Clone)]
+struct Queued {
+    text: String,
+    connection_id: Option<ConnectionId>,
+    is_offer: bool,
+}
+
+/// SplitMix64: a tiny, well-mixed deterministic generator (not cryptographic; jitter only).
+#[derive(Debug, Clone)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn next_u32(&mut self) -> u32 {
+        // The high half; the shift leaves exactly 32 bits.
+        u32::try_from(self.next_u64() >> 32).unwrap_or(u32::MAX)
+    }
+}
+
+/// The signaling session machine. See the module docs for the driving loop.
+#[derive(Debug, Clone)]
+pub struct Session {
+    config: SessionConfig,
+    phase: Phase,
+    backoff: Backoff,
+    rng: SplitMix64,
+    outputs: VecDeque<Output>,
+    /// Frames waiting for open, in send order.
+    outbox: VecDeque<Queued>,
+    /// Our dials that have not opened, failed or closed.
+    pending: BTreeMap<ConnectionId, PendingDial>,
+    /// Every registered connection and its remote peer.
+    connections: BTreeMap<ConnectionId, PeerName>,
+    /// Frames for unregistered connections, oldest first.
+    held: VecDeque<HeldSignal>,
+    /// `Open` was emitted and `Disconnected` has not followed yet.
+    open_announced: bool,
+    /// The current outage has been reported with an error event.
+    outage_reported: bool,
+}
+
+impl Session {
+    /// A session that starts connecting at `now` (the first output is [`Output::OpenSocket`],
+    /// or an [`PeerErrorKind::InvalidId`] error). `seed` seeds the jitter generator: pass a
+    /// value from a real random source.
+    pub fn new(config: SessionConfig, seed: u64, now: u64) -> Self {
+        let backoff = Backoff::new(config.reconnect_base_ms, config.reconnect_cap_ms);
+        let mut session = Self {
+            config,
+            phase: Phase::Stopped,
+            backoff,
+            rng: SplitMix64(seed),
+            outputs: VecDeque::new(),
+            outbox: VecDeque::new(),
+            pending: BTreeMap::new(),
+            connections: BTreeMap::new(),
+            held: VecDeque::new(),
+            open_announced: false,
+            outage_reported: false,
+        };
+        session.start(now);
+        session
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The coarse state.
+    pub fn state(&self) -> SessionState {
+        match self.phase {
+            Phase::Connecting { .. } | Phase::AwaitingOpen { .. } => SessionState::Connecting,
+            Phase::Open { .. } => SessionState::Open,
+            Phase::Backoff { .. } => SessionState::Reconnecting,
+            Phase::Stopped => SessionState::Disconnected,
+            Phase::Destroyed => SessionState::Destroyed,
+        }
+    }
+
+    /// A fresh `dc_…` connection ID drawn from the session's generator.
+    pub fn new_connection_id(&mut self) -> ConnectionId {
+        ConnectionId::from_random_bytes(self.rng.next_u64().to_be_bytes())
+    }
+
+    /// The next output to act on, oldest first.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The instant at which the shell must feed [`Input::Tick`], if any.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let phase = match self.phase {
+            Phase::Connecting { deadline } => Some(deadline),
+            Phase::AwaitingOpen {
+                deadline,
+                next_ping,
+            } => Some(deadline.min(next_ping)),
+            Phase::Open { next_ping } => Some(next_ping),
+            Phase::Backoff { retry_at } => Some(retry_at),
+            Phase::Stopped => None,
+            Phase::Destroyed => return None,
+        };
+        let dials = self.pending.values().filter_map(|d| d.deadline).min();
+        match (phase, dials) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Feeds one input at time `now` (milliseconds); then drain [`Session::poll_output`].
+    pub fn handle_input(&mut self, input: Input, now: u64) {
+        if self.phase == Phase::Destroyed {
+            return;
+        }
+        self.prune_held(now);
+        match input {
+            Input::SocketOpened => self.on_socket_opened(now),
+            Input::SocketClosed => self.on_socket_closed(now),
+            Input::SocketText(text) => self.on_text(&text, now),
+            Input::Tick => self.on_tick(now),
+            Input::VisibilityVisible => self.on_visible(now),
+            Input::Connect { remote, offer } => self.on_connect(remote, offer, now),
+            Input::SendAnswer { remote, answer } => {
+                let id = answer.connection_id.clone();
+                self.send_signal(
+                    ClientMessage::Answer {
+                        dst: remote,
+                        payload: answer,
+                    },
+                    Some(id),
+                    now,
+                );
+            }
+            Input::SendCandidate { remote, candidate } => {
+                let id = candidate.connection_id.clone();
+                self.send_signal(
+                    ClientMessage::Candidate {
+                        dst: remote,
+                        payload: candidate,
+                    },
+                    Some(id),
+                    now,
+                );
+            }
+            Input::SendLeave { remote } => {
+                self.send_signal(ClientMessage::Leave { dst: remote }, None, now)
+            }
+            Input::ConnectionOpened(id) => {
+                self.pending.remove(&id);
+            }
+            Input::ConnectionClosed(id) => self.forget_connection(&id),
+            Input::Reconnect => match self.phase {
+                Phase::Stopped => {
+                    self.backoff.reset();
+                    self.outage_reported = false;
+                    self.start(now);
+                }
+                Phase::Backoff { .. } => self.start(now),
+                _ => {}
+            },
+            Input::Disconnect => self.stop(ConnectFailReason::Disconnected),
+            Input::Destroy => self.destroy(),
+        }
+    }
+
+    // ---- socket lifecycle ----
+
+    /// Opens a socket unless our ID is one PeerJS would refuse.
+    fn start(&mut self, now: u64) {
+        if !self.config.id.is_valid_for_peerjs() {
+            self.phase = Phase::Stopped;
+            let message = format!("ID \"{}\" is invalid", self.config.id);
+            self.emit_error(PeerErrorKind::InvalidId, message);
+            return;
+        }
+        self.outputs.push_back(Output::OpenSocket {
+            url: self.config.socket_url(),
+        });
+        self.phase = Phase::Connecting {
+            deadline: now.saturating_add(self.config.socket_open_timeout_ms),
+        };
+    }
+
+    fn on_socket_opened(&mut self, now: u64) {
+        if let Phase::Connecting { .. } = self.phase {
+            self.phase = Phase::AwaitingOpen {
+                deadline: now.saturating_add(self.config.reattach_grace_ms),
+                next_ping: now.saturating_add(self.config.ping_interval_ms),
+            };
+        }
+    }
+
+    fn on_socket_closed(&mut self, now: u64) {
+        match self.phase {
+            Phase::Connecting { .. } => self.socket_lost(
+                now,
+                PeerErrorKind::Network,
+                "Could not connect to the signaling server.",
+            ),
+            Phase::AwaitingOpen { .. } | Phase::Open { .. } => {
+                self.socket_lost(now, PeerErrorKind::Network, "Lost connection to server.")
+            }
+            Phase::Backoff { .. } | Phase::Stopped | Phase::Destroyed => {}
+        }
+    }
+
+    /// The socket is gone without our asking: report once per outage, then retry after backoff.
+    fn socket_lost(&mut self, now: u64, kind: PeerErrorKind, message: &str) {
+        self.announce_disconnected();
+        if !self.outage_reported {
+            self.outage_reported = true;
+            self.emit_error(kind, message);
+        }
+        let delay = self.backoff.next_delay(self.rng.next_u32());
+        self.phase = Phase::Backoff {
+            retry_at: now.saturating_add(delay),
+        };
+    }
+
+    fn enter_open(&mut self, now: u64) {
+        let next_ping = match self.phase {
+            Phase::AwaitingOpen { next_ping, .. } => next_ping,
+            _ => return,
+        };
+        self.phase = Phase::Open { next_ping };
+        self.backoff.reset();
+        self.outage_reported = false;
+        self.open_announced = true;
+        self.outputs.push_back(Output::Open);
+        while let Some(queued) = self.outbox.pop_front() {
+            self.transmit(queued, now);
+        }
+    }
+
+    /// Stops after ID-TAKEN, ERROR or [`Input::Disconnect`]: no socket, no retry. Dials whose
+    /// OFFER is still queued fail with `reason`.
+    fn stop(&mut self, reason: ConnectFailReason) {
+        if self.has_socket() {
+            self.outputs.push_back(Output::CloseSocket);
+        }
+        self.phase = Phase::Stopped;
+        self.announce_disconnected();
+        // Dials whose OFFER never left can no longer be sent; other queued frames are stale.
+        for queued in std::mem::take(&mut self.outbox) {
+            if let (true, Some(id)) = (queued.is_offer, queued.connection_id) {
+                self.fail_dial(&id, reason);
+            }
+        }
+    }
+
+    fn destroy(&mut self) {
+        self.stop(ConnectFailReason::Destroyed);
+        for (connection_id, dial) in std::mem::take(&mut self.pending) {
+            self.outputs.push_back(Output::ConnectFailed {
+                connection_id,
+                peer: dial.peer,
+                reason: ConnectFailReason::Destroyed,
+            });
+        }
+        self.connections.clear();
+        self.held.clear();
+        self.phase = Phase::Destroyed;
+    }
+
+    fn has_socket(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Connecting { .. } | Phase::AwaitingOpen { .. } | Phase::Open { .. }
+        )
+    }
+
+    fn announce_disconnected(&mut self) {
+        if self.open_announced {
+            self.open_announced = false;
+            self.outputs.push_back(Output::Disconnected);
+        }
+    }
+
+    // ---- timers ----
+
+    fn on_tick(&mut self, now: u64) {
+        match self.phase {
+            Phase::Connecting { deadline } if now >= deadline => {
+                self.outputs.push_back(Output::CloseSocket);
+                self.socket_lost(
+                    now,
+                    PeerErrorKind::SocketError,
+                    "The signaling socket did not open in time.",
+                );
+            }
+            Phase::AwaitingOpen {
+                deadline,
+                next_ping,
+            } => {
+                if now >= next_ping {
+                    self.heartbeat(now);
+                }
+                if now >= deadline {
+                    // Same ID and token re-attached silently: no OPEN will come.
+                    self.enter_open(now);
+                }
+            }
+            Phase::Open { next_ping } if now >= next_ping => self.heartbeat(now),
+            Phase::Backoff { retry_at } if now >= retry_at => self.start(now),
+            _ => {}
+        }
+        let expired: Vec<ConnectionId> = self
+            .pending
+            .iter()
+            .filter(|(_, dial)| dial.deadline.is_some_and(|d| now >= d))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.fail_dial(&id, ConnectFailReason::Timeout);
+        }
+    }
+
+    fn on_visible(&mut self, now: u64) {
+        match self.phase {
+            Phase::AwaitingOpen { .. } | Phase::Open { .. } => self.heartbeat(now),
+            Phase::Backoff { .. } => self.start(now),
+            _ => {}
+        }
+    }
+
+    /// Sends a HEARTBEAT now and schedules the next one a ping interval later.
+    fn heartbeat(&mut self, now: u64) {
+        let next = now.saturating_add(self.config.ping_interval_ms);
+        match &mut self.phase {
+            Phase::AwaitingOpen { next_ping, .. } | Phase::Open { next_ping } => *next_ping = next,
+            _ => return,
+        }
+        self.encode_and(ClientMessage::Heartbeat, |s, text| {
+            s.outputs.push_back(Output::SendText(text))
+        });
+    }
+
+    // ---- incoming frames ----
+
+    fn on_text(&mut self, text: &str, now: u64) {
+        if !matches!(self.phase, Phase::AwaitingOpen { .. } | Phase::Open { .. }) {
+            return; // not ours: no socket is open
+        }
+        let message = match ServerMessage::parse(text) {
+            Ok(message) => message,
+            Err(e) => {
+                self.outputs.push_back(Output::Error(PeerError {
+                    kind: PeerErrorKind::InvalidMessage,
+                    message: format!("ignored a signaling frame: {e}"),
+                    source: Some(e),
+                }));
+                return;
+            }
+        };
+        match message {
+            ServerMessage::Open => self.enter_open(now),
+            ServerMessage::Heartbeat => {}
+            ServerMessage::IdTaken { msg } => {
+                let msg = if msg.is_empty() {
+                    format!("ID \"{}\" is taken", self.config.id)
+                } else {
+                    msg
+                };
+                self.emit_error(PeerErrorKind::UnavailableId, msg);
+                self.stop(ConnectFailReason::Disconnected);
+            }
+            ServerMessage::Error { msg } => {
+                self.emit_error(PeerErrorKind::ServerError, msg);
+                self.stop(ConnectFailReason::Disconnected);
+            }
+            relayed => {
+                // Only a registered ID receives relays: we are open even without OPEN.
+                self.enter_open(now);
+                self.on_relayed(relayed, now);
+            }
+        }
+    }
+
+    fn on_relayed(&mut self, message: ServerMessage, now: u64) {
+        match message {
+            ServerMessage::Offer { src, payload } => {
+                let id = payload.connection_id.clone();
+                if self.connections.contains_key(&id) {
+                    return; // a duplicate (or an echo of our own dial): PeerJS ignores it too
+                }
+                self.connections.insert(id.clone(), src.clone());
+                self.outputs
+                    .push_back(Output::IncomingOffer { src, payload });
+                self.release_held(&id);
+            }
+            ServerMessage::Answer { src, payload } => {
+                self.route_signal(src, RemoteSignal::Answer(payload), now)
+            }
+            ServerMessage::Candidate { src, payload } => {
+                self.route_signal(src, RemoteSignal::Candidate(payload), now)
+            }
+            ServerMessage::Leave { src } => {
+                let ids: Vec<ConnectionId> = self
+                    .connections
+                    .iter()
+                    .filter(|(_, peer)| **peer == src)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in &ids {
+                    self.forget_connection(id);
+                }
+                self.held.retain(|h| h.src != src);
+                self.outputs
+                    .push_back(Output::CloseConnectionsTo { peer: src });
+            }
+            ServerMessage::Expire { src } => {
+                let message = format!("Could not connect to peer {src}");
+                self.emit_error(
+                    PeerErrorKind::PeerUnavailable { peer: src.clone() },
+                    message,
+                );
+                let ids: Vec<ConnectionId> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, dial)| dial.peer == src)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in ids {
+                    self.fail_dial(&id, ConnectFailReason::PeerUnavailable);
+                }
+            }
+            ServerMessage::Open
+            | ServerMessage::Heartbeat
+            | ServerMessage::IdTaken { .. }
+            | ServerMessage::Error { .. } => {}
+        }
+    }
+
+    /// Delivers an ANSWER/CANDIDATE to its registered connection, or holds it until then.
+    fn route_signal(&mut self, src: PeerName, signal: RemoteSignal, now: u64) {
+        match self.connections.get(signal.connection_id()) {
+            Some(peer) if *peer == src => self.outputs.push_back(signal.into_output()),
+            Some(_) => {} // someone else's connection ID: drop
+            None => {
+                if self.config.max_buffered_signals == 0 {
+                    return;
+                }
+                while self.held.len() >= self.config.max_buffered_signals {
+                    self.held.pop_front();
+                }
+                self.held.push_back(HeldSignal {
+                    received_at: now,
+                    src,
+                    signal,
+                });
+            }
+        }
+    }
+
+    /// Delivers, in arrival order, the held frames of a newly registered connection.
+    fn release_held(&mut self, id: &ConnectionId) {
+        let Some(peer) = self.connections.get(id).cloned() else {
+            return;
+        };
+        let (mine, rest): (VecDeque<HeldSignal>, VecDeque<HeldSignal>) =
+            std::mem::take(&mut self.held)
+                .into_iter()
+                .partition(|h| h.signal.connection_id() == id);
+        self.held = rest;
+        for held in mine {
+            if held.src == peer {
+                self.outputs.push_back(held.signal.into_output());
+            }
+        }
+    }
+
+    fn prune_held(&mut self, now: u64) {
+        let max_age = self.config.buffered_signal_max_age_ms;
+        self.held
+            .retain(|h| now.saturating_sub(h.received_at) <= max_age);
+    }
+
+    // ---- outgoing signaling ----
+
+    fn on_connect(&mut self, remote: PeerName, offer: OfferPayload, now: u64) {
+        let id = offer.connection_id.clone();
+        if self.phase == Phase::Stopped {
+            self.outputs.push_back(Output::ConnectFailed {
+                connection_id: id,
+                peer: remote,
+                reason: ConnectFailReason::Disconnected,
+            });
+            return;
+        }
+        self.connections.insert(id.clone(), remote.clone());
+        self.pending.insert(
+            id.clone(),
+            PendingDial {
+                peer: remote.clone(),
+                deadline: None,
+            },
+        );
+        self.send_signal(
+            ClientMessage::Offer {
+                dst: remote,
+                payload: offer,
+            },
+            Some(id.clone()),
+            now,
+        );
+        self.release_held(&id);
+    }
+
+    /// Sends a signaling frame now if open, queues it if the session will open, drops it if
+    /// stopped.
+    fn send_signal(&mut self, message: ClientMessage, id: Option<ConnectionId>, now: u64) {
+        if self.phase == Phase::Stopped {
+            return;
+        }
+        let is_offer = matches!(message, ClientMessage::Offer { .. });
+        self.encode_and(message, |s, text| {
+            let queued = Queued {
+                text,
+                connection_id: id,
+                is_offer,
+            };
+            if let Phase::Open { .. } = s.phase {
+                s.transmit(queued, now);
+            } else {
+                s.enqueue(queued);
+            }
+        });
+    }
+
+    fn enqueue(&mut self, queued: Queued) {
+        if self.config.max_queued_outbound == 0 {
+            return;
+        }
+        while self.outbox.len() >= self.config.max_queued_outbound {
+            let Some(dropped) = self.outbox.pop_front() else {
+                break;
+            };
+            if let (true, Some(id)) = (dropped.is_offer, dropped.connection_id) {
+                self.fail_dial(&id, ConnectFailReason::QueueFull);
+            }
+        }
+        self.outbox.push_back(queued);
+    }
+
+    /// Hands a frame to the open socket; a sent OFFER starts its dial's timeout.
+    fn transmit(&mut self, queued: Queued, now: u64) {
+        if let (true, Some(id)) = (queued.is_offer, &queued.connection_id) {
+            if let Some(dial) = self.pending.get_mut(id) {
+                dial.deadline = Some(now.saturating_add(self.config.connect_timeout_ms));
+            }
+        }
+        self.outputs.push_back(Output::SendText(queued.text));
+    }
+
+    fn encode_and(&mut self, message: ClientMessage, then: impl FnOnce(&mut Self, String)) {
+        match message.to_json() {
+            Ok(text) => then(self, text),
+            Err(e) => self.outputs.push_back(Output::Error(PeerError {
+                kind: PeerErrorKind::InvalidMessage,
+                message: format!("could not encode a signaling frame: {e}"),
+                source: Some(e),
+            })),
+        }
+    }
+
+    // ---- bookkeeping ----
+
+    /// Reports a dial as failed and forgets its connection.
+    fn fail_dial(&mut self, id: &ConnectionId, reason: ConnectFailReason) {
+        if let Some(dial) = self.pending.remove(id) {
+            self.outputs.push_back(Output::ConnectFailed {
+                connection_id: id.clone(),
+                peer: dial.peer,
+                reason,
+            });
+        }
+        self.forget_connection(id);
+    }
+
+    /// Forgets a connection: its dial, its queued frames and its held frames.
+    fn forget_connection(&mut self, id: &ConnectionId) {
+        self.pending.remove(id);
+        self.connections.remove(id);
+        self.outbox.retain(|q| q.connection_id.as_ref() != Some(id));
+        self.held.retain(|h| h.signal.connection_id() != id);
+    }
+
+    fn emit_error(&mut self, kind: PeerErrorKind, message: impl Into<String>) {
+        self.outputs
+            .push_back(Output::Error(PeerError::new(kind, message)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::signal::{IceCandidate, Serialization};
+    use serde_json::{json, Value};
+
+    const URL: &str =
+        "ws://127.0.0.1:9000/myapp/peerjs?key=peerjs&id=owner1&token=ymtj9oiu6&version=1.5.5";
+    const OPEN: &str = r#"{"type":"OPEN"}"#;
+
+    fn config() -> SessionConfig {
+        SessionConfig::new(
+            SignalingServer::new("127.0.0.1", 9000, "/myapp", "peerjs", false),
+            PeerName::new("owner1"),
+            "ymtj9oiu6",
+        )
+    }
+
+    /// Drives a session with simulated time, like a shell would.
+    struct Sim {
+        session: Session,
+        now: u64,
+    }
+
+    impl Sim {
+        fn new(config: SessionConfig) -> (Self, Vec<Output>) {
+            let mut sim = Self {
+                session: Session::new(config, 42, 1000),
+                now: 1000,
+            };
+            let out = sim.drain();
+            (sim, out)
+        }
+
+        /// A session that is open at t = 1000 (socket opened, OPEN received).
+        fn open() -> Self {
+            let (mut sim, _) = Self::new(config());
+            sim.input(Input::SocketOpened);
+            assert_eq!(sim.text(OPEN), vec![Output::Open]);
+            sim
+        }
+
+        fn drain(&mut self) -> Vec<Output> {
+            std::iter::from_fn(|| self.session.poll_output()).collect()
+        }
+
+        fn input(&mut self, input: Input) -> Vec<Output> {
+            self.session.handle_input(input, self.now);
+            self.drain()
+        }
+
+        fn text(&mut self, frame: &str) -> Vec<Output> {
+            self.input(Input::SocketText(frame.to_owned()))
+        }
+
+        /// Advances the clock to `t`, firing every timer due on the way at its own instant.
+        fn advance_to(&mut self, t: u64) -> Vec<Output> {
+            let mut out = Vec::new();
+            while let Some(due) = self.session.poll_timeout() {
+                if due > t {
+                    break;
+                }
+                self.now = self.now.max(due);
+                out.extend(self.input(Input::Tick));
+            }
+            self.now = t;
+            out
+        }
+
+        fn advance_by(&mut self, ms: u64) -> Vec<Output> {
+            self.advance_to(self.now + ms)
+        }
+    }
+
+    fn sent(outputs: &[Output]) -> Vec<Value> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::SendText(t) => Some(serde_json::from_str(t).unwrap()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn types(outputs: &[Output]) -> Vec<String> {
+        sent(outputs)
+            .iter()
+            .map(|v| v["type"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn offer(id: &str) -> OfferPayload {
+        OfferPayload::new(
+            ConnectionId::new(id),
+            "v=0",
+            Serialization::Json,
+            Some(json!({"v": 1})),
+        )
+    }
+
+    fn connect(remote: &str, id: &str) -> Input {
+        Input::Connect {
+            remote: remote.into(),
+            offer: offer(id),
+        }
+    }
+
+    fn candidate(id: &str, line: &str) -> CandidatePayload {
+        CandidatePayload {
+            candidate: IceCandidate {
+                candidate: line.into(),
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+                username_fragment: Some("u".into()),
+            },
+            connection_id: ConnectionId::new(id),
+        }
+    }
+
+    fn relayed_candidate(src: &str, id: &str, line: &str) -> String {
+        json!({"type": "CANDIDATE", "src": src, "dst": "owner1", "payload": {
+            "candidate": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0,
+                          "usernameFragment": "u"},
+            "type": "data", "connectionId": id}})
+        .to_string()
+    }
+
+    fn relayed_answer(src: &str, id: &str) -> String {
+        json!({"type": "ANSWER", "src": src, "dst": "owner1", "payload": {
+            "sdp": {"sdp": "v=0 answer", "type": "answer"}, "type": "data", "connectionId": id}})
+        .to_string()
+    }
+
+    fn relayed_offer(src: &str, id: &str) -> String {
+        json!({"type": "OFFER", "src": src, "dst": "owner1", "payload": {
+            "sdp": {"sdp": "v=0", "type": "offer"}, "type": "data", "connectionId": id,
+            "label": id, "reliable": true, "serialization": "json"}})
+        .to_string()
+    }
+
+    fn failed(id: &str, peer: &str, reason: ConnectFailReason) -> Output {
+        Output::ConnectFailed {
+            connection_id: ConnectionId::new(id),
+            peer: peer.into(),
+            reason,
+        }
+    }
+
+    fn error_kinds(outputs: &[Output]) -> Vec<PeerErrorKind> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Error(e) => Some(e.kind.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    // ---- rule 1: URL and registration ----
+
+    #[test]
+    fn socket_url_is_exactly_peerjs() {
+        assert_eq!(config().socket_url(), URL);
+        let secure = SignalingServer::new("0.peerjs.com", 443, "", "peerjs", true);
+        assert_eq!(
+            secure.socket_url(&"a b".into(), "t&k", "1.5.5"),
+            "wss://0.peerjs.com:443/peerjs?key=peerjs&id=a%20b&token=t%26k&version=1.5.5"
+        );
+        assert_eq!(
+            SignalingServer::new("h", 1, "/x/y/", "k", false).path,
+            "/x/y/"
+        );
+        assert_eq!(SignalingServer::new("h", 1, "x", "k", false).path, "/x/");
+    }
+
+    #[test]
+    fn registers_then_opens() {
+        let (mut sim, out) = Sim::new(config());
+        assert_eq!(out, vec![Output::OpenSocket { url: URL.into() }]);
+        assert_eq!(sim.session.state(), SessionState::Connecting);
+        assert!(sim.input(Input::SocketOpened).is_empty());
+        assert_eq!(sim.session.state(), SessionState::Connecting);
+        sim.now += 1;
+        assert_eq!(sim.text(OPEN), vec![Output::Open]);
+        assert_eq!(sim.session.state(), SessionState::Open);
+        // A second OPEN changes nothing.
+        assert!(sim.text(OPEN).is_empty());
+    }
+
+    #[test]
+    fn id_taken_stops_without_reconnecting() {
+        let (mut sim, _) = Sim::new(config());
+        sim.input(Input::SocketOpened);
+        let out = sim.text(r#"{"type":"ID-TAKEN","payload":{"msg":"ID is taken"}}"#);
+        assert_eq!(
+            out,
+            vec![
+                Output::Error(PeerError::new(PeerErrorKind::UnavailableId, "ID is taken")),
+                Output::CloseSocket,
+            ]
+        );
+        assert_eq!(sim.session.state(), SessionState::Disconnected);
+        assert!(sim.input(Input::SocketClosed).is_empty());
+        assert_eq!(sim.session.poll_timeout(), None);
+        assert!(sim.advance_by(3_600_000).is_empty());
+        // Dials are refused while stopped.
+        assert_eq!(
+            sim.input(connect("guest1", "dc_a")),
+            vec![failed("dc_a", "guest1", ConnectFailReason::Disconnected)]
+        );
+    }
+
+    #[test]
+    fn server_error_reports_its_message_and_stops() {
+        let (mut sim, _) = Sim::new(config());
+        sim.input(Input::SocketOpened);
+        let out = sim.text(r#"{"type":"ERROR","payload":{"msg":"Invalid key provided"}}"#);
+        assert_eq!(
+            out,
+            vec![
+                Output::Error(PeerError::new(
+                    PeerErrorKind::ServerError,
+                    "Invalid key provided"
+                )),
+                Output::CloseSocket,
+            ]
+        );
+        assert!(sim.input(Input::SocketClosed).is_empty());
+        assert!(sim.advance_by(3_600_000).is_empty());
+        // The user may try again.
+        assert_eq!(
+            sim.input(Input::Reconnect),
+            vec![Output::OpenSocket { url: URL.into() }]
+        );
+    }
+
+    #[test]
+    fn invalid_id_is_refused_before_connecting() {
+        let mut cfg = config();
+        cfg.id = PeerName::new("bad.id");
+        let (mut sim, out) = Sim::new(cfg);
+        assert_eq!(error_kinds(&out), vec![PeerErrorKind::InvalidId]);
+        assert!(!out.iter().any(|o| matches!(o, Output::OpenSocket { .. })));
+        assert_eq!(sim.session.state(), SessionState::Disconnected);
+        assert!(sim.advance_by(60_000).is_empty());
+    }
+
+    // ---- rule 2: silent re-attach ----
+
+    #[test]
+    fn silent_reattach_counts_as_open_after_the_grace() {
+        let (mut sim, _) = Sim::new(config());
+        sim.input(Input::SocketOpened);
+        assert_eq!(sim.session.poll_timeout(), Some(1000 + 2000));
+        assert!(sim.advance_to(2999).is_empty());
+        assert_eq!(sim.advance_to(3000), vec![Output::Open]);
+        assert_eq!(sim.session.state(), SessionState::Open);
+        // A late OPEN is not a second Open event.
+        assert!(sim.text(OPEN).is_empty());
+    }
+
+    #[test]
+    fn a_relayed_frame_during_the_grace_proves_registration() {
+        let (mut sim, _) = Sim::new(config());
+        sim.input(Input::SocketOpened);
+        let out = sim.text(&relayed_offer("guest1", "dc_x"));
+        assert_eq!(out[0], Output::Open);
+        assert!(matches!(out[1], Output::IncomingOffer { .. }));
+    }
+
+    // ---- rule 3: heartbeats ----
+
+    #[test]
+    fn heartbeats_every_interval_and_on_visibility() {
+        let mut sim = Sim::open(); // socket opened at 1000
+        let mut beats = Vec::new();
+        for _ in 0..3 {
+            let out = sim.advance_to(sim.session.poll_timeout().unwrap());
+            assert_eq!(types(&out), vec!["HEARTBEAT"]);
+            beats.push(sim.now);
+        }
+        assert_eq!(beats, vec![6000, 11_000, 16_000]);
+        sim.now = 18_000;
+        assert_eq!(
+            sim.input(Input::VisibilityVisible),
+            vec![Output::SendText(r#"{"type":"HEARTBEAT"}"#.into())]
+        );
+        assert_eq!(sim.session.poll_timeout(), Some(23_000));
+        assert!(sim.advance_to(22_999).is_empty());
+        assert_eq!(types(&sim.advance_to(23_000)), vec!["HEARTBEAT"]);
+    }
+
+    #[test]
+    fn a_late_tick_sends_one_heartbeat_and_reschedules_from_then() {
+        let mut sim = Sim::open();
+        sim.now = 61_000; // background tab: the timer fired a minute late
+        assert_eq!(types(&sim.input(Input::Tick)), vec!["HEARTBEAT"]);
+        assert_eq!(sim.session.poll_timeout(), Some(66_000));
+    }
+
+    // ---- rule 4: outbox ----
+
+    #[test]
+    fn signaling_before_open_is_flushed_in_order_on_open() {
+        let (mut sim, _) = Sim::new(config());
+        assert!(sim.input(connect("guest1", "dc_a")).is_empty());
+        assert!(sim
+            .input(Input::SendCandidate {
+                remote: "guest1".into(),
+                candidate: candidate("dc_a", "c1"),
+            })
+            .is_empty());
+        assert!(sim
+            .input(Input::SendAnswer {
+                remote: "guest2".into(),
+                answer: AnswerPayload {
+                    sdp: "v=0".into(),
+                    connection_id: "dc_b".into(),
+                },
+            })
+            .is_empty());
+        assert!(sim
+            .input(Input::SendLeave {
+                remote: "guest3".into()
+            })
+            .is_empty());
+        sim.input(Input::SocketOpened);
+        assert!(sim
+            .input(Input::SocketText(r#"{"type":"HEARTBEAT"}"#.into()))
+            .is_empty());
+        let out = sim.text(OPEN);
+        assert_eq!(out[0], Output::Open);
+        let frames = sent(&out);
+        assert_eq!(types(&out), vec!["OFFER", "CANDIDATE", "ANSWER", "LEAVE"]);
+        assert_eq!(frames[0]["dst"], "guest1");
+        assert_eq!(frames[0]["payload"]["connectionId"], "dc_a");
+        assert_eq!(frames[1]["payload"]["candidate"]["candidate"], "c1");
+        assert_eq!(frames[2]["dst"], "guest2");
+        assert_eq!(frames[3], json!({"type": "LEAVE", "dst": "guest3"}));
+        // Once open, frames go straight out.
+        let out = sim.input(Input::SendCandidate {
+            remote: "guest1".into(),
+            candidate: candidate("dc_a", "c2"),
+        });
+        assert_eq!(types(&out), vec!["CANDIDATE"]);
+    }
+
+    #[test]
+    fn outbox_is_bounded_and_a_dropped_offer_fails_its_dial() {
+        let mut cfg = config();
+        cfg.max_queued_outbound = 3;
+        let (mut sim, _) = Sim::new(cfg);
+        sim.input(connect("p1", "dc_1"));
+        sim.input(connect("p2", "dc_2"));
+        sim.input(connect("p3", "dc_3"));
+        assert_eq!(
+            sim.input(connect("p4", "dc_4")),
+            vec![failed("dc_1", "p1", ConnectFailReason::QueueFull)]
+        );
+        assert_eq!(sim.session.outbox.len(), 3);
+        sim.input(Input::SocketOpened);
+        let frames = sent(&sim.text(OPEN));
+        let dsts: Vec<&str> = frames.iter().map(|f| f["dst"].as_str().unwrap()).collect();
+        assert_eq!(dsts, vec!["p2", "p3", "p4"]);
+    }
+
+    // ---- rule 5: holding early ANSWER/CANDIDATE ----
+
+    #[test]
+    fn candidates_before_their_offer_are_delivered_after_it() {
+        let mut sim = Sim::open();
+        assert!(sim
+            .text(&relayed_candidate("guest1", "dc_x", "c1"))
+            .is_empty());
+        assert!(sim
+            .text(&relayed_candidate("guest1", "dc_x", "c2"))
+            .is_empty());
+        assert!(sim
+            .text(&relayed_candidate("guest1", "dc_other", "c9"))
+            .is_empty());
+        let out = sim.text(&relayed_offer("guest1", "dc_x"));
+        assert_eq!(out.len(), 3);
+        assert!(matches!(&out[0], Output::IncomingOffer { src, .. } if src.as_str() == "guest1"));
+        assert_eq!(
+            out[1],
+            Output::RemoteCandidate {
+                connection_id: "dc_x".into(),
+                payload: candidate("dc_x", "c1"),
+            }
+        );
+        assert_eq!(
+            out[2],
+            Output::RemoteCandidate {
+                connection_id: "dc_x".into(),
+                payload: candidate("dc_x", "c2"),
+            }
+        );
+        // Registered now: later candidates go straight through; dc_other is still held.
+        assert_eq!(
+            sim.text(&relayed_candidate("guest1", "dc_x", "c3")).len(),
+            1
+        );
+        assert_eq!(sim.session.held.len(), 1);
+    }
+
+    #[test]
+    fn an_answer_before_connect_is_delivered_on_connect() {
+        let mut sim = Sim::open();
+        assert!(sim.text(&relayed_answer("guest1", "dc_a")).is_empty());
+        let out = sim.input(connect("guest1", "dc_a"));
+        assert_eq!(types(&out), vec!["OFFER"]);
+        assert_eq!(
+            out[1],
+            Output::RemoteAnswer {
+                connection_id: "dc_a".into(),
+                payload: AnswerPayload {
+                    sdp: "v=0 answer".into(),
+                    connection_id: "dc_a".into(),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn signals_from_the_wrong_peer_are_dropped() {
+        let mut sim = Sim::open();
+        sim.input(connect("guest1", "dc_a"));
+        assert!(sim.text(&relayed_answer("mallory", "dc_a")).is_empty());
+        assert!(sim
+            .text(&relayed_candidate("mallory", "dc_a", "c"))
+            .is_empty());
+        assert!(sim
+            .text(&relayed_candidate("mallory", "dc_b", "c"))
+            .is_empty());
+        let out = sim.text(&relayed_offer("guest1", "dc_b"));
+        assert_eq!(out.len(), 1, "mallory's held candidate is not guest1's");
+    }
+
+    #[test]
+    fn held_signals_are_bounded_in_count_and_age() {
+        let mut sim = Sim::open();
+        for i in 0..10_000 {
+            sim.text(&relayed_candidate("flood", &format!("dc_{i}"), "c"));
+        }
+        assert_eq!(sim.session.held.len(), 64);
+        // The oldest were evicted: dc_0 gets nothing, dc_9999 gets its candidate.
+        assert_eq!(sim.text(&relayed_offer("flood", "dc_0")).len(), 1);
+        assert_eq!(sim.text(&relayed_offer("flood", "dc_9999")).len(), 2);
+
+        sim.text(&relayed_candidate("guest1", "dc_late", "c"));
+        sim.advance_by(15_001);
+        let out = sim.text(&relayed_offer("guest1", "dc_late"));
+        assert_eq!(
+            out.len(),
+            1,
+            "a candidate older than the max age is dropped"
+        );
+        assert!(sim.session.held.is_empty());
+    }
+
+    // ---- rule 6: EXPIRE and the connect timeout ----
+
+    #[test]
+    fn expire_fails_every_pending_dial_to_that_peer() {
+        let mut sim = Sim::open();
+        sim.input(connect("ghost", "dc_1"));
+        sim.input(connect("guest1", "dc_2"));
+        sim.input(connect("ghost", "dc_3"));
+        sim.now += 5537;
+        let out = sim.text(r#"{"type":"EXPIRE","src":"ghost","dst":"owner1"}"#);
+        assert_eq!(
+            out,
+            vec![
+                Output::Error(PeerError::new(
+                    PeerErrorKind::PeerUnavailable {
+                        peer: "ghost".into()
+                    },
+                    "Could not connect to peer ghost"
+                )),
+                failed("dc_1", "ghost", ConnectFailReason::PeerUnavailable),
+                failed("dc_3", "ghost", ConnectFailReason::PeerUnavailable),
+            ]
+        );
+        // guest1's dial is unaffected and later times out on its own.
+        let out = sim.advance_to(1000 + 10_000);
+        assert!(out.contains(&failed("dc_2", "guest1", ConnectFailReason::Timeout)));
+        assert!(sim.session.pending.is_empty());
+    }
+
+    #[test]
+    fn a_dial_that_never_opens_times_out() {
+        let mut sim = Sim::open();
+        sim.input(connect("frozen", "dc_1"));
+        // An answer alone does not stop the timer: only an open channel does.
+        assert_eq!(sim.text(&relayed_answer("frozen", "dc_1")).len(), 1);
+        let out = sim.advance_to(1000 + 9_999);
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, Output::ConnectFailed { .. })));
+        let out = sim.advance_to(1000 + 10_000);
+        assert!(out.contains(&failed("dc_1", "frozen", ConnectFailReason::Timeout)));
+        // Forgotten: a late answer is held, not delivered.
+        assert!(sim.text(&relayed_answer("frozen", "dc_1")).is_empty());
+    }
+
+    #[test]
+    fn an_opened_dial_does_not_time_out() {
+        let mut sim = Sim::open();
+        sim.input(connect("guest1", "dc_1"));
+        sim.now += 3000;
+        sim.input(Input::ConnectionOpened("dc_1".into()));
+        let out = sim.advance_by(60_000);
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, Output::ConnectFailed { .. })));
+        // Still registered: its candidates flow.
+        assert_eq!(sim.text(&relayed_candidate("guest1", "dc_1", "c")).len(), 1);
+        sim.input(Input::ConnectionClosed("dc_1".into()));
+        assert!(sim
+            .text(&relayed_candidate("guest1", "dc_1", "c"))
+            .is_empty());
+    }
+
+    #[test]
+    fn the_timeout_starts_when_the_offer_is_sent() {
+        let (mut sim, _) = Sim::new(config());
+        sim.input(connect("guest1", "dc_1"));
+        // The server takes 20 s to come up; the dial waits instead of failing.
+        sim.now = 21_000;
+        sim.input(Input::SocketOpened);
+        let out = sim.text(OPEN);
+        assert_eq!(types(&out), vec!["OFFER"]);
+        let out = sim.advance_to(21_000 + 9_999);
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, Output::ConnectFailed { .. })));
+        let out = sim.advance_to(21_000 + 10_000);
+        assert!(out.contains(&failed("dc_1", "guest1", ConnectFailReason::Timeout)));
+    }
+
+    // ---- rule 7: reconnecting ----
+
+    #[test]
+    fn an_unexpected_close_reconnects_with_backoff_and_the_same_url() {
+        let mut sim = Sim::open();
+        sim.now = 4000;
+        let out = sim.input(Input::SocketClosed);
+        assert_eq!(
+            out,
+            vec![
+                Output::Disconnected,
+                Output::Error(PeerError::new(
+                    PeerErrorKind::Network,
+                    "Lost connection to server."
+                )),
+            ]
+        );
+        assert_eq!(sim.session.state(), SessionState::Reconnecting);
+        // A dial made now is queued, not lost.
+        assert!(sim.input(connect("guest1", "dc_q")).is_empty());
+
+        // The server is restarting: several attempts fail, each silently, each waiting longer.
+        let mut ceiling = 500;
+        for _ in 0..5 {
+            let retry_at = sim.session.poll_timeout().unwrap();
+            assert!(retry_at >= sim.now && retry_at <= sim.now + ceiling);
+            let out = sim.advance_to(retry_at);
+            assert_eq!(out, vec![Output::OpenSocket { url: URL.into() }]);
+            assert!(sim.input(Input::SocketClosed).is_empty());
+            ceiling *= 2;
+        }
+        assert_eq!(sim.session.backoff.attempt, 6);
+
+        let retry_at = sim.session.poll_timeout().unwrap();
+        assert_eq!(
+            sim.advance_to(retry_at),
+            vec![Output::OpenSocket { url: URL.into() }]
+        );
+        sim.input(Input::SocketOpened);
+        let out = sim.text(OPEN);
+        assert_eq!(out[0], Output::Open);
+        assert_eq!(types(&out), vec!["OFFER"]);
+        assert_eq!(
+            sim.session.backoff.attempt, 0,
+            "reset after a successful open"
+        );
+
+        // The next outage starts from the base delay again and is reported again.
+        let out = sim.input(Input::SocketClosed);
+        assert_eq!(out[0], Output::Disconnected);
+        assert!(sim.session.poll_timeout().unwrap() <= sim.now + 500);
+    }
+
+    #[test]
+    fn reconnect_after_a_silent_reattach() {
+        let mut sim = Sim::open();
+        sim.input(Input::SocketClosed);
+        let retry_at = sim.session.poll_timeout().unwrap();
+        sim.advance_to(retry_at);
+        sim.input(Input::SocketOpened);
+        // The server still had our socket registered: no OPEN comes.
+        let out = sim.advance_by(2000);
+        assert_eq!(out, vec![Output::Open]);
+    }
+
+    #[test]
+    fn backoff_delays_stay_within_full_jitter_bounds_for_many_seeds() {
+        for seed in 0..200 {
+            let mut session = Session::new(config(), seed, 0);
+            session.handle_input(Input::SocketOpened, 0);
+            session.handle_input(Input::SocketText(OPEN.into()), 0);
+            let mut now = 0;
+            session.handle_input(Input::SocketClosed, now);
+            for attempt in 0..12u32 {
+                let retry_at = session.poll_timeout().unwrap();
+                let ceiling = (500u64 << attempt).min(30_000);
+                assert!(retry_at - now <= ceiling, "seed {seed} attempt {attempt}");
+                now = retry_at;
+                session.handle_input(Input::Tick, now);
+                session.handle_input(Input::SocketClosed, now);
+            }
+        }
+    }
+
+    #[test]
+    fn a_socket_that_never_opens_is_abandoned_and_retried() {
+        let (mut sim, _) = Sim::new(config());
+        let out = sim.advance_to(1000 + 10_000);
+        assert_eq!(
+            out,
+            vec![
+                Output::CloseSocket,
+                Output::Error(PeerError::new(
+                    PeerErrorKind::SocketError,
+                    "The signaling socket did not open in time."
+                )),
+            ]
+        );
+        let retry_at = sim.session.poll_timeout().unwrap();
+        assert_eq!(
+            sim.advance_to(retry_at),
+            vec![Output::OpenSocket { url: URL.into() }]
+        );
+        // The outage was reported once: a failed retry is silent.
+        assert!(sim.input(Input::SocketClosed).is_empty());
+    }
+
+    #[test]
+    fn visibility_retries_at_once_while_waiting() {
+        let mut sim = Sim::open();
+        sim.input(Input::SocketClosed);
+        for _ in 0..5 {
+            let at = sim.session.poll_timeout().unwrap();
+            sim.advance_to(at);
+            sim.input(Input::SocketClosed);
+        }
+        assert_eq!(
+            sim.input(Input::VisibilityVisible),
+            vec![Output::OpenSocket { url: URL.into() }]
+        );
+    }
+
+    #[test]
+    fn disconnect_stops_reconnecting_until_asked() {
+        let mut sim = Sim::open();
+        sim.input(connect("guest1", "dc_sent"));
+        let out = sim.input(Input::Disconnect);
+        assert_eq!(out, vec![Output::CloseSocket, Output::Disconnected]);
+        assert!(sim.input(Input::SocketClosed).is_empty());
+        let out = sim.advance_by(3_600_000);
+        assert!(!out.iter().any(|o| matches!(o, Output::OpenSocket { .. })));
+        assert_eq!(sim.session.state(), SessionState::Disconnected);
+        assert_eq!(
+            sim.input(Input::Reconnect),
+            vec![Output::OpenSocket { url: URL.into() }]
+        );
+        sim.input(Input::SocketOpened);
+        assert_eq!(sim.text(OPEN), vec![Output::Open]);
+    }
+
+    #[test]
+    fn disconnect_while_reconnecting_fails_queued_dials() {
+        let mut sim = Sim::open();
+        sim.input(Input::SocketClosed);
+        sim.input(connect("guest1", "dc_q"));
+        let out = sim.input(Input::Disconnect);
+        assert_eq!(
+            out,
+            vec![failed("dc_q", "guest1", ConnectFailReason::Disconnected)]
+        );
+        assert!(sim.advance_by(3_600_000).is_empty());
+    }
+
+    #[test]
+    fn destroy_fails_dials_and_then_ignores_everything() {
+        let mut sim = Sim::open();
+        sim.input(connect("guest1", "dc_1"));
+        let out = sim.input(Input::Destroy);
+        assert_eq!(
+            out,
+            vec![
+                Output::CloseSocket,
+                Output::Disconnected,
+                failed("dc_1", "guest1", ConnectFailReason::Destroyed),
+            ]
+        );
+        assert_eq!(sim.session.state(), SessionState::Destroyed);
+        assert_eq!(sim.session.poll_timeout(), None);
+        for input in [
+            Input::SocketOpened,
+            Input::SocketText(OPEN.into()),
+            Input::SocketClosed,
+            Input::Tick,
+            Input::VisibilityVisible,
+            connect("guest1", "dc_2"),
+            Input::Reconnect,
+            Input::Disconnect,
+            Input::Destroy,
+        ] {
+            assert!(sim.input(input).is_empty());
+        }
+    }
+
+    // ---- rule 8: malformed frames ----
+
+    #[test]
+    fn malformed_frames_are_reported_and_the_session_carries_on() {
+        let mut sim = Sim::open();
+        let media = json!({"type": "OFFER", "src": "guest1", "dst": "owner1", "payload": {
+            "sdp": {"sdp": "v=0", "type": "offer"}, "type": "media", "connectionId": "mc_1"}});
+        for frame in [
+            "{not json".to_owned(),
+            r#"{"type":"SURPRISE"}"#.to_owned(),
+            media.to_string(),
+            r#"{"type":"OFFER","src":"guest1"}"#.to_owned(),
+        ] {
+            let out = sim.text(&frame);
+            assert_eq!(
+                error_kinds(&out),
+                vec![PeerErrorKind::InvalidMessage],
+                "{frame}"
+            );
+            assert_eq!(out.len(), 1);
+        }
+        let out = sim.text(r#"{"type":"SURPRISE"}"#);
+        let Output::Error(e) = &out[0] else {
+            panic!("not an error")
+        };
+        assert!(matches!(
+            &e.source,
+            Some(SignalError::UnknownType { kind }) if kind == "SURPRISE"
+        ));
+        assert_eq!(sim.session.state(), SessionState::Open);
+        let out = sim.text(&relayed_offer("guest1", "dc_ok"));
+        assert!(matches!(out[..], [Output::IncomingOffer { .. }]));
+    }
+
+    // ---- rule 9: LEAVE ----
+
+    #[test]
+    fn leave_closes_every_connection_to_the_peer() {
+        let mut sim = Sim::open();
+        sim.text(&relayed_offer("rawbot", "dc_in"));
+        sim.input(connect("rawbot", "dc_out"));
+        sim.input(connect("guest1", "dc_keep"));
+        let out = sim.text(r#"{"type":"LEAVE","src":"rawbot","dst":"owner1"}"#);
+        assert_eq!(
+            out,
+            vec![Output::CloseConnectionsTo {
+                peer: "rawbot".into()
+            }]
+        );
+        assert!(sim
+            .text(&relayed_candidate("rawbot", "dc_in", "c"))
+            .is_empty());
+        assert_eq!(
+            sim.text(&relayed_candidate("guest1", "dc_keep", "c")).len(),
+            1
+        );
+        // rawbot's dial was forgotten; only guest1's can time out.
+        let out = sim.advance_by(10_000);
+        let failures: Vec<&Output> = out
+            .iter()
+            .filter(|o| matches!(o, Output::ConnectFailed { .. }))
+            .collect();
+        assert_eq!(
+            failures,
+            vec![&failed("dc_keep", "guest1", ConnectFailReason::Timeout)]
+        );
+    }
+
+    // ---- misc ----
+
+    #[test]
+    fn connection_ids_come_from_the_seeded_generator() {
+        let mut a = Session::new(config(), 7, 0);
+        let mut b = Session::new(config(), 7, 0);
+        let ids: Vec<ConnectionId> = (0..3).map(|_| a.new_connection_id()).collect();
+        assert_eq!(
+            ids,
+            (0..3).map(|_| b.new_connection_id()).collect::<Vec<_>>()
+        );
+        assert_ne!(ids[0], ids[1]);
+        assert!(ids[0].as_str().starts_with("dc_"));
+    }
+
+    #[test]
+    fn errors_expose_peerjs_names_and_sources() {
+        use std::error::Error as _;
+        let mut sim = Sim::open();
+        let out = sim.text("nope");
+        let Output::Error(e) = &out[0] else {
+            panic!("not an error")
+        };
+        assert_eq!(e.kind.as_str(), "invalid-message");
+        assert!(e.source().is_some());
+        assert_eq!(PeerErrorKind::UnavailableId.to_string(), "unavailable-id");
+        assert_eq!(
+            PeerErrorKind::PeerUnavailable { peer: "x".into() }.as_str(),
+            "peer-unavailable"
+        );
+    }
+
+    fn arb_input() -> impl proptest::strategy::Strategy<Value = Input> {
+        use proptest::prelude::*;
+        let frames = prop_oneof![
+            Just(OPEN.to_owned()),
+            Just(r#"{"type":"ID-TAKEN","payload":{"msg":"taken"}}"#.to_owned()),
+            Just(r#"{"type":"ERROR","payload":{"msg":"x"}}"#.to_owned()),
+            Just(r#"{"type":"EXPIRE","src":"p1","dst":"owner1"}"#.to_owned()),
+            Just(r#"{"type":"LEAVE","src":"p2","dst":"owner1"}"#.to_owned()),
+            (0u8..4, 0u8..4).prop_map(|(p, c)| relayed_offer(&format!("p{p}"), &format!("dc_{c}"))),
+            (0u8..4, 0u8..4)
+                .prop_map(|(p, c)| relayed_answer(&format!("p{p}"), &format!("dc_{c}"))),
+            (0u8..4, 0u8..4).prop_map(|(p, c)| relayed_candidate(
+                &format!("p{p}"),
+                &format!("dc_{c}"),
+                "c"
+            )),
+            ".{0,20}",
+        ];
+        prop_oneof![
+            Just(Input::SocketOpened),
+            Just(Input::SocketClosed),
+            frames.prop_map(Input::SocketText),
+            Just(Input::Tick),
+            Just(Input::VisibilityVisible),
+            (0u8..4, 0u8..4).prop_map(|(p, c)| connect(&format!("p{p}"), &format!("dc_{c}"))),
+            (0u8..4).prop_map(|c| Input::SendCandidate {
+                remote: "p1".into(),
+                candidate: candidate(&format!("dc_{c}"), "c"),
+            }),
+            (0u8..4).prop_map(|c| Input::ConnectionOpened(ConnectionId::new(format!("dc_{c}")))),
+            (0u8..4).prop_map(|c| Input::ConnectionClosed(ConnectionId::new(format!("dc_{c}")))),
+            Just(Input::Reconnect),
+            Just(Input::Disconnect),
+            Just(Input::Destroy),
+        ]
+    }
+
+    /// What a shell observes; checks the output invariants as they are drained.
+    #[derive(Default)]
+    struct Observer {
+        open: bool,
+        socket: bool,
+        destroyed: bool,
+    }
+
+    impl Observer {
+        fn drain(
+            &mut self,
+            session: &mut Session,
+        ) -> Result<(), proptest::test_runner::TestCaseError> {
+            use proptest::{prop_assert, prop_assert_eq};
+            while let Some(out) = session.poll_output() {
+                prop_assert!(!self.destroyed, "output after destroy: {:?}", out);
+                match out {
+                    Output::Open => {
+                        prop_assert!(!self.open, "Open twice");
+                        self.open = true;
+                    }
+                    Output::Disconnected => {
+                        prop_assert!(self.open, "Disconnected without Open");
+                        self.open = false;
+                    }
+                    Output::OpenSocket { url } => {
+                        prop_assert!(!self.socket, "two sockets");
+                        prop_assert_eq!(url, URL);
+                        self.socket = true;
+                    }
+                    Output::CloseSocket => self.socket = false,
+                    _ => {}
+                }
+            }
+            prop_assert!(session.outbox.len() <= 8);
+            prop_assert!(session.held.len() <= 4);
+            Ok(())
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn invariants_hold_for_any_input_sequence(
+            steps in proptest::collection::vec((arb_input(), 0u64..20_000), 0..80)
+        ) {
+            let mut cfg = config();
+            cfg.max_queued_outbound = 8;
+            cfg.max_buffered_signals = 4;
+            let mut session = Session::new(cfg, 1, 0);
+            let mut seen = Observer::default();
+            let mut now = 0;
+            seen.drain(&mut session)?;
+            for (input, dt) in steps {
+                now += dt;
+                // A shell reports socket events only for the socket it was asked to open.
+                let socket_event = matches!(
+                    input,
+                    Input::SocketOpened | Input::SocketClosed | Input::SocketText(_)
+                );
+                if socket_event && !seen.socket {
+                    continue;
+                }
+                if matches!(input, Input::SocketClosed) {
+                    seen.socket = false;
+                }
+                let is_destroy = matches!(input, Input::Destroy);
+                session.handle_input(input, now);
+                seen.drain(&mut session)?;
+                seen.destroyed |= is_destroy;
+                if let Some(t) = session.poll_timeout() {
+                    proptest::prop_assert!(!seen.destroyed);
+                    if t <= now {
+                        session.handle_input(Input::Tick, now);
+                        seen.drain(&mut session)?;
+                    }
+                }
+            }
+        }
+    }
+}
