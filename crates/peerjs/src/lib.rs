@@ -6,5 +6,6 @@
 pub mod backoff;
 pub mod binarypack;
 pub mod chunker;
+pub mod data;
 pub mod session;
 pub mod signal;
