@@ -24,7 +24,7 @@
 
 use serde_json::Value as Json;
 
-use crate::binarypack::{self, Value};
+use crate::binarypack::Value;
 use crate::chunker::{Chunker, Reassembler, Received, CHUNK_SIZE};
 use crate::signal::Serialization;
 

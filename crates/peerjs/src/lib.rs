@@ -9,3 +9,6 @@ pub mod chunker;
 pub mod data;
 pub mod session;
 pub mod signal;
+
+#[cfg(feature = "web")]
+pub mod web;
