@@ -21,7 +21,9 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `node tests/support/static-server.mjs --dir dist --port ${appPort}`,
+      command:
+        `node tests/support/static-server.mjs --dir dist --port ${appPort}` +
+        ' --mount /harness=target/harness-web --mount /vendor/peerjs=node_modules/peerjs/dist',
       url: `http://127.0.0.1:${appPort}/`,
       reuseExistingServer: false,
       timeout: 30_000,

@@ -1,0 +1,224 @@
+//! What members ask of a poll ([`Command`]) and why the owner may say no ([`Refusal`]).
+//!
+//! A command carries only what its author chose; who the author is comes from the signature, and
+//! which poll and which resend from the protocol frame around it. Commands serialize with the
+//! spec's message `type` names (`poll:vote`, …) and camelCase fields, so the protocol embeds them
+//! as they are.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::limits::{Field, MAX_OPTIONS};
+use super::{OptionId, Role};
+use crate::PeerId;
+
+/// A change a member asks the poll's owner to make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
+pub enum Command {
+    /// Become a member with the poll's newcomer role. A member joining again changes nothing.
+    #[serde(rename = "poll:join")]
+    Join {
+        /// The name others will see.
+        display_name: String,
+    },
+    /// Replace the author's whole ballot; an empty list withdraws it.
+    #[serde(rename = "poll:vote")]
+    CastVote {
+        /// The chosen options, each at most once.
+        option_ids: Vec<OptionId>,
+    },
+    /// Add an option at the end of the list.
+    #[serde(rename = "poll:option:add")]
+    AddOption {
+        /// The option's text.
+        text: String,
+    },
+    /// Give a member another role (owner only; the owner's own role is fixed).
+    #[serde(rename = "poll:role:update")]
+    SetRole {
+        /// Whose role changes.
+        member: PeerId,
+        /// The new role (not [`Role::Owner`]).
+        role: Role,
+    },
+    /// Change the author's display name.
+    #[serde(rename = "user:profile")]
+    UpdateProfile {
+        /// The new name.
+        display_name: String,
+    },
+    /// Stop accepting votes (owner only).
+    #[serde(rename = "poll:close")]
+    Close,
+    /// Accept votes again (owner only; the deadline, if any, must still be ahead).
+    #[serde(rename = "poll:reopen")]
+    Reopen,
+    /// Change the title, description or deadline (owner only). Absent fields stay as they are.
+    #[serde(rename = "poll:edit")]
+    EditPoll {
+        /// New title.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        /// New description.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        /// New deadline: absent = unchanged, `null` = no deadline, a number = Unix ms.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "present"
+        )]
+        deadline: Option<Option<u64>>,
+    },
+}
+
+/// Deserializes a field that is present (possibly `null`) as `Some`, so that `#[serde(default)]`
+/// can tell an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// An action that depends on the author's role, named in [`Refusal::NotPermitted`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// Cast or withdraw a ballot.
+    Vote,
+    /// Add an option.
+    AddOption,
+    /// Change a member's role.
+    SetRole,
+    /// Close the poll.
+    Close,
+    /// Reopen the poll.
+    Reopen,
+    /// Edit title, description or deadline.
+    EditPoll,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Vote => "vote",
+            Self::AddOption => "add options",
+            Self::SetRole => "change roles",
+            Self::Close => "close the poll",
+            Self::Reopen => "reopen the poll",
+            Self::EditPoll => "edit the poll",
+        })
+    }
+}
+
+/// Why the owner refused a command. `Display` is the human message sent to the author, who rolls
+/// its optimistic change back. A refusal is final for its command id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The author has not joined the poll.
+    #[error("join the poll first")]
+    NotAMember,
+    /// The author's role does not allow the action.
+    #[error("a {role} may not {action}")]
+    NotPermitted {
+        /// The author's role.
+        role: Role,
+        /// What was attempted.
+        action: Action,
+    },
+    /// The poll is closed.
+    #[error("the poll is closed")]
+    PollClosed,
+    /// The poll's deadline has passed.
+    #[error("the poll's deadline has passed")]
+    DeadlinePassed,
+    /// A deadline was set at or before the current time.
+    #[error("the deadline must be in the future")]
+    DeadlineInPast,
+    /// A ballot names an option the poll does not have.
+    #[error("option {option} does not exist")]
+    UnknownOption {
+        /// The unknown id.
+        option: OptionId,
+    },
+    /// A ballot names the same option twice.
+    #[error("option {option} is chosen twice")]
+    DuplicateChoice {
+        /// The repeated id.
+        option: OptionId,
+    },
+    /// A ballot chooses more options than the poll allows.
+    #[error("choose at most {max} option(s)")]
+    TooManyChoices {
+        /// The most choices allowed.
+        max: u32,
+    },
+    /// A required text is empty after trimming.
+    #[error("the {field} must not be empty")]
+    EmptyText {
+        /// Which text.
+        field: Field,
+    },
+    /// A text is too long.
+    #[error("the {field} must be at most {max} characters")]
+    TextTooLong {
+        /// Which text.
+        field: Field,
+        /// Its limit in characters.
+        max: usize,
+    },
+    /// A text contains a control character (or a line break where one line is expected).
+    #[error("the {field} contains a character that is not allowed")]
+    InvalidCharacter {
+        /// Which text.
+        field: Field,
+    },
+    /// An option with the same text (ignoring case and surrounding spaces) exists.
+    #[error("that option already exists")]
+    DuplicateOption,
+    /// The poll has as many options as it may.
+    #[error("a poll can have at most {max} options")]
+    TooManyOptions {
+        /// The limit.
+        max: usize,
+    },
+    /// The poll has as many members as it may.
+    #[error("the poll is full ({max} members)")]
+    TooManyMembers {
+        /// The limit.
+        max: usize,
+    },
+    /// A multiple-choice poll's maximum is outside 1..=MAX_OPTIONS.
+    #[error("the number of choices allowed must be from 1 to {}, not {max}", MAX_OPTIONS)]
+    InvalidMaxChoices {
+        /// The refused maximum.
+        max: u32,
+    },
+    /// A role change names someone who is not a member.
+    #[error("{member} is not a member of this poll")]
+    UnknownMember {
+        /// Who was named.
+        member: PeerId,
+    },
+    /// A role change targets the owner.
+    #[error("the owner's role cannot change")]
+    CannotChangeOwnerRole,
+    /// A role change tries to make someone else owner.
+    #[error("a poll has exactly one owner")]
+    CannotMakeOwner,
+    /// Close on a closed poll.
+    #[error("the poll is already closed")]
+    AlreadyClosed,
+    /// Reopen on an open poll.
+    #[error("the poll is already open")]
+    AlreadyOpen,
+    /// The command id was already used by another author.
+    #[error("this command id was already used by someone else")]
+    CommandIdReused,
+}

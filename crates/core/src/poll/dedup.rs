@@ -1,0 +1,158 @@
+//! The owner's memory of commands it has answered, so a resent command is answered again the same
+//! way and never applied twice.
+//!
+//! Invariants:
+//! - A command id maps to the author who first used it and the outcome they got; the entry never
+//!   changes afterwards. A resend (same author, same id) gets that outcome back, whatever the
+//!   resent command says, and the poll is not touched.
+//! - Refusals are remembered too: a refusal is final for its command id (the participant makes a
+//!   new command to try again).
+//! - The owner persists [`ProcessedCommands`] in the same transaction as the poll it belongs to,
+//!   so after a crash both reflect the same commands.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{apply, Command, CommandId, Event, Poll, Refusal, Revision};
+use crate::PeerId;
+
+/// How the owner answered a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "camelCase")]
+pub enum Outcome {
+    /// Applied; the poll reached `revision`.
+    Acked {
+        /// The revision the command produced.
+        revision: Revision,
+    },
+    /// Refused, with the reason.
+    Refused {
+        /// Why.
+        refusal: Refusal,
+    },
+}
+
+/// The result of [`ProcessedCommands::process`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    /// First time seen and accepted: store `poll` (with the updated record), ack the author, and
+    /// send each participant its [`update_for`](super::update_for) of `event`.
+    Applied {
+        /// The next poll.
+        poll: Poll,
+        /// The step, for broadcasting.
+        event: Event,
+        /// `Acked` with the event's revision.
+        outcome: Outcome,
+    },
+    /// First time seen and refused (or an id reused by another author): answer with the error.
+    Refused {
+        /// `Refused` with the reason.
+        outcome: Outcome,
+    },
+    /// Seen before: answer with the stored outcome; nothing else happens.
+    Replayed {
+        /// The outcome the first copy got.
+        outcome: Outcome,
+    },
+}
+
+impl Processed {
+    /// The answer owed to the author.
+    pub fn outcome(&self) -> &Outcome {
+        match self {
+            Self::Applied { outcome, .. }
+            | Self::Refused { outcome }
+            | Self::Replayed { outcome } => outcome,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    author: PeerId,
+    #[serde(flatten)]
+    outcome: Outcome,
+}
+
+/// Command id → (author, outcome), for one poll.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProcessedCommands(BTreeMap<CommandId, Entry>);
+
+impl ProcessedCommands {
+    /// An empty record.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The outcome recorded for `id`, if any.
+    pub fn outcome(&self, id: &CommandId) -> Option<&Outcome> {
+        self.0.get(id).map(|entry| &entry.outcome)
+    }
+
+    /// How many commands are recorded.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Answers command `id` from `author`: replays the recorded outcome if `id` was seen, else
+    /// applies `command` to `poll` at `now_ms` and records the outcome.
+    pub fn process(
+        &mut self,
+        poll: &Poll,
+        author: &PeerId,
+        id: CommandId,
+        command: &Command,
+        now_ms: u64,
+    ) -> Processed {
+        if let Some(entry) = self.0.get(&id) {
+            return if entry.author == *author {
+                Processed::Replayed {
+                    outcome: entry.outcome.clone(),
+                }
+            } else {
+                Processed::Refused {
+                    outcome: Outcome::Refused {
+                        refusal: Refusal::CommandIdReused,
+                    },
+                }
+            };
+        }
+        let (processed, outcome) = match apply(poll, author, command, now_ms) {
+            Ok((poll, event)) => {
+                let outcome = Outcome::Acked {
+                    revision: event.revision,
+                };
+                let processed = Processed::Applied {
+                    poll,
+                    event,
+                    outcome: outcome.clone(),
+                };
+                (processed, outcome)
+            }
+            Err(refusal) => {
+                let outcome = Outcome::Refused { refusal };
+                let processed = Processed::Refused {
+                    outcome: outcome.clone(),
+                };
+                (processed, outcome)
+            }
+        };
+        self.0.insert(
+            id,
+            Entry {
+                author: author.clone(),
+                outcome,
+            },
+        );
+        processed
+    }
+}
