@@ -7,9 +7,14 @@
 //! Modules:
 //! - [`identity`]: ed25519 identities, the [`PeerId`] derived from a public key, signatures, and
 //!   the PeerJS session token.
+//! - [`poll`]: the poll domain — state, commands, the reducer ([`poll::apply`]), what each
+//!   participant may see ([`poll::view_for`]), and the owner's command dedup record.
+//! - [`protocol`]: the signed JSON wire protocol between a poll's owner and its participants.
 //! - [`server`]: which PeerJS signaling server to use.
 
 pub mod identity;
+pub mod poll;
+pub mod protocol;
 pub mod server;
 
 pub use identity::{Identity, IdentityError, PeerId, PeerToken, Signature};

@@ -41,7 +41,11 @@ pub struct Event {
 /// in per-participant events (see [`update_for`](super::update_for)) in place of a
 /// [`Change::BallotCast`] the participant may not see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Change {
     /// A member joined (or an existing member joined again, restating their entry).
     Joined {

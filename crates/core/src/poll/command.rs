@@ -118,7 +118,11 @@ impl fmt::Display for Action {
 /// Why the owner refused a command. `Display` is the human message sent to the author, who rolls
 /// its optimistic change back. A refusal is final for its command id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "reason", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "reason",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[non_exhaustive]
 pub enum Refusal {
     /// The author has not joined the poll.
@@ -195,7 +199,10 @@ pub enum Refusal {
         max: usize,
     },
     /// A multiple-choice poll's maximum is outside 1..=MAX_OPTIONS.
-    #[error("the number of choices allowed must be from 1 to {}, not {max}", MAX_OPTIONS)]
+    #[error(
+        "the number of choices allowed must be from 1 to {}, not {max}",
+        MAX_OPTIONS
+    )]
     InvalidMaxChoices {
         /// The refused maximum.
         max: u32,

@@ -40,7 +40,7 @@ pub enum Processed {
     /// send each participant its [`update_for`](super::update_for) of `event`.
     Applied {
         /// The next poll.
-        poll: Poll,
+        poll: Box<Poll>,
         /// The step, for broadcasting.
         event: Event,
         /// `Acked` with the event's revision.
@@ -132,7 +132,7 @@ impl ProcessedCommands {
                     revision: event.revision,
                 };
                 let processed = Processed::Applied {
-                    poll,
+                    poll: Box::new(poll),
                     event,
                     outcome: outcome.clone(),
                 };

@@ -319,7 +319,9 @@ impl Poll {
                 added_by: owner.clone(),
             });
         }
-        let next = u32::try_from(options.len()).unwrap_or(u32::MAX).saturating_add(1);
+        let next = u32::try_from(options.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
         let members = BTreeMap::from([(
             owner.clone(),
             Member {
@@ -399,7 +401,10 @@ fn check(data: &PollData) -> Result<(), String> {
     for option in &data.options {
         clean_as(Field::OptionText, &option.text)?;
         if option.id >= data.next_option_id || !ids.insert(option.id) {
-            return Err(format!("option id {} is reused or not yet issued", option.id));
+            return Err(format!(
+                "option id {} is reused or not yet issued",
+                option.id
+            ));
         }
         if !keys.insert(option_key(&option.text)) {
             return Err(format!("duplicate option {:?}", option.text));

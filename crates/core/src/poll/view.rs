@@ -142,7 +142,7 @@ pub enum Update {
     /// A `poll:event` the participant applies to their view.
     Event(Event),
     /// A `poll:state` that replaces their view.
-    Snapshot(PollView),
+    Snapshot(Box<PollView>),
 }
 
 /// The update that takes `viewer` from `view_for(before)` to `view_for(after)`, where `after`
@@ -156,7 +156,7 @@ pub fn update_for(before: &Poll, after: &Poll, event: &Event, viewer: &PeerId) -
     };
     match old.apply(&candidate) {
         Ok(applied) if applied == new => Update::Event(candidate),
-        _ => Update::Snapshot(new),
+        _ => Update::Snapshot(Box::new(new)),
     }
 }
 
@@ -244,7 +244,11 @@ impl PollView {
                 next.cast(voter, option_ids).ok_or(mismatch)?;
             }
             Change::TallyChanged { tally } => {
-                next.results.as_mut().ok_or(mismatch)?.tally.clone_from(tally);
+                next.results
+                    .as_mut()
+                    .ok_or(mismatch)?
+                    .tally
+                    .clone_from(tally);
             }
             Change::BallotHidden => {}
             Change::Closed => next.status = PollStatus::Closed,

@@ -1,0 +1,144 @@
+//! Sealing a message into a signed frame and opening one.
+//!
+//! A frame is `{"v":1,"signer":"<peer id>","sig":"<128 hex>","body":"<message JSON>"}`. The
+//! signature is over the UTF-8 bytes of the `body` string exactly as transmitted, so checking it
+//! never depends on how anyone re-serializes the message. The body itself carries `"v":1` too,
+//! so the version is covered by the signature.
+//!
+//! [`open`] checks, in order: size, envelope JSON, envelope version, signer, expected signer,
+//! signature, body JSON and version, `type`, fields. No input panics.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CommandFrame, Control, Message, ProtocolError, COMMAND_TYPES, CONTROL_TYPES};
+use super::{MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use crate::{Identity, PeerId, Signature};
+
+#[derive(Serialize)]
+struct Body<'a> {
+    v: u32,
+    #[serde(flatten)]
+    message: &'a Message,
+}
+
+#[derive(Deserialize)]
+struct Head {
+    v: u32,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Serialize)]
+struct SealedFrame<'a> {
+    v: u32,
+    signer: &'a PeerId,
+    sig: Signature,
+    body: &'a str,
+}
+
+#[derive(Deserialize)]
+struct RawFrame {
+    v: u32,
+    signer: Option<String>,
+    sig: Option<String>,
+    body: Option<String>,
+}
+
+/// Signs `message` as `identity` and returns the frame text to send.
+pub fn seal(identity: &Identity, message: &Message) -> Result<String, ProtocolError> {
+    let body = serde_json::to_string(&Body {
+        v: PROTOCOL_VERSION,
+        message,
+    })
+    .map_err(ProtocolError::Encode)?;
+    let frame = serde_json::to_string(&SealedFrame {
+        v: PROTOCOL_VERSION,
+        signer: identity.peer_id(),
+        sig: identity.sign(body.as_bytes()),
+        body: &body,
+    })
+    .map_err(ProtocolError::Encode)?;
+    check_size(&frame)?;
+    Ok(frame)
+}
+
+/// Opens a frame: checks it and returns its signer and message. With `expected_signer`, a frame
+/// signed by anyone else is refused before its signature is checked.
+pub fn open(
+    text: &str,
+    expected_signer: Option<&PeerId>,
+) -> Result<(PeerId, Message), ProtocolError> {
+    check_size(text)?;
+    let raw: RawFrame = serde_json::from_str(text).map_err(ProtocolError::BadJson)?;
+    check_version(raw.v)?;
+    let signer: PeerId = raw
+        .signer
+        .ok_or(ProtocolError::MissingField("signer"))?
+        .parse()
+        .map_err(ProtocolError::BadSigner)?;
+    if let Some(expected) = expected_signer {
+        check_sender(&signer, expected)?;
+    }
+    let sig: Signature = raw
+        .sig
+        .ok_or(ProtocolError::MissingField("sig"))?
+        .parse()
+        .map_err(ProtocolError::BadSignature)?;
+    let body = raw.body.ok_or(ProtocolError::MissingField("body"))?;
+    signer
+        .verify(body.as_bytes(), &sig)
+        .map_err(ProtocolError::BadSignature)?;
+    let message = parse_body(&body)?;
+    Ok((signer, message))
+}
+
+/// Opens a frame that arrived on the data connection from `remote`: it must be signed by
+/// `remote` (a command's author is its signer, so this is also "author = sender").
+pub fn open_from(text: &str, remote: &PeerId) -> Result<(PeerId, Message), ProtocolError> {
+    open(text, Some(remote))
+}
+
+/// Checks that a frame's signer is the peer it came from (or was expected from).
+pub fn check_sender(signer: &PeerId, remote: &PeerId) -> Result<(), ProtocolError> {
+    if signer == remote {
+        Ok(())
+    } else {
+        Err(ProtocolError::SignerMismatch {
+            expected: remote.clone(),
+            got: signer.clone(),
+        })
+    }
+}
+
+fn check_size(text: &str) -> Result<(), ProtocolError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(ProtocolError::TooLarge {
+            limit: MAX_FRAME_BYTES,
+            got: text.len(),
+        });
+    }
+    Ok(())
+}
+
+fn check_version(got: u32) -> Result<(), ProtocolError> {
+    if got == PROTOCOL_VERSION {
+        Ok(())
+    } else {
+        Err(ProtocolError::UnsupportedVersion { got })
+    }
+}
+
+fn parse_body(body: &str) -> Result<Message, ProtocolError> {
+    let head: Head = serde_json::from_str(body).map_err(ProtocolError::BadJson)?;
+    check_version(head.v)?;
+    if COMMAND_TYPES.contains(&head.kind.as_str()) {
+        let frame: CommandFrame =
+            serde_json::from_str(body).map_err(ProtocolError::InvalidField)?;
+        Ok(Message::Command(frame))
+    } else if CONTROL_TYPES.contains(&head.kind.as_str()) {
+        let control: Control = serde_json::from_str(body).map_err(ProtocolError::InvalidField)?;
+        Ok(Message::Control(control))
+    } else {
+        Err(ProtocolError::UnknownType { got: head.kind })
+    }
+}

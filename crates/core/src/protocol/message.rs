@@ -1,0 +1,245 @@
+//! The messages of protocol version 1: a flat JSON object per message, told apart by `type`,
+//! with camelCase fields.
+//!
+//! Two families share the `type` namespace: poll commands ([`CommandFrame`], participant →
+//! owner, types from [`COMMAND_TYPES`]) and everything else ([`Control`], types from
+//! [`CONTROL_TYPES`]). [`Message`] is either; [`open`](super::open) tells them apart by `type`.
+
+use serde::{Deserialize, Serialize};
+
+use super::ErrorCode;
+use crate::poll::{
+    Command, CommandId, Event, Outcome, Poll, PollId, PollStatus, PollView, Refusal, Revision, Role,
+};
+use crate::PeerId;
+
+/// The `type`s of [`CommandFrame`]s (the spec's names for participant → owner commands).
+pub const COMMAND_TYPES: [&str; 8] = [
+    "poll:join",
+    "poll:vote",
+    "poll:option:add",
+    "poll:role:update",
+    "user:profile",
+    "poll:close",
+    "poll:reopen",
+    "poll:edit",
+];
+
+/// The `type`s of [`Control`] messages.
+pub const CONTROL_TYPES: [&str; 9] = [
+    "poll:state",
+    "poll:event",
+    "peer:discovery",
+    "ack",
+    "error",
+    "sync:request",
+    "poll:list:request",
+    "poll:list",
+    "heartbeat",
+];
+
+/// Any message of the protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Message {
+    /// A poll command (participant → owner), signed by its author.
+    Command(CommandFrame),
+    /// Anything else.
+    Control(Control),
+}
+
+/// A command for one poll, with the id that makes resends recognisable. Its author is the
+/// envelope's signer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandFrame {
+    /// The command (its `type` and fields sit at the top level of the message).
+    #[serde(flatten)]
+    pub command: Command,
+    /// The poll the command is for.
+    pub poll_id: PollId,
+    /// Unique per command; resends reuse it.
+    pub command_id: CommandId,
+}
+
+/// Every message that is not a poll command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
+pub enum Control {
+    /// Owner → participant: the full poll as this participant may see it (on connect, on
+    /// `sync:request`, and whenever an event cannot express the change).
+    #[serde(rename = "poll:state")]
+    State {
+        /// The snapshot.
+        poll: Box<PollView>,
+    },
+    /// Owner → participant: the next step of a poll (`revision` = the participant's + 1).
+    #[serde(rename = "poll:event")]
+    Event {
+        /// The poll.
+        poll_id: PollId,
+        /// The step.
+        #[serde(flatten)]
+        event: Event,
+    },
+    /// Owner → participant: who is connected to the poll now.
+    #[serde(rename = "peer:discovery")]
+    Discovery {
+        /// The poll.
+        poll_id: PollId,
+        /// The connected peers (the owner included).
+        peers: Vec<PeerInfo>,
+    },
+    /// Owner → author: the command was applied (now, or earlier if this answers a resend).
+    #[serde(rename = "ack")]
+    Ack {
+        /// The command.
+        command_id: CommandId,
+        /// The revision it produced.
+        revision: Revision,
+    },
+    /// Owner → author: the command or frame was refused; roll back.
+    #[serde(rename = "error")]
+    Error {
+        /// The refused command, when known.
+        #[serde(default)]
+        command_id: Option<CommandId>,
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable reason.
+        message: String,
+    },
+    /// Participant → owner: send me `poll:state` (if newer than `sinceRevision`, when given).
+    #[serde(rename = "sync:request")]
+    SyncRequest {
+        /// The poll.
+        poll_id: PollId,
+        /// The revision the participant holds, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_revision: Option<Revision>,
+    },
+    /// Anyone → owner: list your polls.
+    #[serde(rename = "poll:list:request")]
+    ListRequest,
+    /// Owner → anyone: the owner's polls.
+    #[serde(rename = "poll:list")]
+    List {
+        /// One summary per poll.
+        polls: Vec<PollSummary>,
+    },
+    /// Either way: I am still here.
+    #[serde(rename = "heartbeat")]
+    Heartbeat,
+}
+
+impl Control {
+    /// The answer to a command, from its recorded outcome.
+    pub fn answer(command_id: CommandId, outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Acked { revision } => Self::Ack {
+                command_id,
+                revision: *revision,
+            },
+            Outcome::Refused { refusal } => Self::refusal(Some(command_id), refusal),
+        }
+    }
+
+    /// An `error` for a refused command.
+    pub fn refusal(command_id: Option<CommandId>, refusal: &Refusal) -> Self {
+        Self::Error {
+            command_id,
+            code: ErrorCode::from(refusal),
+            message: refusal.to_string(),
+        }
+    }
+
+    /// An `error` for a frame that could not be opened (its command id is unknown).
+    pub fn protocol_error(error: &super::ProtocolError) -> Self {
+        Self::Error {
+            command_id: None,
+            code: ErrorCode::from(error),
+            message: error.to_string(),
+        }
+    }
+
+    /// An `error` for a command naming a poll the owner does not have.
+    pub fn unknown_poll(command_id: CommandId, poll_id: PollId) -> Self {
+        Self::Error {
+            command_id: Some(command_id),
+            code: ErrorCode::UnknownPoll,
+            message: format!("no poll {poll_id} here"),
+        }
+    }
+}
+
+/// One connected peer, in `peer:discovery`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerInfo {
+    /// The peer.
+    pub peer_id: PeerId,
+    /// Display name, if a member.
+    pub name: Option<String>,
+    /// Role, if a member.
+    pub role: Option<Role>,
+}
+
+impl PeerInfo {
+    /// The discovery list for `poll` given the peers connected to the owner now.
+    pub fn list<'a>(poll: &Poll, connected: impl IntoIterator<Item = &'a PeerId>) -> Vec<Self> {
+        connected
+            .into_iter()
+            .map(|peer| {
+                let member = poll.members.get(peer);
+                Self {
+                    peer_id: peer.clone(),
+                    name: member.map(|m| m.display_name.clone()),
+                    role: member.map(|m| m.role),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One poll in `poll:list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollSummary {
+    /// The poll.
+    pub poll_id: PollId,
+    /// Its title.
+    pub title: String,
+    /// Open or closed.
+    pub status: PollStatus,
+    /// Deadline, Unix ms.
+    pub deadline: Option<u64>,
+    /// Creation time, Unix ms.
+    pub created_at: u64,
+    /// Current revision.
+    pub revision: Revision,
+}
+
+impl From<&Poll> for PollSummary {
+    fn from(poll: &Poll) -> Self {
+        Self {
+            poll_id: poll.id,
+            title: poll.title.clone(),
+            status: poll.status,
+            deadline: poll.deadline,
+            created_at: poll.created_at,
+            revision: poll.revision,
+        }
+    }
+}
+
+impl From<CommandFrame> for Message {
+    fn from(frame: CommandFrame) -> Self {
+        Self::Command(frame)
+    }
+}
+
+impl From<Control> for Message {
+    fn from(control: Control) -> Self {
+        Self::Control(control)
+    }
+}

@@ -1,0 +1,427 @@
+//! Unit tests of the wire protocol: message shapes, sealing, and every way a frame is refused.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::poll::{
+    apply, view_for, Change, Command, CommandId, Event, Member, OptionId, Outcome, Poll, PollData,
+    PollDraft, PollId, PollKind, Refusal, Revision, Role, Settings,
+};
+use crate::{Identity, PeerToken};
+
+const NOW: u64 = 1_700_000_000_000;
+
+fn identity(n: u8) -> Identity {
+    Identity::from_seed([n; 32], PeerToken::from_random([n; PeerToken::LEN]))
+}
+
+fn poll_id() -> PollId {
+    PollId::from_random_bytes([0x11; 16])
+}
+
+fn command_id() -> CommandId {
+    CommandId::from_random_bytes([0x22; 16])
+}
+
+fn vote_frame() -> Message {
+    Message::Command(CommandFrame {
+        poll_id: poll_id(),
+        command_id: command_id(),
+        command: Command::CastVote {
+            option_ids: vec![OptionId(2)],
+        },
+    })
+}
+
+fn small_poll(owner: &Identity) -> Poll {
+    let draft = PollDraft {
+        title: "Lunch?".into(),
+        description: String::new(),
+        options: vec!["Pizza".into(), "Sushi".into()],
+        kind: PollKind::Single,
+        deadline: None,
+        settings: Settings::default(),
+        owner_name: "Olga".into(),
+    };
+    Poll::new(poll_id(), owner.peer_id().clone(), draft, NOW).unwrap()
+}
+
+/// One example of every message type, in the order of `COMMAND_TYPES` then `CONTROL_TYPES`.
+fn examples() -> Vec<(Identity, Message)> {
+    let owner = identity(1);
+    let alice = identity(2);
+    let poll = small_poll(&owner);
+    let frame = |command| {
+        Message::Command(CommandFrame {
+            poll_id: poll_id(),
+            command_id: command_id(),
+            command,
+        })
+    };
+    let a = |command| (alice.clone(), frame(command));
+    let o = |command| (owner.clone(), frame(command));
+    let c = |control| (owner.clone(), Message::Control(control));
+    let (joined, _) = apply(
+        &poll,
+        alice.peer_id(),
+        &Command::Join {
+            display_name: "Alice".into(),
+        },
+        NOW,
+    )
+    .unwrap();
+    vec![
+        a(Command::Join {
+            display_name: "Alice".into(),
+        }),
+        a(Command::CastVote {
+            option_ids: vec![OptionId(2)],
+        }),
+        a(Command::AddOption {
+            text: "Tacos".into(),
+        }),
+        o(Command::SetRole {
+            member: alice.peer_id().clone(),
+            role: Role::Editor,
+        }),
+        a(Command::UpdateProfile {
+            display_name: "Alice B.".into(),
+        }),
+        o(Command::Close),
+        o(Command::Reopen),
+        o(Command::EditPoll {
+            title: Some("Lunch on Friday?".into()),
+            description: None,
+            deadline: Some(Some(1_700_086_400_000)),
+        }),
+        c(Control::State {
+            poll: Box::new(view_for(&joined, alice.peer_id())),
+        }),
+        c(Control::Event {
+            poll_id: poll_id(),
+            event: Event {
+                revision: Revision(2),
+                change: Change::BallotCast {
+                    voter: alice.peer_id().clone(),
+                    option_ids: [OptionId(2)].into(),
+                },
+            },
+        }),
+        c(Control::Discovery {
+            poll_id: poll_id(),
+            peers: PeerInfo::list(&joined, [owner.peer_id(), alice.peer_id()]),
+        }),
+        c(Control::answer(
+            command_id(),
+            &Outcome::Acked {
+                revision: Revision(2),
+            },
+        )),
+        c(Control::answer(
+            command_id(),
+            &Outcome::Refused {
+                refusal: Refusal::PollClosed,
+            },
+        )),
+        (
+            alice.clone(),
+            Message::Control(Control::SyncRequest {
+                poll_id: poll_id(),
+                since_revision: Some(Revision(1)),
+            }),
+        ),
+        (alice.clone(), Message::Control(Control::ListRequest)),
+        c(Control::List {
+            polls: vec![PollSummary::from(&joined)],
+        }),
+        (alice.clone(), Message::Control(Control::Heartbeat)),
+    ]
+}
+
+#[test]
+fn every_type_has_an_example_that_round_trips() {
+    let examples = examples();
+    let types: Vec<&str> = COMMAND_TYPES
+        .iter()
+        .chain(&CONTROL_TYPES)
+        .copied()
+        .collect();
+    assert_eq!(examples.len(), types.len());
+    for ((signer, message), expected_type) in examples.iter().zip(types) {
+        let frame = seal(signer, message).unwrap();
+        let (got_signer, opened) = open(&frame, Some(signer.peer_id())).unwrap();
+        assert_eq!(&got_signer, signer.peer_id());
+        assert_eq!(&opened, message);
+        // The body is flat, camelCase, and names its type.
+        let envelope: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(envelope["v"], 1);
+        let body: serde_json::Value =
+            serde_json::from_str(envelope["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["v"], 1);
+        assert_eq!(body["type"], expected_type);
+        if std::env::var_os("STARPOLL_PRINT_EXAMPLES").is_some() {
+            println!("{frame}");
+        }
+    }
+}
+
+#[test]
+fn a_sealed_vote_is_byte_stable() {
+    // ed25519 signatures are deterministic, so this frame never changes unless the format does.
+    let frame = seal(&identity(2), &vote_frame()).unwrap();
+    let body = r#"{"v":1,"type":"poll:vote","optionIds":[2],"pollId":"11111111-1111-4111-9111-111111111111","commandId":"22222222-2222-4222-a222-222222222222"}"#;
+    let expected = format!(
+        r#"{{"v":1,"signer":"{}","sig":"{}","body":{}}}"#,
+        identity(2).peer_id(),
+        identity(2).sign(body.as_bytes()),
+        serde_json::to_string(body).unwrap()
+    );
+    assert_eq!(frame, expected);
+}
+
+#[test]
+fn a_hand_written_js_frame_opens() {
+    // What a JS participant would send: its own key order and spacing, signed as written.
+    let alice = identity(2);
+    let body = r#"{ "type": "poll:vote", "v": 1, "optionIds": [2], "commandId": "22222222-2222-4222-a222-222222222222", "pollId": "11111111-1111-4111-9111-111111111111" }"#;
+    let frame = format!(
+        r#"{{"body":{},"sig":"{}","signer":"{}","v":1}}"#,
+        serde_json::to_string(body).unwrap(),
+        alice.sign(body.as_bytes()),
+        alice.peer_id()
+    );
+    let (signer, message) = open_from(&frame, alice.peer_id()).unwrap();
+    assert_eq!(&signer, alice.peer_id());
+    assert_eq!(message, vote_frame());
+}
+
+/// Re-signs `body` as `signer`, so a test can vary the body and keep the signature valid.
+fn frame_with_body(signer: &Identity, body: &str) -> String {
+    format!(
+        r#"{{"v":1,"signer":"{}","sig":"{}","body":{}}}"#,
+        signer.peer_id(),
+        signer.sign(body.as_bytes()),
+        serde_json::to_string(body).unwrap()
+    )
+}
+
+#[test]
+fn a_tampered_body_is_refused() {
+    let alice = identity(2);
+    let frame = seal(&alice, &vote_frame()).unwrap();
+    let tampered = frame.replace(r#"\"optionIds\":[2]"#, r#"\"optionIds\":[1]"#);
+    assert_ne!(tampered, frame);
+    assert!(matches!(
+        open(&tampered, None),
+        Err(ProtocolError::BadSignature(_))
+    ));
+}
+
+#[test]
+fn a_signature_by_another_key_is_refused() {
+    let alice = identity(2);
+    let mallory = identity(3);
+    // Claims to be Alice, signed by Mallory.
+    let frame = seal(&mallory, &vote_frame())
+        .unwrap()
+        .replace(mallory.peer_id().as_str(), alice.peer_id().as_str());
+    assert!(matches!(
+        open(&frame, None),
+        Err(ProtocolError::BadSignature(_))
+    ));
+    let garbled = seal(&alice, &vote_frame())
+        .unwrap()
+        .replacen("\"sig\":\"", "\"sig\":\"zz", 1);
+    assert!(matches!(
+        open(&garbled, None),
+        Err(ProtocolError::BadSignature(_))
+    ));
+}
+
+#[test]
+fn a_frame_from_someone_else_on_this_connection_is_refused() {
+    let alice = identity(2);
+    let bob = identity(3);
+    // Valid signature by Alice, but it arrives on Bob's connection (a captured frame).
+    let frame = seal(&alice, &vote_frame()).unwrap();
+    let error = open_from(&frame, bob.peer_id()).unwrap_err();
+    assert!(matches!(
+        &error,
+        ProtocolError::SignerMismatch { expected, got }
+            if expected == bob.peer_id() && got == alice.peer_id()
+    ));
+    assert_eq!(ErrorCode::from(&error), ErrorCode::SignerMismatch);
+    assert!(check_sender(alice.peer_id(), alice.peer_id()).is_ok());
+}
+
+#[test]
+fn other_versions_are_refused_with_a_typed_error() {
+    let alice = identity(2);
+    let frame = seal(&alice, &vote_frame())
+        .unwrap()
+        .replacen("{\"v\":1", "{\"v\":2", 1);
+    assert!(matches!(
+        open(&frame, None),
+        Err(ProtocolError::UnsupportedVersion { got: 2 })
+    ));
+    // A future envelope with other fields still reports its version.
+    assert!(matches!(
+        open(r#"{"v":7,"payload":"?"}"#, None),
+        Err(ProtocolError::UnsupportedVersion { got: 7 })
+    ));
+    // The signed body's version counts too.
+    let body = r#"{"v":2,"type":"heartbeat"}"#;
+    assert!(matches!(
+        open(&frame_with_body(&alice, body), None),
+        Err(ProtocolError::UnsupportedVersion { got: 2 })
+    ));
+}
+
+#[test]
+fn oversize_frames_are_refused_both_ways() {
+    let text = format!(r#"{{"v":1,"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+    assert!(matches!(
+        open(&text, None),
+        Err(ProtocolError::TooLarge { limit: MAX_FRAME_BYTES, got }) if got == text.len()
+    ));
+    let huge = Message::Control(Control::Error {
+        command_id: None,
+        code: ErrorCode::Internal,
+        message: "x".repeat(MAX_FRAME_BYTES),
+    });
+    assert!(matches!(
+        seal(&identity(1), &huge),
+        Err(ProtocolError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn garbage_unknown_types_and_bad_fields_are_typed_errors() {
+    let alice = identity(2);
+    for text in ["", "null", "[]", "{", "{\"v\":1}", "\u{0}", "{\"v\":\"1\"}"] {
+        let error = open(text, None).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ProtocolError::BadJson(_) | ProtocolError::MissingField(_)
+            ),
+            "{text:?}: {error:?}"
+        );
+    }
+    assert!(matches!(
+        open(r#"{"v":1,"signer":"nope","sig":"","body":""}"#, None),
+        Err(ProtocolError::BadSigner(_))
+    ));
+    let cases = [
+        (r#"{"v":1,"type":"poll:delete"}"#, ErrorCode::UnknownType),
+        (r#"{"v":1}"#, ErrorCode::BadJson),
+        (r#"not json"#, ErrorCode::BadJson),
+        (
+            r#"{"v":1,"type":"poll:vote","pollId":"x","commandId":"y","optionIds":[1]}"#,
+            ErrorCode::InvalidField,
+        ),
+        (
+            r#"{"v":1,"type":"poll:vote","pollId":"11111111-1111-4111-9111-111111111111","commandId":"22222222-2222-4222-a222-222222222222","optionIds":["one"]}"#,
+            ErrorCode::InvalidField,
+        ),
+        (
+            r#"{"v":1,"type":"poll:role:update","pollId":"11111111-1111-4111-9111-111111111111","commandId":"22222222-2222-4222-a222-222222222222","member":"abc","role":"editor"}"#,
+            ErrorCode::InvalidField,
+        ),
+        (r#"{"v":1,"type":"ack"}"#, ErrorCode::InvalidField),
+    ];
+    for (body, code) in cases {
+        let error = open(&frame_with_body(&alice, body), None).unwrap_err();
+        assert_eq!(ErrorCode::from(&error), code, "{body}: {error}");
+        // Every protocol error becomes an `error` message that can itself be sent.
+        let reply = Message::Control(Control::protocol_error(&error));
+        assert!(seal(&identity(1), &reply).is_ok());
+    }
+}
+
+#[test]
+fn refusals_and_protocol_errors_have_stable_codes() {
+    let code = |c: ErrorCode| serde_json::to_string(&c).unwrap();
+    assert_eq!(
+        code(ErrorCode::from(&Refusal::PollClosed)),
+        "\"poll-closed\""
+    );
+    assert_eq!(
+        code(ErrorCode::from(&Refusal::NotPermitted {
+            role: Role::Viewer,
+            action: crate::poll::Action::Vote
+        })),
+        "\"not-permitted\""
+    );
+    assert_eq!(
+        code(ErrorCode::from(&Refusal::UnknownOption {
+            option: OptionId(9)
+        })),
+        "\"unknown-option\""
+    );
+    assert_eq!(
+        code(ErrorCode::from(&ProtocolError::UnsupportedVersion {
+            got: 2
+        })),
+        "\"unsupported-version\""
+    );
+    assert_eq!(
+        code(ErrorCode::CannotChangeOwnerRole),
+        "\"cannot-change-owner-role\""
+    );
+}
+
+/// A poll at every limit, with the longest texts in 4-byte characters and every member voting.
+fn maximal_poll(owner: &Identity) -> Poll {
+    let long = |n: usize, c: char| std::iter::repeat_n(c, n).collect::<String>();
+    let mut data = PollData::from(small_poll(owner));
+    data.title = long(crate::poll::limits::MAX_TITLE_CHARS, '😀');
+    data.description = long(crate::poll::limits::MAX_DESCRIPTION_CHARS, '"');
+    data.kind = PollKind::Multiple { max: 50 };
+    data.options = (1..=50u32)
+        .map(|i| crate::poll::PollOption {
+            id: OptionId(i),
+            text: format!("{i}{}", long(198, '😀')),
+            added_by: owner.peer_id().clone(),
+        })
+        .collect();
+    data.next_option_id = OptionId(51);
+    let all: std::collections::BTreeSet<OptionId> = (1..=50).map(OptionId).collect();
+    let mut members = BTreeMap::new();
+    members.insert(
+        owner.peer_id().clone(),
+        Member {
+            role: Role::Owner,
+            display_name: long(40, '😀'),
+        },
+    );
+    for n in 0..crate::poll::limits::MAX_MEMBERS - 1 {
+        let mut seed = [0x77; 32];
+        seed[..8].copy_from_slice(&u64::try_from(n).unwrap().to_le_bytes());
+        let peer = Identity::from_seed(seed, PeerToken::from_random([1; PeerToken::LEN]));
+        members.insert(
+            peer.peer_id().clone(),
+            Member {
+                role: Role::Editor,
+                display_name: long(40, '"'),
+            },
+        );
+    }
+    data.ballots = members.keys().map(|p| (p.clone(), all.clone())).collect();
+    data.members = members;
+    Poll::try_from(data).unwrap()
+}
+
+#[test]
+fn a_snapshot_of_a_poll_at_every_limit_fits_in_a_frame() {
+    let owner = identity(1);
+    let poll = maximal_poll(&owner);
+    let state = Message::Control(Control::State {
+        poll: Box::new(view_for(&poll, owner.peer_id())),
+    });
+    let frame = seal(&owner, &state).unwrap();
+    assert!(frame.len() <= MAX_FRAME_BYTES, "{}", frame.len());
+    println!("maximal snapshot frame: {} bytes", frame.len());
+    let (_, opened) = open(&frame, Some(owner.peer_id())).unwrap();
+    assert_eq!(opened, state);
+}
