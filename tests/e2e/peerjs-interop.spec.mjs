@@ -96,6 +96,7 @@ test('dialing an ID that is not online fails with peer-unavailable within 7 s', 
   const connId = await page.evaluate((id) => window.rustPeers[id].connect('nobodyhere' + Date.now(), 'json'), rustId);
   const error = await waitForEvent(page, 'rustEvents', { type: 'conn-error', connectionId: connId }, 10_000);
   const elapsed = Date.now() - started;
+  console.log(`peer-unavailable after ${elapsed} ms`);
   expect(error.message).toContain('peer-unavailable');
   expect(elapsed).toBeLessThan(7_000);
   await waitForEvent(page, 'rustEvents', { type: 'conn-close', connectionId: connId });
@@ -115,11 +116,14 @@ test('a remote tab that vanishes is reported closed within 5 s', async ({ newUse
   await a.waitForTimeout(1_500);
   const closedAt = Date.now();
   // Simulate a crash: no pagehide handler runs, nothing is closed cleanly.
+  // (The CDP call does not answer once the renderer is gone: don't wait for it.)
   const session = await b.context().newCDPSession(b);
-  await session.send('Page.crash').catch(() => {});
+  session.send('Page.crash').catch(() => {});
   const closed = await waitForEvent(a, 'rustEvents', { type: 'conn-close', connectionId: connId }, 10_000);
   expect(closed).toBeTruthy();
-  expect(Date.now() - closedAt).toBeLessThan(5_500);
+  const elapsed = Date.now() - closedAt;
+  console.log(`vanished peer reported closed after ${elapsed} ms`);
+  expect(elapsed).toBeLessThan(5_500);
 });
 
 test('after the server restarts, the Rust peer reconnects with the same ID and accepts connections', async ({ newUser }) => {
