@@ -11,6 +11,7 @@ use yew_router::prelude::*;
 use crate::components::StartupError;
 use crate::config;
 use crate::error::AppError;
+use crate::network::{NetworkHandle, NetworkStatus};
 use crate::pages::Home;
 use crate::state::{Action, AppState, Ready, SaveState};
 use crate::storage::{Repository, DB_NAME};
@@ -32,12 +33,27 @@ pub enum Route {
 pub struct AppContext {
     state: UseReducerHandle<AppState>,
     edits: Rc<Cell<u64>>,
+    network: NetworkHandle,
 }
 
 impl AppContext {
     /// The current app state.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// Starts (or, with `steal`, takes over from another tab) this tab's network identity.
+    pub fn start_network(&self, steal: bool) {
+        let AppState::Ready(ready) = &*self.state else {
+            return;
+        };
+        let state = self.state.clone();
+        self.network.start(
+            ready.identity.clone(),
+            ready.server.server.clone(),
+            steal,
+            Callback::from(move |status| state.dispatch(Action::Network(status))),
+        );
     }
 
     /// Sets this browser's display name and saves it.
@@ -69,6 +85,7 @@ async fn start() -> Result<Ready, AppError> {
         profile,
         name_save: SaveState::Unchanged,
         server: config::server_from_location(),
+        network: NetworkStatus::Starting,
     })
 }
 
@@ -77,6 +94,7 @@ async fn start() -> Result<Ready, AppError> {
 pub fn App() -> Html {
     let state = use_reducer(AppState::default);
     let edits = use_memo((), |_| Cell::new(0u64));
+    let network = (*use_memo((), |_| NetworkHandle::default())).clone();
     {
         let state = state.clone();
         use_effect_with((), move |_| {
@@ -86,7 +104,18 @@ pub fn App() -> Html {
     let context = AppContext {
         state: state.clone(),
         edits,
+        network,
     };
+    // Go online once started (this tab asks for the identity lock first).
+    {
+        let context = context.clone();
+        let ready = matches!(&*state, AppState::Ready(_));
+        use_effect_with(ready, move |ready| {
+            if *ready {
+                context.start_network(false);
+            }
+        });
+    }
     let body = match &*state {
         AppState::Starting => html! {
             <p class="starting" aria-live="polite">{ "Starting…" }</p>

@@ -5,6 +5,7 @@
 //! - [`storage`]: the typed IndexedDB repository (rexie); the only module that knows the schema.
 //! - [`identity`]: loads this browser's identity, or makes one from the CSPRNG on first run.
 //! - [`config`]: which PeerJS server to use, from the page URL.
+//! - [`network`]: this tab's PeerJS peer; [`tab_lock`]: one tab per identity (Web Locks).
 //! - [`state`]: the app state and its reducer (pure; effects run in components).
 //! - [`components`] and [`pages`]: what the user sees.
 //!
@@ -16,9 +17,11 @@ pub mod components;
 pub mod config;
 pub mod error;
 pub mod identity;
+pub mod network;
 pub mod pages;
 pub mod state;
 pub mod storage;
+pub mod tab_lock;
 
 /// Mounts the app on the document body.
 pub fn start() {

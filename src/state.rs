@@ -8,6 +8,7 @@ use yew::Reducible;
 
 use crate::config::ServerChoice;
 use crate::error::{AppError, StorageError};
+use crate::network::NetworkStatus;
 use crate::storage::{Profile, Repository};
 
 /// Everything the app needs once it has started.
@@ -26,6 +27,8 @@ pub struct Ready {
     pub name_save: SaveState,
     /// The signaling server this page uses.
     pub server: ServerChoice,
+    /// Where this tab stands on the network.
+    pub network: NetworkStatus,
 }
 
 impl PartialEq for Ready {
@@ -35,6 +38,7 @@ impl PartialEq for Ready {
             && self.profile == other.profile
             && self.name_save == other.name_save
             && self.server == other.server
+            && self.network == other.network
     }
 }
 
@@ -71,6 +75,8 @@ pub enum Action {
     NameEdited(String, u64),
     /// Writing edit number `.0` finished.
     NameSaved(u64, Result<(), StorageError>),
+    /// The network runtime's status changed.
+    Network(NetworkStatus),
 }
 
 impl Reducible for AppState {
@@ -96,6 +102,14 @@ impl Reducible for AppState {
                     Ok(()) => SaveState::Saved(edit),
                     Err(e) => SaveState::Failed(e),
                 };
+                Rc::new(AppState::Ready(next))
+            }
+            (AppState::Ready(ready), Action::Network(status)) => {
+                if ready.network == status {
+                    return self;
+                }
+                let mut next = ready.clone();
+                next.network = status;
                 Rc::new(AppState::Ready(next))
             }
             _ => self,

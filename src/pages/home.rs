@@ -4,6 +4,7 @@ use yew::prelude::*;
 
 use crate::app::AppContext;
 use crate::components::{CopyButton, NameField};
+use crate::network::NetworkStatus;
 use crate::state::AppState;
 
 /// The home page.
@@ -19,6 +20,29 @@ pub fn Home() -> Html {
     let on_name = {
         let context = context.clone();
         Callback::from(move |name: String| context.set_display_name(name))
+    };
+    let take_over = {
+        let context = context.clone();
+        Callback::from(move |_| context.start_network(true))
+    };
+    let (status_text, offer_take_over) = match &ready.network {
+        NetworkStatus::Starting | NetworkStatus::Connecting => {
+            ("Connecting to the signaling server…".to_owned(), false)
+        }
+        NetworkStatus::Online => ("Online: others can reach you.".to_owned(), false),
+        NetworkStatus::Reconnecting => {
+            ("Lost the signaling server; reconnecting by itself…".to_owned(), false)
+        }
+        NetworkStatus::OtherTab => (
+            "starpoll is already open in another tab of this browser, which is the one others              reach. Keep using that tab, or use this one instead."
+                .to_owned(),
+            true,
+        ),
+        NetworkStatus::TakenOver => (
+            "Another tab took over: others now reach you there. This tab is offline.".to_owned(),
+            true,
+        ),
+        NetworkStatus::Stopped(why) => (format!("Offline: {why}"), false),
     };
     let server_note = match &ready.server.rejected_override {
         Some(e) => html! {
@@ -49,6 +73,14 @@ pub fn Home() -> Html {
                 </div>
             </section>
             <section class="card muted" aria-label="Connection">
+                <p class="hint" role="status" data-testid="network-status" data-state={ready.network.key()}>
+                    { status_text }
+                </p>
+                if offer_take_over {
+                    <button type="button" data-testid="take-over" onclick={take_over}>
+                        { "Use starpoll in this tab" }
+                    </button>
+                }
                 <p class="hint" data-testid="signaling-server">
                     { "Signaling server: " }<code>{ ready.server.server.to_url() }</code>
                 </p>
