@@ -53,6 +53,9 @@ impl NetworkStatus {
 pub struct Network {
     lock: Option<TabLock>,
     peer: Option<Peer>,
+    /// Bumped whenever the peer is replaced or stopped, so a stopped peer's late events (its
+    /// own `Disconnected` while being destroyed) are not reported over the newer status.
+    generation: u64,
 }
 
 /// Shared handle to the runtime (cheap to clone; equal when it is the same runtime).
@@ -105,7 +108,12 @@ impl NetworkHandle {
     }
 
     fn stop_peer(&self) {
-        if let Some(peer) = self.0.borrow_mut().peer.take() {
+        let peer = {
+            let mut network = self.0.borrow_mut();
+            network.generation += 1;
+            network.peer.take()
+        };
+        if let Some(peer) = peer {
             peer.destroy();
         }
     }
@@ -122,9 +130,18 @@ impl NetworkHandle {
             identity.token().as_str(),
             peer_options(server),
         );
-        self.0.borrow_mut().peer = Some(peer);
+        let generation = {
+            let mut network = self.0.borrow_mut();
+            network.generation += 1;
+            network.peer = Some(peer);
+            network.generation
+        };
+        let handle = self.clone();
         spawn_local(async move {
             while let Some(event) = events.next().await {
+                if handle.0.borrow().generation != generation {
+                    break; // this peer was stopped; its events no longer describe this tab
+                }
                 match event {
                     PeerEvent::Open => report.emit(NetworkStatus::Online),
                     PeerEvent::Disconnected => report.emit(NetworkStatus::Reconnecting),
