@@ -4,7 +4,9 @@
 //! # Serializations (as stock PeerJS 1.5.x speaks them)
 //! - [`Serialization::Json`]: one JSON document per message, UTF-8, sent as a **binary** frame.
 //!   PeerJS refuses JSON messages of 16,300 bytes or more (it does not chunk them); so do we,
-//!   with [`DataError::TooBig`]. Text frames are accepted on receive.
+//!   with [`DataError::TooBig`]. Text frames are accepted on receive. Received JSON is checked
+//!   for well-formedness and handed over as text ([`Data::JsonText`]) so the application parses
+//!   it once, straight into its own types.
 //! - [`Serialization::Raw`]: frames pass through untouched (text stays text, bytes stay bytes).
 //! - [`Serialization::Binary`]: BinaryPack, with messages over 16,300 packed bytes split into
 //!   `__peerData` chunks ([`crate::chunker`]) and reassembled on receive.
@@ -49,6 +51,9 @@ pub enum Frame {
 pub enum Data {
     /// A JSON value (`json` serialization, or `binary` when the value is JSON-representable).
     Json(Json),
+    /// A JSON document as text (`json` serialization). Sent as is, so it must be valid JSON;
+    /// received `json` messages arrive in this form, already checked for well-formedness.
+    JsonText(String),
     /// A BinaryPack value (`binary` serialization).
     Packed(Value),
     /// Text (`raw` serialization).
@@ -130,13 +135,14 @@ impl DataCodec {
             (Serialization::Json, Data::Json(value)) => {
                 let text =
                     serde_json::to_vec(value).map_err(|e| DataError::Encode(e.to_string()))?;
-                if text.len() >= CHUNK_SIZE {
-                    return Err(DataError::TooBig {
-                        size: text.len(),
-                        limit: CHUNK_SIZE,
-                    });
-                }
-                Ok(vec![Frame::Bytes(text)])
+                json_frame(text)
+            }
+            (Serialization::Json, Data::JsonText(text)) => json_frame(text.as_bytes().to_vec()),
+            (Serialization::Raw, Data::JsonText(text)) => Ok(vec![Frame::Text(text.clone())]),
+            (Serialization::Binary, Data::JsonText(text)) => {
+                let value: Json =
+                    serde_json::from_str(text).map_err(|e| DataError::Encode(e.to_string()))?;
+                self.packed_frames(&Value::from(value))
             }
             (Serialization::Raw, Data::Text(text)) => Ok(vec![Frame::Text(text.clone())]),
             (Serialization::Raw, Data::Bytes(bytes)) => Ok(vec![Frame::Bytes(bytes.clone())]),
@@ -192,16 +198,29 @@ impl DataCodec {
     }
 }
 
+fn json_frame(bytes: Vec<u8>) -> Result<Vec<Frame>, DataError> {
+    if bytes.len() >= CHUNK_SIZE {
+        return Err(DataError::TooBig {
+            size: bytes.len(),
+            limit: CHUNK_SIZE,
+        });
+    }
+    Ok(vec![Frame::Bytes(bytes)])
+}
+
+/// Checks that `bytes` is one well-formed JSON document (without building it) and returns it as
+/// text.
 fn parse_json(bytes: &[u8]) -> Result<Incoming, DataError> {
-    serde_json::from_slice(bytes)
-        .map(|v| Incoming::Message(Data::Json(v)))
-        .map_err(|e| DataError::BadJson(e.to_string()))
+    let text = std::str::from_utf8(bytes).map_err(|e| DataError::BadJson(e.to_string()))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| DataError::BadJson(e.to_string()))?;
+    Ok(Incoming::Message(Data::JsonText(text.to_owned())))
 }
 
 impl Data {
     fn kind(&self) -> &'static str {
         match self {
-            Data::Json(_) => "JSON",
+            Data::Json(_) | Data::JsonText(_) => "JSON",
             Data::Packed(_) => "BinaryPack",
             Data::Text(_) => "text",
             Data::Bytes(_) => "bytes",
@@ -212,6 +231,7 @@ impl Data {
     pub fn to_json(&self) -> Option<Json> {
         match self {
             Data::Json(v) => Some(v.clone()),
+            Data::JsonText(t) => serde_json::from_str(t).ok(),
             Data::Packed(v) => v.to_json().ok(),
             Data::Text(t) => Some(Json::String(t.clone())),
             Data::Bytes(_) => None,
@@ -336,12 +356,19 @@ mod tests {
                 "{\"hello\":\"wörld\",\"n\":[1,2]}".as_bytes().to_vec()
             )]
         );
-        let back = codec.decode(frames[0].clone()).unwrap();
-        assert_eq!(back, Incoming::Message(msg));
+        let Incoming::Message(back) = codec.decode(frames[0].clone()).unwrap() else {
+            panic!("a message")
+        };
+        assert_eq!(back.to_json(), msg.to_json());
         // Text frames (some clients) are accepted too.
         assert_eq!(
             codec.decode(Frame::Text("[1]".into())).unwrap(),
-            Incoming::Message(Data::Json(json!([1])))
+            Incoming::Message(Data::JsonText("[1]".into()))
+        );
+        // Pre-serialized text is sent as is.
+        assert_eq!(
+            codec.encode(&Data::JsonText("{\"a\":1}".into())).unwrap(),
+            vec![Frame::Bytes(b"{\"a\":1}".to_vec())]
         );
     }
 
@@ -366,7 +393,7 @@ mod tests {
         ));
         assert_eq!(
             json.decode(Frame::Bytes(b"1".to_vec())).unwrap(),
-            Incoming::Message(Data::Json(json!(1)))
+            Incoming::Message(Data::JsonText("1".into()))
         );
         let mut bin = DataCodec::new(Serialization::Binary);
         // A truncated BinaryPack string header.

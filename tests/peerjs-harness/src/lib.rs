@@ -209,9 +209,7 @@ fn to_data(serialization: Serialization, value: &JsValue) -> Result<Data, JsErro
         .map_err(|_| JsError::new("value is not JSON"))?
         .as_string()
         .unwrap_or_default();
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(Data::Json(json))
+    Ok(Data::JsonText(text))
 }
 
 fn from_data(data: &Data) -> JsValue {
@@ -219,6 +217,7 @@ fn from_data(data: &Data) -> JsValue {
         Data::Text(text) => text.into(),
         Data::Bytes(bytes) => js_sys::Uint8Array::from(bytes.as_slice()).into(),
         Data::Json(json) => js_sys::JSON::parse(&json.to_string()).unwrap_or(JsValue::NULL),
+        Data::JsonText(text) => js_sys::JSON::parse(text).unwrap_or(JsValue::NULL),
         Data::Packed(value) => packed_to_js(value),
     }
 }
