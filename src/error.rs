@@ -1,38 +1,15 @@
 //! Errors of the browser shell, and the single conversion from `JsValue` to a typed error.
 //!
-//! Every browser call that can fail returns a `JsValue`; [`JsError::from`] turns it into a
-//! message once, here, so the rest of the shell uses `?` and typed errors. UI-facing errors are
-//! `Clone + PartialEq` so components can hold them in state.
+//! Every browser call that can fail returns a `JsValue`; [`JsError::from`] (shared with
+//! `peerjs-client`) turns it into a name and message once, so the rest of the shell uses `?` and
+//! typed errors. UI-facing errors are `Clone + PartialEq` so components can hold them in state.
 
 use std::sync::Arc;
 
-use wasm_bindgen::{JsCast, JsValue};
-
-/// A JavaScript exception or rejection, reduced to its name and message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{name}: {message}")]
-pub struct JsError {
-    /// The error's `name` (`QuotaExceededError`, `SecurityError`, …) or `Error` when absent.
-    pub name: String,
-    /// The error's `message`, or the value as text when it is not an `Error`.
-    pub message: String,
-}
-
-impl From<JsValue> for JsError {
-    fn from(value: JsValue) -> Self {
-        if let Some(err) = value.dyn_ref::<js_sys::Error>() {
-            Self {
-                name: String::from(err.name()),
-                message: String::from(err.message()),
-            }
-        } else {
-            Self {
-                name: "Error".into(),
-                message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
-            }
-        }
-    }
-}
+/// A JavaScript exception or rejection, reduced to its name and message. The conversion from
+/// `JsValue` lives in `peerjs-client` (the app's other browser-facing crate) and is shared, so
+/// there is one such conversion in the whole program.
+pub use peerjs_client::web::JsError;
 
 /// Why the IndexedDB repository failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
