@@ -129,7 +129,7 @@ pub enum Refusal {
     #[error("join the poll first")]
     NotAMember,
     /// The author's role does not allow the action.
-    #[error("a {role} may not {action}")]
+    #[error("{} {role} may not {action}", .role.article())]
     NotPermitted {
         /// The author's role.
         role: Role,

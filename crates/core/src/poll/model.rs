@@ -54,6 +54,16 @@ impl Role {
     }
 }
 
+impl Role {
+    /// The indefinite article for this role's name ("an editor", "a voter").
+    pub fn article(self) -> &'static str {
+        match self {
+            Self::Owner | Self::Editor => "an",
+            Self::Voter | Self::Viewer => "a",
+        }
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

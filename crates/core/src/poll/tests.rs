@@ -868,6 +868,12 @@ fn refusal_messages_are_human() {
         .to_string(),
         "a viewer may not vote"
     );
+    assert!(Refusal::NotPermitted {
+        role: Role::Editor,
+        action: Action::Close
+    }
+    .to_string()
+    .starts_with("an editor may not "));
     assert_eq!(
         Refusal::TooManyChoices { max: 2 }.to_string(),
         "choose at most 2 option(s)"
