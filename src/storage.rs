@@ -9,7 +9,7 @@
 //! surfaces as [`StorageError::Corrupt`], never as a panic. Writes wait for the transaction to
 //! commit before returning.
 
-use rexie::{ObjectStore, Rexie, TransactionMode};
+use rexie::{ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use starpoll_core::{Identity, PeerToken};
 use wasm_bindgen::JsValue;
@@ -77,13 +77,7 @@ impl Repository {
         &self,
         make: impl FnOnce() -> Result<Identity, crate::error::AppError>,
     ) -> Result<Identity, crate::error::AppError> {
-        let tx = self
-            .db
-            .transaction(&[IDENTITY], TransactionMode::ReadWrite)
-            .map_err(StorageError::idb("start a transaction"))?;
-        let store = tx
-            .store(IDENTITY)
-            .map_err(StorageError::idb("open the identity store"))?;
+        let (tx, store) = self.open_store(IDENTITY, TransactionMode::ReadWrite)?;
         let existing = store
             .get(JsValue::from_str(SELF_KEY))
             .await
@@ -130,18 +124,29 @@ impl Repository {
         self.put(PROFILE, "profile", profile).await
     }
 
+    /// Starts a transaction on one store and opens that store.
+    fn open_store(
+        &self,
+        store_name: &str,
+        mode: TransactionMode,
+    ) -> Result<(Transaction, Store), StorageError> {
+        let tx = self
+            .db
+            .transaction(&[store_name], mode)
+            .map_err(StorageError::idb("start a transaction"))?;
+        let store = tx
+            .store(store_name)
+            .map_err(StorageError::idb("open a store"))?;
+        Ok((tx, store))
+    }
+
     async fn get<T: DeserializeOwned>(
         &self,
         store_name: &str,
         record: &'static str,
     ) -> Result<Option<T>, StorageError> {
-        let tx = self
-            .db
-            .transaction(&[store_name], TransactionMode::ReadOnly)
-            .map_err(StorageError::idb("start a transaction"))?;
-        let store = tx
-            .store(store_name)
-            .map_err(StorageError::idb("open a store"))?;
+        // `_tx` keeps the transaction alive until the read completes.
+        let (_tx, store) = self.open_store(store_name, TransactionMode::ReadOnly)?;
         let value = store
             .get(JsValue::from_str(SELF_KEY))
             .await
@@ -158,13 +163,7 @@ impl Repository {
         record: &'static str,
         value: &T,
     ) -> Result<(), StorageError> {
-        let tx = self
-            .db
-            .transaction(&[store_name], TransactionMode::ReadWrite)
-            .map_err(StorageError::idb("start a transaction"))?;
-        let store = tx
-            .store(store_name)
-            .map_err(StorageError::idb("open a store"))?;
+        let (tx, store) = self.open_store(store_name, TransactionMode::ReadWrite)?;
         store
             .put(&to_js(value, record)?, Some(&JsValue::from_str(SELF_KEY)))
             .await

@@ -141,8 +141,8 @@ struct Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        // Listeners go first (field order would drop them after); then a clean close frees the
-        // ID on the server at once.
+        // A clean close frees the ID on the server at once. The `close` event it causes arrives
+        // asynchronously, after the listener guards (dropped right after this) are gone.
         let _ = self.ws.close();
     }
 }
