@@ -12,6 +12,8 @@
 //! - [`protocol`]: the signed JSON wire protocol between a poll's owner and its participants.
 //! - [`server`]: which PeerJS signaling server to use.
 
+pub mod follower;
+pub mod hub;
 pub mod identity;
 pub mod poll;
 pub mod protocol;

@@ -77,6 +77,19 @@ struct Entry {
     outcome: Outcome,
 }
 
+/// One entry of a [`ProcessedCommands`], as the owner stores it (one row per command, written in
+/// the same transaction as the poll state it produced).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessedRecord {
+    /// The command.
+    pub command_id: CommandId,
+    /// Who sent it first.
+    pub author: PeerId,
+    /// How it was answered.
+    pub outcome: Outcome,
+}
+
 /// Command id → (author, outcome), for one poll.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -91,6 +104,15 @@ impl ProcessedCommands {
     /// The outcome recorded for `id`, if any.
     pub fn outcome(&self, id: &CommandId) -> Option<&Outcome> {
         self.0.get(id).map(|entry| &entry.outcome)
+    }
+
+    /// The stored form of the entry for `id`, if any.
+    pub fn record(&self, id: &CommandId) -> Option<ProcessedRecord> {
+        self.0.get(id).map(|entry| ProcessedRecord {
+            command_id: *id,
+            author: entry.author.clone(),
+            outcome: entry.outcome.clone(),
+        })
     }
 
     /// How many commands are recorded.
@@ -154,5 +176,22 @@ impl ProcessedCommands {
             },
         );
         processed
+    }
+}
+
+impl FromIterator<ProcessedRecord> for ProcessedCommands {
+    /// Rebuilds the record from stored rows (a later row for the same id replaces an earlier one).
+    fn from_iter<I: IntoIterator<Item = ProcessedRecord>>(rows: I) -> Self {
+        Self(
+            rows.into_iter()
+                .map(|row| {
+                    let entry = Entry {
+                        author: row.author,
+                        outcome: row.outcome,
+                    };
+                    (row.command_id, entry)
+                })
+                .collect(),
+        )
     }
 }

@@ -29,7 +29,7 @@ mod tests;
 
 pub use apply::{apply, due_to_close, Change, Event};
 pub use command::{Action, Command, Refusal};
-pub use dedup::{Outcome, Processed, ProcessedCommands};
+pub use dedup::{Outcome, Processed, ProcessedCommands, ProcessedRecord};
 pub use ids::{CommandId, IdError, OptionId, PollId, Revision};
 pub use limits::Field;
 pub use model::{

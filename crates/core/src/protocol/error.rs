@@ -130,6 +130,9 @@ pub enum ErrorCode {
     InvalidField,
     /// [`ProtocolError::Encode`] (the owner's own fault).
     Internal,
+    /// The sender sent more frames than the hub accepts per second; the frame was dropped
+    /// unread (so this error never names a command: resend it later).
+    RateLimited,
 }
 
 impl From<&Refusal> for ErrorCode {

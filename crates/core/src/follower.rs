@@ -1,0 +1,1 @@
+//! A participant's session with one poll's owner (being written).

@@ -1,0 +1,678 @@
+//! Unit tests of the hub: the §4.10 rules, durability order, limits, and hostile input.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::poll::{OptionId, PollKind, PollStatus, PollView, Role, Settings};
+use crate::protocol::open;
+use crate::PeerToken;
+
+const NOW: u64 = 1_700_000_000_000;
+
+fn identity(n: u8) -> Identity {
+    Identity::from_seed([n; 32], PeerToken::from_random([n; PeerToken::LEN]))
+}
+
+fn poll_id() -> PollId {
+    PollId::from_random_bytes([0x11; 16])
+}
+
+fn cid(n: u8) -> CommandId {
+    CommandId::from_random_bytes([n; 16])
+}
+
+fn draft() -> PollDraft {
+    PollDraft {
+        title: "Lunch?".into(),
+        description: String::new(),
+        options: vec!["Pizza".into(), "Sushi".into()],
+        kind: PollKind::Single,
+        deadline: None,
+        settings: Settings::default(),
+        owner_name: "Olga".into(),
+    }
+}
+
+fn hub() -> Hub {
+    let mut hub = Hub::new(identity(1), Limits::default());
+    hub.create(poll_id(), draft(), NOW).unwrap();
+    hub
+}
+
+/// A participant with its own key on connection `conn`.
+struct Guest {
+    me: Identity,
+    conn: ConnId,
+}
+
+impl Guest {
+    fn new(n: u8) -> Self {
+        Self {
+            me: identity(n),
+            conn: ConnId(u64::from(n)),
+        }
+    }
+
+    fn open(&self, hub: &mut Hub) -> Step {
+        hub.opened(self.conn, self.me.peer_id().as_str(), NOW)
+    }
+
+    fn send(&self, hub: &mut Hub, message: Message) -> Step {
+        let frame = seal(&self.me, &message).unwrap();
+        hub.receive(self.conn, Incoming::Text(&frame), NOW)
+    }
+
+    fn command(&self, hub: &mut Hub, id: CommandId, command: Command) -> Step {
+        self.send(
+            hub,
+            Message::Command(CommandFrame {
+                command,
+                poll_id: poll_id(),
+                command_id: id,
+            }),
+        )
+    }
+
+    fn join(&self, hub: &mut Hub, id: CommandId) -> Step {
+        let name = format!("guest {}", self.conn.0);
+        self.command(hub, id, Command::Join { display_name: name })
+    }
+
+    /// Votes for the `index`th option (option ids start at 1).
+    fn vote(&self, hub: &mut Hub, id: CommandId, index: u32) -> Step {
+        let command = Command::CastVote {
+            option_ids: vec![OptionId(index + 1)],
+        };
+        self.command(hub, id, command)
+    }
+}
+
+/// The messages `step` sends on `conn`, opened as the owner's frames.
+fn to(step: &Step, conn: ConnId) -> Vec<Control> {
+    step.sends
+        .iter()
+        .filter(|(c, _)| *c == conn)
+        .map(|(_, frame)| {
+            let (signer, message) = open(frame, Some(identity(1).peer_id())).unwrap();
+            assert_eq!(signer, *identity(1).peer_id());
+            match message {
+                Message::Control(control) => control,
+                Message::Command(c) => panic!("the hub sent a command: {c:?}"),
+            }
+        })
+        .collect()
+}
+
+fn kinds(messages: &[Control]) -> Vec<&'static str> {
+    messages
+        .iter()
+        .map(|m| match m {
+            Control::State { .. } => "state",
+            Control::Event { .. } => "event",
+            Control::Discovery { .. } => "discovery",
+            Control::Ack { .. } => "ack",
+            Control::Error { .. } => "error",
+            Control::SyncRequest { .. } => "sync",
+            Control::ListRequest => "list-request",
+            Control::List { .. } => "list",
+            Control::Heartbeat => "heartbeat",
+        })
+        .collect()
+}
+
+fn error_code(messages: &[Control]) -> (Option<CommandId>, ErrorCode) {
+    match messages {
+        [Control::Error {
+            command_id, code, ..
+        }] => (*command_id, *code),
+        other => panic!("expected one error, got {other:?}"),
+    }
+}
+
+fn revision(hub: &Hub) -> Revision {
+    hub.poll(&poll_id()).unwrap().revision
+}
+
+fn stored_json(hub: &Hub) -> String {
+    serde_json::to_string(hub.poll(&poll_id()).unwrap()).unwrap()
+}
+
+#[test]
+fn create_writes_the_poll() {
+    let mut hub = Hub::new(identity(1), Limits::default());
+    let step = hub.create(poll_id(), draft(), NOW).unwrap();
+    assert!(matches!(&step.writes[..], [Write::Poll(p)] if p.id == poll_id()));
+    assert!(step.sends.is_empty());
+    assert_eq!(hub.polls().count(), 1);
+}
+
+#[test]
+fn join_is_committed_then_acked_then_state_and_discovery() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    assert!(ann.open(&mut hub).is_empty());
+    let step = ann.join(&mut hub, cid(1));
+    // The record and the poll are written in the same step as the ack.
+    assert!(
+        matches!(&step.writes[..], [Write::Record(_, r), Write::Poll(p)]
+        if r.command_id == cid(1) && p.revision == Revision(1))
+    );
+    let got = to(&step, ann.conn);
+    assert_eq!(kinds(&got), ["ack", "state", "discovery"]);
+    assert_eq!(
+        got[0],
+        Control::Ack {
+            command_id: cid(1),
+            revision: Revision(1)
+        }
+    );
+    let Control::State { poll } = &got[1] else {
+        unreachable!()
+    };
+    assert_eq!(poll.viewer, *ann.me.peer_id());
+    assert_eq!(poll.members[ann.me.peer_id()].role, Role::Voter);
+    let Control::Discovery { peers, .. } = &got[2] else {
+        unreachable!()
+    };
+    let ids: Vec<_> = peers.iter().map(|p| p.peer_id.clone()).collect();
+    assert_eq!(
+        ids,
+        [identity(1).peer_id().clone(), ann.me.peer_id().clone()]
+    );
+    assert_eq!(peers[1].name.as_deref(), Some("guest 2"));
+}
+
+#[test]
+fn a_vote_reaches_every_subscriber_and_the_author_gets_its_revision() {
+    let mut hub = hub();
+    let (ann, bob) = (Guest::new(2), Guest::new(3));
+    for (g, id) in [(&ann, 1), (&bob, 2)] {
+        g.open(&mut hub);
+        g.join(&mut hub, cid(id));
+    }
+    let step = ann.vote(&mut hub, cid(3), 1);
+    assert_eq!(kinds(&to(&step, ann.conn)), ["event", "ack"]);
+    assert_eq!(
+        to(&step, ann.conn)[1],
+        Control::Ack {
+            command_id: cid(3),
+            revision: Revision(3)
+        }
+    );
+    let bob_got = to(&step, bob.conn);
+    assert!(
+        matches!(&bob_got[..], [Control::Event { event, .. }] if event.revision == Revision(3))
+    );
+    assert_eq!(revision(&hub), Revision(3));
+}
+
+#[test]
+fn a_resend_gets_the_original_ack_and_changes_nothing() {
+    let mut hub = hub();
+    let (ann, bob) = (Guest::new(2), Guest::new(3));
+    for (g, id) in [(&ann, 1), (&bob, 2)] {
+        g.open(&mut hub);
+        g.join(&mut hub, cid(id));
+    }
+    ann.vote(&mut hub, cid(3), 1);
+    bob.vote(&mut hub, cid(4), 0);
+    let before = stored_json(&hub);
+    // The resend even says something else: the record answers, not the command.
+    let step = ann.vote(&mut hub, cid(3), 0);
+    assert!(step.writes.is_empty());
+    assert_eq!(
+        to(&step, ann.conn),
+        [Control::Ack {
+            command_id: cid(3),
+            revision: Revision(3)
+        }]
+    );
+    assert!(to(&step, bob.conn).is_empty());
+    assert_eq!(stored_json(&hub), before);
+}
+
+#[test]
+fn a_restored_hub_answers_resends_from_its_records() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let mut writes = Vec::new();
+    writes.extend(ann.join(&mut hub, cid(1)).writes);
+    writes.extend(ann.vote(&mut hub, cid(2), 1).writes);
+    // Replay the writes into a "database", then into a fresh hub (the owner reloaded).
+    let mut stored_poll = None;
+    let mut records = Vec::new();
+    for write in writes {
+        match write {
+            Write::Poll(p) => stored_poll = Some(*p),
+            Write::Record(_, r) => records.push(r),
+        }
+    }
+    let mut reloaded = Hub::new(identity(1), Limits::default());
+    reloaded.restore(stored_poll.unwrap(), records).unwrap();
+    ann.open(&mut reloaded);
+    let step = ann.vote(&mut reloaded, cid(2), 0);
+    assert_eq!(
+        to(&step, ann.conn),
+        [Control::Ack {
+            command_id: cid(2),
+            revision: Revision(2)
+        }]
+    );
+    assert_eq!(revision(&reloaded), Revision(2));
+}
+
+#[test]
+fn restore_refuses_someone_elses_poll() {
+    let poll = Poll::new(poll_id(), identity(9).peer_id().clone(), draft(), NOW).unwrap();
+    let mut hub = Hub::new(identity(1), Limits::default());
+    assert_eq!(hub.restore(poll, []), Err(NotMine(poll_id())));
+}
+
+#[test]
+fn a_refusal_is_recorded_and_final() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let before = stored_json(&hub);
+    // Not a member yet.
+    let step = ann.vote(&mut hub, cid(5), 0);
+    assert!(matches!(&step.writes[..], [Write::Record(_, r)] if r.command_id == cid(5)));
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (Some(cid(5)), ErrorCode::NotAMember)
+    );
+    assert_eq!(stored_json(&hub), before);
+    // Joining does not revive the refused id.
+    ann.join(&mut hub, cid(6));
+    let step = ann.vote(&mut hub, cid(5), 0);
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (Some(cid(5)), ErrorCode::NotAMember)
+    );
+}
+
+#[test]
+fn another_authors_command_id_is_refused_and_not_recorded() {
+    let mut hub = hub();
+    let (ann, bob) = (Guest::new(2), Guest::new(3));
+    for (g, id) in [(&ann, 1), (&bob, 2)] {
+        g.open(&mut hub);
+        g.join(&mut hub, cid(id));
+    }
+    ann.vote(&mut hub, cid(7), 1);
+    let step = bob.vote(&mut hub, cid(7), 0);
+    assert!(step.writes.is_empty());
+    assert_eq!(
+        error_code(&to(&step, bob.conn)),
+        (Some(cid(7)), ErrorCode::CommandIdReused)
+    );
+}
+
+#[test]
+fn a_viewer_vote_is_refused_with_the_reason() {
+    let mut hub = Hub::new(identity(1), Limits::default());
+    let mut d = draft();
+    d.settings.newcomer_role = crate::poll::NewcomerRole::Viewer;
+    hub.create(poll_id(), d, NOW).unwrap();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    ann.join(&mut hub, cid(1));
+    let step = ann.vote(&mut hub, cid(2), 0);
+    let got = to(&step, ann.conn);
+    assert!(
+        matches!(&got[..], [Control::Error { code: ErrorCode::NotPermitted, message, .. }]
+        if message == "a viewer may not vote")
+    );
+}
+
+#[test]
+fn unopenable_frames_get_an_error_and_change_nothing() {
+    let mut hub = hub();
+    let (ann, mallory) = (Guest::new(2), Guest::new(3));
+    ann.open(&mut hub);
+    ann.join(&mut hub, cid(1));
+    let before = stored_json(&hub);
+    // Not JSON, not a string, a frame signed by someone else (replayed on ann's connection).
+    let step = hub.receive(ann.conn, Incoming::Text("{nope"), NOW);
+    assert_eq!(error_code(&to(&step, ann.conn)), (None, ErrorCode::BadJson));
+    let step = hub.receive(ann.conn, Incoming::NotText, NOW);
+    assert_eq!(error_code(&to(&step, ann.conn)), (None, ErrorCode::BadJson));
+    let foreign = seal(
+        &mallory.me,
+        &Message::Command(CommandFrame {
+            command: Command::CastVote {
+                option_ids: vec![OptionId(0)],
+            },
+            poll_id: poll_id(),
+            command_id: cid(9),
+        }),
+    )
+    .unwrap();
+    let step = hub.receive(ann.conn, Incoming::Text(&foreign), NOW);
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (None, ErrorCode::SignerMismatch)
+    );
+    // A tampered body.
+    let honest = seal(&ann.me, &Message::Control(Control::ListRequest)).unwrap();
+    let tampered = honest.replace("poll:list:request", "poll:list:requesx");
+    let step = hub.receive(ann.conn, Incoming::Text(&tampered), NOW);
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (None, ErrorCode::BadSignature)
+    );
+    assert!(step.closes.is_empty());
+    assert_eq!(stored_json(&hub), before);
+    assert_eq!(hub.connections(), 1);
+}
+
+#[test]
+fn unknown_polls_are_named_in_the_error() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let other = PollId::from_random_bytes([0x99; 16]);
+    let step = ann.send(
+        &mut hub,
+        Message::Command(CommandFrame {
+            command: Command::Close,
+            poll_id: other,
+            command_id: cid(3),
+        }),
+    );
+    let got = to(&step, ann.conn);
+    assert!(
+        matches!(&got[..], [Control::Error { command_id: Some(id), code: ErrorCode::UnknownPoll, message }]
+        if *id == cid(3) && *message == format!("no poll {other} here"))
+    );
+    let step = ann.send(
+        &mut hub,
+        Control::SyncRequest {
+            poll_id: other,
+            since_revision: None,
+        }
+        .into(),
+    );
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (None, ErrorCode::UnknownPoll)
+    );
+}
+
+#[test]
+fn sync_request_subscribes_and_sends_state_only_when_newer() {
+    let mut hub = hub();
+    let (ann, bob) = (Guest::new(2), Guest::new(3));
+    ann.open(&mut hub);
+    ann.join(&mut hub, cid(1));
+    bob.open(&mut hub);
+    let sync = |since| Control::SyncRequest {
+        poll_id: poll_id(),
+        since_revision: since,
+    };
+    // A visitor: state + discovery (to both subscribers).
+    let step = bob.send(&mut hub, sync(None).into());
+    assert_eq!(kinds(&to(&step, bob.conn)), ["state", "discovery"]);
+    assert_eq!(kinds(&to(&step, ann.conn)), ["discovery"]);
+    // Up to date: nothing (already subscribed, so no discovery either).
+    let step = bob.send(&mut hub, sync(Some(Revision(1))).into());
+    assert!(step.sends.is_empty());
+    // Behind: the state.
+    let step = bob.send(&mut hub, sync(Some(Revision(0))).into());
+    assert_eq!(kinds(&to(&step, bob.conn)), ["state"]);
+    // The visitor now gets events.
+    let step = ann.vote(&mut hub, cid(2), 0);
+    assert_eq!(kinds(&to(&step, bob.conn)), ["event"]);
+}
+
+#[test]
+fn list_request_lists_every_poll() {
+    let mut hub = hub();
+    let second = PollId::from_random_bytes([0x12; 16]);
+    hub.create(second, draft(), NOW).unwrap();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let step = ann.send(&mut hub, Control::ListRequest.into());
+    let got = to(&step, ann.conn);
+    let [Control::List { polls }] = &got[..] else {
+        panic!("{got:?}")
+    };
+    let ids: Vec<_> = polls.iter().map(|p| p.poll_id).collect();
+    assert_eq!(ids, [poll_id(), second]);
+}
+
+#[test]
+fn owner_to_participant_types_and_heartbeats_are_ignored() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let before = stored_json(&hub);
+    for message in [
+        Control::Heartbeat,
+        Control::Ack {
+            command_id: cid(1),
+            revision: Revision(9),
+        },
+        Control::List { polls: vec![] },
+    ] {
+        let step = ann.send(&mut hub, message.into());
+        assert!(step.sends.is_empty() && step.writes.is_empty());
+    }
+    assert_eq!(stored_json(&hub), before);
+}
+
+#[test]
+fn closing_a_connection_updates_discovery_for_the_others() {
+    let mut hub = hub();
+    let (ann, bob) = (Guest::new(2), Guest::new(3));
+    for (g, id) in [(&ann, 1), (&bob, 2)] {
+        g.open(&mut hub);
+        g.join(&mut hub, cid(id));
+    }
+    assert_eq!(hub.present(&poll_id()).len(), 3);
+    let step = hub.closed(bob.conn);
+    let got = to(&step, ann.conn);
+    let [Control::Discovery { peers, .. }] = &got[..] else {
+        panic!("{got:?}")
+    };
+    assert_eq!(peers.len(), 2);
+    assert_eq!(hub.present(&poll_id()).len(), 2);
+    // Closing again (the shell's late event) is harmless.
+    assert!(hub.closed(bob.conn).is_empty());
+}
+
+#[test]
+fn quiet_connections_get_heartbeats_and_silent_ones_are_closed() {
+    let mut hub = hub();
+    let (ann, bob) = (Guest::new(2), Guest::new(3));
+    ann.open(&mut hub);
+    bob.open(&mut hub);
+    bob.send(
+        &mut hub,
+        Control::SyncRequest {
+            poll_id: poll_id(),
+            since_revision: None,
+        }
+        .into(),
+    );
+    let (step, _) = hub.tick(NOW + 4_999);
+    assert!(step.sends.is_empty());
+    let (step, _) = hub.tick(NOW + 5_000);
+    assert_eq!(kinds(&to(&step, ann.conn)), ["heartbeat"]);
+    assert_eq!(kinds(&to(&step, bob.conn)), ["heartbeat"]);
+    // Ann keeps talking; Bob falls silent.
+    let frame = seal(&ann.me, &Control::Heartbeat.into()).unwrap();
+    hub.receive(ann.conn, Incoming::Text(&frame), NOW + 14_000);
+    let (step, _) = hub.tick(NOW + 15_000);
+    assert_eq!(step.closes, [bob.conn]);
+    assert_eq!(hub.connections(), 1);
+}
+
+#[test]
+fn a_burst_beyond_the_limit_is_dropped_with_one_warning_per_second() {
+    let limits = Limits {
+        burst: 3,
+        per_second: 2,
+        ..Limits::default()
+    };
+    let mut hub = Hub::new(identity(1), limits);
+    hub.create(poll_id(), draft(), NOW).unwrap();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let frame = seal(&ann.me, &Control::ListRequest.into()).unwrap();
+    let at = |hub: &mut Hub, t: u64| hub.receive(ann.conn, Incoming::Text(&frame), NOW + t);
+    for _ in 0..3 {
+        assert_eq!(kinds(&to(&at(&mut hub, 0), ann.conn)), ["list"]);
+    }
+    assert_eq!(
+        error_code(&to(&at(&mut hub, 0), ann.conn)),
+        (None, ErrorCode::RateLimited)
+    );
+    assert!(at(&mut hub, 10).sends.is_empty());
+    // Half a second later one token is back.
+    assert_eq!(kinds(&to(&at(&mut hub, 500), ann.conn)), ["list"]);
+    assert!(at(&mut hub, 500).sends.is_empty());
+}
+
+#[test]
+fn connections_are_limited_per_peer_and_odd_ids_closed() {
+    let mut hub = hub();
+    let ann = identity(2);
+    for n in 0..4 {
+        assert!(hub
+            .opened(ConnId(n), ann.peer_id().as_str(), NOW + n)
+            .closes
+            .is_empty());
+    }
+    let step = hub.opened(ConnId(9), ann.peer_id().as_str(), NOW + 9);
+    assert_eq!(step.closes, [ConnId(0)]);
+    assert_eq!(hub.connections(), 4);
+    let step = hub.opened(ConnId(10), "not-a-key", NOW);
+    assert_eq!(step.closes, [ConnId(10)]);
+    assert_eq!(hub.connections(), 4);
+}
+
+#[test]
+fn local_commands_are_broadcast_like_anyone_elses() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    ann.join(&mut hub, cid(1));
+    let (step, outcome) = hub.local(poll_id(), cid(2), &Command::Close, NOW);
+    assert_eq!(
+        outcome,
+        Some(Outcome::Acked {
+            revision: Revision(2)
+        })
+    );
+    assert!(!step.writes.is_empty());
+    // Closing reveals nothing new here (results always visible): an event.
+    assert_eq!(kinds(&to(&step, ann.conn)), ["event"]);
+    assert_eq!(hub.poll(&poll_id()).unwrap().status, PollStatus::Closed);
+    let (_, outcome) = hub.local(
+        PollId::from_random_bytes([0; 16]),
+        cid(3),
+        &Command::Close,
+        NOW,
+    );
+    assert_eq!(outcome, None);
+}
+
+#[test]
+fn deadlines_come_due_in_tick() {
+    let mut hub = Hub::new(identity(1), Limits::default());
+    let mut d = draft();
+    d.deadline = Some(NOW + 60_000);
+    hub.create(poll_id(), d, NOW).unwrap();
+    assert_eq!(hub.next_deadline(), Some(NOW + 60_000));
+    assert!(hub.tick(NOW + 59_999).1.is_empty());
+    assert_eq!(hub.tick(NOW + 60_000).1, [poll_id()]);
+    hub.local(poll_id(), cid(1), &Command::Close, NOW + 60_000);
+    assert!(hub.tick(NOW + 60_001).1.is_empty());
+    assert_eq!(hub.next_deadline(), None);
+}
+
+/// Every participant's view, rebuilt from what the hub sent it, equals the owner's view for it.
+#[test]
+fn participants_converge_on_the_owners_view() {
+    let mut hub = hub();
+    let guests: Vec<Guest> = (2..6).map(Guest::new).collect();
+    let mut views: Vec<Option<PollView>> = vec![None; guests.len()];
+    let feed = |step: &Step, views: &mut Vec<Option<PollView>>| {
+        for (i, g) in guests.iter().enumerate() {
+            for message in to(step, g.conn) {
+                match message {
+                    Control::State { poll } => views[i] = Some(*poll),
+                    Control::Event { event, .. } => {
+                        let view = views[i].as_ref().unwrap();
+                        views[i] = Some(view.apply(&event).unwrap());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    };
+    let mut n = 0u8;
+    for g in &guests {
+        g.open(&mut hub);
+        n += 1;
+        let step = g.join(&mut hub, cid(n));
+        feed(&step, &mut views);
+    }
+    for round in 0..3u32 {
+        for g in &guests {
+            n += 1;
+            let step = g.vote(&mut hub, cid(n), (round + u32::from(n)) % 2);
+            feed(&step, &mut views);
+        }
+    }
+    let poll = hub.poll(&poll_id()).unwrap();
+    for (i, g) in guests.iter().enumerate() {
+        assert_eq!(views[i].as_ref(), Some(&view_for(poll, g.me.peer_id())));
+    }
+}
+
+proptest! {
+    /// Arbitrary input on a connection never panics the hub, never changes the poll, and never
+    /// closes the connection.
+    #[test]
+    fn garbage_never_changes_state(text in ".{0,400}") {
+        let mut hub = hub();
+        let ann = Guest::new(2);
+        ann.open(&mut hub);
+        let before = stored_json(&hub);
+        let step = hub.receive(ann.conn, Incoming::Text(&text), NOW);
+        prop_assert!(step.writes.is_empty());
+        prop_assert!(step.closes.is_empty());
+        prop_assert_eq!(stored_json(&hub), before);
+    }
+
+    /// Random command sequences from several authors, each sent twice: the second copy always
+    /// gets the first copy's answer and leaves the stored poll identical.
+    #[test]
+    fn resends_are_always_answered_alike(ops in proptest::collection::vec((0u8..3, 0u32..4), 1..30)) {
+        let mut hub = hub();
+        let guests: Vec<Guest> = (2..5).map(Guest::new).collect();
+        for g in &guests {
+            g.open(&mut hub);
+        }
+        for (i, (who, option)) in ops.into_iter().enumerate() {
+            let g = &guests[usize::from(who)];
+            let id = CommandId::from_random_bytes([u8::try_from(i).unwrap() + 1; 16]);
+            let command = if option == 3 {
+                Command::Join { display_name: "x".into() }
+            } else {
+                Command::CastVote { option_ids: vec![OptionId(option)] }
+            };
+            let first = to(&g.command(&mut hub, id, command.clone()), g.conn);
+            let answer = first.into_iter().find(|m| matches!(m, Control::Ack { .. } | Control::Error { .. }));
+            let before = stored_json(&hub);
+            let again = g.command(&mut hub, id, command);
+            prop_assert!(again.writes.is_empty());
+            let answer_again = to(&again, g.conn).into_iter().find(|m| matches!(m, Control::Ack { .. } | Control::Error { .. }));
+            prop_assert_eq!(answer_again, answer);
+            prop_assert_eq!(stored_json(&hub), before);
+        }
+    }
+}
