@@ -1,9 +1,12 @@
 //! The root component: starts the app (database, identity, profile), provides the app context,
 //! and routes between pages.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use starpoll_core::poll::{Command, Outcome, PollDraft, PollId};
+use starpoll_core::{PeerId, ServerConfig};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -11,17 +14,36 @@ use yew_router::prelude::*;
 use crate::components::StartupError;
 use crate::config;
 use crate::error::AppError;
+use crate::follow::{FollowHandle, Follows};
 use crate::network::{NetworkHandle, NetworkStatus};
-use crate::pages::Home;
+use crate::pages::{Home, NewPoll, OwnerPolls, PollPage};
 use crate::state::{Action, AppState, Ready, SaveState};
 use crate::storage::{Repository, DB_NAME};
 
 /// The app's routes.
 #[derive(Clone, Routable, PartialEq)]
 pub enum Route {
-    /// The home page: identity and (later) the dashboard.
+    /// The home page: identity, polls, create and join.
     #[at("/")]
     Home,
+    /// The poll-creation form.
+    #[at("/new")]
+    NewPoll,
+    /// One poll (the invite link): the owner's view in the owner's browser, else the
+    /// participant's.
+    #[at("/p/:owner/:poll")]
+    Poll {
+        /// The owner's peer ID.
+        owner: String,
+        /// The poll ID.
+        poll: String,
+    },
+    /// The polls of an owner known only by peer ID.
+    #[at("/o/:owner")]
+    OwnerPolls {
+        /// The owner's peer ID.
+        owner: String,
+    },
     /// Anything else.
     #[not_found]
     #[at("/404")]
@@ -34,6 +56,8 @@ pub struct AppContext {
     state: UseReducerHandle<AppState>,
     edits: Rc<Cell<u64>>,
     network: NetworkHandle,
+    follows: Follows,
+    starting: Rc<RefCell<BTreeSet<PollId>>>,
 }
 
 impl AppContext {
@@ -51,9 +75,108 @@ impl AppContext {
         self.network.start(
             ready.identity.clone(),
             ready.server.server.clone(),
+            ready.repo.clone(),
             steal,
-            Callback::from(move |status| state.dispatch(Action::Network(status))),
+            Callback::from(move |event| state.dispatch(Action::Network(event))),
         );
+    }
+
+    /// The network runtime (for pages that dial an owner themselves).
+    pub fn network(&self) -> &NetworkHandle {
+        &self.network
+    }
+
+    /// Creates a poll owned by this browser; its ID, or why not.
+    pub fn create_poll(&self, draft: PollDraft) -> Result<PollId, String> {
+        let hub = self.network.hub().ok_or_else(|| {
+            "this tab does not serve your polls right now (another tab does)".to_owned()
+        })?;
+        hub.create(draft).map_err(|e| e.to_string())
+    }
+
+    /// The owner's own command on one of its polls: `Err` with the reason if refused.
+    pub fn owner_command(&self, poll: PollId, command: &Command) -> Result<(), String> {
+        let hub = self.network.hub().ok_or_else(|| {
+            "this tab does not serve your polls right now (another tab does)".to_owned()
+        })?;
+        match hub.local(poll, command) {
+            Ok(Some(Outcome::Acked { .. })) => Ok(()),
+            Ok(Some(Outcome::Refused { refusal })) => Err(refusal.to_string()),
+            Ok(None) => Err(format!("no poll {poll} here")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Starts following `poll` of `owner` as a participant (once per poll per session).
+    pub fn follow(&self, owner: PeerId, poll: PollId) {
+        let AppState::Ready(ready) = &*self.state else {
+            return;
+        };
+        if self.follows.get(&poll).is_some() || !self.starting.borrow_mut().insert(poll) {
+            return;
+        }
+        let name = ready.profile.display_name.trim().to_owned();
+        let name = if name.is_empty() {
+            format!("Guest {}", ready.identity.peer_id().as_str().get(..4).unwrap_or_default())
+        } else {
+            name
+        };
+        let state = self.state.clone();
+        let on_change = Callback::from(move |snapshot| state.dispatch(Action::Follow(snapshot)));
+        let (me, network, repo, follows, starting) = (
+            (*ready.identity).clone(),
+            self.network.clone(),
+            ready.repo.clone(),
+            self.follows.clone(),
+            self.starting.clone(),
+        );
+        spawn_local(async move {
+            match FollowHandle::start(me, owner, poll, name, network, repo, on_change).await {
+                Ok(handle) => follows.insert(poll, handle),
+                Err(e) => gloo::console::error!(format!("could not follow poll {poll}: {e}")),
+            }
+            starting.borrow_mut().remove(&poll);
+        });
+    }
+
+    /// A participant's command on a followed poll.
+    pub fn participant_command(&self, poll: PollId, command: Command) -> Result<(), String> {
+        let handle = self
+            .follows
+            .get(&poll)
+            .ok_or_else(|| "this poll is still loading".to_owned())?;
+        handle.submit(command).map_err(|e| e.to_string())
+    }
+
+    /// Dials the owner of a followed poll now, without waiting for the next scheduled attempt.
+    pub fn retry_now(&self, poll: PollId) {
+        if let Some(handle) = self.follows.get(&poll) {
+            handle.dial();
+        }
+    }
+
+    /// The invite link of a poll: this page's origin, the poll's path, and the signaling
+    /// server when it is not the one the link's host would pick by default.
+    pub fn invite_link(&self, owner: &PeerId, poll: PollId) -> String {
+        let location = web_sys::window().map(|w| w.location());
+        let origin = location
+            .as_ref()
+            .and_then(|l| l.origin().ok())
+            .unwrap_or_default();
+        let host = location
+            .as_ref()
+            .and_then(|l| l.hostname().ok())
+            .unwrap_or_default();
+        let mut link = format!("{origin}/p/{owner}/{poll}");
+        if let AppState::Ready(ready) = &*self.state {
+            let server: &ServerConfig = &ready.server.server;
+            if *server != ServerConfig::default_for_page_host(&host) {
+                let url = server.to_url();
+                let encoded = js_sys::encode_uri_component(&url);
+                link.push_str(&format!("?peerjs={encoded}"));
+            }
+        }
+        link
     }
 
     /// Sets this browser's display name and saves it.
@@ -86,6 +209,8 @@ async fn start() -> Result<Ready, AppError> {
         name_save: SaveState::Unchanged,
         server: config::server_from_location(),
         network: NetworkStatus::Starting,
+        hub: None,
+        follows: Default::default(),
     })
 }
 
@@ -95,6 +220,8 @@ pub fn App() -> Html {
     let state = use_reducer(AppState::default);
     let edits = use_memo((), |_| Cell::new(0u64));
     let network = (*use_memo((), |_| NetworkHandle::default())).clone();
+    let follows = (*use_memo((), |_| Follows::default())).clone();
+    let starting = use_memo((), |_| RefCell::new(BTreeSet::new()));
     {
         let state = state.clone();
         use_effect_with((), move |_| {
@@ -105,6 +232,8 @@ pub fn App() -> Html {
         state: state.clone(),
         edits,
         network,
+        follows,
+        starting,
     };
     // Go online once started (this tab asks for the identity lock first).
     {
@@ -140,6 +269,9 @@ pub fn App() -> Html {
 fn switch(route: Route) -> Html {
     match route {
         Route::Home => html! { <Home /> },
+        Route::NewPoll => html! { <NewPoll /> },
+        Route::Poll { owner, poll } => html! { <PollPage {owner} {poll} /> },
+        Route::OwnerPolls { owner } => html! { <OwnerPolls {owner} /> },
         Route::NotFound => html! {
             <section class="card">
                 <h1>{ "Page not found" }</h1>

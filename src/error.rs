@@ -27,6 +27,12 @@ pub enum StorageError {
         #[source]
         source: Arc<rexie::Error>,
     },
+    /// A transaction was aborted (quota, a conflicting upgrade, the tab closing).
+    #[error("IndexedDB aborted the transaction while trying to {action}")]
+    Aborted {
+        /// What we were doing.
+        action: &'static str,
+    },
     /// A stored record could not be (de)serialized.
     #[error("stored {record} is unreadable: {message}")]
     Corrupt {

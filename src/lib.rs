@@ -6,6 +6,9 @@
 //! - [`identity`]: loads this browser's identity, or makes one from the CSPRNG on first run.
 //! - [`config`]: which PeerJS server to use, from the page URL.
 //! - [`network`]: this tab's PeerJS peer; [`tab_lock`]: one tab per identity (Web Locks).
+//! - [`follow`]: a participant's side of a poll (the core's follower against a connection).
+//! - [`hub`]: serves this browser's polls (the core's hub against connections and IndexedDB).
+//! - [`random`]: the browser's CSPRNG and clock, as inputs for the core.
 //! - [`state`]: the app state and its reducer (pure; effects run in components).
 //! - [`components`] and [`pages`]: what the user sees.
 //!
@@ -16,9 +19,12 @@ pub mod app;
 pub mod components;
 pub mod config;
 pub mod error;
+pub mod follow;
+pub mod hub;
 pub mod identity;
 pub mod network;
 pub mod pages;
+pub mod random;
 pub mod state;
 pub mod storage;
 pub mod tab_lock;

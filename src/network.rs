@@ -1,20 +1,38 @@
 //! The network runtime: this tab's PeerJS peer, registered under the identity's peer ID with its
-//! stored token once this tab holds the identity (see [`crate::tab_lock`]).
+//! stored token once this tab holds the identity (see [`crate::tab_lock`]), and the hub that
+//! serves this browser's polls on it.
 //!
-//! Status changes are reported through a callback (the app turns them into reducer actions); the
-//! peer and the lock live here, outside the reducer state, and are dropped together.
+//! Only the tab holding the identity lock runs the hub: it loads the hosted polls from IndexedDB
+//! when it gets the lock (another tab may have changed them before), then registers the peer,
+//! and hands every incoming data connection to the hub. Participants' outgoing connections
+//! ([`NetworkHandle::connect`]) use the same peer.
+//!
+//! Changes are reported through a callback (the app turns them into reducer actions); the
+//! peer, the hub and the lock live here, outside the reducer state, and are dropped together.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
 use peerjs_client::session::PeerErrorKind;
-use peerjs_client::web::{Peer, PeerEvent, PeerOptions};
-use starpoll_core::{Identity, ServerConfig};
+use peerjs_client::signal::Serialization;
+use peerjs_client::web::{ConnectOptions, DataConnection, Peer, PeerEvent, PeerOptions};
+use starpoll_core::{Identity, PeerId, ServerConfig};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
+use crate::hub::{HubHandle, HubSnapshot};
+use crate::storage::Repository;
 use crate::tab_lock::{self, LockOutcome, TabLock};
+
+/// What the network runtime reports to the app.
+#[derive(Clone)]
+pub enum NetworkEvent {
+    /// The peer's status changed.
+    Status(NetworkStatus),
+    /// The hub's polls or their connected peers changed (or the hub started or stopped).
+    Hub(Option<Rc<HubSnapshot>>),
+}
 
 /// Where this tab stands on the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +71,7 @@ impl NetworkStatus {
 pub struct Network {
     lock: Option<TabLock>,
     peer: Option<Peer>,
+    hub: Option<HubHandle>,
     /// Bumped whenever the peer is replaced or stopped, so a stopped peer's late events (its
     /// own `Disconnected` while being destroyed) are not reported over the newer status.
     generation: u64,
@@ -69,34 +88,90 @@ impl PartialEq for NetworkHandle {
 }
 
 impl NetworkHandle {
-    /// Asks for the identity lock (taking it from another tab when `steal`), then registers.
+    /// Asks for the identity lock (taking it from another tab when `steal`), then starts the
+    /// hub and registers.
     pub fn start(
         &self,
         identity: Rc<Identity>,
         server: ServerConfig,
+        repo: Rc<Repository>,
         steal: bool,
-        report: Callback<NetworkStatus>,
+        report: Callback<NetworkEvent>,
     ) {
         self.stop();
-        report.emit(NetworkStatus::Starting);
+        report.emit(NetworkEvent::Status(NetworkStatus::Starting));
         let lock_name = format!("starpoll-identity-{}", identity.peer_id());
         let handle = self.clone();
         let on_lock = {
             let report = report.clone();
             move |outcome: LockOutcome| match outcome {
-                LockOutcome::Acquired => handle.register(&identity, &server, report.clone()),
-                LockOutcome::Busy => report.emit(NetworkStatus::OtherTab),
+                LockOutcome::Acquired => {
+                    let (handle, identity, server, repo, report) = (
+                        handle.clone(),
+                        identity.clone(),
+                        server.clone(),
+                        repo.clone(),
+                        report.clone(),
+                    );
+                    spawn_local(async move {
+                        handle.start_hub(&identity, repo, report.clone()).await;
+                        handle.register(&identity, &server, report);
+                    });
+                }
+                LockOutcome::Busy => report.emit(NetworkEvent::Status(NetworkStatus::OtherTab)),
                 LockOutcome::Lost => {
                     handle.stop_peer();
-                    report.emit(NetworkStatus::TakenOver);
+                    report.emit(NetworkEvent::Hub(None));
+                    report.emit(NetworkEvent::Status(NetworkStatus::TakenOver));
                 }
             }
         };
         match tab_lock::request(&lock_name, steal, on_lock) {
             Ok(lock) => self.0.borrow_mut().lock = Some(lock),
-            Err(e) => report.emit(NetworkStatus::Stopped(format!(
+            Err(e) => report.emit(NetworkEvent::Status(NetworkStatus::Stopped(format!(
                 "could not coordinate with other tabs: {e}"
-            ))),
+            )))),
+        }
+    }
+
+    /// The running hub, if this tab holds the identity.
+    pub fn hub(&self) -> Option<HubHandle> {
+        self.0.borrow().hub.clone()
+    }
+
+    /// Dials `owner` for the poll protocol (PROTOCOL.md §1.3: `binary`, reliable). `None`
+    /// while this tab has no open peer.
+    pub fn connect(&self, owner: &PeerId) -> Option<DataConnection> {
+        let network = self.0.borrow();
+        let peer = network.peer.as_ref().filter(|p| p.is_open())?;
+        let options = ConnectOptions {
+            serialization: Serialization::Binary,
+            ..ConnectOptions::default()
+        };
+        match peer.connect(owner.as_str(), options) {
+            Ok(conn) => Some(conn),
+            Err(e) => {
+                gloo::console::warn!(format!("could not dial {owner}: {e}"));
+                None
+            }
+        }
+    }
+
+    async fn start_hub(
+        &self,
+        identity: &Identity,
+        repo: Rc<Repository>,
+        report: Callback<NetworkEvent>,
+    ) {
+        let on_change = report.reform(|snapshot| NetworkEvent::Hub(Some(snapshot)));
+        match HubHandle::start(identity.clone(), repo, on_change).await {
+            Ok(hub) => {
+                report.emit(NetworkEvent::Hub(Some(hub.snapshot())));
+                self.0.borrow_mut().hub = Some(hub);
+            }
+            Err(e) => report.emit(NetworkEvent::Status(NetworkStatus::Stopped(format!(
+                "could not load this browser's polls: {e}"
+            )))),
         }
     }
 
@@ -111,6 +186,7 @@ impl NetworkHandle {
         let peer = {
             let mut network = self.0.borrow_mut();
             network.generation += 1;
+            network.hub = None;
             network.peer.take()
         };
         if let Some(peer) = peer {
@@ -118,12 +194,8 @@ impl NetworkHandle {
         }
     }
 
-    fn register(
-        &self,
-        identity: &Identity,
-        server: &ServerConfig,
-        report: Callback<NetworkStatus>,
-    ) {
+    fn register(&self, identity: &Identity, server: &ServerConfig, report: Callback<NetworkEvent>) {
+        let report = report.reform(NetworkEvent::Status);
         report.emit(NetworkStatus::Connecting);
         let (peer, mut events) = Peer::new(
             identity.peer_id().as_str(),
@@ -156,8 +228,10 @@ impl NetworkHandle {
                         }
                         _ => {}
                     },
-                    // Serving polls to participants arrives with the hub; until then, refuse.
-                    PeerEvent::Connection(conn) => conn.close(),
+                    PeerEvent::Connection(conn) => match handle.hub() {
+                        Some(hub) => hub.accept(conn),
+                        None => conn.close(),
+                    },
                     PeerEvent::Close => break,
                 }
             }

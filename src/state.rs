@@ -7,8 +7,14 @@ use starpoll_core::Identity;
 use yew::Reducible;
 
 use crate::config::ServerChoice;
+use std::collections::BTreeMap;
+
+use starpoll_core::poll::PollId;
+
 use crate::error::{AppError, StorageError};
-use crate::network::NetworkStatus;
+use crate::follow::FollowSnapshot;
+use crate::hub::HubSnapshot;
+use crate::network::{NetworkEvent, NetworkStatus};
 use crate::storage::{Profile, Repository};
 
 /// Everything the app needs once it has started.
@@ -29,6 +35,10 @@ pub struct Ready {
     pub server: ServerChoice,
     /// Where this tab stands on the network.
     pub network: NetworkStatus,
+    /// The polls this browser hosts, while this tab runs the hub.
+    pub hub: Option<Rc<HubSnapshot>>,
+    /// The polls this browser follows as a participant (started this session).
+    pub follows: BTreeMap<PollId, Rc<FollowSnapshot>>,
 }
 
 impl PartialEq for Ready {
@@ -39,6 +49,8 @@ impl PartialEq for Ready {
             && self.name_save == other.name_save
             && self.server == other.server
             && self.network == other.network
+            && self.hub == other.hub
+            && self.follows == other.follows
     }
 }
 
@@ -75,8 +87,10 @@ pub enum Action {
     NameEdited(String, u64),
     /// Writing edit number `.0` finished.
     NameSaved(u64, Result<(), StorageError>),
-    /// The network runtime's status changed.
-    Network(NetworkStatus),
+    /// The network runtime reported something.
+    Network(NetworkEvent),
+    /// A followed poll changed.
+    Follow(Rc<FollowSnapshot>),
 }
 
 impl Reducible for AppState {
@@ -104,12 +118,25 @@ impl Reducible for AppState {
                 };
                 Rc::new(AppState::Ready(next))
             }
-            (AppState::Ready(ready), Action::Network(status)) => {
+            (AppState::Ready(ready), Action::Network(NetworkEvent::Status(status))) => {
                 if ready.network == status {
                     return self;
                 }
                 let mut next = ready.clone();
                 next.network = status;
+                Rc::new(AppState::Ready(next))
+            }
+            (AppState::Ready(ready), Action::Follow(snapshot)) => {
+                if ready.follows.get(&snapshot.poll_id) == Some(&snapshot) {
+                    return self;
+                }
+                let mut next = ready.clone();
+                next.follows.insert(snapshot.poll_id, snapshot);
+                Rc::new(AppState::Ready(next))
+            }
+            (AppState::Ready(ready), Action::Network(NetworkEvent::Hub(hub))) => {
+                let mut next = ready.clone();
+                next.hub = hub;
                 Rc::new(AppState::Ready(next))
             }
             _ => self,

@@ -1,26 +1,39 @@
 //! The typed IndexedDB repository (through rexie). The only module that knows the schema.
 //!
-//! Schema (version 1):
+//! Schema (version 2):
 //! - `identity`: one record under key `"self"`: this browser's secret seed and PeerJS token.
 //! - `profile`: one record under key `"self"`: the display name.
+//! - `owned_polls` (v2): the polls this browser hosts, key = poll ID, value = the poll's JSON.
+//! - `processed` (v2): the hub's command records, key = `"<pollId>/<commandId>"`, value = JSON.
+//! - `joined` (v2): polls this browser follows as a participant, key = poll ID, value = JSON of
+//!   [`JoinedPoll`] (the owner and the last view verified against the owner's key).
 //!
 //! Invariants: records are read back through serde into typed structs and validated (a stored
-//! identity is rebuilt with [`Identity::from_seed`] and its token re-parsed), so corrupt data
-//! surfaces as [`StorageError::Corrupt`], never as a panic. Writes wait for the transaction to
-//! commit before returning.
+//! identity is rebuilt with [`Identity::from_seed`] and its token re-parsed; a stored poll goes
+//! through [`Poll`]'s validating deserializer), so corrupt data surfaces as
+//! [`StorageError::Corrupt`], never as a panic. Writes wait for the transaction to commit (and
+//! report an abort as an error) before returning. [`Repository::commit`] writes a batch of hub
+//! steps — polls and their command records — in one transaction: all or nothing.
+
+use std::collections::BTreeMap;
 
 use rexie::{ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use starpoll_core::{Identity, PeerToken};
+use starpoll_core::hub::Write;
+use starpoll_core::poll::{Poll, PollId, PollView, ProcessedRecord};
+use starpoll_core::{Identity, PeerId, PeerToken};
 use wasm_bindgen::JsValue;
 
 use crate::error::StorageError;
 
 /// The database name the app uses (tests open others).
 pub const DB_NAME: &str = "starpoll";
-const DB_VERSION: u32 = 1;
+const DB_VERSION: u32 = 2;
 const IDENTITY: &str = "identity";
 const PROFILE: &str = "profile";
+const OWNED: &str = "owned_polls";
+const PROCESSED: &str = "processed";
+const JOINED: &str = "joined";
 const SELF_KEY: &str = "self";
 
 /// The identity as stored: the 32-byte seed in hex and the PeerJS token.
@@ -35,6 +48,28 @@ struct StoredIdentity {
 pub struct Profile {
     /// The display name; may be empty (then the UI shows a short form of the peer ID).
     pub display_name: String,
+}
+
+/// A command record as stored: which poll it belongs to, and the record.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredRecord {
+    poll_id: PollId,
+    record: ProcessedRecord,
+}
+
+/// A poll this browser follows as a participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinedPoll {
+    /// The owner (dialed, and the key every view was verified against).
+    pub owner: PeerId,
+    /// The poll.
+    pub poll_id: PollId,
+    /// The last view received from the owner, if any.
+    pub view: Option<PollView>,
+    /// When `view` was received (Unix ms).
+    pub saved_at: u64,
 }
 
 /// An open starpoll database.
@@ -52,6 +87,9 @@ impl Repository {
             .version(DB_VERSION)
             .add_object_store(ObjectStore::new(IDENTITY))
             .add_object_store(ObjectStore::new(PROFILE))
+            .add_object_store(ObjectStore::new(OWNED))
+            .add_object_store(ObjectStore::new(PROCESSED))
+            .add_object_store(ObjectStore::new(JOINED))
             .build()
             .await
             .map_err(StorageError::idb("open the database"))?;
@@ -100,9 +138,7 @@ impl Repository {
                 identity
             }
         };
-        tx.done()
-            .await
-            .map_err(StorageError::idb("commit the identity"))?;
+        finish(tx, "commit the identity").await?;
         Ok(identity)
     }
 
@@ -168,11 +204,154 @@ impl Repository {
             .put(&to_js(value, record)?, Some(&JsValue::from_str(SELF_KEY)))
             .await
             .map_err(StorageError::idb("write a record"))?;
-        tx.done()
-            .await
-            .map_err(StorageError::idb("commit a write"))?;
-        Ok(())
+        finish(tx, "commit a write").await
     }
+
+    /// Every hosted poll with its command records (the hub's state at startup).
+    pub async fn hosted_polls(&self) -> Result<Vec<(Poll, Vec<ProcessedRecord>)>, StorageError> {
+        let tx = self
+            .db
+            .transaction(&[OWNED, PROCESSED], TransactionMode::ReadOnly)
+            .map_err(StorageError::idb("start a transaction"))?;
+        let polls = all_json::<Poll>(&tx, OWNED, "hosted poll").await?;
+        let records = all_json::<StoredRecord>(&tx, PROCESSED, "command record").await?;
+        let mut by_poll: BTreeMap<PollId, Vec<ProcessedRecord>> = BTreeMap::new();
+        for stored in records {
+            by_poll
+                .entry(stored.poll_id)
+                .or_default()
+                .push(stored.record);
+        }
+        Ok(polls
+            .into_iter()
+            .map(|poll| {
+                let records = by_poll.remove(&poll.id).unwrap_or_default();
+                (poll, records)
+            })
+            .collect())
+    }
+
+    /// Commits hub writes in one transaction (the latest state of each poll, every record), and
+    /// returns once it is durable.
+    pub async fn commit(&self, writes: &[Write]) -> Result<(), StorageError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        // Only the last state of each poll matters.
+        let mut polls: BTreeMap<PollId, &Poll> = BTreeMap::new();
+        let mut records = Vec::new();
+        for write in writes {
+            match write {
+                Write::Poll(poll) => {
+                    polls.insert(poll.id, poll);
+                }
+                Write::Record(poll_id, record) => {
+                    let key = format!("{poll_id}/{}", record.command_id);
+                    let stored = StoredRecord {
+                        poll_id: *poll_id,
+                        record: record.clone(),
+                    };
+                    records.push((key, json(&stored, "command record")?));
+                }
+            }
+        }
+        let tx = self
+            .db
+            .transaction(&[OWNED, PROCESSED], TransactionMode::ReadWrite)
+            .map_err(StorageError::idb("start a transaction"))?;
+        let owned = tx.store(OWNED).map_err(StorageError::idb("open a store"))?;
+        let processed = tx
+            .store(PROCESSED)
+            .map_err(StorageError::idb("open a store"))?;
+        let mut poll_rows = Vec::with_capacity(polls.len());
+        for (id, poll) in polls {
+            poll_rows.push((
+                JsValue::from_str(&json(poll, "hosted poll")?),
+                Some(JsValue::from_str(&id.to_string())),
+            ));
+        }
+        owned
+            .put_all(poll_rows.into_iter())
+            .await
+            .map_err(StorageError::idb("write a poll"))?;
+        processed
+            .put_all(
+                records
+                    .into_iter()
+                    .map(|(key, value)| (JsValue::from_str(&value), Some(JsValue::from_str(&key)))),
+            )
+            .await
+            .map_err(StorageError::idb("write command records"))?;
+        finish(tx, "commit poll changes").await
+    }
+
+    /// Every poll this browser follows.
+    pub async fn joined_polls(&self) -> Result<Vec<JoinedPoll>, StorageError> {
+        let tx = self
+            .db
+            .transaction(&[JOINED], TransactionMode::ReadOnly)
+            .map_err(StorageError::idb("start a transaction"))?;
+        all_json(&tx, JOINED, "joined poll").await
+    }
+
+    /// Saves (replaces) a followed poll.
+    pub async fn save_joined(&self, joined: &JoinedPoll) -> Result<(), StorageError> {
+        let (tx, store) = self.open_store(JOINED, TransactionMode::ReadWrite)?;
+        let value = JsValue::from_str(&json(joined, "joined poll")?);
+        store
+            .put(
+                &value,
+                Some(&JsValue::from_str(&joined.poll_id.to_string())),
+            )
+            .await
+            .map_err(StorageError::idb("write a joined poll"))?;
+        finish(tx, "commit a joined poll").await
+    }
+}
+
+/// Waits for `tx` to finish; an aborted transaction is an error.
+async fn finish(tx: Transaction, action: &'static str) -> Result<(), StorageError> {
+    let result = tx.done().await.map_err(StorageError::idb(action))?;
+    if result.is_committed() {
+        Ok(())
+    } else {
+        Err(StorageError::Aborted { action })
+    }
+}
+
+/// Reads every value of `store_name` (JSON text) as `T`.
+async fn all_json<T: DeserializeOwned>(
+    tx: &Transaction,
+    store_name: &str,
+    record: &'static str,
+) -> Result<Vec<T>, StorageError> {
+    let store = tx
+        .store(store_name)
+        .map_err(StorageError::idb("open a store"))?;
+    let values = store
+        .get_all(None, None)
+        .await
+        .map_err(StorageError::idb("read records"))?;
+    values
+        .into_iter()
+        .map(|value| {
+            let text = value.as_string().ok_or_else(|| StorageError::Corrupt {
+                record,
+                message: "not a JSON string".into(),
+            })?;
+            serde_json::from_str(&text).map_err(|e| StorageError::Corrupt {
+                record,
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn json<T: Serialize>(value: &T, record: &'static str) -> Result<String, StorageError> {
+    serde_json::to_string(value).map_err(|e| StorageError::Corrupt {
+        record,
+        message: e.to_string(),
+    })
 }
 
 /// Whether `indexedDB` exists on the global object (it is missing or null in some locked-down

@@ -1,10 +1,12 @@
 //! Small presentational components. They receive data and callbacks through props and never
 //! touch storage or the network themselves.
 
+mod ballot;
 mod copy_button;
 mod name_field;
 mod startup_error;
 
+pub use ballot::Ballot;
 pub use copy_button::CopyButton;
 pub use name_field::NameField;
 pub use startup_error::StartupError;

@@ -1,11 +1,171 @@
-//! The home page: who I am on the network (peer ID, display name) and which server I use.
+//! The home page: my polls and the polls I joined, create and join, and who I am on the
+//! network (peer ID, display name, signaling server).
 
+use starpoll_core::poll::{PollId, PollStatus};
+use starpoll_core::PeerId;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
+use yew_router::prelude::*;
 
-use crate::app::AppContext;
+use crate::app::{AppContext, Route};
 use crate::components::{CopyButton, NameField};
 use crate::network::NetworkStatus;
 use crate::state::AppState;
+use crate::storage::JoinedPoll;
+
+/// What the join box was given.
+fn parse_join(text: &str) -> Option<Route> {
+    let text = text.trim();
+    if let Ok(owner) = text.parse::<PeerId>() {
+        return Some(Route::OwnerPolls {
+            owner: owner.to_string(),
+        });
+    }
+    // An invite link: …/p/<owner>/<poll>[?…]
+    let path = text.split(['?', '#']).next()?;
+    let mut parts = path.rsplit('/');
+    let poll = parts.next()?.parse::<PollId>().ok()?;
+    let owner = parts.next()?.parse::<PeerId>().ok()?;
+    (parts.next()? == "p").then(|| Route::Poll {
+        owner: owner.to_string(),
+        poll: poll.to_string(),
+    })
+}
+
+/// The join box: an invite link or an owner's peer ID.
+#[component]
+fn JoinForm() -> Html {
+    let text = use_state(String::new);
+    let error = use_state(|| false);
+    let navigator = use_navigator();
+    let oninput = {
+        let text = text.clone();
+        Callback::from(move |e: InputEvent| {
+            text.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let onsubmit = {
+        let (text, error) = (text.clone(), error.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            match (parse_join(&text), &navigator) {
+                (Some(route), Some(navigator)) => navigator.push(&route),
+                _ => error.set(true),
+            }
+        })
+    };
+    html! {
+        <form class="join" {onsubmit}>
+            <label for="join-input">{ "Join a poll" }</label>
+            <div class="peer-id-row">
+                <input id="join-input" data-testid="join-input" type="text" value={(*text).clone()}
+                    placeholder="Invite link or the owner's peer ID" {oninput} />
+                <button type="submit" data-testid="join-submit">{ "Join" }</button>
+            </div>
+            if *error {
+                <p class="hint error" role="alert" data-testid="join-error">
+                    { "That is neither an invite link (…/p/<owner>/<poll>) nor a peer ID." }
+                </p>
+            }
+        </form>
+    }
+}
+
+/// My polls and the polls I joined.
+#[component]
+fn PollLists() -> Html {
+    let joined = use_state(Vec::<JoinedPoll>::new);
+    let context = use_context::<AppContext>();
+    {
+        let (joined, context) = (joined.clone(), context.clone());
+        use_effect_with((), move |_| {
+            if let Some(AppState::Ready(ready)) = context.as_ref().map(AppContext::state) {
+                let repo = ready.repo.clone();
+                spawn_local(async move {
+                    match repo.joined_polls().await {
+                        Ok(list) => joined.set(list),
+                        Err(e) => {
+                            gloo::console::error!(format!("could not list joined polls: {e}"))
+                        }
+                    }
+                });
+            }
+        });
+    }
+    let Some(AppState::Ready(ready)) = context.as_ref().map(AppContext::state) else {
+        return html! {};
+    };
+    let me = ready.identity.peer_id().to_string();
+    let mine: Vec<Html> = ready
+        .hub
+        .iter()
+        .flat_map(|hub| hub.polls.values())
+        .map(|hosted| {
+            let poll = &hosted.poll;
+            let connected = hosted.present.len().saturating_sub(1);
+            html! {
+                <li>
+                    <Link<Route> to={Route::Poll { owner: me.clone(), poll: poll.id.to_string() }} classes="poll-list-item-link">
+                        <span data-testid="poll-list-item" data-poll-id={poll.id.to_string()} class="poll-list-item">
+                            <span class="title">{ poll.title.clone() }</span>
+                            <span class="hint">
+                                { if poll.status == PollStatus::Open { "open" } else { "closed" } }
+                                { format!(" · {} members · {connected} connected", poll.members.len().saturating_sub(1)) }
+                            </span>
+                        </span>
+                    </Link<Route>>
+                </li>
+            }
+        })
+        .collect();
+    let others: Vec<Html> = joined
+        .iter()
+        .map(|j| {
+            let live = ready.follows.get(&j.poll_id);
+            let title = live
+                .and_then(|s| s.view.as_ref().map(|v| v.title.clone()))
+                .or_else(|| j.view.as_ref().map(|v| v.title.clone()))
+                .unwrap_or_else(|| "(not loaded yet)".to_owned());
+            let pending = live.map_or(0, |s| s.pending);
+            html! {
+                <li>
+                    <Link<Route> to={Route::Poll { owner: j.owner.to_string(), poll: j.poll_id.to_string() }} classes="poll-list-item-link">
+                        <span data-testid="poll-list-item" data-poll-id={j.poll_id.to_string()} class="poll-list-item">
+                            <span class="title">{ title }</span>
+                            if pending > 0 {
+                                <span class="badge warn">{ format!("{pending} pending") }</span>
+                            }
+                        </span>
+                    </Link<Route>>
+                </li>
+            }
+        })
+        .collect();
+    html! {
+        <section class="card" aria-labelledby="polls-heading">
+            <div class="row spread">
+                <h1 id="polls-heading">{ "Polls" }</h1>
+                <Link<Route> to={Route::NewPoll} classes="button">
+                    <span data-testid="new-poll">{ "New poll" }</span>
+                </Link<Route>>
+            </div>
+            <JoinForm />
+            <h2>{ "Yours" }</h2>
+            if mine.is_empty() {
+                <p class="hint">{ "You have no polls yet. Create one, then send its invite link: people join while this browser has starpoll open." }</p>
+            } else {
+                <ul class="poll-list" data-testid="my-polls">{ for mine }</ul>
+            }
+            <h2>{ "Joined" }</h2>
+            if others.is_empty() {
+                <p class="hint">{ "Polls you join by link or by owner ID show up here." }</p>
+            } else {
+                <ul class="poll-list" data-testid="joined-polls">{ for others }</ul>
+            }
+        </section>
+    }
+}
 
 /// The home page.
 #[component]
@@ -54,6 +214,7 @@ pub fn Home() -> Html {
     };
     html! {
         <>
+            <PollLists />
             <section class="card" aria-labelledby="me-heading">
                 <h1 id="me-heading">{ "You" }</h1>
                 <NameField name={AttrValue::from(ready.profile.display_name.clone())}

@@ -1,5 +1,11 @@
-//! Pages: one component per route. They read the app context and call its intents.
+//! The app's pages, one per route.
 
 mod home;
+mod new_poll;
+mod owner_polls;
+mod poll;
 
 pub use home::Home;
+pub use new_poll::NewPoll;
+pub use owner_polls::OwnerPolls;
+pub use poll::PollPage;

@@ -1,1 +1,580 @@
-//! A participant's session with one poll's owner (being written).
+//! A participant's session with one poll's owner: a sans-IO state machine that follows the poll,
+//! queues this participant's commands and sends them only to a peer that proved it holds the
+//! owner's key.
+//!
+//! The browser shell drives it (PROTOCOL.md §4.1):
+//! 1. [`Follower::new`] with the participant's identity, the owner and poll IDs from the
+//!    invitation, and the last verified view the shell saved (if any);
+//! 2. the data connection to the owner opens → send every frame of [`Follower::connected`] (one
+//!    `sync:request`);
+//! 3. each string frame that arrives → [`Follower::receive`]; send [`Reaction::send`] and show
+//!    [`Reaction::notices`]. On [`FollowError::Impostor`] close the connection;
+//! 4. the user acts → [`Follower::submit`] with a fresh [`CommandId`]; send what it returns;
+//! 5. the connection closes → [`Follower::disconnected`], then dial again (back to 2).
+//!
+//! Invariants:
+//! - Every frame sent is sealed by `me` ([`protocol::seal`]); every frame accepted is opened with
+//!   [`protocol::open_from`] against the owner's ID (§2.4, §2.5). A frame that fails with
+//!   `signer-mismatch` or `bad-signature` means the peer at the owner's ID does not hold the
+//!   owner's key: the link is marked [`Link::Impostor`] and nothing from it is used afterwards.
+//! - Commands go only to a [`Link::Verified`] link: one on which a frame signed by the owner has
+//!   been accepted. Before that, the only frame sent is the `sync:request` of `connected`.
+//!   The protocol has no challenge, so "verified" means "sent a valid owner-signed frame": a peer
+//!   replaying captured owner frames passes too, but it cannot forge an `ack`, a view made for
+//!   us, or anything new; commands it swallows stay pending and are resent on the next link.
+//! - Pending commands are kept in submission order until the owner answers them (`ack` or
+//!   `error` with their `commandId`, §4.2). Each is sealed once, at [`Follower::submit`], and a
+//!   resend is that same frame, so the owner answers it from its record instead of applying it
+//!   twice. After a disconnect every pending command is resent, in order, on the next verified
+//!   link.
+//! - [`Follower::view`] only ever holds a view made by the owner for this participant and poll
+//!   (`poll:state` with matching `id`, `owner`, `viewer`), advanced by gap-free `poll:event`s
+//!   (§4.3). Optimism lives only in [`Follower::optimistic_view`], computed on demand.
+//! - At most one `sync:request` is outstanding on a link: after one is sent, the next is sent only
+//!   once a `poll:state` arrived or an event applied cleanly.
+//! - Pure: no clock, no randomness, no I/O.
+
+use std::collections::VecDeque;
+
+use crate::poll::{Change, Command, CommandId, Event, PollId, PollView, Revision};
+use crate::protocol::{
+    self, CommandFrame, Control, ErrorCode, Message, PeerInfo, PollSummary, ProtocolError,
+};
+use crate::{Identity, PeerId};
+
+/// The state of the data connection to the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// No connection is open.
+    Down,
+    /// A connection is open, but nothing signed by the owner has arrived on it yet.
+    Unverified,
+    /// A frame signed by the owner was accepted on this connection: commands flow.
+    Verified,
+    /// A frame on this connection was not signed by the owner's key: nothing is sent or accepted
+    /// until the shell closes it and dials again.
+    Impostor,
+}
+
+/// What the shell should tell the user (or its UI state) after a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// [`Follower::view`] changed.
+    ViewChanged,
+    /// [`Follower::peers`] changed.
+    PeersChanged,
+    /// The owner applied a pending command (now, or earlier if this answers a resend).
+    Acked {
+        /// The command.
+        command_id: CommandId,
+        /// The revision it produced.
+        revision: Revision,
+    },
+    /// The owner refused a pending command; final for its `commandId` (§4.2). Show `message`.
+    Refused {
+        /// The command.
+        command_id: CommandId,
+        /// What it asked for.
+        command: Command,
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable reason.
+        message: String,
+    },
+    /// The owner reported an error not tied to a command (`commandId: null`): a frame it could
+    /// not open, or an unknown poll (§4.3, §4.8).
+    OwnerError {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable reason.
+        message: String,
+    },
+}
+
+/// The result of one received frame: frames to send to the owner, and what changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reaction {
+    /// Frames to send on the same connection, in order.
+    pub send: Vec<String>,
+    /// What changed, in order.
+    pub notices: Vec<Notice>,
+}
+
+/// An owner-signed frame that makes no sense for this follower. It is dropped; state is untouched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unexpected {
+    /// The frame names another poll.
+    #[error("a frame for poll {got}, expected {expected}")]
+    OtherPoll {
+        /// The poll followed.
+        expected: PollId,
+        /// The poll named.
+        got: PollId,
+    },
+    /// A `poll:state` made for someone else.
+    #[error("a view made for {got}, not for this participant")]
+    OtherViewer {
+        /// The view's viewer.
+        got: PeerId,
+    },
+    /// A `poll:state` of a poll owned by someone else.
+    #[error("a view of a poll owned by {got}, not by the peer dialed")]
+    OtherOwner {
+        /// The view's owner.
+        got: PeerId,
+    },
+    /// A message type that only participants send (§3.1: ignored by participants).
+    #[error("a {kind} message, which only participants send")]
+    ParticipantMessage {
+        /// The message type.
+        kind: &'static str,
+    },
+}
+
+/// Why a frame was not used, or one could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FollowError {
+    /// The frame is not signed by the owner's key (`signer-mismatch`, `bad-signature`): the peer
+    /// answering at the owner's ID is not the owner. Close the connection.
+    #[error("impostor at the owner's peer ID: {0}")]
+    Impostor(#[source] ProtocolError),
+    /// The frame could not be opened for another reason (size, JSON, version, type, fields);
+    /// dropped (§2.5).
+    #[error("dropped a bad frame from the owner: {0}")]
+    BadFrame(#[source] ProtocolError),
+    /// A valid owner frame that does not fit this follower; dropped.
+    #[error("dropped an unexpected frame: {0}")]
+    Unexpected(#[source] Unexpected),
+    /// A frame arrived on a link already shown to be an impostor; dropped until reconnect.
+    #[error("dropped a frame from a link that failed verification")]
+    Untrusted,
+    /// A frame arrived while no connection is open (a shell bug); dropped.
+    #[error("dropped a frame received while disconnected")]
+    NotConnected,
+    /// A frame to send could not be sealed (e.g. a command over the frame size limit).
+    #[error("could not seal a frame: {0}")]
+    Seal(#[source] ProtocolError),
+}
+
+/// A command waiting for the owner's answer.
+#[derive(Debug, Clone)]
+struct Pending {
+    command_id: CommandId,
+    command: Command,
+    /// The sealed frame; every (re)send is exactly this text.
+    frame: String,
+    /// Sent on the current link.
+    sent: bool,
+}
+
+/// A participant following one poll of one owner. See the module docs for the driving loop.
+#[derive(Debug, Clone)]
+pub struct Follower {
+    me: Identity,
+    owner: PeerId,
+    poll: PollId,
+    view: Option<PollView>,
+    peers: Vec<PeerInfo>,
+    link: Link,
+    pending: VecDeque<Pending>,
+    sync_outstanding: bool,
+    impostor: Option<String>,
+}
+
+impl Follower {
+    /// A follower of `poll` hosted by `owner`, for participant `me`, with no connection open.
+    ///
+    /// `cached` is the last verified view the shell saved; it is ignored unless it is a view of
+    /// `poll`, owned by `owner`, made for `me`.
+    pub fn new(me: Identity, owner: PeerId, poll: PollId, cached: Option<PollView>) -> Self {
+        let view = cached.filter(|v| v.id == poll && v.owner == owner && v.viewer == *me.peer_id());
+        Self {
+            me,
+            owner,
+            poll,
+            view,
+            peers: Vec::new(),
+            link: Link::Down,
+            pending: VecDeque::new(),
+            sync_outstanding: false,
+            impostor: None,
+        }
+    }
+
+    /// The data connection to the owner opened: returns the frames to send, exactly one
+    /// `sync:request` (with `sinceRevision` when a view is held, §3.3, §4.1 step 4). Pending
+    /// commands wait until the link is verified.
+    pub fn connected(&mut self) -> Result<Vec<String>, FollowError> {
+        let sync = self.sync_request()?;
+        self.reset_link(Link::Unverified);
+        self.sync_outstanding = true;
+        Ok(vec![sync])
+    }
+
+    /// The connection closed: every pending command will be resent on the next verified link, and
+    /// the list of connected peers is forgotten (it is no longer known).
+    pub fn disconnected(&mut self) {
+        self.reset_link(Link::Down);
+    }
+
+    /// Queues a command of this participant under a fresh `command_id` (§4.2). Returns its frame
+    /// if the link is verified (send it now), else nothing: it is sent, after the commands queued
+    /// before it, once a link is verified. Submitting an id that is already pending does nothing,
+    /// so a shell that persisted [`Follower::pending`] can submit it again after a reload.
+    pub fn submit(
+        &mut self,
+        command_id: CommandId,
+        command: Command,
+    ) -> Result<Vec<String>, FollowError> {
+        if self.pending.iter().any(|p| p.command_id == command_id) {
+            return Ok(Vec::new());
+        }
+        let frame = protocol::seal(
+            &self.me,
+            &Message::Command(CommandFrame {
+                command: command.clone(),
+                poll_id: self.poll,
+                command_id,
+            }),
+        )
+        .map_err(FollowError::Seal)?;
+        let sent = self.link == Link::Verified;
+        let send = if sent {
+            vec![frame.clone()]
+        } else {
+            Vec::new()
+        };
+        self.pending.push_back(Pending {
+            command_id,
+            command,
+            frame,
+            sent,
+        });
+        Ok(send)
+    }
+
+    /// A frame arrived from the owner's connection. It is opened against the owner's key
+    /// (§2.5); on success the link is verified (flushing pending commands) and the message is
+    /// applied (§3.4, §4.3). On error nothing changed, except that an impostor is recorded.
+    pub fn receive(&mut self, text: &str) -> Result<Reaction, FollowError> {
+        match self.link {
+            Link::Down => return Err(FollowError::NotConnected),
+            Link::Impostor => return Err(FollowError::Untrusted),
+            Link::Unverified | Link::Verified => {}
+        }
+        let message = match protocol::open_from(text, &self.owner) {
+            Ok((_, message)) => message,
+            Err(error) if is_impostor(&error) => {
+                self.impostor = Some(format!(
+                    "the peer answering at {} does not hold the owner's key ({error})",
+                    self.owner
+                ));
+                self.reset_link(Link::Impostor);
+                return Err(FollowError::Impostor(error));
+            }
+            Err(error) => return Err(FollowError::BadFrame(error)),
+        };
+        let control = match message {
+            Message::Control(control) => control,
+            Message::Command(_) => return Err(unexpected_from_participant("poll command")),
+        };
+        self.check(&control)?;
+        // `handle` either fails before changing anything or succeeds; only then is the link
+        // verified, so a failure never loses the flushed commands.
+        let mut reaction = Reaction::default();
+        self.handle(control, &mut reaction)?;
+        let mut send = self.verify();
+        send.append(&mut reaction.send);
+        reaction.send = send;
+        Ok(reaction)
+    }
+
+    /// A sealed `heartbeat` (§4.9): send it on a connection idle for 5 seconds.
+    pub fn heartbeat(&self) -> Result<String, FollowError> {
+        self.seal(Control::Heartbeat)
+    }
+
+    /// This participant.
+    pub fn me(&self) -> &PeerId {
+        self.me.peer_id()
+    }
+
+    /// The poll's owner.
+    pub fn owner(&self) -> &PeerId {
+        &self.owner
+    }
+
+    /// The poll followed.
+    pub fn poll_id(&self) -> PollId {
+        self.poll
+    }
+
+    /// The last view verified to come from the owner (save it for the next session).
+    pub fn view(&self) -> Option<&PollView> {
+        self.view.as_ref()
+    }
+
+    /// The peers connected to the owner for this poll, as the owner last said (§4.9); empty while
+    /// disconnected.
+    pub fn peers(&self) -> &[PeerInfo] {
+        &self.peers
+    }
+
+    /// The state of the connection.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// Whether commands are being sent (the link is verified).
+    pub fn is_verified(&self) -> bool {
+        self.link == Link::Verified
+    }
+
+    /// Why the last link was refused, until a later link is verified.
+    pub fn impostor(&self) -> Option<&str> {
+        self.impostor.as_deref()
+    }
+
+    /// The commands waiting for an answer, oldest first.
+    pub fn pending(&self) -> impl Iterator<Item = (CommandId, &Command)> + '_ {
+        self.pending.iter().map(|p| (p.command_id, &p.command))
+    }
+
+    /// How many commands wait for an answer.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The view as the user should see it: [`Follower::view`] with the latest pending
+    /// `poll:vote` applied as if the owner had accepted it (`myBallot`, and the results if
+    /// visible), at the same revision. Other pending commands are not shown (§4.2: the view
+    /// changes only through the owner; this is the UI's optimistic overlay).
+    pub fn optimistic_view(&self) -> Option<PollView> {
+        let view = self.view.as_ref()?;
+        let ballot = self.pending.iter().rev().find_map(|p| match &p.command {
+            Command::CastVote { option_ids } => Some(option_ids),
+            _ => None,
+        });
+        let Some(ballot) = ballot else {
+            return Some(view.clone());
+        };
+        let event = Event {
+            revision: view.revision.next(),
+            change: Change::BallotCast {
+                voter: self.me.peer_id().clone(),
+                option_ids: ballot.iter().copied().collect(),
+            },
+        };
+        // Casting one's own ballot always fits a view; should it not, show the verified view.
+        Some(view.apply(&event).map_or_else(
+            |_| view.clone(),
+            |mut optimistic| {
+                optimistic.revision = view.revision;
+                optimistic
+            },
+        ))
+    }
+
+    /// Refuses owner-signed messages that do not fit this follower, before anything changes.
+    fn check(&self, control: &Control) -> Result<(), FollowError> {
+        let poll_id = match control {
+            Control::State { poll } => {
+                if poll.owner != self.owner {
+                    return Err(FollowError::Unexpected(Unexpected::OtherOwner {
+                        got: poll.owner.clone(),
+                    }));
+                }
+                if poll.viewer != *self.me.peer_id() {
+                    return Err(FollowError::Unexpected(Unexpected::OtherViewer {
+                        got: poll.viewer.clone(),
+                    }));
+                }
+                poll.id
+            }
+            Control::Event { poll_id, .. } | Control::Discovery { poll_id, .. } => *poll_id,
+            Control::SyncRequest { .. } => return Err(unexpected_from_participant("sync:request")),
+            Control::ListRequest => return Err(unexpected_from_participant("poll:list:request")),
+            Control::Ack { .. }
+            | Control::Error { .. }
+            | Control::List { .. }
+            | Control::Heartbeat => return Ok(()),
+        };
+        if poll_id == self.poll {
+            Ok(())
+        } else {
+            Err(FollowError::Unexpected(Unexpected::OtherPoll {
+                expected: self.poll,
+                got: poll_id,
+            }))
+        }
+    }
+
+    /// Marks the link verified; on the first verification returns every unsent pending command,
+    /// in order, and marks them sent.
+    fn verify(&mut self) -> Vec<String> {
+        if self.link == Link::Verified {
+            return Vec::new();
+        }
+        self.link = Link::Verified;
+        self.impostor = None;
+        self.pending
+            .iter_mut()
+            .filter(|p| !p.sent)
+            .map(|p| {
+                p.sent = true;
+                p.frame.clone()
+            })
+            .collect()
+    }
+
+    /// Applies a checked message from the owner. Fails only before changing anything.
+    fn handle(&mut self, control: Control, reaction: &mut Reaction) -> Result<(), FollowError> {
+        match control {
+            Control::State { poll } => {
+                self.view = Some(*poll);
+                self.sync_outstanding = false;
+                reaction.notices.push(Notice::ViewChanged);
+            }
+            Control::Event { event, .. } => self.event(&event, reaction)?,
+            Control::Discovery { peers, .. } => {
+                self.peers = peers;
+                reaction.notices.push(Notice::PeersChanged);
+            }
+            Control::Ack {
+                command_id,
+                revision,
+            } => {
+                if self.take_pending(command_id).is_some() {
+                    reaction.notices.push(Notice::Acked {
+                        command_id,
+                        revision,
+                    });
+                }
+            }
+            Control::Error {
+                command_id: Some(command_id),
+                code,
+                message,
+            } => {
+                if let Some(pending) = self.take_pending(command_id) {
+                    reaction.notices.push(Notice::Refused {
+                        command_id,
+                        command: pending.command,
+                        code,
+                        message,
+                    });
+                }
+            }
+            Control::Error {
+                command_id: None,
+                code,
+                message,
+            } => reaction.notices.push(Notice::OwnerError { code, message }),
+            Control::List { .. } | Control::Heartbeat => {}
+            // Refused by `check`.
+            Control::SyncRequest { .. } | Control::ListRequest => {}
+        }
+        Ok(())
+    }
+
+    /// A `poll:event` for this poll (§4.3).
+    fn event(&mut self, event: &Event, reaction: &mut Reaction) -> Result<(), FollowError> {
+        let next = match &self.view {
+            Some(view) if event.revision <= view.revision => return Ok(()),
+            Some(view) => view.apply(event),
+            None => return self.resync(reaction),
+        };
+        match next {
+            Ok(next) => {
+                self.view = Some(next);
+                self.sync_outstanding = false;
+                reaction.notices.push(Notice::ViewChanged);
+                Ok(())
+            }
+            Err(_) => self.resync(reaction),
+        }
+    }
+
+    /// Asks for a fresh `poll:state`, unless a request is already outstanding.
+    fn resync(&mut self, reaction: &mut Reaction) -> Result<(), FollowError> {
+        if !self.sync_outstanding {
+            reaction.send.push(self.sync_request()?);
+            self.sync_outstanding = true;
+        }
+        Ok(())
+    }
+
+    fn take_pending(&mut self, command_id: CommandId) -> Option<Pending> {
+        let index = self
+            .pending
+            .iter()
+            .position(|p| p.command_id == command_id)?;
+        self.pending.remove(index)
+    }
+
+    /// Starts a new link state: nothing is sent on it yet, no sync request is outstanding, and
+    /// who is connected is unknown.
+    fn reset_link(&mut self, link: Link) {
+        self.link = link;
+        self.sync_outstanding = false;
+        self.peers.clear();
+        for pending in &mut self.pending {
+            pending.sent = false;
+        }
+    }
+
+    fn sync_request(&self) -> Result<String, FollowError> {
+        self.seal(Control::SyncRequest {
+            poll_id: self.poll,
+            since_revision: self.view.as_ref().map(|v| v.revision),
+        })
+    }
+
+    fn seal(&self, control: Control) -> Result<String, FollowError> {
+        protocol::seal(&self.me, &Message::Control(control)).map_err(FollowError::Seal)
+    }
+}
+
+/// A sealed `poll:list:request` (§3.3), for a participant who knows only the owner's ID.
+pub fn list_request(me: &Identity) -> Result<String, ProtocolError> {
+    protocol::seal(me, &Message::Control(Control::ListRequest))
+}
+
+/// Reads a frame from `owner` on a list-only connection: `Some` for a `poll:list` (§3.4), `None`
+/// for any other owner message. Frames not signed by the owner's key are
+/// [`FollowError::Impostor`], as in [`Follower::receive`].
+pub fn read_list(text: &str, owner: &PeerId) -> Result<Option<Vec<PollSummary>>, FollowError> {
+    match protocol::open_from(text, owner) {
+        Ok((_, Message::Control(Control::List { polls }))) => Ok(Some(polls)),
+        Ok((_, Message::Command(_))) => Err(unexpected_from_participant("poll command")),
+        Ok((_, Message::Control(Control::SyncRequest { .. }))) => {
+            Err(unexpected_from_participant("sync:request"))
+        }
+        Ok((_, Message::Control(Control::ListRequest))) => {
+            Err(unexpected_from_participant("poll:list:request"))
+        }
+        Ok(_) => Ok(None),
+        Err(error) if is_impostor(&error) => Err(FollowError::Impostor(error)),
+        Err(error) => Err(FollowError::BadFrame(error)),
+    }
+}
+
+/// Whether an opening failure shows that the frame was not signed by the expected key (§2.4
+/// steps 4, 5, 6 and 8), as opposed to a malformed or unknown message.
+fn is_impostor(error: &ProtocolError) -> bool {
+    matches!(
+        error,
+        ProtocolError::SignerMismatch { .. }
+            | ProtocolError::BadSigner(_)
+            | ProtocolError::BadSignature(_)
+    )
+}
+
+fn unexpected_from_participant(kind: &'static str) -> FollowError {
+    FollowError::Unexpected(Unexpected::ParticipantMessage { kind })
+}
+
+#[cfg(test)]
+mod tests;

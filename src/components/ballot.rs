@@ -1,0 +1,110 @@
+//! The options of a poll with their tallies, and the controls to vote: single choice votes on
+//! click; multiple choice toggles, then "Vote" casts the selection.
+
+use std::collections::BTreeSet;
+
+use starpoll_core::poll::{OptionId, PollKind, PollStatus, PollView};
+use yew::prelude::*;
+
+/// Props of [`Ballot`].
+#[derive(Properties, PartialEq)]
+pub struct BallotProps {
+    /// What this browser sees of the poll (its own ballot included).
+    pub view: std::rc::Rc<PollView>,
+    /// Whether this browser may vote now (role, open, not waiting for a join).
+    pub can_vote: bool,
+    /// Called with the whole new ballot.
+    pub on_vote: Callback<Vec<OptionId>>,
+    /// Options whose vote is not confirmed by the owner yet (shown with a pending mark).
+    #[prop_or_default]
+    pub pending: bool,
+}
+
+/// The options, tallies and vote controls.
+#[component]
+pub fn Ballot(props: &BallotProps) -> Html {
+    let view = &props.view;
+    let selection = use_state(|| None::<BTreeSet<OptionId>>);
+    let multiple = matches!(view.kind, PollKind::Multiple { .. });
+    let max = view.kind.max_choices();
+    let mine = &view.my_ballot;
+    let chosen = selection.as_ref().unwrap_or(mine).clone();
+    let tallies = view.results.as_ref().map(|r| &r.tally);
+    let total: u32 = tallies.map_or(0, |t| t.iter().map(|e| e.votes).sum());
+    let open = view.status == PollStatus::Open;
+    let rows = view.options.iter().enumerate().map(|(i, option)| {
+        let votes = tallies.and_then(|t| t.iter().find(|e| e.option_id == option.id).map(|e| e.votes));
+        let picked = chosen.contains(&option.id);
+        let onclick = {
+            let on_vote = props.on_vote.clone();
+            let selection = selection.clone();
+            let chosen = chosen.clone();
+            let id = option.id;
+            Callback::from(move |_: MouseEvent| {
+                if multiple {
+                    let mut next = chosen.clone();
+                    if !next.remove(&id) {
+                        next.insert(id);
+                    }
+                    selection.set(Some(next));
+                } else {
+                    on_vote.emit(vec![id]);
+                }
+            })
+        };
+        let percent = match (votes, total) {
+            (Some(v), t) if t > 0 => f64::from(v) * 100.0 / f64::from(t),
+            _ => 0.0,
+        };
+        let label = if multiple {
+            format!("{} {}", if picked { "Unselect" } else { "Select" }, option.text)
+        } else {
+            format!("Vote for {}", option.text)
+        };
+        html! {
+            <li class={classes!("option", picked.then_some("picked"))}>
+                <button type="button" class="choice" data-testid={format!("vote-option-{i}")}
+                    aria-pressed={picked.to_string()} aria-label={label}
+                    disabled={!props.can_vote} {onclick}>
+                    <span class="mark" aria-hidden="true">{ if picked { "✓" } else { "" } }</span>
+                    <span class="text">{ option.text.clone() }</span>
+                    if picked && mine.contains(&option.id) && props.pending {
+                        <span class="hint pending-mark" data-testid={format!("vote-pending-{i}")}>{ "sending…" }</span>
+                    }
+                </button>
+                <span class="tally" aria-label={format!("votes for {}", option.text)}>
+                    <span data-testid={format!("tally-{i}")}>{ votes.map(|v| v.to_string()).unwrap_or_default() }</span>
+                    if votes.is_none() { <span class="hint">{ "hidden" }</span> }
+                </span>
+                <span class="bar" aria-hidden="true"><span style={format!("width:{percent:.1}%")}></span></span>
+            </li>
+        }
+    });
+    let submit = if multiple {
+        let on_vote = props.on_vote.clone();
+        let selection_handle = selection.clone();
+        let chosen_now = chosen.clone();
+        let onclick = Callback::from(move |_: MouseEvent| {
+            on_vote.emit(chosen_now.iter().copied().collect());
+            selection_handle.set(None);
+        });
+        let too_many = u32::try_from(chosen.len()).unwrap_or(u32::MAX) > max;
+        html! {
+            <div class="row">
+                <button type="button" data-testid="vote-submit" disabled={!props.can_vote || too_many} {onclick}>
+                    { "Vote" }
+                </button>
+                <span class="hint">{ format!("Choose up to {max}.") }</span>
+            </div>
+        }
+    } else {
+        html! {}
+    };
+    html! {
+        <div class="ballot">
+            <ul class="options" aria-label="Options">{ for rows }</ul>
+            { submit }
+            if !open { <p class="hint" data-testid="poll-closed">{ "This poll is closed." }</p> }
+        </div>
+    }
+}

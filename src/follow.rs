@@ -1,0 +1,428 @@
+//! The participant runtime: runs the core's [`Follower`] for one poll against the real world —
+//! a data connection to the owner's peer ID, IndexedDB, timers.
+//!
+//! The loop: dial the owner; on open send what the follower says (`sync:request`); feed every
+//! string frame to the follower and send its reaction; on close, dial again after an
+//! exponential backoff with full jitter (reset once a link is verified). Every verified view is
+//! saved (`joined` store), so the poll shows at once next time. A frame not signed by the
+//! owner's key marks the link as an impostor: the connection is closed and the page says so.
+//!
+//! Followers live as long as the app (a [`Follows`] registry), not as long as a page, so
+//! commands keep flowing while the user looks elsewhere.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+
+use futures_util::StreamExt;
+use gloo::timers::callback::{Interval, Timeout};
+use peerjs_client::backoff::Backoff;
+use peerjs_client::binarypack::Value;
+use peerjs_client::data::Data;
+use peerjs_client::web::{ConnectionEvent, DataConnection};
+use starpoll_core::follower::{FollowError, Follower, Link, Notice};
+use starpoll_core::poll::{Command, PollId, PollView};
+use starpoll_core::protocol::PeerInfo;
+use starpoll_core::{Identity, PeerId};
+use wasm_bindgen_futures::spawn_local;
+use yew::Callback;
+
+use crate::error::AppError;
+use crate::network::NetworkHandle;
+use crate::random;
+use crate::storage::{JoinedPoll, Repository};
+
+/// Reconnection delays: full jitter, 0.5 s doubling to a 15 s cap.
+const BACKOFF: Backoff = Backoff::new(500, 15_000);
+/// How often to retry while this tab's own peer is not registered yet.
+const PEER_WAIT_MS: u32 = 250;
+/// Heartbeat period and the owner silence after which the link is dropped (PROTOCOL.md §4.9).
+const HEARTBEAT_MS: u32 = 5_000;
+const SILENCE_MS: u64 = 15_000;
+
+/// Where the connection to the owner stands, as the page shows it (`sync-status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState {
+    /// Talking to the verified owner.
+    Connected,
+    /// Dialing, or waiting for the owner to prove itself.
+    Connecting,
+    /// No connection; the next attempt is scheduled.
+    Offline,
+}
+
+impl SyncState {
+    /// The `data-state` value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Connecting => "connecting",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+/// What a participant's page shows of one followed poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowSnapshot {
+    /// The owner.
+    pub owner: PeerId,
+    /// The poll.
+    pub poll_id: PollId,
+    /// The view with this participant's pending vote applied.
+    pub view: Option<Rc<PollView>>,
+    /// When the verified view was received (Unix ms), if it came from storage or the owner.
+    pub view_saved_at: Option<u64>,
+    /// Who is connected to the owner for this poll.
+    pub peers: Vec<PeerInfo>,
+    /// The connection.
+    pub sync: SyncState,
+    /// Commands not answered yet.
+    pub pending: usize,
+    /// The owner's reason for the last refused command.
+    pub refusal: Option<String>,
+    /// Set while the peer at the owner's ID is not the owner.
+    pub impostor: Option<String>,
+    /// Why the last dial failed (e.g. the owner is not online).
+    pub last_error: Option<String>,
+}
+
+struct Inner {
+    follower: Follower,
+    network: NetworkHandle,
+    repo: Rc<Repository>,
+    conn: Option<DataConnection>,
+    backoff: Backoff,
+    retry: Option<Timeout>,
+    heartbeat: Option<Interval>,
+    last_heard: u64,
+    saved_at: Option<u64>,
+    refusal: Option<String>,
+    last_error: Option<String>,
+    on_change: Callback<Rc<FollowSnapshot>>,
+}
+
+/// One followed poll (cheap to clone).
+#[derive(Clone)]
+pub struct FollowHandle(Rc<RefCell<Inner>>);
+
+impl FollowHandle {
+    /// Starts following `poll` of `owner`: loads the saved view, joins if not a member yet
+    /// (as `display_name`), and dials.
+    pub async fn start(
+        me: Identity,
+        owner: PeerId,
+        poll: PollId,
+        display_name: String,
+        network: NetworkHandle,
+        repo: Rc<Repository>,
+        on_change: Callback<Rc<FollowSnapshot>>,
+    ) -> Result<Self, AppError> {
+        let saved = repo
+            .joined_polls()
+            .await?
+            .into_iter()
+            .find(|j| j.poll_id == poll && j.owner == owner);
+        let saved_at = saved.as_ref().map(|j| j.saved_at);
+        let cached = saved.and_then(|j| j.view);
+        let member = cached
+            .as_ref()
+            .is_some_and(|v| v.members.contains_key(me.peer_id()));
+        let mut follower = Follower::new(me, owner.clone(), poll, cached);
+        if !member {
+            let command = Command::Join { display_name };
+            if let Err(e) = follower.submit(random::command_id()?, command) {
+                gloo::console::error!(format!("could not prepare the join: {e}"));
+            }
+        }
+        // Remember the poll at once, so the dashboard lists it even before the owner answers.
+        repo.save_joined(&JoinedPoll {
+            owner: owner.clone(),
+            poll_id: poll,
+            view: follower.view().cloned(),
+            saved_at: saved_at.unwrap_or_else(random::now_ms),
+        })
+        .await?;
+        let handle = Self(Rc::new(RefCell::new(Inner {
+            follower,
+            network,
+            repo,
+            conn: None,
+            backoff: BACKOFF,
+            retry: None,
+            heartbeat: None,
+            last_heard: 0,
+            saved_at,
+            refusal: None,
+            last_error: None,
+            on_change,
+        })));
+        let weak = Rc::downgrade(&handle.0);
+        let heartbeat = Interval::new(HEARTBEAT_MS, move || {
+            if let Some(handle) = upgrade(&weak) {
+                handle.heartbeat();
+            }
+        });
+        handle.0.borrow_mut().heartbeat = Some(heartbeat);
+        handle.notify();
+        handle.dial();
+        Ok(handle)
+    }
+
+    /// What the page shows.
+    pub fn snapshot(&self) -> Rc<FollowSnapshot> {
+        let inner = self.0.borrow();
+        let f = &inner.follower;
+        let sync = match (f.link(), inner.conn.is_some()) {
+            (Link::Verified, _) => SyncState::Connected,
+            (Link::Unverified, _) | (Link::Down, true) => SyncState::Connecting,
+            (Link::Down | Link::Impostor, _) => SyncState::Offline,
+        };
+        Rc::new(FollowSnapshot {
+            owner: f.owner().clone(),
+            poll_id: f.poll_id(),
+            view: f.optimistic_view().map(Rc::new),
+            view_saved_at: inner.saved_at,
+            peers: f.peers().to_vec(),
+            sync,
+            pending: f.pending_len(),
+            refusal: inner.refusal.clone(),
+            impostor: f.impostor().map(str::to_owned),
+            last_error: inner.last_error.clone(),
+        })
+    }
+
+    /// Sends a command of this participant (queued until the owner is reachable).
+    pub fn submit(&self, command: Command) -> Result<(), AppError> {
+        let id = random::command_id()?;
+        let frames = {
+            let mut inner = self.0.borrow_mut();
+            inner.refusal = None;
+            match inner.follower.submit(id, command) {
+                Ok(frames) => frames,
+                Err(e) => {
+                    inner.refusal = Some(e.to_string());
+                    Vec::new()
+                }
+            }
+        };
+        self.send(frames);
+        self.notify();
+        Ok(())
+    }
+
+    /// Dials the owner now (also cancels a scheduled attempt).
+    pub fn dial(&self) {
+        let network = {
+            let mut inner = self.0.borrow_mut();
+            inner.retry = None;
+            if inner.conn.is_some() {
+                return;
+            }
+            inner.network.clone()
+        };
+        let owner = self.0.borrow().follower.owner().clone();
+        let Some(conn) = network.connect(&owner) else {
+            // This tab's own peer is not registered yet (or the network is down): wait a bit.
+            self.schedule(PEER_WAIT_MS);
+            return;
+        };
+        let Some(mut events) = conn.events() else {
+            conn.close();
+            self.schedule(PEER_WAIT_MS);
+            return;
+        };
+        self.0.borrow_mut().conn = Some(conn.clone());
+        self.notify();
+        let weak = Rc::downgrade(&self.0);
+        spawn_local(async move {
+            while let Some(event) = events.next().await {
+                let Some(handle) = upgrade(&weak) else {
+                    conn.close();
+                    return;
+                };
+                let closed = event == ConnectionEvent::Close;
+                handle.on_event(&conn, event);
+                if closed {
+                    return;
+                }
+            }
+        });
+    }
+
+    fn on_event(&self, conn: &DataConnection, event: ConnectionEvent) {
+        match event {
+            ConnectionEvent::Open => {
+                let frames = {
+                    let mut inner = self.0.borrow_mut();
+                    inner.last_heard = random::now_ms();
+                    inner.follower.connected()
+                };
+                match frames {
+                    Ok(frames) => self.send(frames),
+                    Err(e) => gloo::console::error!(format!("could not start the sync: {e}")),
+                }
+            }
+            ConnectionEvent::Data(Data::Packed(Value::Str(text))) => self.on_frame(conn, &text),
+            ConnectionEvent::Data(_) => {
+                gloo::console::warn!("dropped a non-string message from the owner");
+            }
+            ConnectionEvent::Error(e) => {
+                self.0.borrow_mut().last_error = Some(e.to_string());
+            }
+            ConnectionEvent::Close => {
+                let delay = {
+                    let mut inner = self.0.borrow_mut();
+                    inner.follower.disconnected();
+                    inner.conn = None;
+                    let random = random::bytes::<4>()
+                        .map(u32::from_le_bytes)
+                        .unwrap_or(u32::MAX);
+                    inner.backoff.next_delay(random)
+                };
+                self.schedule(u32::try_from(delay).unwrap_or(u32::MAX));
+            }
+        }
+        self.notify();
+    }
+
+    fn on_frame(&self, conn: &DataConnection, text: &str) {
+        let result = {
+            let mut inner = self.0.borrow_mut();
+            inner.last_heard = random::now_ms();
+            inner.follower.receive(text)
+        };
+        let reaction = match result {
+            Ok(reaction) => reaction,
+            Err(FollowError::Impostor(e)) => {
+                gloo::console::error!(format!("impostor at the owner's ID: {e}"));
+                conn.close();
+                return;
+            }
+            Err(e) => {
+                gloo::console::warn!(e.to_string());
+                return;
+            }
+        };
+        self.send(reaction.send);
+        let mut save = false;
+        {
+            let mut inner = self.0.borrow_mut();
+            for notice in reaction.notices {
+                match notice {
+                    Notice::ViewChanged => save = true,
+                    Notice::Acked { .. } => {}
+                    Notice::Refused { message, .. } => inner.refusal = Some(message),
+                    Notice::OwnerError { message, .. } => {
+                        gloo::console::warn!(format!("the owner says: {message}"));
+                    }
+                    Notice::PeersChanged => {}
+                }
+            }
+            if inner.follower.is_verified() {
+                inner.backoff.reset();
+                inner.last_error = None;
+            }
+        }
+        if save {
+            self.save_view();
+        }
+    }
+
+    fn save_view(&self) {
+        let now = random::now_ms();
+        let (repo, joined) = {
+            let mut inner = self.0.borrow_mut();
+            inner.saved_at = Some(now);
+            let f = &inner.follower;
+            let joined = JoinedPoll {
+                owner: f.owner().clone(),
+                poll_id: f.poll_id(),
+                view: f.view().cloned(),
+                saved_at: now,
+            };
+            (inner.repo.clone(), joined)
+        };
+        spawn_local(async move {
+            if let Err(e) = repo.save_joined(&joined).await {
+                gloo::console::error!(format!("could not save the poll view: {e}"));
+            }
+        });
+    }
+
+    fn heartbeat(&self) {
+        let (conn, frame, silent) = {
+            let inner = self.0.borrow();
+            let Some(conn) = inner.conn.clone() else {
+                return;
+            };
+            let silent = inner.follower.link() != Link::Down
+                && random::now_ms().saturating_sub(inner.last_heard) >= SILENCE_MS;
+            (conn, inner.follower.heartbeat(), silent)
+        };
+        if silent {
+            gloo::console::warn!("the owner went silent; reconnecting");
+            conn.close();
+            return;
+        }
+        if let Ok(frame) = frame {
+            if conn.is_open() {
+                let _ = conn.send(&Data::Text(frame));
+            }
+        }
+    }
+
+    fn send(&self, frames: Vec<String>) {
+        let conn = self.0.borrow().conn.clone();
+        let Some(conn) = conn else {
+            return;
+        };
+        for frame in frames {
+            if let Err(e) = conn.send(&Data::Text(frame)) {
+                gloo::console::warn!(format!("send to the owner: {e}"));
+            }
+        }
+    }
+
+    fn schedule(&self, delay_ms: u32) {
+        let weak = Rc::downgrade(&self.0);
+        let timeout = Timeout::new(delay_ms, move || {
+            if let Some(handle) = upgrade(&weak) {
+                handle.dial();
+            }
+        });
+        self.0.borrow_mut().retry = Some(timeout);
+    }
+
+    fn notify(&self) {
+        let snapshot = self.snapshot();
+        let on_change = self.0.borrow().on_change.clone();
+        on_change.emit(snapshot);
+    }
+}
+
+fn upgrade(weak: &Weak<RefCell<Inner>>) -> Option<FollowHandle> {
+    weak.upgrade().map(FollowHandle)
+}
+
+/// The app's followed polls, by poll ID (one follower per poll for the app's lifetime).
+#[derive(Clone, Default)]
+pub struct Follows(Rc<RefCell<BTreeMap<PollId, FollowHandle>>>);
+
+impl PartialEq for Follows {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Follows {
+    /// The follower of `poll`, if started.
+    pub fn get(&self, poll: &PollId) -> Option<FollowHandle> {
+        self.0.borrow().get(poll).cloned()
+    }
+
+    /// Records a started follower.
+    pub fn insert(&self, poll: PollId, handle: FollowHandle) {
+        self.0.borrow_mut().insert(poll, handle);
+    }
+}

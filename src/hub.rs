@@ -1,0 +1,313 @@
+//! The hub runtime: runs the core's [`Hub`] for this browser's polls against the real world —
+//! incoming PeerJS data connections, IndexedDB, the clock.
+//!
+//! The loop: every input (a connection opening, a frame, a close, the owner's own action, the
+//! 1-second tick) goes into the pure hub with the current time and yields a [`Step`]. Steps are
+//! queued; one flush task at a time takes **all** queued steps, commits their writes in a single
+//! IndexedDB transaction, and only then performs their sends and closes, in order. So an ack
+//! never leaves before its commit (PROTOCOL.md §4.2), and a burst of commands costs one
+//! transaction per flush, not one per command.
+//!
+//! If a commit fails, the hub stops: its in-memory state is ahead of the database, so it closes
+//! every connection, sends nothing more, and the owner's page says so. Participants keep their
+//! commands and resend them when the owner reloads.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use gloo::timers::callback::Interval;
+use peerjs_client::binarypack::Value;
+use peerjs_client::data::Data;
+use peerjs_client::signal::Serialization;
+use peerjs_client::web::{ConnectionEvent, DataConnection};
+use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step};
+use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal};
+use starpoll_core::protocol::PeerInfo;
+use starpoll_core::Identity;
+use wasm_bindgen_futures::spawn_local;
+use yew::Callback;
+
+use crate::error::{AppError, StorageError};
+use crate::random;
+use crate::storage::Repository;
+
+/// One hosted poll as the owner's screen shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostedPoll {
+    /// The poll.
+    pub poll: Poll,
+    /// Who is connected for it now (the owner first).
+    pub present: Vec<PeerInfo>,
+}
+
+/// What the owner's screen knows about the hub.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HubSnapshot {
+    /// Hosted polls by id.
+    pub polls: BTreeMap<PollId, HostedPoll>,
+    /// Set when the hub stopped because storage failed.
+    pub failed: Option<StorageError>,
+}
+
+struct Inner {
+    hub: Hub,
+    repo: Rc<Repository>,
+    conns: BTreeMap<ConnId, DataConnection>,
+    next_conn: u64,
+    queue: Vec<Step>,
+    flushing: bool,
+    failed: Option<StorageError>,
+    on_change: Callback<Rc<HubSnapshot>>,
+    _tick: Option<Interval>,
+}
+
+/// Shared handle to the hub runtime (cheap to clone; equal when it is the same runtime).
+#[derive(Clone)]
+pub struct HubHandle(Rc<RefCell<Inner>>);
+
+impl PartialEq for HubHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl HubHandle {
+    /// Loads the hosted polls from `repo` and starts the hub (its timer included).
+    pub async fn start(
+        owner: Identity,
+        repo: Rc<Repository>,
+        on_change: Callback<Rc<HubSnapshot>>,
+    ) -> Result<Self, AppError> {
+        let mut hub = Hub::new(owner, Limits::default());
+        for (poll, records) in repo.hosted_polls().await? {
+            if let Err(e) = hub.restore(poll, records) {
+                gloo::console::warn!(format!("skipped a stored poll: {e}"));
+            }
+        }
+        let handle = Self(Rc::new(RefCell::new(Inner {
+            hub,
+            repo,
+            conns: BTreeMap::new(),
+            next_conn: 0,
+            queue: Vec::new(),
+            flushing: false,
+            failed: None,
+            on_change,
+            _tick: None,
+        })));
+        // The timer holds the runtime weakly, so dropping the last handle stops it.
+        let ticker = Rc::downgrade(&handle.0);
+        let interval = Interval::new(1_000, move || {
+            if let Some(inner) = ticker.upgrade() {
+                HubHandle(inner).tick();
+            }
+        });
+        handle.0.borrow_mut()._tick = Some(interval);
+        // Deadlines that passed while the owner was away close now.
+        handle.tick();
+        Ok(handle)
+    }
+
+    /// The current snapshot for the screen.
+    pub fn snapshot(&self) -> Rc<HubSnapshot> {
+        let inner = self.0.borrow();
+        let polls = inner
+            .hub
+            .polls()
+            .map(|poll| {
+                let hosted = HostedPoll {
+                    poll: poll.clone(),
+                    present: inner.hub.present(&poll.id),
+                };
+                (poll.id, hosted)
+            })
+            .collect();
+        Rc::new(HubSnapshot {
+            polls,
+            failed: inner.failed.clone(),
+        })
+    }
+
+    /// Creates a poll; it is served once committed.
+    pub fn create(&self, draft: PollDraft) -> Result<PollId, CreateError> {
+        let id = random::poll_id()?;
+        let step = self
+            .0
+            .borrow_mut()
+            .hub
+            .create(id, draft, random::now_ms())?;
+        self.enqueue(step);
+        Ok(id)
+    }
+
+    /// The owner's own command on one of its polls. Returns the outcome at once (it is
+    /// committed and broadcast right after); `None` if the poll is unknown.
+    pub fn local(&self, poll: PollId, command: &Command) -> Result<Option<Outcome>, AppError> {
+        let id = random::command_id()?;
+        let (step, outcome) = self
+            .0
+            .borrow_mut()
+            .hub
+            .local(poll, id, command, random::now_ms());
+        self.enqueue(step);
+        Ok(outcome)
+    }
+
+    /// Serves an incoming data connection until it closes.
+    pub fn accept(&self, conn: DataConnection) {
+        if self.0.borrow().failed.is_some() || conn.serialization() != Serialization::Binary {
+            // The protocol needs `binary` (PROTOCOL.md §1.3); a stopped hub serves nobody.
+            conn.close();
+            return;
+        }
+        let Some(mut events) = conn.events() else {
+            conn.close();
+            return;
+        };
+        let id = {
+            let mut inner = self.0.borrow_mut();
+            inner.next_conn += 1;
+            let id = ConnId(inner.next_conn);
+            inner.conns.insert(id, conn.clone());
+            id
+        };
+        let handle = self.clone();
+        spawn_local(async move {
+            while let Some(event) = events.next().await {
+                let now = random::now_ms();
+                let step = {
+                    let mut inner = handle.0.borrow_mut();
+                    match &event {
+                        ConnectionEvent::Open => inner.hub.opened(id, conn.peer(), now),
+                        ConnectionEvent::Data(Data::Packed(Value::Str(text))) => {
+                            inner.hub.receive(id, Incoming::Text(text), now)
+                        }
+                        ConnectionEvent::Data(_) => inner.hub.receive(id, Incoming::NotText, now),
+                        ConnectionEvent::Error(e) => {
+                            gloo::console::warn!(format!("connection from {}: {e}", conn.peer()));
+                            Step::default()
+                        }
+                        ConnectionEvent::Close => {
+                            inner.conns.remove(&id);
+                            inner.hub.closed(id)
+                        }
+                    }
+                };
+                handle.enqueue(step);
+                if event == ConnectionEvent::Close {
+                    break;
+                }
+            }
+        });
+    }
+
+    fn tick(&self) {
+        let now = random::now_ms();
+        let (step, due) = self.0.borrow_mut().hub.tick(now);
+        self.enqueue(step);
+        for poll in due {
+            if let Err(e) = self.local(poll, &Command::Close) {
+                gloo::console::error!(format!("could not close a poll at its deadline: {e}"));
+            }
+        }
+    }
+
+    fn enqueue(&self, step: Step) {
+        if step.is_empty() {
+            return;
+        }
+        let start = {
+            let mut inner = self.0.borrow_mut();
+            if inner.failed.is_some() {
+                return;
+            }
+            inner.queue.push(step);
+            !std::mem::replace(&mut inner.flushing, true)
+        };
+        if start {
+            let handle = self.clone();
+            spawn_local(async move { handle.flush().await });
+        }
+    }
+
+    /// Commits and performs queued steps until the queue is empty.
+    async fn flush(&self) {
+        loop {
+            let (steps, repo) = {
+                let mut inner = self.0.borrow_mut();
+                if inner.queue.is_empty() {
+                    inner.flushing = false;
+                    return;
+                }
+                (std::mem::take(&mut inner.queue), inner.repo.clone())
+            };
+            let writes: Vec<_> = steps
+                .iter()
+                .flat_map(|s| s.writes.iter().cloned())
+                .collect();
+            if let Err(e) = repo.commit(&writes).await {
+                self.stop(e);
+                return;
+            }
+            let mut changed = false;
+            {
+                let inner = self.0.borrow();
+                for step in &steps {
+                    for line in &step.log {
+                        gloo::console::log!(format!("hub: {line}"));
+                    }
+                    for (conn, frame) in &step.sends {
+                        if let Some(c) = inner.conns.get(conn) {
+                            if let Err(e) = c.send(&Data::Text(frame.clone())) {
+                                gloo::console::warn!(format!("send to {}: {e}", c.peer()));
+                            }
+                        }
+                    }
+                    for conn in &step.closes {
+                        if let Some(c) = inner.conns.get(conn) {
+                            c.close();
+                        }
+                    }
+                    changed |= !step.changed.is_empty();
+                }
+            }
+            if changed {
+                self.notify();
+            }
+        }
+    }
+
+    fn stop(&self, error: StorageError) {
+        gloo::console::error!(format!("hub stopped: {error}"));
+        let conns = {
+            let mut inner = self.0.borrow_mut();
+            inner.failed = Some(error);
+            inner.queue.clear();
+            inner.flushing = false;
+            std::mem::take(&mut inner.conns)
+        };
+        for conn in conns.values() {
+            conn.close();
+        }
+        self.notify();
+    }
+
+    fn notify(&self) {
+        let snapshot = self.snapshot();
+        let on_change = self.0.borrow().on_change.clone();
+        on_change.emit(snapshot);
+    }
+}
+
+/// Why a poll could not be created.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CreateError {
+    /// The draft breaks a rule (empty title, duplicate options…).
+    #[error("{0}")]
+    Invalid(#[from] Refusal),
+    /// The browser failed (randomness).
+    #[error(transparent)]
+    App(#[from] AppError),
+}

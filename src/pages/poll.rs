@@ -1,0 +1,355 @@
+//! A poll's page (the invite link `/p/<owner>/<poll>`): the owner's view in the owner's browser
+//! (share link, tallies, participants and roles, close/reopen), the participant's view
+//! everywhere else (live tallies, voting, sync state, pending commands, the owner's refusals).
+
+use std::rc::Rc;
+
+use starpoll_core::poll::{view_for, Command, OptionId, PollId, PollStatus, PollView, Role};
+use starpoll_core::protocol::PeerInfo;
+use starpoll_core::PeerId;
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+use crate::app::AppContext;
+use crate::components::{Ballot, CopyButton};
+use crate::network::NetworkStatus;
+use crate::state::{AppState, Ready};
+
+/// Props of [`PollPage`].
+#[derive(Properties, PartialEq)]
+pub struct PollPageProps {
+    /// The owner's peer ID, from the URL.
+    pub owner: AttrValue,
+    /// The poll ID, from the URL.
+    pub poll: AttrValue,
+}
+
+/// The poll page.
+#[component]
+pub fn PollPage(props: &PollPageProps) -> Html {
+    let Some(context) = use_context::<AppContext>() else {
+        return html! {};
+    };
+    let AppState::Ready(ready) = context.state() else {
+        return html! {};
+    };
+    let parsed = props
+        .owner
+        .parse::<PeerId>()
+        .ok()
+        .zip(props.poll.parse::<PollId>().ok());
+    let Some((owner, poll)) = parsed else {
+        return html! {
+            <section class="card error-card" data-testid="bad-link">
+                <h1>{ "This link is not a poll" }</h1>
+                <p>{ "An invite link looks like …/p/<owner peer ID>/<poll ID>. Check that it was copied whole." }</p>
+            </section>
+        };
+    };
+    if owner == *ready.identity.peer_id() {
+        html! { <OwnerView {poll} /> }
+    } else {
+        html! { <ParticipantView {owner} {poll} /> }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct OwnerViewProps {
+    poll: PollId,
+}
+
+/// The owner's page of one of its polls.
+#[component]
+fn OwnerView(props: &OwnerViewProps) -> Html {
+    let error = use_state(|| None::<String>);
+    let Some(context) = use_context::<AppContext>() else {
+        return html! {};
+    };
+    let AppState::Ready(ready) = context.state() else {
+        return html! {};
+    };
+    let Some(hub) = &ready.hub else {
+        return not_serving(&context, ready);
+    };
+    let Some(hosted) = hub.polls.get(&props.poll) else {
+        return html! {
+            <section class="card" data-testid="poll-missing">
+                <h1>{ "No such poll" }</h1>
+                <p>{ "This browser hosts no poll with this ID." }</p>
+            </section>
+        };
+    };
+    let me = ready.identity.peer_id();
+    let poll_id = props.poll;
+    let view = Rc::new(view_for(&hosted.poll, me));
+    let command = {
+        let context = context.clone();
+        let error = error.clone();
+        Callback::from(move |command: Command| {
+            error.set(context.owner_command(poll_id, &command).err());
+        })
+    };
+    let on_vote = command.reform(|option_ids: Vec<OptionId>| Command::CastVote { option_ids });
+    let open = hosted.poll.status == PollStatus::Open;
+    let toggle = {
+        let command = command.clone();
+        Callback::from(move |_: MouseEvent| {
+            command.emit(if open {
+                Command::Close
+            } else {
+                Command::Reopen
+            })
+        })
+    };
+    let link = context.invite_link(me, poll_id);
+    let participants = hosted.present.len().saturating_sub(1);
+    html! {
+        <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="owner">
+            <Header view={view.clone()} />
+            <p class="status-line">
+                <span class="badge ok" data-testid="sync-status" data-state="owner">{ "You host this poll" }</span>
+                <span class="hint">{ format!("revision {}", hosted.poll.revision) }</span>
+            </p>
+            if let Some(why) = &*error {
+                <p class="notice error" role="alert" data-testid="command-error">{ why.clone() }</p>
+            }
+            <Ballot view={view.clone()} can_vote={open} {on_vote} />
+            <div class="field">
+                <label for="share-link">{ "Invite link" }</label>
+                <div class="peer-id-row">
+                    <input id="share-link" data-testid="share-link" type="url" readonly=true value={link.clone()} />
+                    <CopyButton text={AttrValue::from(link)} label="Copy the invite link" testid={AttrValue::from("copy-share-link")} />
+                </div>
+                <p class="hint">{ "Anyone with this link can join while this browser has starpoll open." }</p>
+            </div>
+            <div class="row">
+                <button type="button" class="secondary" data-testid={if open { "poll-close" } else { "poll-reopen" }} onclick={toggle}>
+                    { if open { "Close the poll" } else { "Reopen the poll" } }
+                </button>
+            </div>
+            <Members view={view} present={hosted.present.clone()} participants={participants}
+                on_role={command.reform(|(member, role)| Command::SetRole { member, role })} />
+        </section>
+    }
+}
+
+/// Shown on the owner's pages when this tab does not run the hub.
+fn not_serving(context: &AppContext, ready: &Ready) -> Html {
+    let take_over = {
+        let context = context.clone();
+        Callback::from(move |_| context.start_network(true))
+    };
+    match &ready.network {
+        NetworkStatus::OtherTab | NetworkStatus::TakenOver => html! {
+            <section class="card" data-testid="poll-other-tab">
+                <h1>{ "Open in another tab" }</h1>
+                <p>{ "Your polls are served from another tab of this browser." }</p>
+                <button type="button" data-testid="take-over" onclick={take_over}>{ "Use this tab instead" }</button>
+            </section>
+        },
+        NetworkStatus::Stopped(why) => html! {
+            <section class="card error-card"><h1>{ "Offline" }</h1><p>{ why.clone() }</p></section>
+        },
+        _ => html! { <p class="starting" aria-live="polite">{ "Loading your polls…" }</p> },
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ParticipantViewProps {
+    owner: PeerId,
+    poll: PollId,
+}
+
+/// A participant's page of someone else's poll.
+#[component]
+fn ParticipantView(props: &ParticipantViewProps) -> Html {
+    let context = use_context::<AppContext>();
+    {
+        let context = context.clone();
+        let (owner, poll) = (props.owner.clone(), props.poll);
+        use_effect_with((owner.clone(), poll), move |_| {
+            if let Some(context) = context {
+                context.follow(owner, poll);
+            }
+        });
+    }
+    let Some(context) = context else {
+        return html! {};
+    };
+    let AppState::Ready(ready) = context.state() else {
+        return html! {};
+    };
+    let poll_id = props.poll;
+    let me = ready.identity.peer_id();
+    let snapshot = ready.follows.get(&poll_id);
+    let sync = snapshot.map_or("connecting", |s| s.sync.key());
+    let sync_text = match (
+        snapshot.map(|s| s.sync),
+        snapshot.and_then(|s| s.impostor.as_ref()),
+    ) {
+        (_, Some(_)) => "The owner's ID is taken by someone else".to_owned(),
+        (Some(crate::follow::SyncState::Connected), _) => "Connected to the owner".to_owned(),
+        (Some(crate::follow::SyncState::Offline), _) => {
+            "Owner not reachable; retrying by itself".to_owned()
+        }
+        _ => "Connecting to the owner…".to_owned(),
+    };
+    let retry = {
+        let context = context.clone();
+        Callback::from(move |_: MouseEvent| context.retry_now(poll_id))
+    };
+    let status = html! {
+        <p class="status-line">
+            <span class={classes!("badge", (sync == "connected").then_some("ok"))}
+                data-testid="sync-status" data-state={sync} role="status">{ sync_text }</span>
+            if let Some(s) = snapshot.filter(|s| s.pending > 0) {
+                <span class="badge warn" data-testid="pending-badge"
+                    title="Changes not confirmed by the owner yet">{ format!("{} pending", s.pending) }</span>
+            }
+            if sync == "offline" {
+                <button type="button" class="secondary small" data-testid="sync-retry" onclick={retry}>{ "Retry now" }</button>
+            }
+        </p>
+    };
+    let impostor = snapshot.and_then(|s| s.impostor.clone()).map(|why| html! {
+        <p class="notice error" role="alert" data-testid="impostor-warning">
+            { "Someone is answering at the owner's peer ID without the owner's key, so nothing from them is shown and nothing is sent to them. " }
+            <span class="hint">{ why }</span>
+        </p>
+    });
+    let refusal = snapshot.and_then(|s| s.refusal.clone()).map(|why| html! {
+        <p class="notice error" role="alert" data-testid="command-error">{ format!("The owner refused: {why}") }</p>
+    });
+    let Some(view) = snapshot.and_then(|s| s.view.clone()) else {
+        return html! {
+            <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
+                <h1>{ "Joining the poll…" }</h1>
+                { status }
+                { impostor.unwrap_or_default() }
+                <p class="hint">
+                    { "The poll appears once its owner's browser answers. Owner: " }<code>{ props.owner.to_string() }</code>
+                </p>
+                if let Some(e) = snapshot.and_then(|s| s.last_error.clone()) {
+                    <p class="hint" data-testid="sync-error">{ e }</p>
+                }
+            </section>
+        };
+    };
+    let role = view.members.get(me).map(|m| m.role);
+    // The owner decides: a viewer's vote is sent and refused with the owner's reason.
+    let can_vote = view.status == PollStatus::Open;
+    let on_vote = {
+        let context = context.clone();
+        Callback::from(move |option_ids: Vec<OptionId>| {
+            if let Err(e) = context.participant_command(poll_id, Command::CastVote { option_ids }) {
+                gloo::console::error!(e);
+            }
+        })
+    };
+    let stale = snapshot.is_some_and(|s| s.sync != crate::follow::SyncState::Connected);
+    let peers = snapshot.map(|s| s.peers.clone()).unwrap_or_default();
+    let participants = peers.len().saturating_sub(1);
+    let role_note = match role {
+        None => "You are joining…".to_owned(),
+        Some(Role::Viewer) => "You can watch this poll; the owner has not let you vote.".to_owned(),
+        Some(role) => format!("You are {} {role} in this poll.", role.article()),
+    };
+    html! {
+        <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
+            <Header view={view.clone()} />
+            { status }
+            { impostor.unwrap_or_default() }
+            { refusal.unwrap_or_default() }
+            if stale {
+                <p class="hint" data-testid="stale-note">{ format!("Last known state (revision {}); it may have changed since.", view.revision) }</p>
+            }
+            <p class="hint" data-testid="my-role">{ role_note }</p>
+            <Ballot view={view.clone()} {can_vote} {on_vote} pending={snapshot.is_some_and(|s| s.pending > 0)} />
+            <Members view={view} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct HeaderProps {
+    view: Rc<PollView>,
+}
+
+#[component]
+fn Header(props: &HeaderProps) -> Html {
+    let view = &props.view;
+    let owner_name = view
+        .members
+        .get(&view.owner)
+        .map(|m| m.display_name.clone())
+        .unwrap_or_default();
+    html! {
+        <header class="poll-header">
+            <h1 data-testid="poll-heading">{ view.title.clone() }</h1>
+            if !view.description.is_empty() {
+                <p class="description" data-testid="poll-description-text">{ view.description.clone() }</p>
+            }
+            <p class="hint">
+                { format!("Hosted by {owner_name}") }
+                { if view.status == PollStatus::Closed { " · closed" } else { " · open" } }
+            </p>
+        </header>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct MembersProps {
+    view: Rc<PollView>,
+    present: Vec<PeerInfo>,
+    participants: usize,
+    /// Set on the owner's page: change a member's role.
+    #[prop_or_default]
+    on_role: Option<Callback<(PeerId, Role)>>,
+}
+
+/// Members with names, roles, and who is connected now.
+#[component]
+fn Members(props: &MembersProps) -> Html {
+    let rows = props.view.members.iter().map(|(peer, member)| {
+        let online = props.present.iter().any(|p| p.peer_id == *peer);
+        let role = match (&props.on_role, member.role) {
+            (Some(on_role), role) if role != Role::Owner => {
+                let on_role = on_role.clone();
+                let peer_for = peer.clone();
+                let onchange = Callback::from(move |e: Event| {
+                    let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+                    let role = match value.as_str() {
+                        "editor" => Role::Editor,
+                        "viewer" => Role::Viewer,
+                        _ => Role::Voter,
+                    };
+                    on_role.emit((peer_for.clone(), role));
+                });
+                html! {
+                    <select aria-label={format!("Role of {}", member.display_name)} data-testid="member-role" {onchange}>
+                        { for [Role::Editor, Role::Voter, Role::Viewer].into_iter().map(|r| html! {
+                            <option value={r.to_string()} selected={r == role}>{ r.to_string() }</option>
+                        }) }
+                    </select>
+                }
+            }
+            (_, role) => html! { <span class="role">{ role.to_string() }</span> },
+        };
+        html! {
+            <li class="member" data-testid="member" data-peer-id={peer.to_string()}>
+                <span class={classes!("dot", online.then_some("online"))} aria-label={if online { "connected" } else { "not connected" }}></span>
+                <span class="name">{ member.display_name.clone() }</span>
+                { role }
+            </li>
+        }
+    });
+    html! {
+        <section class="members" aria-labelledby="members-heading">
+            <h2 id="members-heading">
+                { "Participants " }
+                <span class="hint">{ "(" }<span data-testid="participant-count">{ props.participants }</span>{ " connected now)" }</span>
+            </h2>
+            <ul>{ for rows }</ul>
+        </section>
+    }
+}
