@@ -1,5 +1,6 @@
 //! Which PeerJS signaling server this page uses: the `?peerjs=ws://HOST:PORT/PATH` query parameter
-//! when present and valid, otherwise the default for the page's host (the local server on
+//! when present and valid (remembered in `localStorage`, so in-app navigation and reloads keep
+//! it), else the remembered choice, otherwise the default for the page's host (the local server on
 //! localhost/127.0.0.1, PeerJS's public server elsewhere).
 
 use starpoll_core::{ServerConfig, ServerUrlError};
@@ -27,8 +28,20 @@ pub fn server_from_location() -> ServerChoice {
     let param = web_sys::UrlSearchParams::new_with_str(&search)
         .ok()
         .and_then(|p| p.get("peerjs"));
-    choose(&host, param.as_deref())
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let remembered = storage
+        .as_ref()
+        .and_then(|s| s.get_item(REMEMBERED_KEY).ok().flatten());
+    let choice = choose(&host, param.as_deref().or(remembered.as_deref()));
+    if let (Some(storage), Some(_), None) = (&storage, &param, &choice.rejected_override) {
+        // Best effort: without localStorage the choice lasts for this page load only.
+        let _ = storage.set_item(REMEMBERED_KEY, &choice.server.to_url());
+    }
+    choice
 }
+
+/// Where the last valid `?peerjs=` is remembered.
+const REMEMBERED_KEY: &str = "starpoll.peerjs";
 
 /// The pure choice, separated for clarity.
 fn choose(page_host: &str, param: Option<&str>) -> ServerChoice {

@@ -1,0 +1,134 @@
+// The main journey over the star: an owner creates a poll; participants join by invite link or by
+// the owner's peer ID, vote and change votes; every page converges; the owner reloads and everyone
+// converges again by themselves; a viewer's vote is refused with the owner's reason; a page that
+// registers the owner's ID with another key is refused as an impostor.
+import { test, expect, appUrl } from './fixtures.mjs';
+
+/** Opens the app for a fresh user, sets a display name, waits until online. */
+async function openUser(newUser, name) {
+  const context = await newUser();
+  const page = await context.newPage();
+  await page.goto(appUrl('/'));
+  await expect(page.getByTestId('network-status')).toHaveAttribute('data-state', 'online');
+  await page.getByTestId('participant-name').fill(name);
+  await expect(page.getByTestId('name-save-state')).toHaveAttribute('data-state', 'saved');
+  return page;
+}
+
+/** The owner creates a poll from the home page; returns { pollId, link }. */
+async function createPoll(page, { title, options, multi = false, newcomer }) {
+  await page.getByTestId('new-poll').click();
+  await page.getByTestId('poll-title').fill(title);
+  for (let i = 2; i < options.length; i++) await page.getByTestId('poll-add-option').click();
+  for (const [i, text] of options.entries()) await page.getByTestId(`poll-option-${i}`).fill(text);
+  if (multi) await page.getByTestId('poll-multi').check();
+  if (newcomer) await page.getByTestId('poll-newcomer').selectOption(newcomer);
+  await page.getByTestId('poll-create').click();
+  const root = page.getByTestId('poll-page');
+  await expect(root).toHaveAttribute('data-role', 'owner');
+  await expect(page.getByTestId('poll-heading')).toHaveText(title);
+  const pollId = await root.getAttribute('data-poll-id');
+  const link = await page.getByTestId('share-link').inputValue();
+  return { pollId, link };
+}
+
+async function expectTallies(pages, tallies) {
+  await Promise.all(
+    pages.flatMap((page) =>
+      tallies.map((n, i) => expect(page.getByTestId(`tally-${i}`)).toHaveText(String(n), { timeout: 1_000 })),
+    ),
+  );
+}
+
+async function joinByLink(page, link) {
+  await page.goto(link);
+  await expect(page.getByTestId('poll-page')).toHaveAttribute('data-role', 'participant');
+  await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('my-role')).toContainText('voter');
+}
+
+test('owner and three participants vote, change votes, and converge after the owner reloads', async ({ newUser }) => {
+  const owner = await openUser(newUser, 'Olga');
+  const ownerId = (await owner.getByTestId('my-peer-id').textContent()).trim();
+  const { pollId, link } = await createPoll(owner, { title: 'Lunch?', options: ['Pizza', 'Sushi', 'Tacos'] });
+  expect(link).toContain(`/p/${ownerId}/${pollId}`);
+  await expect(owner.getByTestId('sync-status')).toHaveAttribute('data-state', 'owner');
+
+  const ann = await openUser(newUser, 'Ann');
+  const bob = await openUser(newUser, 'Bob');
+  const cid = await openUser(newUser, 'Cid');
+  await joinByLink(ann, link);
+  await joinByLink(bob, link);
+  // Cid types the owner's peer ID and picks the poll from the owner's list.
+  await cid.getByTestId('join-input').fill(ownerId);
+  await cid.getByTestId('join-submit').click();
+  const item = cid.locator(`[data-testid="poll-list-item"][data-poll-id="${pollId}"]`);
+  await expect(item).toContainText('Lunch?');
+  await item.click();
+  await expect(cid.getByTestId('poll-page')).toHaveAttribute('data-poll-id', pollId);
+  await expect(cid.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
+
+  const everyone = [owner, ann, bob, cid];
+  await Promise.all(everyone.map((p) => expect(p.getByTestId('participant-count')).toHaveText('3')));
+  await expect(owner.getByTestId('member')).toHaveCount(4);
+  await expect(owner.locator('[data-testid="member"]', { hasText: 'Cid' })).toBeVisible();
+
+  await ann.getByTestId('vote-option-0').click();
+  await bob.getByTestId('vote-option-1').click();
+  await cid.getByTestId('vote-option-1').click();
+  await owner.getByTestId('vote-option-2').click();
+  await expectTallies(everyone, [1, 2, 1]);
+  // Changing a vote replaces the ballot.
+  await bob.getByTestId('vote-option-0').click();
+  await expectTallies(everyone, [2, 1, 1]);
+  await Promise.all([ann, bob, cid].map((p) => expect(p.getByTestId('pending-badge')).toHaveCount(0)));
+
+  // The owner reloads: the poll is restored from IndexedDB, the same peer ID re-registers,
+  // and participants reconnect by themselves.
+  await owner.reload();
+  await expect(owner.getByTestId('poll-heading')).toHaveText('Lunch?');
+  await expectTallies([owner], [2, 1, 1]);
+  await Promise.all(
+    [ann, bob, cid].map((p) =>
+      expect(p.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected', { timeout: 30_000 }),
+    ),
+  );
+  await cid.getByTestId('vote-option-2').click();
+  await expectTallies(everyone, [2, 0, 2]);
+  await Promise.all(everyone.map((p) => expect(p.getByTestId('participant-count')).toHaveText('3')));
+});
+
+test("a viewer's vote is refused by the owner with its reason, and nothing changes", async ({ newUser }) => {
+  const owner = await openUser(newUser, 'Olga');
+  const { link } = await createPoll(owner, { title: 'Watch only', options: ['Yes', 'No'], newcomer: 'viewer' });
+  const wes = await openUser(newUser, 'Wes');
+  await wes.goto(link);
+  await expect(wes.getByTestId('my-role')).toContainText('watch');
+  await wes.getByTestId('vote-option-0').click();
+  await expect(wes.getByTestId('command-error')).toContainText('a viewer may not vote');
+  await expectTallies([owner, wes], [0, 0]);
+  await expect(wes.getByTestId('pending-badge')).toHaveCount(0);
+
+  // The owner promotes Wes; his next vote counts.
+  await owner.locator('[data-testid="member"]', { hasText: 'Wes' }).getByTestId('member-role').selectOption('voter');
+  await expect(wes.getByTestId('my-role')).toContainText('voter');
+  await wes.getByTestId('vote-option-1').click();
+  await expectTallies([owner, wes], [0, 1]);
+  await expect(wes.getByTestId('command-error')).toHaveCount(0);
+});
+
+test('multiple choice: toggles, then one ballot; closing stops votes', async ({ newUser }) => {
+  const owner = await openUser(newUser, 'Olga');
+  const { link } = await createPoll(owner, { title: 'Which days?', options: ['Mon', 'Tue', 'Wed'], multi: true });
+  const ann = await openUser(newUser, 'Ann');
+  await joinByLink(ann, link);
+  await ann.getByTestId('vote-option-0').click();
+  await ann.getByTestId('vote-option-2').click();
+  await ann.getByTestId('vote-submit').click();
+  await expectTallies([owner, ann], [1, 0, 1]);
+  await owner.getByTestId('poll-close').click();
+  await expect(ann.getByTestId('poll-closed')).toBeVisible();
+  await expect(ann.getByTestId('vote-option-1')).toBeDisabled();
+  await owner.getByTestId('poll-reopen').click();
+  await expect(ann.getByTestId('vote-option-1')).toBeEnabled();
+});
