@@ -23,7 +23,8 @@ export default defineConfig({
     {
       command:
         `node tests/support/static-server.mjs --dir dist --port ${appPort}` +
-        ' --mount /harness=target/harness-web --mount /vendor/peerjs=node_modules/peerjs/dist',
+        ' --mount /harness=target/harness-web --mount /vendor/peerjs=node_modules/peerjs/dist' +
+        ' --mount /vendor/tweetnacl=node_modules/tweetnacl',
       url: `http://127.0.0.1:${appPort}/`,
       reuseExistingServer: false,
       timeout: 30_000,
