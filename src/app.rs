@@ -117,7 +117,15 @@ impl AppContext {
         }
         let name = ready.profile.display_name.trim().to_owned();
         let name = if name.is_empty() {
-            format!("Guest {}", ready.identity.peer_id().as_str().get(..4).unwrap_or_default())
+            format!(
+                "Guest {}",
+                ready
+                    .identity
+                    .peer_id()
+                    .as_str()
+                    .get(..4)
+                    .unwrap_or_default()
+            )
         } else {
             name
         };

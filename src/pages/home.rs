@@ -111,7 +111,11 @@ fn PollLists() -> Html {
                             <span class="title">{ poll.title.clone() }</span>
                             <span class="hint">
                                 { if poll.status == PollStatus::Open { "open" } else { "closed" } }
-                                { format!(" · {} members · {connected} connected", poll.members.len().saturating_sub(1)) }
+                                { {
+                                    let members = poll.members.len().saturating_sub(1);
+                                    let plural = if members == 1 { "" } else { "s" };
+                                    format!(" · {members} participant{plural} · {connected} connected now")
+                                } }
                             </span>
                         </span>
                     </Link<Route>>

@@ -108,7 +108,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
             <Header view={view.clone()} />
             <p class="status-line">
                 <span class="badge ok" data-testid="sync-status" data-state="owner">{ "You host this poll" }</span>
-                <span class="hint">{ format!("revision {}", hosted.poll.revision) }</span>
+                <span class="hint">{ format!("revision {}", hosted.poll.revision.0) }</span>
             </p>
             if let Some(why) = &*error {
                 <p class="notice error" role="alert" data-testid="command-error">{ why.clone() }</p>
@@ -261,7 +261,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             { impostor.unwrap_or_default() }
             { refusal.unwrap_or_default() }
             if stale {
-                <p class="hint" data-testid="stale-note">{ format!("Last known state (revision {}); it may have changed since.", view.revision) }</p>
+                <p class="hint" data-testid="stale-note">{ format!("Last known state (revision {}); it may have changed since.", view.revision.0) }</p>
             }
             <p class="hint" data-testid="my-role">{ role_note }</p>
             <Ballot view={view.clone()} {can_vote} {on_vote} pending={snapshot.is_some_and(|s| s.pending > 0)} />
