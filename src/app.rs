@@ -58,6 +58,19 @@ pub struct AppContext {
     network: NetworkHandle,
     follows: Follows,
     starting: Rc<RefCell<BTreeSet<PollId>>>,
+    /// Debounces telling poll owners about a new display name.
+    name_timer: Debounce,
+}
+
+/// A pending timer that a newer one replaces (dropping a `Timeout` cancels it). Equal when it
+/// is the same slot.
+#[derive(Clone, Default)]
+struct Debounce(Rc<RefCell<Option<gloo::timers::callback::Timeout>>>);
+
+impl PartialEq for Debounce {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl AppContext {
@@ -198,11 +211,49 @@ impl AppContext {
         profile.display_name = name.clone();
         let repo = ready.repo.clone();
         let state = self.state.clone();
-        state.dispatch(Action::NameEdited(name, edit));
+        state.dispatch(Action::NameEdited(name.clone(), edit));
         spawn_local(async move {
             let result = repo.save_profile(&profile).await;
             state.dispatch(Action::NameSaved(edit, result));
         });
+        // Once typing pauses for a second, tell the polls (`user:profile`).
+        let context = self.clone();
+        let timer = gloo::timers::callback::Timeout::new(1_000, move || {
+            context.announce_name(&name);
+        });
+        *self.name_timer.0.borrow_mut() = Some(timer);
+    }
+
+    /// Sends `user:profile` to every poll where this browser's member name differs from `name`.
+    fn announce_name(&self, name: &str) {
+        let name = name.trim();
+        let AppState::Ready(ready) = &*self.state else {
+            return;
+        };
+        if name.is_empty() {
+            return;
+        }
+        let me = ready.identity.peer_id();
+        let command = Command::UpdateProfile {
+            display_name: name.to_owned(),
+        };
+        let stale = |members: &std::collections::BTreeMap<PeerId, starpoll_core::poll::Member>| {
+            members.get(me).is_some_and(|m| m.display_name != name)
+        };
+        for hosted in ready.hub.iter().flat_map(|hub| hub.polls.values()) {
+            if stale(&hosted.poll.members) {
+                if let Err(e) = self.owner_command(hosted.poll.id, &command) {
+                    gloo::console::warn!(format!("could not rename in {}: {e}", hosted.poll.id));
+                }
+            }
+        }
+        for (poll, snapshot) in &ready.follows {
+            if snapshot.view.as_ref().is_some_and(|v| stale(&v.members)) {
+                if let Err(e) = self.participant_command(*poll, command.clone()) {
+                    gloo::console::warn!(format!("could not rename in {poll}: {e}"));
+                }
+            }
+        }
     }
 }
 
@@ -230,6 +281,7 @@ pub fn App() -> Html {
     let network = (*use_memo((), |_| NetworkHandle::default())).clone();
     let follows = (*use_memo((), |_| Follows::default())).clone();
     let starting = use_memo((), |_| RefCell::new(BTreeSet::new()));
+    let name_timer = (*use_memo((), |_| Debounce::default())).clone();
     {
         let state = state.clone();
         use_effect_with((), move |_| {
@@ -242,6 +294,7 @@ pub fn App() -> Html {
         network,
         follows,
         starting,
+        name_timer,
     };
     // Go online once started (this tab asks for the identity lock first).
     {

@@ -125,12 +125,18 @@ impl FollowHandle {
             .find(|j| j.poll_id == poll && j.owner == owner);
         let saved_at = saved.as_ref().map(|j| j.saved_at);
         let cached = saved.and_then(|j| j.view);
-        let member = cached
+        let known_name = cached
             .as_ref()
-            .is_some_and(|v| v.members.contains_key(me.peer_id()));
+            .and_then(|v| v.members.get(me.peer_id()))
+            .map(|m| m.display_name.clone());
         let mut follower = Follower::new(me, owner.clone(), poll, cached);
-        if !member {
-            let command = Command::Join { display_name };
+        // Join if not a member yet; rename if the name changed since the last visit.
+        let command = match known_name {
+            None => Some(Command::Join { display_name }),
+            Some(known) if known != display_name => Some(Command::UpdateProfile { display_name }),
+            Some(_) => None,
+        };
+        if let Some(command) = command {
             if let Err(e) = follower.submit(random::command_id()?, command) {
                 gloo::console::error!(format!("could not prepare the join: {e}"));
             }

@@ -132,3 +132,19 @@ test('multiple choice: toggles, then one ballot; closing stops votes', async ({ 
   await owner.getByTestId('poll-reopen').click();
   await expect(ann.getByTestId('vote-option-1')).toBeEnabled();
 });
+
+test('a new display name reaches the polls the participant is in (user:profile)', async ({ newUser }) => {
+  const owner = await openUser(newUser, 'Olga');
+  const { link } = await createPoll(owner, { title: 'Names', options: ['A', 'B'] });
+  const ann = await openUser(newUser, 'Ann');
+  await joinByLink(ann, link);
+  await expect(owner.locator('[data-testid="member"]', { hasText: 'Ann' })).toBeVisible();
+  // Rename on the home page, then come back to the poll (a fresh page load).
+  await ann.goto('/');
+  await ann.getByTestId('participant-name').fill('Annabel');
+  await expect(ann.getByTestId('name-save-state')).toHaveAttribute('data-state', 'saved');
+  await ann.goto(link);
+  await expect(owner.locator('[data-testid="member"]', { hasText: 'Annabel' })).toBeVisible();
+  await expect(ann.locator('[data-testid="member"]', { hasText: 'Annabel' })).toBeVisible();
+  await expect(ann.getByTestId('pending-badge')).toHaveCount(0);
+});
