@@ -96,15 +96,6 @@ pub struct Step {
 }
 
 impl Step {
-    /// Appends `other` after this step.
-    pub fn extend(&mut self, other: Step) {
-        self.writes.extend(other.writes);
-        self.sends.extend(other.sends);
-        self.closes.extend(other.closes);
-        self.changed.extend(other.changed);
-        self.log.extend(other.log);
-    }
-
     /// Whether the step asks for nothing.
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty()
@@ -192,11 +183,6 @@ impl Hub {
     /// One hosted poll.
     pub fn poll(&self, id: &PollId) -> Option<&Poll> {
         self.polls.get(id).map(|hosted| &hosted.poll)
-    }
-
-    /// How many commands of `poll` are recorded.
-    pub fn recorded(&self, poll: &PollId) -> usize {
-        self.polls.get(poll).map_or(0, |h| h.processed.len())
     }
 
     /// The peers connected for `poll` now: the owner first, then each subscribed remote peer

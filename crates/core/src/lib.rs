@@ -19,5 +19,8 @@ pub mod poll;
 pub mod protocol;
 pub mod server;
 
+#[cfg(test)]
+mod testing;
+
 pub use identity::{Identity, IdentityError, PeerId, PeerToken, Signature};
 pub use server::{ServerConfig, ServerUrlError};

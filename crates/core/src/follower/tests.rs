@@ -10,13 +10,7 @@ use crate::poll::{
     ProcessedCommands, ResultsVisibility, Role, Settings, Update,
 };
 use crate::protocol::{open_from, seal};
-use crate::PeerToken;
-
-const NOW: u64 = 1_700_000_000_000;
-
-fn identity(n: u8) -> Identity {
-    Identity::from_seed([n; 32], PeerToken::from_random([n; PeerToken::LEN]))
-}
+use crate::testing::{cid, identity, poll_id, NOW};
 
 fn olga() -> Identity {
     identity(1)
@@ -29,15 +23,6 @@ fn bob() -> Identity {
 }
 fn mallory() -> Identity {
     identity(4)
-}
-
-fn poll_id() -> PollId {
-    PollId::from_random_bytes([0x11; 16])
-}
-
-/// The follower's command ids.
-fn cid(n: u8) -> CommandId {
-    CommandId::from_random_bytes([n; 16])
 }
 
 fn join(name: &str) -> Command {

@@ -5,21 +5,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::poll::{OptionId, PollKind, PollStatus, PollView, Role, Settings};
 use crate::protocol::open;
-use crate::PeerToken;
-
-const NOW: u64 = 1_700_000_000_000;
-
-fn identity(n: u8) -> Identity {
-    Identity::from_seed([n; 32], PeerToken::from_random([n; PeerToken::LEN]))
-}
-
-fn poll_id() -> PollId {
-    PollId::from_random_bytes([0x11; 16])
-}
-
-fn cid(n: u8) -> CommandId {
-    CommandId::from_random_bytes([n; 16])
-}
+use crate::testing::{cid, identity, poll_id, NOW};
 
 fn draft() -> PollDraft {
     PollDraft {

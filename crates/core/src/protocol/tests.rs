@@ -5,19 +5,10 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::poll::{
     apply, view_for, Change, Command, CommandId, Event, Member, OptionId, Outcome, Poll, PollData,
-    PollDraft, PollId, PollKind, Refusal, Revision, Role, Settings,
+    PollDraft, PollKind, Refusal, Revision, Role, Settings,
 };
+use crate::testing::{identity, poll_id, NOW};
 use crate::{Identity, PeerToken};
-
-const NOW: u64 = 1_700_000_000_000;
-
-fn identity(n: u8) -> Identity {
-    Identity::from_seed([n; 32], PeerToken::from_random([n; PeerToken::LEN]))
-}
-
-fn poll_id() -> PollId {
-    PollId::from_random_bytes([0x11; 16])
-}
 
 fn command_id() -> CommandId {
     CommandId::from_random_bytes([0x22; 16])
