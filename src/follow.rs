@@ -118,11 +118,7 @@ impl FollowHandle {
         repo: Rc<Repository>,
         on_change: Callback<Rc<FollowSnapshot>>,
     ) -> Result<Self, AppError> {
-        let saved = repo
-            .joined_polls()
-            .await?
-            .into_iter()
-            .find(|j| j.poll_id == poll && j.owner == owner);
+        let saved = repo.joined(poll).await?.filter(|j| j.owner == owner);
         let saved_at = saved.as_ref().map(|j| j.saved_at);
         let cached = saved.and_then(|j| j.view);
         let known_name = cached

@@ -294,6 +294,19 @@ impl Repository {
         all_json(&tx, JOINED, "joined poll").await
     }
 
+    /// One followed poll, if this browser follows it.
+    pub async fn joined(&self, poll: PollId) -> Result<Option<JoinedPoll>, StorageError> {
+        let (_tx, store) = self.open_store(JOINED, TransactionMode::ReadOnly)?;
+        let value = store
+            .get(JsValue::from_str(&poll.to_string()))
+            .await
+            .map_err(StorageError::idb("read a joined poll"))?;
+        value
+            .filter(|v| !v.is_undefined())
+            .map(|v| parse_json(v, "joined poll"))
+            .transpose()
+    }
+
     /// Saves (replaces) a followed poll.
     pub async fn save_joined(&self, joined: &JoinedPoll) -> Result<(), StorageError> {
         let (tx, store) = self.open_store(JOINED, TransactionMode::ReadWrite)?;
@@ -334,17 +347,23 @@ async fn all_json<T: DeserializeOwned>(
         .map_err(StorageError::idb("read records"))?;
     values
         .into_iter()
-        .map(|value| {
-            let text = value.as_string().ok_or_else(|| StorageError::Corrupt {
-                record,
-                message: "not a JSON string".into(),
-            })?;
-            serde_json::from_str(&text).map_err(|e| StorageError::Corrupt {
-                record,
-                message: e.to_string(),
-            })
-        })
+        .map(|value| parse_json(value, record))
         .collect()
+}
+
+/// Reads a stored value (JSON text) as `T`.
+fn parse_json<T: DeserializeOwned>(
+    value: JsValue,
+    record: &'static str,
+) -> Result<T, StorageError> {
+    let text = value.as_string().ok_or_else(|| StorageError::Corrupt {
+        record,
+        message: "not a JSON string".into(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| StorageError::Corrupt {
+        record,
+        message: e.to_string(),
+    })
 }
 
 fn json<T: Serialize>(value: &T, record: &'static str) -> Result<String, StorageError> {

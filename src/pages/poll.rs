@@ -12,6 +12,7 @@ use yew::prelude::*;
 
 use crate::app::AppContext;
 use crate::components::{Ballot, CopyButton};
+use crate::follow::SyncState;
 use crate::network::NetworkStatus;
 use crate::state::{AppState, Ready};
 
@@ -182,17 +183,12 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let poll_id = props.poll;
     let me = ready.identity.peer_id();
     let snapshot = ready.follows.get(&poll_id);
-    let sync = snapshot.map_or("connecting", |s| s.sync.key());
-    let sync_text = match (
-        snapshot.map(|s| s.sync),
-        snapshot.and_then(|s| s.impostor.as_ref()),
-    ) {
-        (_, Some(_)) => "The owner's ID is taken by someone else".to_owned(),
-        (Some(crate::follow::SyncState::Connected), _) => "Connected to the owner".to_owned(),
-        (Some(crate::follow::SyncState::Offline), _) => {
-            "Owner not reachable; retrying by itself".to_owned()
-        }
-        _ => "Connecting to the owner…".to_owned(),
+    let sync = snapshot.map_or(SyncState::Connecting, |s| s.sync);
+    let sync_text = match (sync, snapshot.and_then(|s| s.impostor.as_ref())) {
+        (_, Some(_)) => "The owner's ID is taken by someone else",
+        (SyncState::Connected, _) => "Connected to the owner",
+        (SyncState::Offline, _) => "Owner not reachable; retrying by itself",
+        (SyncState::Connecting, _) => "Connecting to the owner…",
     };
     let retry = {
         let context = context.clone();
@@ -200,13 +196,13 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     };
     let status = html! {
         <p class="status-line">
-            <span class={classes!("badge", (sync == "connected").then_some("ok"))}
-                data-testid="sync-status" data-state={sync} role="status">{ sync_text }</span>
+            <span class={classes!("badge", (sync == SyncState::Connected).then_some("ok"))}
+                data-testid="sync-status" data-state={sync.key()} role="status">{ sync_text }</span>
             if let Some(s) = snapshot.filter(|s| s.pending > 0) {
                 <span class="badge warn" data-testid="pending-badge"
                     title="Changes not confirmed by the owner yet">{ format!("{} pending", s.pending) }</span>
             }
-            if sync == "offline" {
+            if sync == SyncState::Offline {
                 <button type="button" class="secondary small" data-testid="sync-retry" onclick={retry}>{ "Retry now" }</button>
             }
         </p>
@@ -246,7 +242,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             }
         })
     };
-    let stale = snapshot.is_some_and(|s| s.sync != crate::follow::SyncState::Connected);
+    let stale = sync != SyncState::Connected;
     let peers = snapshot.map(|s| s.peers.clone()).unwrap_or_default();
     let participants = peers.len().saturating_sub(1);
     let role_note = match role {

@@ -2,35 +2,8 @@
 // the owner's peer ID, vote and change votes; every page converges; the owner reloads and everyone
 // converges again by themselves; a viewer's vote is refused with the owner's reason; a page that
 // registers the owner's ID with another key is refused as an impostor.
-import { test, expect, appUrl } from './fixtures.mjs';
-
-/** Opens the app for a fresh user, sets a display name, waits until online. */
-async function openUser(newUser, name) {
-  const context = await newUser();
-  const page = await context.newPage();
-  await page.goto(appUrl('/'));
-  await expect(page.getByTestId('network-status')).toHaveAttribute('data-state', 'online');
-  await page.getByTestId('participant-name').fill(name);
-  await expect(page.getByTestId('name-save-state')).toHaveAttribute('data-state', 'saved');
-  return page;
-}
-
-/** The owner creates a poll from the home page; returns { pollId, link }. */
-async function createPoll(page, { title, options, multi = false, newcomer }) {
-  await page.getByTestId('new-poll').click();
-  await page.getByTestId('poll-title').fill(title);
-  for (let i = 2; i < options.length; i++) await page.getByTestId('poll-add-option').click();
-  for (const [i, text] of options.entries()) await page.getByTestId(`poll-option-${i}`).fill(text);
-  if (multi) await page.getByTestId('poll-multi').check();
-  if (newcomer) await page.getByTestId('poll-newcomer').selectOption(newcomer);
-  await page.getByTestId('poll-create').click();
-  const root = page.getByTestId('poll-page');
-  await expect(root).toHaveAttribute('data-role', 'owner');
-  await expect(page.getByTestId('poll-heading')).toHaveText(title);
-  const pollId = await root.getAttribute('data-poll-id');
-  const link = await page.getByTestId('share-link').inputValue();
-  return { pollId, link };
-}
+import { test, expect } from './fixtures.mjs';
+import { openUser, createPoll } from './app.mjs';
 
 async function expectTallies(pages, tallies) {
   await Promise.all(

@@ -1,38 +1,15 @@
 // PROTOCOL.md is tested the way an outsider would use it: a participant written in plain JavaScript
 // with stock peerjs (the code of §6, read from the document) joins an app owner's poll and votes;
 // and a page that registers the owner's ID without the owner's key is refused by participants.
-import { test, expect, appUrl, peerPort } from './fixtures.mjs';
+import { test, expect, peerPort } from './fixtures.mjs';
+import { openUser, createPoll } from './app.mjs';
 import { protocolPage } from './protocol-doc.mjs';
 
 const server = { host: '127.0.0.1', port: peerPort, path: '/', key: 'peerjs', secure: false };
 
-async function openUser(newUser, name) {
-  const context = await newUser();
-  const page = await context.newPage();
-  await page.goto(appUrl('/'));
-  await expect(page.getByTestId('network-status')).toHaveAttribute('data-state', 'online');
-  await page.getByTestId('participant-name').fill(name);
-  await expect(page.getByTestId('name-save-state')).toHaveAttribute('data-state', 'saved');
-  return page;
-}
-
-async function createPoll(page, title, options) {
-  await page.getByTestId('new-poll').click();
-  await page.getByTestId('poll-title').fill(title);
-  for (let i = 2; i < options.length; i++) await page.getByTestId('poll-add-option').click();
-  for (const [i, text] of options.entries()) await page.getByTestId(`poll-option-${i}`).fill(text);
-  await page.getByTestId('poll-create').click();
-  await expect(page.getByTestId('poll-page')).toHaveAttribute('data-role', 'owner');
-  return {
-    ownerId: (await page.url()).split('/p/')[1].split('/')[0],
-    pollId: await page.getByTestId('poll-page').getAttribute('data-poll-id'),
-    link: await page.getByTestId('share-link').inputValue(),
-  };
-}
-
 test('a plain-JS participant written from PROTOCOL.md joins and casts a vote the owner counts', async ({ newUser }) => {
   const owner = await openUser(newUser, 'Olga');
-  const { ownerId, pollId } = await createPoll(owner, 'Tea or coffee?', ['Tea', 'Coffee']);
+  const { ownerId, pollId } = await createPoll(owner, { title: 'Tea or coffee?', options: ['Tea', 'Coffee'] });
   const js = await protocolPage(newUser);
   await js.evaluate(([ownerId, pollId, server]) => {
     const seed = crypto.getRandomValues(new Uint8Array(32));
@@ -62,7 +39,7 @@ test('a plain-JS participant written from PROTOCOL.md joins and casts a vote the
 
 test('a page that registers the owner\'s ID with another key is refused as an impostor and gets no votes', async ({ newUser }) => {
   const owner = await openUser(newUser, 'Olga');
-  const { ownerId, link } = await createPoll(owner, 'Real poll', ['A', 'B']);
+  const { ownerId, link } = await createPoll(owner, { title: 'Real poll', options: ['A', 'B'] });
   const ann = await openUser(newUser, 'Ann');
   await ann.goto(link);
   await expect(ann.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');

@@ -1,0 +1,32 @@
+// Helpers that drive the app through the UI contract's test ids (shared by the poll specs).
+import { expect, appUrl } from './fixtures.mjs';
+
+/** Opens the app for a fresh user, sets a display name, waits until online. */
+export async function openUser(newUser, name) {
+  const context = await newUser();
+  const page = await context.newPage();
+  await page.goto(appUrl('/'));
+  await expect(page.getByTestId('network-status')).toHaveAttribute('data-state', 'online');
+  await page.getByTestId('participant-name').fill(name);
+  await expect(page.getByTestId('name-save-state')).toHaveAttribute('data-state', 'saved');
+  return page;
+}
+
+/** The owner creates a poll from the home page; returns { ownerId, pollId, link }. */
+export async function createPoll(page, { title, options, multi = false, newcomer }) {
+  await page.getByTestId('new-poll').click();
+  await page.getByTestId('poll-title').fill(title);
+  for (let i = 2; i < options.length; i++) await page.getByTestId('poll-add-option').click();
+  for (const [i, text] of options.entries()) await page.getByTestId(`poll-option-${i}`).fill(text);
+  if (multi) await page.getByTestId('poll-multi').check();
+  if (newcomer) await page.getByTestId('poll-newcomer').selectOption(newcomer);
+  await page.getByTestId('poll-create').click();
+  const root = page.getByTestId('poll-page');
+  await expect(root).toHaveAttribute('data-role', 'owner');
+  await expect(page.getByTestId('poll-heading')).toHaveText(title);
+  return {
+    ownerId: new URL(page.url()).pathname.split('/')[2],
+    pollId: await root.getAttribute('data-poll-id'),
+    link: await page.getByTestId('share-link').inputValue(),
+  };
+}
