@@ -9,8 +9,14 @@
 //!    `sync:request`);
 //! 3. each string frame that arrives → [`Follower::receive`]; send [`Reaction::send`] and show
 //!    [`Reaction::notices`]. On [`FollowError::Impostor`] close the connection;
-//! 4. the user acts → [`Follower::submit`] with a fresh [`CommandId`]; send what it returns;
-//! 5. the connection closes → [`Follower::disconnected`], then dial again (back to 2).
+//! 4. the user acts → [`Follower::stage`] with a fresh [`CommandId`]: the command is pending
+//!    (and shown) at once; write the returned [`OutboxRecord`] durably, then call
+//!    [`Follower::saved`] and send what it returns (or [`Follower::discard`] if the write
+//!    failed). After a reload, [`Follower::restore`] the stored records;
+//! 5. every second or so → [`Follower::tick`]; send what it returns (resends of unanswered
+//!    commands);
+//! 6. an `ack` or a refusal ([`Notice::Acked`], [`Notice::Refused`]) → delete the stored record;
+//! 7. the connection closes → [`Follower::disconnected`], then dial again (back to 2).
 //!
 //! Invariants:
 //! - Every frame sent is sealed by `me` ([`protocol::seal`]); every frame accepted is opened with
@@ -22,20 +28,21 @@
 //!   The protocol has no challenge, so "verified" means "sent a valid owner-signed frame": a peer
 //!   replaying captured owner frames passes too, but it cannot forge an `ack`, a view made for
 //!   us, or anything new; commands it swallows stay pending and are resent on the next link.
-//! - Pending commands are kept in submission order until the owner answers them (`ack` or
-//!   `error` with their `commandId`, §4.2). Each is sealed once, at [`Follower::submit`], and a
-//!   resend is that same frame, so the owner answers it from its record instead of applying it
-//!   twice. After a disconnect every pending command is resent, in order, on the next verified
-//!   link.
+//! - Pending commands live in an [`Outbox`], in submission order, until the owner answers them
+//!   (`ack` or `error` with their `commandId`, §4.2). Each is sealed once, at
+//!   [`Follower::stage`] (or [`Follower::restore`]), and every resend is that same frame, so the
+//!   owner answers it from its record instead of applying it twice. Nothing is sent before the
+//!   shell says it is durable ([`Follower::saved`]). After a disconnect every pending command is
+//!   resent, in order, on the next verified link; on a live link an unanswered one is resent
+//!   after a timeout ([`crate::outbox::resend_delay`]).
 //! - [`Follower::view`] only ever holds a view made by the owner for this participant and poll
 //!   (`poll:state` with matching `id`, `owner`, `viewer`), advanced by gap-free `poll:event`s
 //!   (§4.3). Optimism lives only in [`Follower::optimistic_view`], computed on demand.
 //! - At most one `sync:request` is outstanding on a link: after one is sent, the next is sent only
 //!   once a `poll:state` arrived or an event applied cleanly.
-//! - Pure: no clock, no randomness, no I/O.
+//! - Pure: no clock (time comes in as `now_ms`), no randomness, no I/O.
 
-use std::collections::VecDeque;
-
+use crate::outbox::{Outbox, OutboxRecord};
 use crate::poll::{Change, Command, CommandId, Event, PollId, PollView, Revision};
 use crate::protocol::{
     self, CommandFrame, Control, ErrorCode, Message, PeerInfo, PollSummary, ProtocolError,
@@ -158,17 +165,6 @@ pub enum FollowError {
     Seal(#[source] ProtocolError),
 }
 
-/// A command waiting for the owner's answer.
-#[derive(Debug, Clone)]
-struct Pending {
-    command_id: CommandId,
-    command: Command,
-    /// The sealed frame; every (re)send is exactly this text.
-    frame: String,
-    /// Sent on the current link.
-    sent: bool,
-}
-
 /// A participant following one poll of one owner. See the module docs for the driving loop.
 #[derive(Debug, Clone)]
 pub struct Follower {
@@ -178,7 +174,7 @@ pub struct Follower {
     view: Option<PollView>,
     peers: Vec<PeerInfo>,
     link: Link,
-    pending: VecDeque<Pending>,
+    outbox: Outbox,
     sync_outstanding: bool,
     impostor: Option<String>,
 }
@@ -197,7 +193,7 @@ impl Follower {
             view,
             peers: Vec::new(),
             link: Link::Down,
-            pending: VecDeque::new(),
+            outbox: Outbox::new(),
             sync_outstanding: false,
             impostor: None,
         }
@@ -219,46 +215,78 @@ impl Follower {
         self.reset_link(Link::Down);
     }
 
-    /// Queues a command of this participant under a fresh `command_id` (§4.2). Returns its frame
-    /// if the link is verified (send it now), else nothing: it is sent, after the commands queued
-    /// before it, once a link is verified. Submitting an id that is already pending does nothing,
-    /// so a shell that persisted [`Follower::pending`] can submit it again after a reload.
-    pub fn submit(
+    /// Queues a command of this participant under a fresh `command_id` (§4.2): it counts as
+    /// pending (and shows in [`Follower::optimistic_view`]) at once, but is not sent until
+    /// [`Follower::saved`]. Returns the record to store, or `None` if the id is already pending
+    /// (then nothing changes).
+    pub fn stage(
         &mut self,
         command_id: CommandId,
         command: Command,
-    ) -> Result<Vec<String>, FollowError> {
-        if self.pending.iter().any(|p| p.command_id == command_id) {
-            return Ok(Vec::new());
+    ) -> Result<Option<OutboxRecord>, FollowError> {
+        if self.outbox.contains(command_id) {
+            return Ok(None);
         }
-        let frame = protocol::seal(
-            &self.me,
-            &Message::Command(CommandFrame {
-                command: command.clone(),
+        let frame = self.seal_command(command_id, &command)?;
+        Ok(self
+            .outbox
+            .stage(command_id, command.clone(), frame)
+            .map(|seq| OutboxRecord {
                 poll_id: self.poll,
+                seq,
                 command_id,
-            }),
-        )
-        .map_err(FollowError::Seal)?;
-        let sent = self.link == Link::Verified;
-        let send = if sent {
-            vec![frame.clone()]
+                command,
+            }))
+    }
+
+    /// The record of a staged command was stored durably: returns the frames to send now (it
+    /// and any saved commands behind it, if the link is verified), else nothing.
+    pub fn saved(&mut self, command_id: CommandId, now_ms: u64) -> Vec<String> {
+        self.outbox.saved(command_id);
+        self.flush(now_ms)
+    }
+
+    /// The record of a staged command could not be stored: the command is dropped (the user
+    /// must be told), and any saved commands queued behind it may go. Returns the frames to send.
+    pub fn discard(&mut self, command_id: CommandId, now_ms: u64) -> Vec<String> {
+        self.outbox.discard(command_id);
+        self.flush(now_ms)
+    }
+
+    /// Puts back the stored records of this poll (after a reload), in their order, as durable
+    /// pending commands; they are sent on the next verified link. Records of other polls, and
+    /// ids already pending, are skipped.
+    pub fn restore(&mut self, records: &[OutboxRecord]) -> Result<(), FollowError> {
+        for record in records.iter().filter(|r| r.poll_id == self.poll) {
+            if self.outbox.contains(record.command_id) {
+                continue;
+            }
+            let frame = self.seal_command(record.command_id, &record.command)?;
+            self.outbox
+                .restore(record.seq, record.command_id, record.command.clone(), frame);
+        }
+        Ok(())
+    }
+
+    /// Time passed: on a verified link, returns the frames of commands whose answer is overdue
+    /// (resent as they were first sent; the owner's record answers a duplicate).
+    pub fn tick(&mut self, now_ms: u64) -> Vec<String> {
+        if self.link == Link::Verified {
+            self.outbox.due(now_ms)
         } else {
             Vec::new()
-        };
-        self.pending.push_back(Pending {
-            command_id,
-            command,
-            frame,
-            sent,
-        });
-        Ok(send)
+        }
+    }
+
+    /// When [`Follower::tick`] will next resend something, if anything is in flight.
+    pub fn next_resend_at(&self) -> Option<u64> {
+        self.outbox.next_resend_at()
     }
 
     /// A frame arrived from the owner's connection. It is opened against the owner's key
     /// (§2.5); on success the link is verified (flushing pending commands) and the message is
     /// applied (§3.4, §4.3). On error nothing changed, except that an impostor is recorded.
-    pub fn receive(&mut self, text: &str) -> Result<Reaction, FollowError> {
+    pub fn receive(&mut self, text: &str, now_ms: u64) -> Result<Reaction, FollowError> {
         match self.link {
             Link::Down => return Err(FollowError::NotConnected),
             Link::Impostor => return Err(FollowError::Untrusted),
@@ -285,7 +313,7 @@ impl Follower {
         // verified, so a failure never loses the flushed commands.
         let mut reaction = Reaction::default();
         self.handle(control, &mut reaction)?;
-        let mut send = self.verify();
+        let mut send = self.verify(now_ms);
         send.append(&mut reaction.send);
         reaction.send = send;
         Ok(reaction)
@@ -339,12 +367,17 @@ impl Follower {
 
     /// The commands waiting for an answer, oldest first.
     pub fn pending(&self) -> impl Iterator<Item = (CommandId, &Command)> + '_ {
-        self.pending.iter().map(|p| (p.command_id, &p.command))
+        self.outbox.iter().map(|e| (e.command_id, &e.command))
     }
 
     /// How many commands wait for an answer.
     pub fn pending_len(&self) -> usize {
-        self.pending.len()
+        self.outbox.len()
+    }
+
+    /// The outbox, with each command's delivery state.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     /// The view as the user should see it: [`Follower::view`] with the latest pending
@@ -353,7 +386,7 @@ impl Follower {
     /// changes only through the owner; this is the UI's optimistic overlay).
     pub fn optimistic_view(&self) -> Option<PollView> {
         let view = self.view.as_ref()?;
-        let ballot = self.pending.iter().rev().find_map(|p| match &p.command {
+        let ballot = self.outbox.iter().rev().find_map(|p| match &p.command {
             Command::CastVote { option_ids } => Some(option_ids),
             _ => None,
         });
@@ -411,22 +444,24 @@ impl Follower {
         }
     }
 
-    /// Marks the link verified; on the first verification returns every unsent pending command,
-    /// in order, and marks them sent.
-    fn verify(&mut self) -> Vec<String> {
+    /// Marks the link verified; on the first verification returns every durable pending
+    /// command, in order, and marks them sent.
+    fn verify(&mut self, now_ms: u64) -> Vec<String> {
         if self.link == Link::Verified {
             return Vec::new();
         }
         self.link = Link::Verified;
         self.impostor = None;
-        self.pending
-            .iter_mut()
-            .filter(|p| !p.sent)
-            .map(|p| {
-                p.sent = true;
-                p.frame.clone()
-            })
-            .collect()
+        self.outbox.flush(now_ms)
+    }
+
+    /// On a verified link, sends what the outbox may send now.
+    fn flush(&mut self, now_ms: u64) -> Vec<String> {
+        if self.link == Link::Verified {
+            self.outbox.flush(now_ms)
+        } else {
+            Vec::new()
+        }
     }
 
     /// Applies a checked message from the owner. Fails only before changing anything.
@@ -446,7 +481,7 @@ impl Follower {
                 command_id,
                 revision,
             } => {
-                if self.take_pending(command_id).is_some() {
+                if self.outbox.settle(command_id).is_some() {
                     reaction.notices.push(Notice::Acked {
                         command_id,
                         revision,
@@ -458,7 +493,7 @@ impl Follower {
                 code,
                 message,
             } => {
-                if let Some(pending) = self.take_pending(command_id) {
+                if let Some(pending) = self.outbox.settle(command_id) {
                     reaction.notices.push(Notice::Refused {
                         command_id,
                         command: pending.command,
@@ -506,23 +541,13 @@ impl Follower {
         Ok(())
     }
 
-    fn take_pending(&mut self, command_id: CommandId) -> Option<Pending> {
-        let index = self
-            .pending
-            .iter()
-            .position(|p| p.command_id == command_id)?;
-        self.pending.remove(index)
-    }
-
     /// Starts a new link state: nothing is sent on it yet, no sync request is outstanding, and
     /// who is connected is unknown.
     fn reset_link(&mut self, link: Link) {
         self.link = link;
         self.sync_outstanding = false;
         self.peers.clear();
-        for pending in &mut self.pending {
-            pending.sent = false;
-        }
+        self.outbox.link_lost();
     }
 
     fn sync_request(&self) -> Result<String, FollowError> {
@@ -530,6 +555,22 @@ impl Follower {
             poll_id: self.poll,
             since_revision: self.view.as_ref().map(|v| v.revision),
         })
+    }
+
+    fn seal_command(
+        &self,
+        command_id: CommandId,
+        command: &Command,
+    ) -> Result<String, FollowError> {
+        protocol::seal(
+            &self.me,
+            &Message::Command(CommandFrame {
+                command: command.clone(),
+                poll_id: self.poll,
+                command_id,
+            }),
+        )
+        .map_err(FollowError::Seal)
     }
 
     fn seal(&self, control: Control) -> Result<String, FollowError> {

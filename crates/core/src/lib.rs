@@ -9,12 +9,16 @@
 //!   the PeerJS session token.
 //! - [`poll`]: the poll domain — state, commands, the reducer ([`poll::apply`]), what each
 //!   participant may see ([`poll::view_for`]), and the owner's command dedup record.
+//! - [`outbox`]: a participant's pending commands for one poll, and when to resend and redial.
+//! - [`follower`]: a participant's session with one poll's owner (uses the outbox).
+//! - [`hub`]: the owner's hub: every connection to every hosted poll.
 //! - [`protocol`]: the signed JSON wire protocol between a poll's owner and its participants.
 //! - [`server`]: which PeerJS signaling server to use.
 
 pub mod follower;
 pub mod hub;
 pub mod identity;
+pub mod outbox;
 pub mod poll;
 pub mod protocol;
 pub mod server;

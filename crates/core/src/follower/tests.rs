@@ -2,9 +2,12 @@
 //! `view_for`, `update_for`, `seal`, `Control::answer`), running the hub rules of PROTOCOL.md
 //! §4.10 for one participant connection.
 
+use std::collections::VecDeque;
+
 use proptest::prelude::*;
 
 use super::*;
+use crate::outbox::OutboxRecord;
 use crate::poll::{
     update_for, view_for, OptionId, Outcome, Poll, PollDraft, PollKind, Processed,
     ProcessedCommands, ResultsVisibility, Role, Settings, Update,
@@ -23,6 +26,14 @@ fn bob() -> Identity {
 }
 fn mallory() -> Identity {
     identity(4)
+}
+
+/// Stages a command and reports it saved at once (the shell stores it first): the frames to send.
+fn submit(f: &mut Follower, id: CommandId, command: Command) -> Result<Vec<String>, FollowError> {
+    Ok(match f.stage(id, command)? {
+        Some(_) => f.saved(id, NOW),
+        None => Vec::new(),
+    })
 }
 
 fn join(name: &str) -> Command {
@@ -198,7 +209,7 @@ fn follower() -> Follower {
 fn deliver(follower: &mut Follower, frames: Vec<String>) -> Reaction {
     let mut all = Reaction::default();
     for frame in frames {
-        let mut reaction = follower.receive(&frame).unwrap();
+        let mut reaction = follower.receive(&frame, NOW).unwrap();
         all.send.append(&mut reaction.send);
         all.notices.append(&mut reaction.notices);
     }
@@ -243,7 +254,7 @@ fn pending_ids(follower: &Follower) -> Vec<CommandId> {
 fn joined(settings: Settings) -> (Follower, Owner) {
     let mut owner = Owner::new(settings);
     let mut f = follower();
-    f.submit(cid(1), join("Alice")).unwrap();
+    submit(&mut f, cid(1), join("Alice")).unwrap();
     let sync = f.connected().unwrap();
     run(&mut f, &mut owner, sync);
     assert_eq!(f.view(), Some(&owner.view()));
@@ -266,7 +277,7 @@ fn sync_of(frame: &str) -> (PollId, Option<Revision>) {
 #[test]
 fn connected_sends_only_a_sync_request() {
     let mut f = follower();
-    f.submit(cid(1), join("Alice")).unwrap();
+    submit(&mut f, cid(1), join("Alice")).unwrap();
     let sent = f.connected().unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(sync_of(&sent[0]), (poll_id(), None));
@@ -309,13 +320,17 @@ fn commands_wait_for_verification_and_are_flushed_in_order() {
     let mut owner = Owner::new(Settings::default());
     let mut f = follower();
     assert_eq!(
-        f.submit(cid(1), join("Alice")).unwrap(),
+        submit(&mut f, cid(1), join("Alice")).unwrap(),
         Vec::<String>::new()
     );
     let sync = f.connected().unwrap();
-    assert_eq!(f.submit(cid(2), vote(&[2])).unwrap(), Vec::<String>::new());
     assert_eq!(
-        f.submit(
+        submit(&mut f, cid(2), vote(&[2])).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        submit(
+            &mut f,
             cid(3),
             Command::AddOption {
                 text: "Soup".into()
@@ -327,16 +342,16 @@ fn commands_wait_for_verification_and_are_flushed_in_order() {
     // The owner answers the sync request: a state and a discovery. The state verifies the link.
     let answer = owner.receive(&sync[0]);
     assert_eq!(answer.len(), 2);
-    let reaction = f.receive(&answer[0]).unwrap();
+    let reaction = f.receive(&answer[0], NOW).unwrap();
     assert!(f.is_verified());
     assert_eq!(command_ids(&reaction.send), [cid(1), cid(2), cid(3)]);
     assert_eq!(reaction.notices, [Notice::ViewChanged]);
     // Nothing is sent twice; later commands go out at once.
-    let reaction = f.receive(&answer[1]).unwrap();
+    let reaction = f.receive(&answer[1], NOW).unwrap();
     assert_eq!(reaction.send, Vec::<String>::new());
     assert_eq!(reaction.notices, [Notice::PeersChanged]);
     assert_eq!(
-        command_ids(&f.submit(cid(4), vote(&[1])).unwrap()),
+        command_ids(&submit(&mut f, cid(4), vote(&[1])).unwrap()),
         [cid(4)]
     );
     assert_eq!(pending_ids(&f), [cid(1), cid(2), cid(3), cid(4)]);
@@ -347,11 +362,11 @@ fn an_up_to_date_owner_verifies_the_link_with_discovery() {
     let (f, mut owner) = joined(Settings::default());
     let mut f = Follower::new(alice(), owner.peer().clone(), poll_id(), f.view().cloned());
     owner.disconnected();
-    f.submit(cid(2), vote(&[3])).unwrap();
+    submit(&mut f, cid(2), vote(&[3])).unwrap();
     let sync = f.connected().unwrap();
     let answer = owner.receive(&sync[0]);
     assert_eq!(answer.len(), 1, "no state for an up-to-date participant");
-    let reaction = f.receive(&answer[0]).unwrap();
+    let reaction = f.receive(&answer[0], NOW).unwrap();
     assert!(f.is_verified());
     assert_eq!(command_ids(&reaction.send), [cid(2)]);
     assert_eq!(f.peers().len(), 2);
@@ -362,8 +377,11 @@ fn an_up_to_date_owner_verifies_the_link_with_discovery() {
 #[test]
 fn submitting_a_pending_id_again_does_nothing() {
     let (mut f, _owner) = joined(Settings::default());
-    assert_eq!(f.submit(cid(2), vote(&[1])).unwrap().len(), 1);
-    assert_eq!(f.submit(cid(2), vote(&[2])).unwrap(), Vec::<String>::new());
+    assert_eq!(submit(&mut f, cid(2), vote(&[1])).unwrap().len(), 1);
+    assert_eq!(
+        submit(&mut f, cid(2), vote(&[2])).unwrap(),
+        Vec::<String>::new()
+    );
     assert_eq!(f.pending_len(), 1);
     assert_eq!(f.pending().next(), Some((cid(2), &vote(&[1]))));
 }
@@ -375,7 +393,7 @@ fn a_command_too_large_to_seal_is_refused_and_not_queued() {
         text: "x".repeat(crate::protocol::MAX_FRAME_BYTES),
     };
     assert!(matches!(
-        f.submit(cid(1), huge),
+        submit(&mut f, cid(1), huge),
         Err(FollowError::Seal(ProtocolError::TooLarge { .. }))
     ));
     assert_eq!(f.pending_len(), 0);
@@ -386,7 +404,7 @@ fn frames_while_disconnected_are_refused() {
     let owner = Owner::new(Settings::default());
     let mut f = follower();
     assert!(matches!(
-        f.receive(&owner.state()),
+        f.receive(&owner.state(), NOW),
         Err(FollowError::NotConnected)
     ));
     assert_eq!(f.view(), None);
@@ -398,7 +416,7 @@ fn heartbeats_are_sealed_and_ignored() {
     let beat = f.heartbeat().unwrap();
     assert_eq!(said(&beat), Message::Control(Control::Heartbeat));
     let before = f.clone();
-    let reaction = f.receive(&owner.seal(Control::Heartbeat)).unwrap();
+    let reaction = f.receive(&owner.seal(Control::Heartbeat), NOW).unwrap();
     assert_eq!(reaction, Reaction::default());
     assert_eq!(f.view(), before.view());
 }
@@ -409,7 +427,7 @@ fn heartbeats_are_sealed_and_ignored() {
 fn a_state_replaces_the_view() {
     let (mut f, mut owner) = joined(Settings::default());
     owner.act(&bob().peer_id().clone(), join("Bob"));
-    let reaction = f.receive(&owner.state()).unwrap();
+    let reaction = f.receive(&owner.state(), NOW).unwrap();
     assert_eq!(reaction.notices, [Notice::ViewChanged]);
     assert_eq!(f.view(), Some(&owner.view()));
     assert_eq!(f.view().map(|v| v.members.len()), Some(3));
@@ -496,7 +514,7 @@ fn an_event_that_does_not_fit_sends_a_sync_request() {
             role: Role::Editor,
         },
     });
-    let reaction = f.receive(&misfit).unwrap();
+    let reaction = f.receive(&misfit, NOW).unwrap();
     assert_eq!(reaction.send.len(), 1);
     assert_eq!(sync_of(&reaction.send[0]), (poll_id(), Some(revision)));
     assert_eq!(f.view(), Some(&owner.view()));
@@ -510,7 +528,7 @@ fn events_without_a_view_wait_for_the_state() {
     let sync = f.connected().unwrap();
     let event = owner.act(&bob().peer_id().clone(), join("Bob"));
     // The sync request of `connected` is outstanding: the event is dropped silently.
-    let reaction = f.receive(&event[0]).unwrap();
+    let reaction = f.receive(&event[0], NOW).unwrap();
     assert_eq!(reaction, Reaction::default());
     assert_eq!(f.view(), None);
     assert!(f.is_verified());
@@ -524,10 +542,13 @@ fn discovery_replaces_peers_and_a_disconnect_forgets_them() {
     assert_eq!(f.peers().len(), 2);
     let only_owner = PeerInfo::list(&owner.poll, [owner.peer()]);
     let reaction = f
-        .receive(&owner.seal(Control::Discovery {
-            poll_id: poll_id(),
-            peers: only_owner.clone(),
-        }))
+        .receive(
+            &owner.seal(Control::Discovery {
+                poll_id: poll_id(),
+                peers: only_owner.clone(),
+            }),
+            NOW,
+        )
         .unwrap();
     assert_eq!(reaction.notices, [Notice::PeersChanged]);
     assert_eq!(f.peers(), only_owner.as_slice());
@@ -542,7 +563,7 @@ fn discovery_replaces_peers_and_a_disconnect_forgets_them() {
 fn an_ack_removes_exactly_its_command_and_repeats_are_harmless() {
     let (mut f, owner) = joined(Settings::default());
     for n in 2..=4 {
-        f.submit(cid(n), vote(&[u32::from(n) - 1])).unwrap();
+        submit(&mut f, cid(n), vote(&[u32::from(n) - 1])).unwrap();
     }
     let ack = |id, revision| {
         owner.seal(Control::Ack {
@@ -550,7 +571,7 @@ fn an_ack_removes_exactly_its_command_and_repeats_are_harmless() {
             revision: Revision(revision),
         })
     };
-    let reaction = f.receive(&ack(cid(3), 9)).unwrap();
+    let reaction = f.receive(&ack(cid(3), 9), NOW).unwrap();
     assert_eq!(
         reaction.notices,
         [Notice::Acked {
@@ -560,8 +581,14 @@ fn an_ack_removes_exactly_its_command_and_repeats_are_harmless() {
     );
     assert_eq!(pending_ids(&f), [cid(2), cid(4)]);
     // Again, and an id that was never pending: nothing happens.
-    assert_eq!(f.receive(&ack(cid(3), 9)).unwrap(), Reaction::default());
-    assert_eq!(f.receive(&ack(cid(77), 1)).unwrap(), Reaction::default());
+    assert_eq!(
+        f.receive(&ack(cid(3), 9), NOW).unwrap(),
+        Reaction::default()
+    );
+    assert_eq!(
+        f.receive(&ack(cid(77), 1), NOW).unwrap(),
+        Reaction::default()
+    );
     assert_eq!(pending_ids(&f), [cid(2), cid(4)]);
 }
 
@@ -570,12 +597,12 @@ fn a_refusal_removes_exactly_its_command_and_reports_why() {
     let (mut f, mut owner) = joined(Settings::default());
     let sent: Vec<String> = [(2, vote(&[1])), (3, vote(&[9])), (4, vote(&[2]))]
         .into_iter()
-        .flat_map(|(n, command)| f.submit(cid(n), command).unwrap())
+        .flat_map(|(n, command)| submit(&mut f, cid(n), command).unwrap())
         .collect();
     assert_eq!(sent.len(), 3);
     let answers = owner.receive(&sent[1]);
     assert_eq!(answers.len(), 1, "a refusal sends no event");
-    let reaction = f.receive(&answers[0]).unwrap();
+    let reaction = f.receive(&answers[0], NOW).unwrap();
     assert_eq!(
         reaction.notices,
         [Notice::Refused {
@@ -587,20 +614,20 @@ fn a_refusal_removes_exactly_its_command_and_reports_why() {
     );
     assert_eq!(pending_ids(&f), [cid(2), cid(4)]);
     // A repeated refusal is harmless.
-    assert_eq!(f.receive(&answers[0]).unwrap(), Reaction::default());
+    assert_eq!(f.receive(&answers[0], NOW).unwrap(), Reaction::default());
     assert_eq!(pending_ids(&f), [cid(2), cid(4)]);
 }
 
 #[test]
 fn an_error_without_a_command_id_keeps_every_command() {
     let (mut f, owner) = joined(Settings::default());
-    f.submit(cid(2), vote(&[1])).unwrap();
+    submit(&mut f, cid(2), vote(&[1])).unwrap();
     let error = owner.seal(Control::Error {
         command_id: None,
         code: ErrorCode::BadSignature,
         message: "bad signature".into(),
     });
-    let reaction = f.receive(&error).unwrap();
+    let reaction = f.receive(&error, NOW).unwrap();
     assert_eq!(
         reaction.notices,
         [Notice::OwnerError {
@@ -616,20 +643,20 @@ fn a_reconnect_resends_every_unanswered_command_in_order_after_verification() {
     let (mut f, mut owner) = joined(Settings::default());
     let sent: Vec<String> = [(2, vote(&[1])), (3, vote(&[2])), (4, vote(&[3]))]
         .into_iter()
-        .flat_map(|(n, command)| f.submit(cid(n), command).unwrap())
+        .flat_map(|(n, command)| submit(&mut f, cid(n), command).unwrap())
         .collect();
     // The owner gets the first one; its answer and the others are lost with the connection.
     owner.receive(&sent[0]);
     f.disconnected();
     owner.disconnected();
     assert_eq!(
-        f.submit(cid(5), vote(&[1, 2])).unwrap(),
+        submit(&mut f, cid(5), vote(&[1, 2])).unwrap(),
         Vec::<String>::new()
     );
     let sync = f.connected().unwrap();
     assert_eq!(sync.len(), 1);
     let answer = owner.receive(&sync[0]);
-    let reaction = f.receive(&answer[0]).unwrap();
+    let reaction = f.receive(&answer[0], NOW).unwrap();
     assert_eq!(
         command_ids(&reaction.send),
         [cid(2), cid(3), cid(4), cid(5)]
@@ -665,6 +692,144 @@ fn a_reconnect_resends_every_unanswered_command_in_order_after_verification() {
 
 // ---- impostors and unexpected frames ----
 
+// ---- the outbox: durability, reloads, resends ----
+
+#[test]
+fn a_staged_command_is_pending_and_shown_but_sent_only_once_saved() {
+    let (mut f, mut owner) = joined(Settings::default());
+    let record = f.stage(cid(2), vote(&[2])).unwrap().unwrap();
+    assert_eq!(
+        record,
+        OutboxRecord {
+            poll_id: poll_id(),
+            seq: 1,
+            command_id: cid(2),
+            command: vote(&[2]),
+        }
+    );
+    assert_eq!(pending_ids(&f), [cid(2)]);
+    let shown = f.optimistic_view().unwrap();
+    assert_eq!(
+        shown.my_ballot.into_iter().collect::<Vec<_>>(),
+        [OptionId(2)]
+    );
+    assert_eq!(
+        f.tick(NOW + 60_000),
+        Vec::<String>::new(),
+        "unsaved: never sent"
+    );
+    assert_eq!(
+        f.stage(cid(2), vote(&[3])).unwrap(),
+        None,
+        "the same id again"
+    );
+    let sent = f.saved(cid(2), NOW);
+    assert_eq!(command_ids(&sent), [cid(2)]);
+    let notices = run(&mut f, &mut owner, sent);
+    assert!(notices.contains(&Notice::Acked {
+        command_id: cid(2),
+        revision: owner.poll.revision
+    }));
+    assert_eq!(f.pending_len(), 0);
+}
+
+#[test]
+fn a_discarded_command_rolls_back_and_lets_the_next_one_go() {
+    let (mut f, _owner) = joined(Settings::default());
+    f.stage(cid(2), vote(&[2])).unwrap();
+    f.stage(cid(3), vote(&[3])).unwrap();
+    assert_eq!(
+        f.saved(cid(3), NOW),
+        Vec::<String>::new(),
+        "3 waits behind unsaved 2"
+    );
+    let sent = f.discard(cid(2), NOW);
+    assert_eq!(command_ids(&sent), [cid(3)]);
+    assert_eq!(pending_ids(&f), [cid(3)]);
+}
+
+#[test]
+fn restored_records_are_resent_in_order_on_the_first_verified_link() {
+    // Session 1: two votes staged and saved while the owner is away, then the tab closes.
+    let mut owner = Owner::new(Settings::default());
+    let mut before = follower();
+    let mut stored = Vec::new();
+    for (n, command) in [(1, join("Alice")), (2, vote(&[1])), (3, vote(&[2]))] {
+        stored.push(before.stage(cid(n), command).unwrap().unwrap());
+        assert_eq!(before.saved(cid(n), NOW), Vec::<String>::new());
+    }
+    // Session 2: a new follower restores them (in any order, plus another poll's record).
+    let mut other = stored[0].clone();
+    other.poll_id = PollId::from_random_bytes([9; 16]);
+    other.command_id = cid(9);
+    let mut f = follower();
+    f.restore(&[
+        stored[2].clone(),
+        other,
+        stored[0].clone(),
+        stored[1].clone(),
+    ])
+    .unwrap();
+    f.restore(&stored).unwrap();
+    assert_eq!(pending_ids(&f), [cid(1), cid(2), cid(3)]);
+    let sync = f.connected().unwrap();
+    assert_eq!(
+        sync.len(),
+        1,
+        "nothing but the sync:request before verification"
+    );
+    let notices = run(&mut f, &mut owner, sync);
+    let acked: Vec<CommandId> = notices
+        .iter()
+        .filter_map(|n| match n {
+            Notice::Acked { command_id, .. } => Some(*command_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acked, [cid(1), cid(2), cid(3)]);
+    assert_eq!(f.pending_len(), 0);
+    assert_eq!(
+        owner
+            .poll
+            .ballots
+            .get(alice().peer_id())
+            .map(|b| b.iter().copied().collect::<Vec<_>>()),
+        Some(vec![OptionId(2)])
+    );
+    // A new command after the restore comes after them.
+    assert_eq!(f.stage(cid(4), vote(&[3])).unwrap().map(|r| r.seq), Some(3));
+}
+
+#[test]
+fn an_unanswered_command_is_resent_on_tick_and_answered_once() {
+    let (mut f, mut owner) = joined(Settings::default());
+    let sent = submit(&mut f, cid(2), vote(&[1])).unwrap();
+    assert_eq!(
+        f.next_resend_at(),
+        Some(NOW + crate::outbox::RESEND_BASE_MS)
+    );
+    // The owner applies it but the answer is lost.
+    let _lost = owner.receive(&sent[0]);
+    let revision = owner.poll.revision;
+    assert_eq!(f.tick(NOW + 4_999), Vec::<String>::new());
+    let resent = f.tick(NOW + 5_000);
+    assert_eq!(resent, sent, "the same frame");
+    let notices = run(&mut f, &mut owner, resent);
+    assert_eq!(
+        notices,
+        [Notice::Acked {
+            command_id: cid(2),
+            revision
+        }]
+    );
+    assert_eq!(owner.poll.revision, revision, "applied once");
+    assert_eq!(f.next_resend_at(), None);
+    // No resends while down.
+    submit(&mut f, cid(3), vote(&[2])).unwrap();
+    f.disconnected();
+    assert_eq!(f.tick(NOW + 1_000_000), Vec::<String>::new());
+}
+
 fn assert_impostor(f: &Follower, error: &FollowError) {
     assert!(matches!(error, FollowError::Impostor(_)), "{error:?}");
     assert_eq!(f.link(), Link::Impostor);
@@ -677,7 +842,7 @@ fn assert_impostor(f: &Follower, error: &FollowError) {
 fn an_impostor_signing_as_itself_gets_no_commands() {
     let owner = Owner::new(Settings::default());
     let mut f = follower();
-    f.submit(cid(1), join("Alice")).unwrap();
+    submit(&mut f, cid(1), join("Alice")).unwrap();
     f.connected().unwrap();
     // Mallory answers at Olga's ID with a well-formed state of the poll, signed by herself.
     let mut fake = owner.view();
@@ -689,7 +854,7 @@ fn an_impostor_signing_as_itself_gets_no_commands() {
         }),
     )
     .unwrap();
-    let error = f.receive(&frame).unwrap_err();
+    let error = f.receive(&frame, NOW).unwrap_err();
     assert_impostor(&f, &error);
     assert!(matches!(
         error,
@@ -697,9 +862,12 @@ fn an_impostor_signing_as_itself_gets_no_commands() {
     ));
     assert_eq!(f.view(), None);
     // Nothing goes to this link, and nothing from it is used, even replayed owner frames.
-    assert_eq!(f.submit(cid(2), vote(&[1])).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        submit(&mut f, cid(2), vote(&[1])).unwrap(),
+        Vec::<String>::new()
+    );
     assert!(matches!(
-        f.receive(&owner.state()),
+        f.receive(&owner.state(), NOW),
         Err(FollowError::Untrusted)
     ));
     assert_eq!(f.view(), None);
@@ -710,7 +878,7 @@ fn an_impostor_signing_as_itself_gets_no_commands() {
 fn a_frame_claiming_the_owner_but_signed_by_another_key_is_an_impostor() {
     let (mut f, owner) = joined(Settings::default());
     let before = f.view().cloned();
-    f.submit(cid(2), vote(&[1])).unwrap();
+    submit(&mut f, cid(2), vote(&[1])).unwrap();
     let mut fake = owner.view();
     fake.title = "Free money".into();
     let frame = seal(
@@ -721,7 +889,7 @@ fn a_frame_claiming_the_owner_but_signed_by_another_key_is_an_impostor() {
     )
     .unwrap()
     .replace(mallory().peer_id().as_str(), owner.peer().as_str());
-    let error = f.receive(&frame).unwrap_err();
+    let error = f.receive(&frame, NOW).unwrap_err();
     assert!(matches!(
         error,
         FollowError::Impostor(ProtocolError::BadSignature(_))
@@ -729,11 +897,14 @@ fn a_frame_claiming_the_owner_but_signed_by_another_key_is_an_impostor() {
     assert_impostor(&f, &error);
     assert_eq!(f.view().cloned(), before);
     // What was sent on that link is sent again on the next verified one.
-    assert_eq!(f.submit(cid(3), vote(&[2])).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        submit(&mut f, cid(3), vote(&[2])).unwrap(),
+        Vec::<String>::new()
+    );
     f.disconnected();
     f.connected().unwrap();
     assert_eq!(f.impostor().map(|_| ()), Some(()), "kept until verified");
-    let reaction = f.receive(&owner.state()).unwrap();
+    let reaction = f.receive(&owner.state(), NOW).unwrap();
     assert_eq!(command_ids(&reaction.send), [cid(2), cid(3)]);
     assert_eq!(f.impostor(), None);
 }
@@ -742,7 +913,7 @@ fn a_frame_claiming_the_owner_but_signed_by_another_key_is_an_impostor() {
 fn malformed_frames_are_dropped_without_verifying_the_link() {
     let owner = Owner::new(Settings::default());
     let mut f = follower();
-    f.submit(cid(1), join("Alice")).unwrap();
+    submit(&mut f, cid(1), join("Alice")).unwrap();
     f.connected().unwrap();
     let state = owner.state();
     for bad in [
@@ -750,13 +921,13 @@ fn malformed_frames_are_dropped_without_verifying_the_link() {
         state.replacen("\"v\":1", "\"v\":2", 1),
         state.replacen(",\"sig\"", ",\"gis\"", 1),
     ] {
-        let error = f.receive(&bad).unwrap_err();
+        let error = f.receive(&bad, NOW).unwrap_err();
         assert!(matches!(error, FollowError::BadFrame(_)), "{error:?}");
     }
     assert_eq!(f.link(), Link::Unverified);
     assert_eq!(f.impostor(), None);
     assert_eq!(f.view(), None);
-    let reaction = f.receive(&state).unwrap();
+    let reaction = f.receive(&state, NOW).unwrap();
     assert_eq!(command_ids(&reaction.send), [cid(1)]);
 }
 
@@ -764,7 +935,7 @@ fn malformed_frames_are_dropped_without_verifying_the_link() {
 fn owner_frames_that_do_not_fit_are_unexpected_and_change_nothing() {
     let mut owner = Owner::new(Settings::default());
     let mut f = follower();
-    f.submit(cid(1), join("Alice")).unwrap();
+    submit(&mut f, cid(1), join("Alice")).unwrap();
     f.connected().unwrap();
     let for_bob = owner.seal(Control::State {
         poll: Box::new(view_for(&owner.poll, bob().peer_id())),
@@ -814,7 +985,7 @@ fn owner_frames_that_do_not_fit_are_unexpected_and_change_nothing() {
         .iter()
         .zip(expected)
     {
-        match f.receive(frame) {
+        match f.receive(frame, NOW) {
             Err(FollowError::Unexpected(got)) => assert_eq!(got, want),
             other => panic!("{other:?}"),
         }
@@ -824,7 +995,7 @@ fn owner_frames_that_do_not_fit_are_unexpected_and_change_nothing() {
     assert_eq!(f.pending_len(), 1);
     // The right state still works afterwards.
     owner.subscribed = true;
-    let reaction = f.receive(&owner.state()).unwrap();
+    let reaction = f.receive(&owner.state(), NOW).unwrap();
     assert_eq!(command_ids(&reaction.send), [cid(1)]);
 }
 
@@ -836,7 +1007,7 @@ fn a_state_for_another_viewer_leaves_a_held_view_untouched() {
         poll: Box::new(view_for(&owner.poll, bob().peer_id())),
     });
     assert!(matches!(
-        f.receive(&for_bob),
+        f.receive(&for_bob, NOW),
         Err(FollowError::Unexpected(Unexpected::OtherViewer { .. }))
     ));
     assert_eq!(f.view().cloned(), before);
@@ -865,7 +1036,7 @@ fn the_optimistic_view_shows_the_latest_pending_ballot_and_its_tally() {
         (4, vote(&[1, 3])),
     ]
     .into_iter()
-    .flat_map(|(n, c)| f.submit(cid(n), c).unwrap())
+    .flat_map(|(n, c)| submit(&mut f, cid(n), c).unwrap())
     .collect();
     let optimistic = f.optimistic_view().unwrap();
     let me = alice().peer_id().clone();
@@ -900,7 +1071,7 @@ fn the_optimistic_view_adjusts_an_anonymous_tally() {
     for command in [join("Bob"), vote(&[1])] {
         frames.extend(owner.act(&bob, command));
     }
-    frames.extend(owner.receive(&f.submit(cid(2), vote(&[2])).unwrap()[0]));
+    frames.extend(owner.receive(&submit(&mut f, cid(2), vote(&[2])).unwrap()[0]));
     deliver(&mut f, frames);
     assert_eq!(f.pending_len(), 0);
     let tally = |v: &PollView| -> Vec<u32> {
@@ -913,7 +1084,7 @@ fn the_optimistic_view_adjusts_an_anonymous_tally() {
             .collect()
     };
     assert_eq!(tally(f.view().unwrap()), [1, 1, 0]);
-    f.submit(cid(3), vote(&[1, 3])).unwrap();
+    submit(&mut f, cid(3), vote(&[1, 3])).unwrap();
     let optimistic = f.optimistic_view().unwrap();
     assert_eq!(tally(&optimistic), [2, 0, 1]);
     assert_eq!(optimistic.results.as_ref().unwrap().ballots, None);
@@ -923,7 +1094,7 @@ fn the_optimistic_view_adjusts_an_anonymous_tally() {
 #[test]
 fn the_optimistic_view_keeps_hidden_results_hidden_and_rolls_back_on_refusal() {
     let (mut f, mut owner) = joined(settings(ResultsVisibility::AfterClose, false));
-    let sent = f.submit(cid(2), vote(&[9])).unwrap();
+    let sent = submit(&mut f, cid(2), vote(&[9])).unwrap();
     let optimistic = f.optimistic_view().unwrap();
     assert_eq!(optimistic.my_ballot, [OptionId(9)].into());
     assert_eq!(optimistic.results, None);
@@ -946,7 +1117,7 @@ fn a_full_session_ends_with_the_owners_view_of_the_participant() {
         let mut f = follower();
         let bob = bob().peer_id().clone();
         let olga = owner.peer().clone();
-        f.submit(cid(1), join("Alice")).unwrap();
+        submit(&mut f, cid(1), join("Alice")).unwrap();
         let sync = f.connected().unwrap();
         let mut notices = run(&mut f, &mut owner, sync);
         for (n, command) in [
@@ -959,7 +1130,7 @@ fn a_full_session_ends_with_the_owners_view_of_the_participant() {
             ),
             (4, Command::Close),
         ] {
-            let sent = f.submit(cid(n), command).unwrap();
+            let sent = submit(&mut f, cid(n), command).unwrap();
             notices.extend(run(&mut f, &mut owner, sent));
         }
         for (author, command) in [
@@ -1095,7 +1266,7 @@ impl World {
             let Some(frame) = self.to_alice.pop_front() else {
                 return;
             };
-            let reaction = self.alice.receive(&frame).unwrap();
+            let reaction = self.alice.receive(&frame, NOW).unwrap();
             for notice in &reaction.notices {
                 match notice {
                     Notice::Acked { command_id, .. } | Notice::Refused { command_id, .. } => {
@@ -1152,14 +1323,14 @@ proptest! {
         };
         world.owner.act(&bob().peer_id().clone(), join("Bob"));
         let mut submitted = vec![cid(0)];
-        let sent = world.alice.submit(cid(0), join("Alice")).unwrap();
+        let sent = submit(&mut world.alice, cid(0), join("Alice")).unwrap();
         world.alice_sends(sent);
         for step in steps {
             match step {
                 Step::Vote(ids) => {
                     let id = CommandId::from_random_bytes([submitted.len() as u8 + 1; 16]);
                     submitted.push(id);
-                    let sent = world.alice.submit(id, vote(&ids)).unwrap();
+                    let sent = submit(&mut world.alice, id, vote(&ids)).unwrap();
                     world.alice_sends(sent);
                 }
                 Step::BobVotes(ids) => world.owner_acts(vote(&ids)),
