@@ -120,12 +120,21 @@ impl AppContext {
         }
     }
 
-    /// Starts following `poll` of `owner` as a participant (once per poll per session).
+    /// Whether this tab holds the identity (runs the hub and the followers).
+    pub fn is_active(&self) -> bool {
+        self.network.hub().is_some()
+    }
+
+    /// Starts following `poll` of `owner` as a participant (once per poll per session), if this
+    /// tab is the active one: only that tab sends outbox commands.
     pub fn follow(&self, owner: PeerId, poll: PollId) {
         let AppState::Ready(ready) = &*self.state else {
             return;
         };
-        if self.follows.get(&poll).is_some() || !self.starting.borrow_mut().insert(poll) {
+        if !self.is_active()
+            || self.follows.get(&poll).is_some()
+            || !self.starting.borrow_mut().insert(poll)
+        {
             return;
         }
         let name = ready.profile.display_name.trim().to_owned();
@@ -158,6 +167,30 @@ impl AppContext {
             }
             starting.borrow_mut().remove(&poll);
         });
+    }
+
+    /// Follows every poll this browser joined, so their outboxes drain and the dashboard knows
+    /// whether each owner is reachable (called when this tab becomes the active one).
+    pub fn follow_joined(&self) {
+        let AppState::Ready(ready) = &*self.state else {
+            return;
+        };
+        let (repo, context) = (ready.repo.clone(), self.clone());
+        spawn_local(async move {
+            match repo.joined_polls().await {
+                Ok(joined) => {
+                    for j in joined {
+                        context.follow(j.owner, j.poll_id);
+                    }
+                }
+                Err(e) => gloo::console::error!(format!("could not list joined polls: {e}")),
+            }
+        });
+    }
+
+    /// Stops every follower (another tab took the identity and now sends the outboxes).
+    pub fn stop_following(&self) {
+        self.follows.clear();
     }
 
     /// A participant's command on a followed poll.
@@ -303,6 +336,18 @@ pub fn App() -> Html {
         use_effect_with(ready, move |ready| {
             if *ready {
                 context.start_network(false);
+            }
+        });
+    }
+    // Followers run only while this tab holds the identity (it runs the hub then).
+    {
+        let context = context.clone();
+        let active = matches!(&*state, AppState::Ready(r) if r.hub.is_some());
+        use_effect_with(active, move |active| {
+            if *active {
+                context.follow_joined();
+            } else {
+                context.stop_following();
             }
         });
     }

@@ -2,13 +2,22 @@
 //! a data connection to the owner's peer ID, IndexedDB, timers.
 //!
 //! The loop: dial the owner; on open send what the follower says (`sync:request`); feed every
-//! string frame to the follower and send its reaction; on close, dial again after an
-//! exponential backoff with full jitter (reset once a link is verified). Every verified view is
-//! saved (`joined` store), so the poll shows at once next time. A frame not signed by the
-//! owner's key marks the link as an impostor: the connection is closed and the page says so.
+//! string frame to the follower and send its reaction; on close, dial again when the core's
+//! [`Redial`] says (full-jitter backoff, 0.5 s doubling to 30 s, reset once a link is verified).
+//! Every verified view is saved (`joined` store), so the poll shows at once next time. A frame
+//! not signed by the owner's key marks the link as an impostor: the connection is closed and
+//! the page says so.
+//!
+//! Commands go through the IndexedDB outbox (`outbox` store): [`FollowHandle::submit`] stages
+//! the command in the follower (pending and shown at once), writes its record, and only once the
+//! write committed lets the follower send it. An answer from the owner deletes the record. On
+//! start the stored records are restored, so a reload loses nothing. A one-second tick sends
+//! heartbeats, drops a silent owner and resends commands whose answer is overdue.
 //!
 //! Followers live as long as the app (a [`Follows`] registry), not as long as a page, so
-//! commands keep flowing while the user looks elsewhere.
+//! commands keep flowing while the user looks elsewhere. They run only in the tab that holds
+//! the identity lock (the app starts them there and clears them when the lock is lost), so two
+//! tabs never send the same outbox.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -16,12 +25,12 @@ use std::rc::{Rc, Weak};
 
 use futures_util::StreamExt;
 use gloo::timers::callback::{Interval, Timeout};
-use peerjs_client::backoff::Backoff;
 use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::web::{ConnectionEvent, DataConnection};
 use starpoll_core::follower::{FollowError, Follower, Link, Notice};
-use starpoll_core::poll::{Command, PollId, PollView};
+use starpoll_core::outbox::Redial;
+use starpoll_core::poll::{Command, CommandId, PollId, PollView};
 use starpoll_core::protocol::PeerInfo;
 use starpoll_core::{Identity, PeerId};
 use wasm_bindgen_futures::spawn_local;
@@ -32,12 +41,12 @@ use crate::network::NetworkHandle;
 use crate::random;
 use crate::storage::{JoinedPoll, Repository};
 
-/// Reconnection delays: full jitter, 0.5 s doubling to a 15 s cap.
-const BACKOFF: Backoff = Backoff::new(500, 15_000);
 /// How often to retry while this tab's own peer is not registered yet.
 const PEER_WAIT_MS: u32 = 250;
-/// Heartbeat period and the owner silence after which the link is dropped (PROTOCOL.md §4.9).
-const HEARTBEAT_MS: u32 = 5_000;
+/// How often the follower's timers are checked (resends, heartbeats, silence).
+const TICK_MS: u32 = 1_000;
+/// Heartbeat after this much sending silence, and drop an owner silent this long (§4.9).
+const HEARTBEAT_MS: u64 = 5_000;
 const SILENCE_MS: u64 = 15_000;
 
 /// Where the connection to the owner stands, as the page shows it (`sync-status`).
@@ -77,8 +86,10 @@ pub struct FollowSnapshot {
     pub peers: Vec<PeerInfo>,
     /// The connection.
     pub sync: SyncState,
-    /// Commands not answered yet.
-    pub pending: usize,
+    /// Commands not answered yet, oldest first.
+    pub pending: Vec<Command>,
+    /// When the next dial is scheduled (Unix ms), while waiting to redial.
+    pub next_attempt_at: Option<u64>,
     /// The owner's reason for the last refused command.
     pub refusal: Option<String>,
     /// Set while the peer at the owner's ID is not the owner.
@@ -92,10 +103,11 @@ struct Inner {
     network: NetworkHandle,
     repo: Rc<Repository>,
     conn: Option<DataConnection>,
-    backoff: Backoff,
+    redial: Redial,
     retry: Option<Timeout>,
-    heartbeat: Option<Interval>,
+    tick: Option<Interval>,
     last_heard: u64,
+    last_sent: u64,
     saved_at: Option<u64>,
     refusal: Option<String>,
     last_error: Option<String>,
@@ -126,15 +138,30 @@ impl FollowHandle {
             .and_then(|v| v.members.get(me.peer_id()))
             .map(|m| m.display_name.clone());
         let mut follower = Follower::new(me, owner.clone(), poll, cached);
-        // Join if not a member yet; rename if the name changed since the last visit.
+        let stored = repo.outbox(poll).await?;
+        if let Err(e) = follower.restore(&stored) {
+            // Only a record too large to seal fails; it could never be sent anyway.
+            gloo::console::error!(format!("could not restore a stored command: {e}"));
+        }
+        // Join if not a member yet (and no join is pending); rename if the name changed since
+        // the last visit.
+        let joining = follower
+            .pending()
+            .any(|(_, c)| matches!(c, Command::Join { .. }));
         let command = match known_name {
-            None => Some(Command::Join { display_name }),
+            None if !joining => Some(Command::Join { display_name }),
             Some(known) if known != display_name => Some(Command::UpdateProfile { display_name }),
-            Some(_) => None,
+            _ => None,
         };
         if let Some(command) = command {
-            if let Err(e) = follower.submit(random::command_id()?, command) {
-                gloo::console::error!(format!("could not prepare the join: {e}"));
+            let id = random::command_id()?;
+            match follower.stage(id, command) {
+                Ok(Some(record)) => {
+                    repo.save_outbox(&record).await?;
+                    follower.saved(id, random::now_ms());
+                }
+                Ok(None) => {}
+                Err(e) => gloo::console::error!(format!("could not prepare the join: {e}")),
             }
         }
         // Remember the poll at once, so the dashboard lists it even before the owner answers.
@@ -150,25 +177,39 @@ impl FollowHandle {
             network,
             repo,
             conn: None,
-            backoff: BACKOFF,
+            redial: Redial::new(),
             retry: None,
-            heartbeat: None,
+            tick: None,
             last_heard: 0,
+            last_sent: 0,
             saved_at,
             refusal: None,
             last_error: None,
             on_change,
         })));
         let weak = Rc::downgrade(&handle.0);
-        let heartbeat = Interval::new(HEARTBEAT_MS, move || {
+        let tick = Interval::new(TICK_MS, move || {
             if let Some(handle) = upgrade(&weak) {
-                handle.heartbeat();
+                handle.tick();
             }
         });
-        handle.0.borrow_mut().heartbeat = Some(heartbeat);
+        handle.0.borrow_mut().tick = Some(tick);
         handle.notify();
         handle.dial();
         Ok(handle)
+    }
+
+    /// Stops dialing and ticking and closes the connection.
+    fn stop(&self) {
+        let conn = {
+            let mut inner = self.0.borrow_mut();
+            inner.retry = None;
+            inner.tick = None;
+            inner.conn.take()
+        };
+        if let Some(conn) = conn {
+            conn.close();
+        }
     }
 
     /// What the page shows.
@@ -187,30 +228,61 @@ impl FollowHandle {
             view_saved_at: inner.saved_at,
             peers: f.peers().to_vec(),
             sync,
-            pending: f.pending_len(),
+            pending: f.pending().map(|(_, c)| c.clone()).collect(),
+            next_attempt_at: inner.redial.next_at(),
             refusal: inner.refusal.clone(),
             impostor: f.impostor().map(str::to_owned),
             last_error: inner.last_error.clone(),
         })
     }
 
-    /// Sends a command of this participant (queued until the owner is reachable).
+    /// A command of this participant: pending (and shown) at once, stored in the outbox, then
+    /// sent as soon as the owner is reachable. `Err` only when no command id could be made.
     pub fn submit(&self, command: Command) -> Result<(), AppError> {
         let id = random::command_id()?;
-        let frames = {
+        let staged = {
             let mut inner = self.0.borrow_mut();
             inner.refusal = None;
-            match inner.follower.submit(id, command) {
-                Ok(frames) => frames,
+            match inner.follower.stage(id, command) {
+                Ok(record) => record.map(|record| (record, inner.repo.clone())),
                 Err(e) => {
                     inner.refusal = Some(e.to_string());
-                    Vec::new()
+                    None
+                }
+            }
+        };
+        self.notify();
+        let Some((record, repo)) = staged else {
+            return Ok(());
+        };
+        let weak = Rc::downgrade(&self.0);
+        spawn_local(async move {
+            let saved = repo.save_outbox(&record).await;
+            if let Some(handle) = upgrade(&weak) {
+                handle.stored(id, saved);
+            }
+        });
+        Ok(())
+    }
+
+    /// The outbox write of a staged command finished: send it (and whatever waited behind it),
+    /// or drop it and say why.
+    fn stored(&self, id: CommandId, saved: Result<(), crate::error::StorageError>) {
+        let frames = {
+            let mut inner = self.0.borrow_mut();
+            let now = random::now_ms();
+            match saved {
+                Ok(()) => inner.follower.saved(id, now),
+                Err(e) => {
+                    inner.refusal = Some(format!(
+                        "your change could not be saved, so it was not sent: {e}"
+                    ));
+                    inner.follower.discard(id, now)
                 }
             }
         };
         self.send(frames);
         self.notify();
-        Ok(())
     }
 
     /// Dials the owner now (also cancels a scheduled attempt).
@@ -221,6 +293,7 @@ impl FollowHandle {
             if inner.conn.is_some() {
                 return;
             }
+            inner.redial.dialing();
             inner.network.clone()
         };
         let owner = self.0.borrow().follower.owner().clone();
@@ -257,7 +330,9 @@ impl FollowHandle {
             ConnectionEvent::Open => {
                 let frames = {
                     let mut inner = self.0.borrow_mut();
-                    inner.last_heard = random::now_ms();
+                    let now = random::now_ms();
+                    inner.last_heard = now;
+                    inner.last_sent = now;
                     inner.follower.connected()
                 };
                 match frames {
@@ -280,7 +355,7 @@ impl FollowHandle {
                     let random = random::bytes::<4>()
                         .map(u32::from_le_bytes)
                         .unwrap_or(u32::MAX);
-                    inner.backoff.next_delay(random)
+                    inner.redial.failed(random::now_ms(), random)
                 };
                 self.schedule(u32::try_from(delay).unwrap_or(u32::MAX));
             }
@@ -291,8 +366,9 @@ impl FollowHandle {
     fn on_frame(&self, conn: &DataConnection, text: &str) {
         let result = {
             let mut inner = self.0.borrow_mut();
-            inner.last_heard = random::now_ms();
-            inner.follower.receive(text)
+            let now = random::now_ms();
+            inner.last_heard = now;
+            inner.follower.receive(text, now)
         };
         let reaction = match result {
             Ok(reaction) => reaction,
@@ -308,13 +384,21 @@ impl FollowHandle {
         };
         self.send(reaction.send);
         let mut save = false;
+        let mut answered = Vec::new();
         {
             let mut inner = self.0.borrow_mut();
             for notice in reaction.notices {
                 match notice {
                     Notice::ViewChanged => save = true,
-                    Notice::Acked { .. } => {}
-                    Notice::Refused { message, .. } => inner.refusal = Some(message),
+                    Notice::Acked { command_id, .. } => answered.push(command_id),
+                    Notice::Refused {
+                        command_id,
+                        message,
+                        ..
+                    } => {
+                        answered.push(command_id);
+                        inner.refusal = Some(message);
+                    }
                     Notice::OwnerError { message, .. } => {
                         gloo::console::warn!(format!("the owner says: {message}"));
                     }
@@ -322,13 +406,32 @@ impl FollowHandle {
                 }
             }
             if inner.follower.is_verified() {
-                inner.backoff.reset();
+                inner.redial.verified();
                 inner.last_error = None;
             }
         }
         if save {
             self.save_view();
         }
+        if !answered.is_empty() {
+            self.forget(answered);
+        }
+    }
+
+    /// Deletes the outbox records of answered commands. Should a deletion fail, the command is
+    /// restored after the next reload and resent; the owner answers it from its record.
+    fn forget(&self, answered: Vec<CommandId>) {
+        let (repo, poll) = {
+            let inner = self.0.borrow();
+            (inner.repo.clone(), inner.follower.poll_id())
+        };
+        spawn_local(async move {
+            for id in answered {
+                if let Err(e) = repo.delete_outbox(poll, id).await {
+                    gloo::console::warn!(format!("could not delete an answered command: {e}"));
+                }
+            }
+        });
     }
 
     fn save_view(&self) {
@@ -352,30 +455,44 @@ impl FollowHandle {
         });
     }
 
-    fn heartbeat(&self) {
-        let (conn, frame, silent) = {
-            let inner = self.0.borrow();
+    /// Once a second: drop an owner silent for too long, resend overdue commands, and send a
+    /// heartbeat on a link this side has been quiet on.
+    fn tick(&self) {
+        let now = random::now_ms();
+        let (conn, mut frames) = {
+            let mut inner = self.0.borrow_mut();
             let Some(conn) = inner.conn.clone() else {
                 return;
             };
-            let silent = inner.follower.link() != Link::Down
-                && random::now_ms().saturating_sub(inner.last_heard) >= SILENCE_MS;
-            (conn, inner.follower.heartbeat(), silent)
+            if inner.follower.link() != Link::Down
+                && now.saturating_sub(inner.last_heard) >= SILENCE_MS
+            {
+                drop(inner);
+                gloo::console::warn!("the owner went silent; reconnecting");
+                conn.close();
+                return;
+            }
+            let frames = inner.follower.tick(now);
+            (conn, frames)
         };
-        if silent {
-            gloo::console::warn!("the owner went silent; reconnecting");
-            conn.close();
-            return;
-        }
-        if let Ok(frame) = frame {
-            if conn.is_open() {
-                let _ = conn.send(&Data::Text(frame));
+        let quiet = now.saturating_sub(self.0.borrow().last_sent) >= HEARTBEAT_MS;
+        if frames.is_empty() && quiet && conn.is_open() {
+            if let Ok(frame) = self.0.borrow().follower.heartbeat() {
+                frames.push(frame);
             }
         }
+        self.send(frames);
     }
 
     fn send(&self, frames: Vec<String>) {
-        let conn = self.0.borrow().conn.clone();
+        if frames.is_empty() {
+            return;
+        }
+        let conn = {
+            let mut inner = self.0.borrow_mut();
+            inner.last_sent = random::now_ms();
+            inner.conn.clone()
+        };
         let Some(conn) = conn else {
             return;
         };
@@ -426,5 +543,14 @@ impl Follows {
     /// Records a started follower.
     pub fn insert(&self, poll: PollId, handle: FollowHandle) {
         self.0.borrow_mut().insert(poll, handle);
+    }
+
+    /// Stops every follower (this tab lost the identity to another one, which takes over the
+    /// outboxes from IndexedDB).
+    pub fn clear(&self) {
+        let stopped = std::mem::take(&mut *self.0.borrow_mut());
+        for handle in stopped.values() {
+            handle.stop();
+        }
     }
 }

@@ -22,7 +22,7 @@ use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::signal::Serialization;
 use peerjs_client::web::{ConnectionEvent, DataConnection};
-use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step};
+use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
 use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal};
 use starpoll_core::protocol::PeerInfo;
 use starpoll_core::Identity;
@@ -32,6 +32,10 @@ use yew::Callback;
 use crate::error::{AppError, StorageError};
 use crate::random;
 use crate::storage::Repository;
+use crate::test_hook;
+
+/// The end-to-end tests' hook that stops the hub between a commit and its acks.
+const FREEZE_HOOK: &str = "freeze-after-commit";
 
 /// One hosted poll as the owner's screen shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -249,6 +253,13 @@ impl HubHandle {
                 .collect();
             if let Err(e) = repo.commit(&writes).await {
                 self.stop(e);
+                return;
+            }
+            let recorded = writes.iter().any(|w| matches!(w, Write::Record(..)));
+            if recorded && test_hook::take(FREEZE_HOOK) {
+                // Committed, but the answers never leave: `flushing` stays set, so nothing
+                // is sent from now on, as if the tab died right here.
+                test_hook::mark(FREEZE_HOOK);
                 return;
             }
             let mut changed = false;

@@ -6,10 +6,13 @@
 //! - [`identity`]: loads this browser's identity, or makes one from the CSPRNG on first run.
 //! - [`config`]: which PeerJS server to use, from the page URL.
 //! - [`network`]: this tab's PeerJS peer; [`tab_lock`]: one tab per identity (Web Locks).
-//! - [`follow`]: a participant's side of a poll (the core's follower against a connection).
+//! - [`follow`]: a participant's side of a poll (the core's follower against a connection),
+//!   with its IndexedDB outbox.
 //! - [`hub`]: serves this browser's polls (the core's hub against connections and IndexedDB).
+//! - [`service_worker`]: registers the worker that caches the app shell for offline use.
 //! - [`random`]: the browser's CSPRNG and clock, as inputs for the core.
 //! - [`state`]: the app state and its reducer (pure; effects run in components).
+//! - [`test_hook`]: switches the end-to-end tests flip to freeze the hub at a chosen moment.
 //! - [`components`] and [`pages`]: what the user sees.
 //!
 //! Pure logic (ids, signatures, poll rules, protocols) lives in the `starpoll-core` and
@@ -25,11 +28,14 @@ pub mod identity;
 pub mod network;
 pub mod pages;
 pub mod random;
+pub mod service_worker;
 pub mod state;
 pub mod storage;
 pub mod tab_lock;
+pub mod test_hook;
 
 /// Mounts the app on the document body.
 pub fn start() {
+    service_worker::register();
     yew::Renderer::<app::App>::new().render();
 }

@@ -1,12 +1,15 @@
 //! The typed IndexedDB repository (through rexie). The only module that knows the schema.
 //!
-//! Schema (version 2):
+//! Schema (version 3):
 //! - `identity`: one record under key `"self"`: this browser's secret seed and PeerJS token.
 //! - `profile`: one record under key `"self"`: the display name.
 //! - `owned_polls` (v2): the polls this browser hosts, key = poll ID, value = the poll's JSON.
 //! - `processed` (v2): the hub's command records, key = `"<pollId>/<commandId>"`, value = JSON.
 //! - `joined` (v2): polls this browser follows as a participant, key = poll ID, value = JSON of
 //!   [`JoinedPoll`] (the owner and the last view verified against the owner's key).
+//! - `outbox` (v3): this participant's commands not yet answered by their poll's owner, key =
+//!   `"<pollId>/<commandId>"`, value = JSON of [`OutboxRecord`] (its `seq` gives the order). A
+//!   record is written before its command is first sent and deleted once the owner answers.
 //!
 //! Invariants: records are read back through serde into typed structs and validated (a stored
 //! identity is rebuilt with [`Identity::from_seed`] and its token re-parsed; a stored poll goes
@@ -20,7 +23,8 @@ use std::collections::BTreeMap;
 use rexie::{ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use starpoll_core::hub::Write;
-use starpoll_core::poll::{Poll, PollId, PollView, ProcessedRecord};
+use starpoll_core::outbox::OutboxRecord;
+use starpoll_core::poll::{CommandId, Poll, PollId, PollView, ProcessedRecord};
 use starpoll_core::{Identity, PeerId, PeerToken};
 use wasm_bindgen::JsValue;
 
@@ -28,12 +32,13 @@ use crate::error::StorageError;
 
 /// The database name the app uses (tests open others).
 pub const DB_NAME: &str = "starpoll";
-const DB_VERSION: u32 = 2;
+const DB_VERSION: u32 = 3;
 const IDENTITY: &str = "identity";
 const PROFILE: &str = "profile";
 const OWNED: &str = "owned_polls";
 const PROCESSED: &str = "processed";
 const JOINED: &str = "joined";
+const OUTBOX: &str = "outbox";
 const SELF_KEY: &str = "self";
 
 /// The identity as stored: the 32-byte seed in hex and the PeerJS token.
@@ -90,6 +95,7 @@ impl Repository {
             .add_object_store(ObjectStore::new(OWNED))
             .add_object_store(ObjectStore::new(PROCESSED))
             .add_object_store(ObjectStore::new(JOINED))
+            .add_object_store(ObjectStore::new(OUTBOX))
             .build()
             .await
             .map_err(StorageError::idb("open the database"))?;
@@ -320,6 +326,48 @@ impl Repository {
             .map_err(StorageError::idb("write a joined poll"))?;
         finish(tx, "commit a joined poll").await
     }
+
+    /// The stored outbox of `poll`, oldest first.
+    pub async fn outbox(&self, poll: PollId) -> Result<Vec<OutboxRecord>, StorageError> {
+        let tx = self
+            .db
+            .transaction(&[OUTBOX], TransactionMode::ReadOnly)
+            .map_err(StorageError::idb("start a transaction"))?;
+        let mut records: Vec<OutboxRecord> = all_json(&tx, OUTBOX, "outbox record").await?;
+        records.retain(|r| r.poll_id == poll);
+        records.sort_by_key(|r| r.seq);
+        Ok(records)
+    }
+
+    /// Stores a command before it is sent; returns once it is durable.
+    pub async fn save_outbox(&self, record: &OutboxRecord) -> Result<(), StorageError> {
+        let (tx, store) = self.open_store(OUTBOX, TransactionMode::ReadWrite)?;
+        let value = JsValue::from_str(&json(record, "outbox record")?);
+        let key = outbox_key(record.poll_id, record.command_id);
+        store
+            .put(&value, Some(&key))
+            .await
+            .map_err(StorageError::idb("write an outbox record"))?;
+        finish(tx, "commit an outbox record").await
+    }
+
+    /// Deletes the record of a command the owner answered (nothing if there is none).
+    pub async fn delete_outbox(
+        &self,
+        poll: PollId,
+        command_id: CommandId,
+    ) -> Result<(), StorageError> {
+        let (tx, store) = self.open_store(OUTBOX, TransactionMode::ReadWrite)?;
+        store
+            .delete(outbox_key(poll, command_id))
+            .await
+            .map_err(StorageError::idb("delete an outbox record"))?;
+        finish(tx, "commit an outbox deletion").await
+    }
+}
+
+fn outbox_key(poll: PollId, command_id: CommandId) -> JsValue {
+    JsValue::from_str(&format!("{poll}/{command_id}"))
 }
 
 /// Waits for `tx` to finish; an aborted transaction is an error.

@@ -69,3 +69,57 @@ async fn two_browsers_get_different_identities() {
     assert_ne!(ida.peer_id(), idb.peer_id());
     assert_ne!(ida.token(), idb.token());
 }
+
+#[wasm_bindgen_test]
+async fn the_outbox_survives_closing_and_reopening_the_database() {
+    use starpoll_core::outbox::OutboxRecord;
+    use starpoll_core::poll::{Command, CommandId, OptionId, PollId};
+
+    let name = "test-outbox-reopen";
+    let repo = fresh(name).await;
+    let poll = PollId::from_random_bytes([1; 16]);
+    let other = PollId::from_random_bytes([2; 16]);
+    let record = |poll_id, seq: u64, n: u8| OutboxRecord {
+        poll_id,
+        seq,
+        command_id: CommandId::from_random_bytes([n; 16]),
+        command: Command::CastVote {
+            option_ids: [OptionId(u32::from(n))].into_iter().collect(),
+        },
+    };
+    // Written out of order, with another poll's record in between.
+    for r in [
+        record(poll, 2, 3),
+        record(other, 0, 9),
+        record(poll, 0, 1),
+        record(poll, 1, 2),
+    ] {
+        repo.save_outbox(&r).await.expect("save");
+    }
+    repo.close();
+
+    let repo = Repository::open(name).await.expect("reopen");
+    let stored = repo.outbox(poll).await.expect("read");
+    assert_eq!(
+        stored,
+        [record(poll, 0, 1), record(poll, 1, 2), record(poll, 2, 3)]
+    );
+    // Answered commands leave; deleting twice is harmless.
+    let answered = CommandId::from_random_bytes([2; 16]);
+    repo.delete_outbox(poll, answered).await.expect("delete");
+    repo.delete_outbox(poll, answered)
+        .await
+        .expect("delete again");
+    repo.close();
+
+    let repo = Repository::open(name).await.expect("reopen again");
+    assert_eq!(
+        repo.outbox(poll).await.expect("read"),
+        [record(poll, 0, 1), record(poll, 2, 3)]
+    );
+    assert_eq!(
+        repo.outbox(other).await.expect("read other"),
+        [record(other, 0, 9)]
+    );
+    repo.close();
+}

@@ -10,6 +10,7 @@ use yew_router::prelude::*;
 
 use crate::app::{AppContext, Route};
 use crate::components::{CopyButton, NameField};
+use crate::follow::SyncState;
 use crate::network::NetworkStatus;
 use crate::state::AppState;
 use crate::storage::JoinedPoll;
@@ -131,14 +132,21 @@ fn PollLists() -> Html {
                 .and_then(|s| s.view.as_ref().map(|v| v.title.clone()))
                 .or_else(|| j.view.as_ref().map(|v| v.title.clone()))
                 .unwrap_or_else(|| "(not loaded yet)".to_owned());
-            let pending = live.map_or(0, |s| s.pending);
+            let pending = live.map_or(0, |s| s.pending.len());
+            let sync = live.map(|s| s.sync);
             html! {
                 <li>
                     <Link<Route> to={Route::Poll { owner: j.owner.to_string(), poll: j.poll_id.to_string() }} classes="poll-list-item-link">
                         <span data-testid="poll-list-item" data-poll-id={j.poll_id.to_string()} class="poll-list-item">
                             <span class="title">{ title }</span>
+                            <span class="hint">{ match sync {
+                                Some(SyncState::Connected) => "owner online",
+                                Some(SyncState::Connecting) => "connecting…",
+                                Some(SyncState::Offline) => "owner not reachable",
+                                None => "",
+                            } }</span>
                             if pending > 0 {
-                                <span class="badge warn">{ format!("{pending} pending") }</span>
+                                <span class="badge warn" data-testid="poll-list-pending">{ format!("{pending} pending") }</span>
                             }
                         </span>
                     </Link<Route>>

@@ -144,14 +144,14 @@ fn not_serving(context: &AppContext, ready: &Ready) -> Html {
         NetworkStatus::OtherTab | NetworkStatus::TakenOver => html! {
             <section class="card" data-testid="poll-other-tab">
                 <h1>{ "Open in another tab" }</h1>
-                <p>{ "Your polls are served from another tab of this browser." }</p>
+                <p>{ "starpoll is active in another tab of this browser: your polls are served and your votes are sent from there." }</p>
                 <button type="button" data-testid="take-over" onclick={take_over}>{ "Use this tab instead" }</button>
             </section>
         },
         NetworkStatus::Stopped(why) => html! {
             <section class="card error-card"><h1>{ "Offline" }</h1><p>{ why.clone() }</p></section>
         },
-        _ => html! { <p class="starting" aria-live="polite">{ "Loading your polls…" }</p> },
+        _ => html! { <p class="starting" aria-live="polite">{ "Loading…" }</p> },
     }
 }
 
@@ -165,10 +165,13 @@ struct ParticipantViewProps {
 #[component]
 fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let context = use_context::<AppContext>();
+    let active = context
+        .as_ref()
+        .is_some_and(|c| matches!(c.state(), AppState::Ready(r) if r.hub.is_some()));
     {
         let context = context.clone();
         let (owner, poll) = (props.owner.clone(), props.poll);
-        use_effect_with((owner.clone(), poll), move |_| {
+        use_effect_with((owner.clone(), poll, active), move |_| {
             if let Some(context) = context {
                 context.follow(owner, poll);
             }
@@ -180,6 +183,9 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let AppState::Ready(ready) = context.state() else {
         return html! {};
     };
+    if !active {
+        return not_serving(&context, ready);
+    }
     let poll_id = props.poll;
     let me = ready.identity.peer_id();
     let snapshot = ready.follows.get(&poll_id);
@@ -187,9 +193,17 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let sync_text = match (sync, snapshot.and_then(|s| s.impostor.as_ref())) {
         (_, Some(_)) => "The owner's ID is taken by someone else",
         (SyncState::Connected, _) => "Connected to the owner",
-        (SyncState::Offline, _) => "Owner not reachable; retrying by itself",
+        (SyncState::Offline, _) => "Owner not reachable",
         (SyncState::Connecting, _) => "Connecting to the owner…",
     };
+    let next_attempt = snapshot
+        .and_then(|s| s.next_attempt_at)
+        .filter(|_| sync == SyncState::Offline)
+        .map(clock_time);
+    let pending: &[Command] = snapshot.map_or(&[], |s| s.pending.as_slice());
+    let pending_vote = pending
+        .iter()
+        .any(|c| matches!(c, Command::CastVote { .. }));
     let retry = {
         let context = context.clone();
         Callback::from(move |_: MouseEvent| context.retry_now(poll_id))
@@ -198,15 +212,28 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         <p class="status-line">
             <span class={classes!("badge", (sync == SyncState::Connected).then_some("ok"))}
                 data-testid="sync-status" data-state={sync.key()} role="status">{ sync_text }</span>
-            if let Some(s) = snapshot.filter(|s| s.pending > 0) {
+            if !pending.is_empty() {
                 <span class="badge warn" data-testid="pending-badge"
-                    title="Changes not confirmed by the owner yet">{ format!("{} pending", s.pending) }</span>
+                    title="Changes saved in this browser, not confirmed by the owner yet">{ format!("{} pending", pending.len()) }</span>
+            }
+            if let Some(at) = next_attempt {
+                <span class="hint" data-testid="next-attempt">{ format!("retrying by itself at {at}") }</span>
             }
             if sync == SyncState::Offline {
                 <button type="button" class="secondary small" data-testid="sync-retry" onclick={retry}>{ "Retry now" }</button>
             }
         </p>
     };
+    let pending_list = (!pending.is_empty()).then(|| html! {
+        <div class="pending-list">
+            <p class="hint">{ "Saved in this browser and sent when the owner is reachable:" }</p>
+            <ul data-testid="pending-list">
+                { for pending.iter().map(|c| html! {
+                    <li data-testid="pending-item"><span class="badge warn small">{ "pending" }</span>{ " " }{ describe(c) }</li>
+                }) }
+            </ul>
+        </div>
+    });
     let impostor = snapshot.and_then(|s| s.impostor.clone()).map(|why| html! {
         <p class="notice error" role="alert" data-testid="impostor-warning">
             { "Someone is answering at the owner's peer ID without the owner's key, so nothing from them is shown and nothing is sent to them. " }
@@ -260,10 +287,32 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
                 <p class="hint" data-testid="stale-note">{ format!("Last known state (revision {}); it may have changed since.", view.revision.0) }</p>
             }
             <p class="hint" data-testid="my-role">{ role_note }</p>
-            <Ballot view={view.clone()} {can_vote} {on_vote} pending={snapshot.is_some_and(|s| s.pending > 0)} />
+            <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} />
+            { pending_list.unwrap_or_default() }
             <Members view={view} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
         </section>
     }
+}
+
+/// A pending command, in words.
+fn describe(command: &Command) -> String {
+    match command {
+        Command::Join { display_name } => format!("joining as {display_name}"),
+        Command::CastVote { option_ids } if option_ids.is_empty() => "withdrawing your vote".into(),
+        Command::CastVote { .. } => "your vote".into(),
+        Command::UpdateProfile { display_name } => format!("renaming yourself to {display_name}"),
+        Command::AddOption { text } => format!("adding the option {text}"),
+        Command::SetRole { role, .. } => format!("making someone {} {role}", role.article()),
+        Command::Close => "closing the poll".into(),
+        Command::Reopen => "reopening the poll".into(),
+        Command::EditPoll { .. } => "editing the poll".into(),
+    }
+}
+
+/// A Unix-ms time as the local wall-clock time (e.g. 14:05:09).
+fn clock_time(at_ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
+    String::from(date.to_locale_time_string("default"))
 }
 
 #[derive(Properties, PartialEq)]
