@@ -109,7 +109,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
             <Header view={view.clone()} />
             <p class="status-line">
                 <span class="badge ok" data-testid="sync-status" data-state="owner">{ "You host this poll" }</span>
-                <span class="hint">{ format!("revision {}", hosted.poll.revision.0) }</span>
+                <span class="hint">{ "revision " }<span data-testid="revision">{ hosted.poll.revision.0 }</span></span>
             </p>
             if let Some(why) = &*error {
                 <p class="notice error" role="alert" data-testid="command-error">{ why.clone() }</p>
