@@ -284,7 +284,11 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             { impostor.unwrap_or_default() }
             { refusal.unwrap_or_default() }
             if stale {
-                <p class="hint" data-testid="stale-note">{ format!("Last known state (revision {}); it may have changed since.", view.revision.0) }</p>
+                <p class="hint" data-testid="stale-note">{ format!(
+                    "Last known state (revision {}{}); it may have changed since.",
+                    view.revision.0,
+                    snapshot.and_then(|s| s.view_saved_at).map(|at| format!(", received at {}", clock_time(at))).unwrap_or_default(),
+                ) }</p>
             }
             <p class="hint" data-testid="my-role">{ role_note }</p>
             <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} />
