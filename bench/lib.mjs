@@ -1,0 +1,183 @@
+// Shared pieces of the benchmark runner: servers, the browser, pages for app users and for stock
+// peerjs peers, in-page clocks, and statistics. Nothing here measures anything by itself.
+import { spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { chromium } from 'playwright-core';
+import { participantSource } from '../tests/e2e/protocol-doc.mjs';
+
+export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, seconds = 30) {
+  for (let i = 0; i < seconds * 10; i++) {
+    const ok = await new Promise((resolve) => {
+      const c = connect(port, '127.0.0.1');
+      c.on('connect', () => { c.end(); resolve(true); });
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Starts the static server (app dist + vendor mounts) and the real PeerJS server; returns a stop(). */
+export async function startServers({ appPort, peerPort, mounts = [] }) {
+  const children = [
+    spawn('node', [
+      'tests/support/static-server.mjs', '--dir', 'dist', '--port', String(appPort),
+      '--mount', '/vendor/peerjs=node_modules/peerjs/dist',
+      '--mount', '/vendor/tweetnacl=node_modules/tweetnacl',
+      ...mounts.flatMap((m) => ['--mount', m]),
+    ], { cwd: ROOT, stdio: 'ignore' }),
+    spawn('node', ['tests/support/peer-server.mjs', '--port', String(peerPort), '--alive-timeout-ms', '15000'],
+      { cwd: ROOT, stdio: 'ignore' }),
+  ];
+  await waitForPort(appPort);
+  await waitForPort(peerPort);
+  return () => children.forEach((c) => c.kill('SIGTERM'));
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--allow-loopback-in-peer-connection', '--enable-precise-memory-info',
+    ],
+  });
+}
+
+/** A bench environment: the browser, URLs, and helpers that make users. */
+export class Bench {
+  constructor(browser, appPort, peerPort) {
+    this.browser = browser;
+    this.base = `http://127.0.0.1:${appPort}`;
+    this.peerPort = peerPort;
+    this.server = { host: '127.0.0.1', port: peerPort, path: '/', key: 'peerjs', secure: false };
+    this.contexts = [];
+  }
+
+  url(path) {
+    const sep = path.includes('?') ? '&' : '?';
+    return `${this.base}${path}${sep}peerjs=ws://127.0.0.1:${this.peerPort}/`;
+  }
+
+  async context() {
+    const context = await this.browser.newContext({ permissions: ['camera', 'microphone'] });
+    this.contexts.push(context);
+    return context;
+  }
+
+  /** Closes every context made so far. */
+  async reset() {
+    await Promise.all(this.contexts.splice(0).map((c) => c.close().catch(() => {})));
+  }
+
+  /** An app user with a display name, online. */
+  async appUser(name) {
+    const page = await (await this.context()).newPage();
+    await page.goto(this.url('/'));
+    await page.waitForSelector('[data-testid="network-status"][data-state="online"]');
+    await page.fill('[data-testid="participant-name"]', name);
+    await page.waitForSelector('[data-testid="name-save-state"][data-state="saved"]');
+    return page;
+  }
+
+  /** The owner creates a single-choice poll; returns { ownerId, pollId, link }. */
+  async createPoll(page, title, options) {
+    await page.click('[data-testid="new-poll"]');
+    await page.fill('[data-testid="poll-title"]', title);
+    for (let i = 2; i < options.length; i++) await page.click('[data-testid="poll-add-option"]');
+    for (const [i, text] of options.entries()) await page.fill(`[data-testid="poll-option-${i}"]`, text);
+    await page.click('[data-testid="poll-create"]');
+    await page.waitForSelector('[data-testid="poll-page"][data-role="owner"]');
+    const pollId = await page.getAttribute('[data-testid="poll-page"]', 'data-poll-id');
+    return {
+      ownerId: new URL(page.url()).pathname.split('/')[2],
+      pollId,
+      link: await page.inputValue('[data-testid="share-link"]'),
+    };
+  }
+
+  /** A participant page that joined the poll by its invite link and is connected. */
+  async joined(link, name) {
+    const page = await this.appUser(name);
+    await page.goto(link);
+    await page.waitForSelector('[data-testid="sync-status"][data-state="connected"]');
+    await page.waitForSelector('[data-testid="my-role"]:has-text("voter")');
+    return page;
+  }
+
+  /** A blank same-origin page with stock peerjs, tweetnacl, the PROTOCOL.md §6 participant and
+   * the in-page helpers of `pageHelpers`. */
+  async stockPage(context) {
+    const page = await (context ?? (await this.context())).newPage();
+    await page.goto(`${this.base}/vendor/peerjs/peerjs.min.js`);
+    await page.setContent('<!doctype html><title>bench peer</title>');
+    await page.addScriptTag({ url: '/vendor/peerjs/peerjs.min.js' });
+    await page.addScriptTag({ url: '/vendor/tweetnacl/nacl-fast.min.js' });
+    await page.addScriptTag({ content: participantSource() });
+    await page.addScriptTag({ content: pageHelpers });
+    return page;
+  }
+}
+
+/** In-page helpers: a wall clock comparable across pages, and waiting on the DOM. */
+export const pageHelpers = `
+window.bench = {
+  now: () => performance.timeOrigin + performance.now(),
+  until(check) {
+    return new Promise((resolve) => {
+      const done = check();
+      if (done) return resolve(window.bench.now());
+      const observer = new MutationObserver(() => {
+        if (check()) { observer.disconnect(); resolve(window.bench.now()); }
+      });
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+  },
+  randomId: () => Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join(''),
+};`;
+
+/** Installs the in-page helpers in an app page. */
+export async function withHelpers(page) {
+  await page.addScriptTag({ content: pageHelpers });
+  return page;
+}
+
+// ---- statistics ----
+
+export function quantile(samples, q) {
+  if (!samples.length) return NaN;
+  const s = [...samples].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1));
+  return s[i];
+}
+
+/** p50/p99 of each repetition, and over all. */
+export function summarize(reps) {
+  const p50s = reps.map((r) => quantile(r, 0.5));
+  const all = reps.flat();
+  return {
+    n: all.length,
+    p50: quantile(all, 0.5),
+    p99: quantile(all, 0.99),
+    repP50s: p50s,
+    spread: p50s.length > 1 ? (Math.max(...p50s) - Math.min(...p50s)) / quantile(p50s, 0.5) : 0,
+  };
+}
+
+export const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);

@@ -1,0 +1,240 @@
+// The benchmark runner (issue 7): starts the servers, runs every scenario and its baseline
+// `--reps` times in one browser, prints a table, writes target/bench/results.json and rewrites
+// BENCHMARKS.md. Run it through scripts/bench, which builds the release first.
+//   node bench/run.mjs [--reps 3] [--only B1,B2,...] [--quick]
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+import { join } from 'node:path';
+import { Bench, ROOT, freePort, launch, startServers, summarize, quantile, round } from './lib.mjs';
+import * as s from './scenarios.mjs';
+
+const args = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const quick = args.includes('--quick');
+const reps = Number(arg('reps', quick ? 1 : 3));
+const only = arg('only', 'B1,B2,B3,B4,B5,B6,B7,B8').split(',');
+const want = (id) => only.includes(id);
+const fanout = quick ? [1, 10] : [1, 10, 50, 100];
+
+const OUT = join(ROOT, 'target', 'bench');
+mkdirSync(OUT, { recursive: true });
+const log = (...m) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...m);
+
+const appPort = await freePort();
+const peerPort = await freePort();
+const helloDist = join(OUT, 'hello-dist');
+const cryptoWeb = join(OUT, 'crypto-web');
+const stop = await startServers({
+  appPort,
+  peerPort,
+  mounts: [`/hello=${helloDist}`, `/crypto=${cryptoWeb}`],
+});
+const browser = await launch();
+const bench = new Bench(browser, appPort, peerPort);
+const results = { date: new Date().toISOString(), machine: machine(), reps, scenarios: {} };
+
+/** Runs `fn` once per repetition (fresh contexts each time) and returns the per-rep values. */
+async function repeat(name, fn) {
+  const out = [];
+  for (let r = 0; r < reps; r++) {
+    log(`${name} rep ${r + 1}/${reps}`);
+    try {
+      out.push(await fn(r));
+    } finally {
+      await bench.reset();
+    }
+  }
+  return out;
+}
+
+try {
+  // B1 is every other scenario's baseline, so it runs whenever B2 does.
+  let b1 = null;
+  if (want('B1') || want('B2')) {
+    const runs = await repeat('B1', () => s.b1(bench));
+    b1 = { rtt: summarize(runs.map((r) => r.rtt)), idb: summarize(runs.map((r) => r.idb)), runs };
+    results.scenarios.B1 = { rtt: b1.rtt, idbCommit: b1.idb };
+  }
+  if (want('B2')) {
+    const runs = await repeat('B2', () => s.b2(bench, { votes: quick ? 50 : 200 }));
+    const stats = summarize(runs);
+    // Baseline per repetition: that repetition's B1 RTT p50 + 2 × its IDB commit p50.
+    const base = b1.runs.map((r) => quantile(r.rtt, 0.5) + 2 * quantile(r.idb, 0.5));
+    const baseline = quantile(base, 0.5);
+    results.scenarios.B2 = { ...stats, baseline, ratio: stats.p50 / baseline, target: '≤ 1.5× baseline' };
+  }
+  if (want('B3') || want('B8')) {
+    results.scenarios.B3 = {};
+    for (const n of fanout) {
+      const profile = n === 50 || (quick && n === 10);
+      const app = await repeat(`B3 n=${n}`, () => s.b3(bench, { n, votes: quick ? 5 : 20, profile }));
+      const base = await repeat(`B3 baseline n=${n}`, () => s.b3Baseline(bench, { n, votes: quick ? 5 : 20 }));
+      const stats = summarize(app.map((a) => a.samples));
+      const baseline = summarize(base);
+      results.scenarios.B3[n] = { ...stats, baseline: baseline.p50, baselineP99: baseline.p99, ratio: stats.p50 / baseline.p50 };
+      if (profile) {
+        const b8 = app.map((a) => a.b8);
+        results.scenarios.B8 = {
+          n,
+          heapMB: Math.max(...b8.map((b) => b.heapMB)),
+          longestTaskMs: Math.max(...b8.map((b) => b.longestTaskMs)),
+          maxLoopLagMs: Math.max(...b8.map((b) => b.maxLoopLagMs)),
+          target: '< 100 MB, < 50 ms',
+        };
+      }
+    }
+  }
+  if (want('B4')) {
+    const n = quick ? 200 : 1000;
+    const runs = await repeat('B4', () => s.b4(bench, { n }));
+    const base = await repeat('B4 baseline', () => s.b4Baseline(bench, { n }));
+    const stats = summarize([runs.map((r) => r.ms)]);
+    results.scenarios.B4 = {
+      commands: n,
+      ...stats,
+      repMs: runs.map((r) => r.ms),
+      baseline: quantile(base, 0.5),
+      ratio: stats.p50 / quantile(base, 0.5),
+      lost: runs.reduce((a, r) => a + r.lost, 0),
+      duplicated: runs.reduce((a, r) => a + r.duplicated, 0),
+      consecutive: runs.every((r) => r.consecutive),
+      target: '< 1 s; 0 lost, 0 duplicated',
+    };
+  }
+  if (want('B5')) {
+    const runs = await repeat('B5', () => s.b5(bench));
+    const base = await repeat('B5 baseline', () => s.b5Baseline(bench));
+    const stats = summarize(runs);
+    const baseline = summarize(base);
+    results.scenarios.B5 = { ...stats, baseline: baseline.p50, ratio: stats.p50 / baseline.p50, target: '< 500 ms' };
+  }
+  if (want('B6')) {
+    const app = await repeat('B6', () => s.coldLoad(bench, '/', '[data-testid="new-poll"]'));
+    const hello = existsSync(helloDist)
+      ? await repeat('B6 baseline', () => s.coldLoad(bench, `${bench.base}/hello/`, '[data-testid="hello"]'))
+      : null;
+    const stats = summarize(app);
+    const baseline = hello && summarize(hello);
+    results.scenarios.B6 = {
+      ...stats,
+      baseline: baseline?.p50 ?? null,
+      ratio: baseline ? stats.p50 / baseline.p50 : null,
+      bytes: sizes(join(ROOT, 'dist')),
+      baselineBytes: existsSync(helloDist) ? sizes(helloDist) : null,
+      target: '≤ 150 KB gzip total',
+    };
+  }
+  if (want('B7')) results.scenarios.B7 = await b7();
+} finally {
+  await browser.close();
+  stop();
+}
+
+writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const markdown = report(results);
+console.log(`\n${markdown}`);
+if (!quick && only.length === 8) {
+  writeFileSync(join(ROOT, 'BENCHMARKS.md'), markdown);
+  log('wrote BENCHMARKS.md');
+}
+log(`wrote ${join(OUT, 'results.json')}`);
+
+// ---- B6 bytes, B7 crypto ----
+
+function sizes(dir) {
+  const out = {};
+  for (const file of readdirSync(dir)) {
+    const kind = file.endsWith('.wasm') ? 'wasm' : file.endsWith('.js') && file !== 'sw.js' ? 'js' : file.endsWith('.css') ? 'css' : null;
+    if (!kind) continue;
+    const data = readFileSync(join(dir, file));
+    out[kind] = {
+      raw: data.length,
+      gzip: gzipSync(data, { level: 9 }).length,
+      brotli: brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    };
+  }
+  out.total = ['raw', 'gzip', 'brotli'].reduce((t, k) => ({ ...t, [k]: Object.values(out).reduce((a, v) => a + (v[k] ?? 0), 0) }), {});
+  return out;
+}
+
+async function b7() {
+  const native = join(OUT, 'release', 'bench-crypto');
+  if (!existsSync(native) || !existsSync(cryptoWeb)) return { missing: 'run bench/build-baselines.sh' };
+  const iterations = 2000;
+  const nativeRuns = JSON.parse(execFileSync(native, [String(iterations), String(reps)], { encoding: 'utf8' }));
+  const page = await (await bench.context()).newPage();
+  await page.goto(`${bench.base}/crypto/index.html`);
+  const wasmRuns = await page.evaluate(async ([iterations, reps]) => {
+    await window.cryptoReady;
+    return JSON.parse(window.runCrypto(iterations, reps));
+  }, [iterations, reps]);
+  await bench.reset();
+  const med = (xs) => quantile(xs, 0.5);
+  return {
+    iterations,
+    native: { signUs: med(nativeRuns.sign_us), verifyUs: med(nativeRuns.verify_us) },
+    wasm: { signUs: med(wasmRuns.sign_us), verifyUs: med(wasmRuns.verify_us) },
+    verifyRatio: med(wasmRuns.verify_us) / med(nativeRuns.verify_us),
+    signRatio: med(wasmRuns.sign_us) / med(nativeRuns.sign_us),
+    target: 'verify ≤ 2× native',
+  };
+}
+
+// ---- the report ----
+
+function machine() {
+  const chromium = (() => {
+    try { return execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim(); } catch { return 'chromium'; }
+  })();
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${round(totalmem() / 2 ** 30, 1)} GiB RAM, ${chromium}, node ${process.version}`;
+}
+
+function ms(x) { return Number.isFinite(x) ? `${round(x, x < 10 ? 2 : 1)} ms` : '—'; }
+function ratio(x) { return Number.isFinite(x) ? `${round(x, 2)}×` : '—'; }
+function spread(st) { return st?.spread !== undefined ? `${round(st.spread * 100, 0)} %` : '—'; }
+function kb(bytes) { return `${round(bytes / 1024, 1)} KB`; }
+
+function report(r) {
+  const S = r.scenarios;
+  const rows = [];
+  const row = (...cells) => rows.push(`| ${cells.join(' | ')} |`);
+  if (S.B1) {
+    row('B1', 'stock peerjs JSON ping RTT', ms(S.B1.rtt.p50), ms(S.B1.rtt.p99), spread(S.B1.rtt), '—', '—', '—');
+    row('B1', 'IndexedDB put + commit', ms(S.B1.idbCommit.p50), ms(S.B1.idbCommit.p99), spread(S.B1.idbCommit), '—', '—', '—');
+  }
+  if (S.B2) row('B2', `vote → ack → badge gone (${S.B2.n} votes)`, ms(S.B2.p50), ms(S.B2.p99), spread(S.B2), ms(S.B2.baseline), ratio(S.B2.ratio), S.B2.target);
+  for (const [n, st] of Object.entries(S.B3 ?? {})) {
+    row('B3', `fan-out to N=${n}`, ms(st.p50), ms(st.p99), spread(st), ms(st.baseline), ratio(st.ratio), n === '50' ? 'p99 ≤ 100 ms, ≤ 2×' : '≤ 2×');
+  }
+  if (S.B4) row('B4', `${S.B4.commands} queued commands → all acked, pages converged (lost ${S.B4.lost}, duplicated ${S.B4.duplicated})`, ms(S.B4.p50), ms(S.B4.p99), `${S.B4.repMs.map((x) => round(x, 0)).join(' / ')} ms`, ms(S.B4.baseline), ratio(S.B4.ratio), S.B4.target);
+  if (S.B5) row('B5', 'invite link → poll with live tallies', ms(S.B5.p50), ms(S.B5.p99), spread(S.B5), ms(S.B5.baseline), ratio(S.B5.ratio), S.B5.target);
+  if (S.B6) {
+    row('B6', 'cold load to interactive', ms(S.B6.p50), ms(S.B6.p99), spread(S.B6), ms(S.B6.baseline), ratio(S.B6.ratio), '—');
+    const b = S.B6.bytes;
+    const h = S.B6.baselineBytes;
+    row('B6', 'bytes gzip: wasm / js / css = total', `${kb(b.wasm.gzip)} / ${kb(b.js.gzip)} / ${kb(b.css.gzip)} = **${kb(b.total.gzip)}**`, `raw ${kb(b.total.raw)}, brotli ${kb(b.total.brotli)}`, '—', h ? `${kb(h.total.gzip)} gzip` : '—', h ? ratio(b.total.gzip / h.total.gzip) : '—', S.B6.target);
+  }
+  if (S.B7 && !S.B7.missing) {
+    row('B7', `ed25519 verify, release wasm (${S.B7.iterations}×)`, `${round(S.B7.wasm.verifyUs, 1)} µs`, '—', '—', `${round(S.B7.native.verifyUs, 1)} µs native`, ratio(S.B7.verifyRatio), S.B7.target);
+    row('B7', 'ed25519 sign, release wasm', `${round(S.B7.wasm.signUs, 1)} µs`, '—', '—', `${round(S.B7.native.signUs, 1)} µs native`, ratio(S.B7.signRatio), '—');
+  }
+  if (S.B8) row('B8', `owner tab at N=${S.B8.n}: JS heap; longest task / max event-loop lag during B3`, `${round(S.B8.heapMB, 1)} MB`, `${ms(S.B8.longestTaskMs)} / ${ms(S.B8.maxLoopLagMs)}`, '—', '—', '—', S.B8.target);
+  return `# Benchmarks
+
+Produced by \`./scripts/bench\` on ${r.date.slice(0, 10)} (${r.reps} repetitions per scenario; every
+baseline measured in the same run, same browser, same servers). Machine: ${r.machine}.
+Raw numbers: \`target/bench/results.json\`.
+
+p50/p99 are over all samples of all repetitions; *spread* is (max − min) / median of the
+per-repetition p50s; *ratio* is p50 / baseline p50.
+
+| id | scenario | p50 | p99 | spread | baseline | ratio | target |
+|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+`;
+}

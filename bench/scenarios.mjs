@@ -1,0 +1,388 @@
+// The benchmark scenarios of issue 7 (B1–B5, B8), each one repetition: they return raw samples in
+// milliseconds (or bytes), and the runner (run.mjs) aggregates repetitions. Every scenario and its
+// baseline run in the same browser, against the same servers, one after the other.
+import { withHelpers } from './lib.mjs';
+
+// ---- stock peerjs baselines ----
+
+/** A stock peerjs peer in `page` under a random ID, answering with `onConnection(conn)` code. */
+async function stockPeer(page, server, echo) {
+  return page.evaluate(([server, echo]) => new Promise((resolve, reject) => {
+    const peer = new peerjs.Peer(window.bench.randomId(), server);
+    peer.on('open', resolve);
+    peer.on('error', reject);
+    if (echo) peer.on('connection', (conn) => conn.on('data', (d) => conn.send(d)));
+    window.stockPeer = peer;
+  }), [server, echo]);
+}
+
+/** B1: stock peerjs JSON ping RTT between two contexts, and one IndexedDB put+commit. */
+export async function b1(bench, { pings = 200 } = {}) {
+  const a = await bench.stockPage();
+  const b = await bench.stockPage();
+  const idB = await stockPeer(b, bench.server, true);
+  await stockPeer(a, bench.server, false);
+  const rtt = await a.evaluate(async ([idB, n]) => {
+    const conn = window.stockPeer.connect(idB, { serialization: 'json', reliable: true });
+    await new Promise((r) => conn.on('open', r));
+    let answer;
+    conn.on('data', (d) => answer(d));
+    const out = [];
+    for (let i = 0; i < n + 10; i++) {
+      const got = new Promise((r) => { answer = r; });
+      const t0 = performance.now();
+      conn.send({ i, pad: 'x'.repeat(400) });
+      await got;
+      if (i >= 10) out.push(performance.now() - t0); // the first 10 warm up
+    }
+    return out;
+  }, [idB, pings]);
+  const idb = await a.evaluate(async (n) => {
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open(`bench-${Math.random()}`, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('kv');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const out = [];
+    for (let i = 0; i < n + 10; i++) {
+      const t0 = performance.now();
+      await new Promise((resolve, reject) => {
+        const tx = db.transaction('kv', 'readwrite');
+        tx.objectStore('kv').put(JSON.stringify({ i, pad: 'x'.repeat(400) }), `k${i}`);
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+      if (i >= 10) out.push(performance.now() - t0);
+    }
+    return out;
+  }, pings);
+  return { rtt, idb };
+}
+
+/** Owner + one joined participant (app pages), with in-page helpers. */
+async function ownerAndAnn(bench, options = ['A', 'B']) {
+  const owner = await withHelpers(await bench.appUser('Olga'));
+  const poll = await bench.createPoll(owner, 'Bench', options);
+  const ann = await withHelpers(await bench.joined(poll.link, 'Ann'));
+  return { owner, ann, ...poll };
+}
+
+/** B2: click a vote → the owner's ack → the pending badge is gone, `votes` times. */
+export async function b2(bench, { votes = 200 } = {}) {
+  const { ann } = await ownerAndAnn(bench);
+  return ann.evaluate(async (n) => {
+    const badge = () => document.querySelector('[data-testid="pending-badge"]');
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const button = document.querySelector(`[data-testid="vote-option-${i % 2}"]`);
+      const t0 = window.bench.now();
+      button.click();
+      await window.bench.until(() => badge());
+      out.push((await window.bench.until(() => !badge())) - t0);
+    }
+    return out;
+  }, votes);
+}
+
+/** The owner's stored command records of `pollId`, as [{ commandId, author, outcome }]. */
+async function processedRecords(page, pollId) {
+  return page.evaluate((pollId) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('starpoll');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const request = open.result.transaction('processed').objectStore('processed').getAll();
+      request.onsuccess = () => {
+        resolve(request.result.map((t) => JSON.parse(t)).filter((r) => r.pollId === pollId).map((r) => r.record));
+        open.result.close();
+      };
+      request.onerror = () => reject(request.error);
+    };
+  }), pollId);
+}
+
+async function outboxCount(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('starpoll');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const request = open.result.transaction('outbox').objectStore('outbox').count();
+      request.onsuccess = () => { resolve(request.result); open.result.close(); };
+      request.onerror = () => reject(request.error);
+    };
+  }));
+}
+
+/** B4: `n` votes queued while the owner is away; the owner returns; from the moment the
+ * participant's link is verified until every command is acked and both pages show the final
+ * state. Also counts lost and duplicated commands from the owner's records. */
+export async function b4(bench, { n = 1000 } = {}) {
+  const { owner, ann, ownerId, pollId } = await ownerAndAnn(bench);
+  const r0 = Number(await owner.textContent('[data-testid="revision"]'));
+  const ownerContext = owner.context();
+  await owner.close();
+  await ann.waitForSelector('[data-testid="sync-status"]:not([data-state="connected"])', { timeout: 30_000 });
+  await ann.evaluate((n) => {
+    for (let i = 0; i < n; i++) document.querySelector(`[data-testid="vote-option-${i % 2}"]`).click();
+  }, n);
+  for (let i = 0; i < 600 && (await outboxCount(ann)) < n; i++) await ann.waitForTimeout(100);
+  const stored = await outboxCount(ann);
+
+  const back = await withHelpers(await ownerContext.newPage());
+  await back.goto(bench.url(`/p/${ownerId}/${pollId}`));
+  await back.waitForSelector('[data-testid="revision"]');
+  await withHelpers(back);
+  const target = r0 + n;
+  const ownerDone = back.evaluate((target) => window.bench.until(
+    () => Number(document.querySelector('[data-testid="revision"]')?.textContent) >= target), target);
+  const annDone = ann.evaluate(async () => {
+    const connected = await window.bench.until(
+      () => document.querySelector('[data-testid="sync-status"][data-state="connected"]'));
+    const drained = await window.bench.until(() => !document.querySelector('[data-testid="pending-badge"]'));
+    return { connected, drained };
+  });
+  // Dial now instead of waiting for the backoff (the owner has just registered).
+  let settled = false;
+  annDone.then(() => { settled = true; });
+  while (!settled) {
+    const retry = await ann.$('[data-testid="sync-retry"]');
+    if (retry) await retry.click().catch(() => {});
+    await ann.waitForTimeout(500);
+  }
+  const { connected, drained } = await annDone;
+  const ownerAt = await ownerDone;
+  const finalOption = (n - 1) % 2;
+  await ann.waitForSelector(`[data-testid="tally-${finalOption}"]:has-text("1")`);
+  const records = await processedRecords(back, pollId);
+  const acked = records.filter((r) => r.outcome.outcome === 'acked' && r.outcome.revision > r0);
+  const revisions = acked.map((r) => r.outcome.revision).sort((a, b) => a - b);
+  const distinct = new Set(revisions).size;
+  return {
+    ms: Math.max(drained, ownerAt) - connected,
+    stored,
+    applied: acked.length,
+    lost: n - acked.length,
+    duplicated: acked.length - distinct,
+    consecutive: revisions.every((r, i) => r === r0 + 1 + i),
+  };
+}
+
+/** B4 baseline: stock peerjs sends `n` messages of a sealed frame's size; until the last arrives. */
+export async function b4Baseline(bench, { n = 1000 } = {}) {
+  const a = await bench.stockPage();
+  const b = await bench.stockPage();
+  const idB = await stockPeer(b, bench.server, false);
+  await stockPeer(a, bench.server, false);
+  await b.evaluate((n) => {
+    window.lastArrival = new Promise((resolve) => {
+      window.stockPeer.on('connection', (conn) => {
+        let count = 0;
+        conn.on('data', () => { if (++count === n) resolve(window.bench.now()); });
+      });
+    });
+  }, n);
+  const t0 = await a.evaluate(async ([idB, n]) => {
+    const conn = window.stockPeer.connect(idB, { serialization: 'json', reliable: true });
+    await new Promise((r) => conn.on('open', r));
+    const t0 = window.bench.now();
+    for (let i = 0; i < n; i++) conn.send({ i, pad: 'x'.repeat(400) });
+    return t0;
+  }, [idB, n]);
+  return (await b.evaluate(() => window.lastArrival)) - t0;
+}
+
+/** B5: an invite link opened in a fresh context → the poll is rendered with live tallies. */
+export async function b5(bench, { samples = 5 } = {}) {
+  const { link } = await ownerAndAnn(bench);
+  const out = [];
+  for (let i = 0; i < samples; i++) {
+    const page = await (await bench.context()).newPage();
+    const t0 = performance.now();
+    await page.goto(link);
+    await page.waitForSelector('[data-testid="sync-status"][data-state="connected"]');
+    await page.waitForSelector('[data-testid="tally-0"]');
+    out.push(performance.now() - t0);
+    await page.context().close();
+  }
+  return out;
+}
+
+/** B5 baseline: a fresh context loads a page with stock peerjs and opens a connection. */
+export async function b5Baseline(bench, { samples = 5 } = {}) {
+  const target = await bench.stockPage();
+  const id = await stockPeer(target, bench.server, true);
+  const out = [];
+  for (let i = 0; i < samples; i++) {
+    const context = await bench.context();
+    const t0 = performance.now();
+    const page = await bench.stockPage(context);
+    await stockPeer(page, bench.server, false);
+    await page.evaluate((id) => new Promise((resolve) => {
+      window.stockPeer.connect(id, { serialization: 'json', reliable: true }).on('open', resolve);
+    }), id);
+    out.push(performance.now() - t0);
+    await context.close();
+  }
+  return out;
+}
+
+/** B6: cold load of `path` in a fresh context until `selector` is shown. */
+export async function coldLoad(bench, path, selector, { samples = 5 } = {}) {
+  const out = [];
+  for (let i = 0; i < samples; i++) {
+    const context = await bench.context();
+    const page = await context.newPage();
+    const t0 = performance.now();
+    await page.goto(path.startsWith('http') ? path : bench.url(path));
+    await page.waitForSelector(selector);
+    out.push(performance.now() - t0);
+    await context.close();
+  }
+  return out;
+}
+
+// ---- B3 fan-out and B8 ----
+
+/** In-page code that starts `k` PROTOCOL.md §6 participants of one poll and records, per client,
+ * when each revision was applied: a `data` listener on each client's connection (added by
+ * wrapping the stock `Peer.prototype.connect`) checks the client's view in a microtask, after the
+ * participant's own listener applied the frame. */
+function startClients([server, ownerId, pollId, k]) {
+  const { Peer } = window.peerjs;
+  const connect = Peer.prototype.connect;
+  const byId = {};
+  window.applied = {}; // client peer ID -> { revision -> time }
+  Peer.prototype.connect = function (...args) {
+    const conn = connect.apply(this, args);
+    const id = this.id;
+    conn.on('data', () => queueMicrotask(() => {
+      const view = byId[id]?.getView();
+      if (view && !(view.revision in window.applied[id])) window.applied[id][view.revision] = window.bench.now();
+    }));
+    return conn;
+  };
+  window.clients = Array.from({ length: k }, (_, i) => {
+    const seed = crypto.getRandomValues(new Uint8Array(32));
+    const client = window.protocolDoc.participate({ seed, ownerId, pollId, name: `Light ${i}`, server });
+    byId[client.id] = client;
+    window.applied[client.id] = {};
+    return client;
+  });
+}
+
+/** B3 (and B8 at n = 50): the owner votes `votes` times; for each, the time until all `n`
+ * participants applied (or rendered) the new tally. One participant is an app page (its DOM
+ * tally is timed); the others are PROTOCOL.md §6 clients, 25 per page. */
+export async function b3(bench, { n, votes = 20, profile = false }) {
+  const owner = await withHelpers(await bench.appUser('Olga'));
+  const { ownerId, pollId, link } = await bench.createPoll(owner, 'Fan-out', ['A', 'B']);
+  const app = await withHelpers(await bench.joined(link, 'Ann'));
+  const pages = [];
+  for (let i = 0; i < n - 1; i += 25) {
+    const page = await bench.stockPage();
+    await page.evaluate(startClients, [bench.server, ownerId, pollId, Math.min(25, n - 1 - i)]);
+    pages.push(page);
+  }
+  await owner.waitForFunction((n) => document.querySelector('[data-testid="participant-count"]')?.textContent === String(n), n, { timeout: 120_000 });
+  const r0 = Number(await owner.textContent('[data-testid="revision"]'));
+  for (const page of pages) {
+    await page.waitForFunction(() => window.clients.every((c) => c.getView()), null, { timeout: 60_000 });
+  }
+  let cdp;
+  if (profile) {
+    cdp = await owner.context().newCDPSession(owner);
+    await cdp.send('Performance.enable');
+    await owner.evaluate(() => {
+      window.longest = { task: 0, lag: 0 };
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.longest.task = Math.max(window.longest.task, e.duration);
+      }).observe({ type: 'longtask' });
+      let last = performance.now();
+      window.lagTimer = setInterval(() => {
+        const now = performance.now();
+        window.longest.lag = Math.max(window.longest.lag, now - last - 10);
+        last = now;
+      }, 10);
+    });
+  }
+  const out = [];
+  for (let j = 0; j < votes; j++) {
+    const revision = r0 + j + 1;
+    const appRendered = app.evaluate((option) => window.bench.until(
+      () => document.querySelector(`[data-testid="tally-${option}"]`)?.textContent === '1'), j % 2);
+    const t0 = await owner.evaluate((option) => {
+      const t0 = window.bench.now();
+      document.querySelector(`[data-testid="vote-option-${option}"]`).click();
+      return t0;
+    }, j % 2);
+    const times = [await appRendered];
+    for (const page of pages) {
+      times.push(...await page.evaluate((revision) => new Promise((resolve) => {
+        const check = () => {
+          const all = Object.values(window.applied).map((a) => a[revision]);
+          if (all.every((t) => t !== undefined)) resolve(all); else setTimeout(check, 5);
+        };
+        check();
+      }), revision));
+    }
+    out.push(Math.max(...times) - t0);
+  }
+  let b8;
+  if (profile) {
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    const heap = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN;
+    const longest = await owner.evaluate(() => { clearInterval(window.lagTimer); return window.longest; });
+    b8 = { heapMB: heap / 1048576, longestTaskMs: longest.task, maxLoopLagMs: longest.lag };
+  }
+  return { samples: out, b8 };
+}
+
+/** B3 baseline: a stock peerjs owner sends one message to `n` stock peers, `votes` times; the
+ * time until the last one received it. */
+export async function b3Baseline(bench, { n, votes = 20 }) {
+  const owner = await bench.stockPage();
+  const ownerPeerId = await stockPeer(owner, bench.server, false);
+  await owner.evaluate(() => {
+    window.conns = [];
+    window.stockPeer.on('connection', (conn) => conn.on('open', () => window.conns.push(conn)));
+  });
+  const pages = [];
+  for (let i = 0; i < n; i += 25) {
+    const page = await bench.stockPage();
+    await page.evaluate(async ([server, ownerPeerId, k]) => {
+      window.arrivals = [];
+      await Promise.all(Array.from({ length: k }, (_, i) => new Promise((resolve, reject) => {
+        const peer = new peerjs.Peer(window.bench.randomId(), server);
+        peer.on('error', reject);
+        peer.on('open', () => {
+          const conn = peer.connect(ownerPeerId, { serialization: 'json', reliable: true });
+          window.arrivals.push({});
+          conn.on('data', (d) => { window.arrivals[i][d.j] = window.bench.now(); });
+          conn.on('open', resolve);
+        });
+      })));
+    }, [bench.server, ownerPeerId, Math.min(25, n - i)]);
+    pages.push(page);
+  }
+  await owner.waitForFunction((n) => window.conns.length === n, n, { timeout: 120_000 });
+  const out = [];
+  for (let j = 0; j < votes; j++) {
+    const t0 = await owner.evaluate((j) => {
+      const t0 = window.bench.now();
+      for (const c of window.conns) c.send({ j, pad: 'x'.repeat(600) });
+      return t0;
+    }, j);
+    const times = [];
+    for (const page of pages) {
+      times.push(...await page.evaluate((j) => new Promise((resolve) => {
+        const check = () => {
+          const all = window.arrivals.map((a) => a[j]);
+          if (all.every((t) => t !== undefined)) resolve(all); else setTimeout(check, 5);
+        };
+        check();
+      }), j));
+    }
+    out.push(Math.max(...times) - t0);
+  }
+  return out;
+}
