@@ -243,22 +243,31 @@ export async function coldLoad(bench, path, selector, { samples = 5 } = {}) {
 
 // ---- B3 fan-out and B8 ----
 
-/** In-page code that starts `k` PROTOCOL.md §6 participants of one poll and records, per client,
- * when each revision was applied: a `data` listener on each client's connection (added by
- * wrapping the stock `Peer.prototype.connect`) checks the client's view in a microtask, after the
- * participant's own listener applied the frame. */
+/** In-page code that starts `k` PROTOCOL.md §6 participants of one poll and records, per client
+ * and revision, when its `poll:event` frame arrived (`window.arrived`, read from the unverified
+ * body) and when the client had verified and applied it (`window.applied`, checked in a
+ * microtask after the participant's own listener). A `data` listener is added to each client's
+ * connection by wrapping the stock `Peer.prototype.connect`. */
 function startClients([server, ownerId, pollId, k]) {
   const { Peer } = window.peerjs;
   const connect = Peer.prototype.connect;
   const byId = {};
   window.applied = {}; // client peer ID -> { revision -> time }
+  window.arrived = {};
   Peer.prototype.connect = function (...args) {
     const conn = connect.apply(this, args);
     const id = this.id;
-    conn.on('data', () => queueMicrotask(() => {
-      const view = byId[id]?.getView();
-      if (view && !(view.revision in window.applied[id])) window.applied[id][view.revision] = window.bench.now();
-    }));
+    conn.on('data', (data) => {
+      const at = window.bench.now();
+      try {
+        const body = JSON.parse(JSON.parse(data).body);
+        if (body.type === 'poll:event') window.arrived[id][body.revision] ??= at;
+      } catch { /* not a frame */ }
+      queueMicrotask(() => {
+        const view = byId[id]?.getView();
+        if (view && !(view.revision in window.applied[id])) window.applied[id][view.revision] = window.bench.now();
+      });
+    });
     return conn;
   };
   window.clients = Array.from({ length: k }, (_, i) => {
@@ -266,21 +275,27 @@ function startClients([server, ownerId, pollId, k]) {
     const client = window.protocolDoc.participate({ seed, ownerId, pollId, name: `Light ${i}`, server });
     byId[client.id] = client;
     window.applied[client.id] = {};
+    window.arrived[client.id] = {};
     return client;
   });
 }
 
 /** B3 (and B8 at n = 50): the owner votes `votes` times; for each, the time until all `n`
- * participants applied (or rendered) the new tally. One participant is an app page (its DOM
- * tally is timed); the others are PROTOCOL.md §6 clients, 25 per page. */
+ * participants have the new tally: one participant is an app page, timed when its DOM tally
+ * changes; the others are PROTOCOL.md §6 clients (stock peerjs + tweetnacl-js), 25 per page,
+ * timed when the event frame arrives (`samples`) and when they verified and applied it
+ * (`applied`; serialised on their page's one thread, see BENCHMARKS.md). */
 export async function b3(bench, { n, votes = 20, profile = false }) {
   const owner = await withHelpers(await bench.appUser('Olga'));
   const { ownerId, pollId, link } = await bench.createPoll(owner, 'Fan-out', ['A', 'B']);
-  const app = await withHelpers(await bench.joined(link, 'Ann'));
+  // Up to 10 participants are app pages; beyond that, one app page and §6 clients.
+  const appCount = n <= 10 ? n : 1;
+  const apps = [];
+  for (let i = 0; i < appCount; i++) apps.push(await withHelpers(await bench.joined(link, `App ${i}`)));
   const pages = [];
-  for (let i = 0; i < n - 1; i += 25) {
+  for (let i = 0; i < n - appCount; i += 25) {
     const page = await bench.stockPage();
-    await page.evaluate(startClients, [bench.server, ownerId, pollId, Math.min(25, n - 1 - i)]);
+    await page.evaluate(startClients, [bench.server, ownerId, pollId, Math.min(25, n - appCount - i)]);
     pages.push(page);
   }
   await owner.waitForFunction((n) => document.querySelector('[data-testid="participant-count"]')?.textContent === String(n), n, { timeout: 120_000 });
@@ -306,26 +321,36 @@ export async function b3(bench, { n, votes = 20, profile = false }) {
     });
   }
   const out = [];
+  const appliedOut = [];
+  const appOut = [];
   for (let j = 0; j < votes; j++) {
     const revision = r0 + j + 1;
-    const appRendered = app.evaluate((option) => window.bench.until(
-      () => document.querySelector(`[data-testid="tally-${option}"]`)?.textContent === '1'), j % 2);
+    const appRendered = apps.map((app) => app.evaluate((option) => window.bench.until(
+      () => document.querySelector(`[data-testid="tally-${option}"]`)?.textContent === '1'), j % 2));
     const t0 = await owner.evaluate((option) => {
       const t0 = window.bench.now();
       document.querySelector(`[data-testid="vote-option-${option}"]`).click();
       return t0;
     }, j % 2);
-    const times = [await appRendered];
+    const rendered = Math.max(...await Promise.all(appRendered));
+    const arrived = [rendered];
+    const applied = [rendered];
     for (const page of pages) {
-      times.push(...await page.evaluate((revision) => new Promise((resolve) => {
+      const times = await page.evaluate((revision) => new Promise((resolve) => {
         const check = () => {
-          const all = Object.values(window.applied).map((a) => a[revision]);
-          if (all.every((t) => t !== undefined)) resolve(all); else setTimeout(check, 5);
+          const ids = Object.keys(window.applied);
+          if (ids.every((id) => window.applied[id][revision] !== undefined)) {
+            resolve(ids.map((id) => [window.arrived[id][revision], window.applied[id][revision]]));
+          } else setTimeout(check, 5);
         };
         check();
-      }), revision));
+      }), revision);
+      arrived.push(...times.map(([a]) => a));
+      applied.push(...times.map(([, b]) => b));
     }
-    out.push(Math.max(...times) - t0);
+    out.push(Math.max(...arrived) - t0);
+    appliedOut.push(Math.max(...applied) - t0);
+    appOut.push(rendered - t0);
   }
   let b8;
   if (profile) {
@@ -334,7 +359,7 @@ export async function b3(bench, { n, votes = 20, profile = false }) {
     const longest = await owner.evaluate(() => { clearInterval(window.lagTimer); return window.longest; });
     b8 = { heapMB: heap / 1048576, longestTaskMs: longest.task, maxLoopLagMs: longest.lag };
   }
-  return { samples: out, b8 };
+  return { samples: out, applied: appliedOut, app: appOut, b8 };
 }
 
 /** B3 baseline: a stock peerjs owner sends one message to `n` stock peers, `votes` times; the
