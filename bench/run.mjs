@@ -170,16 +170,14 @@ function sizes(dir) {
 }
 
 async function b7() {
-  const native = join(OUT, 'release', 'bench-crypto');
+  const native = join(OUT, 'release', 'crypto-bench');
   if (!existsSync(native) || !existsSync(cryptoWeb)) return { missing: 'run bench/build-baselines.sh' };
   const iterations = 2000;
   const nativeRuns = JSON.parse(execFileSync(native, [String(iterations), String(reps)], { encoding: 'utf8' }));
   const page = await (await bench.context()).newPage();
   await page.goto(`${bench.base}/crypto/index.html`);
-  const wasmRuns = await page.evaluate(async ([iterations, reps]) => {
-    await window.cryptoReady;
-    return JSON.parse(window.runCrypto(iterations, reps));
-  }, [iterations, reps]);
+  await page.waitForFunction(() => window.cryptoBenchReady === true);
+  const wasmRuns = await page.evaluate(([iterations, reps]) => window.runCryptoBench(iterations, reps), [iterations, reps]);
   await bench.reset();
   const med = (xs) => quantile(xs, 0.5);
   return {
