@@ -1,7 +1,7 @@
 // The benchmark runner (issue 7): starts the servers, runs every scenario and its baseline
 // `--reps` times in one browser, prints a table, writes target/bench/results.json and rewrites
 // BENCHMARKS.md. Run it through scripts/bench, which builds the release first.
-//   node bench/run.mjs [--reps 3] [--only B1,B2,...] [--quick]
+//   node bench/run.mjs [--reps 3] [--only B1,B2,...] [--quick] [--report]
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -24,6 +24,12 @@ const fanout = quick ? [1, 10] : [1, 10, 50, 100];
 const OUT = join(ROOT, 'target', 'bench');
 mkdirSync(OUT, { recursive: true });
 const log = (...m) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...m);
+
+// `--report`: rewrite BENCHMARKS.md from the last results (after editing bench/notes.md).
+if (args.includes('--report')) {
+  writeFileSync(join(ROOT, 'BENCHMARKS.md'), report(JSON.parse(readFileSync(join(OUT, 'results.json'), 'utf8'))));
+  process.exit(0);
+}
 
 const appPort = await freePort();
 const peerPort = await freePort();
@@ -241,5 +247,6 @@ per-repetition p50s; *ratio* is p50 / baseline p50.
 | id | scenario | p50 | p99 | spread | baseline | ratio | target |
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
-`;
+
+${readFileSync(join(ROOT, 'bench', 'notes.md'), 'utf8')}`;
 }
