@@ -298,7 +298,7 @@ export async function b3(bench, { n, votes = 20, profile = false }) {
     await page.evaluate(startClients, [bench.server, ownerId, pollId, Math.min(25, n - appCount - i)]);
     pages.push(page);
   }
-  await owner.waitForFunction((n) => document.querySelector('[data-testid="participant-count"]')?.textContent === String(n), n, { timeout: 120_000 });
+  await owner.waitForFunction((n) => document.querySelector('[data-testid="participant-count"]')?.textContent === String(n), n, { timeout: 90_000 });
   const r0 = Number(await owner.textContent('[data-testid="revision"]'));
   for (const page of pages) {
     await page.waitForFunction(() => window.clients.every((c) => c.getView()), null, { timeout: 60_000 });
