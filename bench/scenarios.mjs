@@ -2,6 +2,7 @@
 // milliseconds (or bytes), and the runner (run.mjs) aggregates repetitions. Every scenario and its
 // baseline run in the same browser, against the same servers, one after the other.
 import { withHelpers } from './lib.mjs';
+import { storedOutbox, processedRecords } from '../tests/e2e/idb.mjs';
 
 // ---- stock peerjs baselines ----
 
@@ -85,34 +86,6 @@ export async function b2(bench, { votes = 200 } = {}) {
   }, votes);
 }
 
-/** The owner's stored command records of `pollId`, as [{ commandId, author, outcome }]. */
-async function processedRecords(page, pollId) {
-  return page.evaluate((pollId) => new Promise((resolve, reject) => {
-    const open = indexedDB.open('starpoll');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const request = open.result.transaction('processed').objectStore('processed').getAll();
-      request.onsuccess = () => {
-        resolve(request.result.map((t) => JSON.parse(t)).filter((r) => r.pollId === pollId).map((r) => r.record));
-        open.result.close();
-      };
-      request.onerror = () => reject(request.error);
-    };
-  }), pollId);
-}
-
-async function outboxCount(page) {
-  return page.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('starpoll');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const request = open.result.transaction('outbox').objectStore('outbox').count();
-      request.onsuccess = () => { resolve(request.result); open.result.close(); };
-      request.onerror = () => reject(request.error);
-    };
-  }));
-}
-
 /** B4: `n` votes queued while the owner is away; the owner returns; from the moment the
  * participant's link is verified until every command is acked and both pages show the final
  * state. Also counts lost and duplicated commands from the owner's records. */
@@ -125,8 +98,8 @@ export async function b4(bench, { n = 1000 } = {}) {
   await ann.evaluate((n) => {
     for (let i = 0; i < n; i++) document.querySelector(`[data-testid="vote-option-${i % 2}"]`).click();
   }, n);
-  for (let i = 0; i < 600 && (await outboxCount(ann)) < n; i++) await ann.waitForTimeout(100);
-  const stored = await outboxCount(ann);
+  for (let i = 0; i < 600 && (await storedOutbox(ann)).length < n; i++) await ann.waitForTimeout(100);
+  const stored = (await storedOutbox(ann)).length;
 
   const back = await withHelpers(await ownerContext.newPage());
   await back.goto(bench.url(`/p/${ownerId}/${pollId}`));

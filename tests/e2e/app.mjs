@@ -30,3 +30,11 @@ export async function createPoll(page, { title, options, multi = false, newcomer
     link: await page.getByTestId('share-link').inputValue(),
   };
 }
+
+/** A participant opens an invite link and waits until connected as a voter. */
+export async function joinByLink(page, link) {
+  await page.goto(link);
+  await expect(page.getByTestId('poll-page')).toHaveAttribute('data-role', 'participant');
+  await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('my-role')).toContainText('voter');
+}

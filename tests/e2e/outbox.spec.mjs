@@ -3,17 +3,13 @@
 // across the owner going away, the participant reloading, the owner dying between its commit and
 // its ack, refusals, no network at all, and a long queue.
 import { test, expect, appUrl } from './fixtures.mjs';
-import { openUser, createPoll } from './app.mjs';
+import { openUser, createPoll, joinByLink } from './app.mjs';
+import { storedOutbox, processedRecords } from './idb.mjs';
 
 /** Enough for one full backoff step (30 s cap) plus a failed dial (about 6 s). */
 const REDELIVERY = { timeout: 45_000 };
 
-async function joinByLink(page, link) {
-  await page.goto(link);
-  await expect(page.getByTestId('poll-page')).toHaveAttribute('data-role', 'participant');
-  await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
-  await expect(page.getByTestId('my-role')).toContainText('voter');
-}
+// Option ids count from 1: `vote-option-0` is option 1.
 
 /** Owner with a poll and a joined participant "Ann". */
 async function setup(newUser, options = ['Pizza', 'Sushi', 'Tacos']) {
@@ -34,46 +30,9 @@ async function ownerReturns(ownerContext, ownerId, pollId) {
   return page;
 }
 
-/** Option ids count from 1: `vote-option-0` is option 1. */
-
-/** The participant's stored outbox records (JSON), read from its IndexedDB. */
-async function storedOutbox(page) {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('starpoll');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const request = open.result.transaction('outbox').objectStore('outbox').getAll();
-          request.onsuccess = () => {
-            resolve(request.result.map((text) => JSON.parse(text)));
-            open.result.close();
-          };
-          request.onerror = () => reject(request.error);
-        };
-      }),
-  );
-}
-
-/** The owner's stored command records for a poll: commandId → outcome. */
+/** The owner's stored outcome of each command of `pollId`: commandId → outcome. */
 async function processed(page, pollId) {
-  return page.evaluate(
-    (pollId) =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('starpoll');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const request = open.result.transaction('processed').objectStore('processed').getAll();
-          request.onsuccess = () => {
-            const rows = request.result.map((text) => JSON.parse(text)).filter((r) => r.pollId === pollId);
-            resolve(Object.fromEntries(rows.map((r) => [r.record.commandId, r.record.outcome])));
-            open.result.close();
-          };
-          request.onerror = () => reject(request.error);
-        };
-      }),
-    pollId,
-  );
+  return Object.fromEntries((await processedRecords(page, pollId)).map((r) => [r.commandId, r.outcome]));
 }
 
 async function expectOffline(page) {

@@ -3,7 +3,7 @@
 // converges again by themselves; a viewer's vote is refused with the owner's reason; a page that
 // registers the owner's ID with another key is refused as an impostor.
 import { test, expect } from './fixtures.mjs';
-import { openUser, createPoll } from './app.mjs';
+import { openUser, createPoll, joinByLink } from './app.mjs';
 
 async function expectTallies(pages, tallies) {
   await Promise.all(
@@ -11,13 +11,6 @@ async function expectTallies(pages, tallies) {
       tallies.map((n, i) => expect(page.getByTestId(`tally-${i}`)).toHaveText(String(n), { timeout: 1_000 })),
     ),
   );
-}
-
-async function joinByLink(page, link) {
-  await page.goto(link);
-  await expect(page.getByTestId('poll-page')).toHaveAttribute('data-role', 'participant');
-  await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
-  await expect(page.getByTestId('my-role')).toContainText('voter');
 }
 
 test('owner and three participants vote, change votes, and converge after the owner reloads', async ({ newUser }) => {

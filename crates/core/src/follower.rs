@@ -375,11 +375,6 @@ impl Follower {
         self.outbox.len()
     }
 
-    /// The outbox, with each command's delivery state.
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
-    }
-
     /// The view as the user should see it: [`Follower::view`] with the latest pending
     /// `poll:vote` applied as if the owner had accepted it (`myBallot`, and the results if
     /// visible), at the same revision. Other pending commands are not shown (§4.2: the view
