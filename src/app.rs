@@ -202,6 +202,21 @@ impl AppContext {
         handle.submit(command).map_err(|e| e.to_string())
     }
 
+    /// Leaves a followed poll: stops following it and forgets its saved view and unsent
+    /// commands. `done` gets the outcome once the forgetting is durable.
+    pub fn leave(&self, poll: PollId, done: Callback<Result<(), String>>) {
+        let AppState::Ready(ready) = &*self.state else {
+            return;
+        };
+        self.follows.remove(&poll);
+        let (repo, state) = (ready.repo.clone(), self.state.clone());
+        spawn_local(async move {
+            let result = repo.leave(poll).await.map_err(|e| e.to_string());
+            state.dispatch(Action::Left(poll));
+            done.emit(result);
+        });
+    }
+
     /// Dials the owner of a followed poll now, without waiting for the next scheduled attempt.
     pub fn retry_now(&self, poll: PollId) {
         if let Some(handle) = self.follows.get(&poll) {

@@ -545,6 +545,14 @@ impl Follows {
         self.0.borrow_mut().insert(poll, handle);
     }
 
+    /// Stops and forgets the follower of `poll` (leaving it).
+    pub fn remove(&self, poll: &PollId) {
+        let stopped = self.0.borrow_mut().remove(poll);
+        if let Some(handle) = stopped {
+            handle.stop();
+        }
+    }
+
     /// Stops every follower (this tab lost the identity to another one, which takes over the
     /// outboxes from IndexedDB).
     pub fn clear(&self) {

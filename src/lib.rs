@@ -2,6 +2,7 @@
 //!
 //! Layers (see `ARCHITECTURE.md`):
 //! - [`error`]: the one place a `JsValue` becomes a typed error.
+//! - [`files`]: downloads and picked files.
 //! - [`storage`]: the typed IndexedDB repository (rexie); the only module that knows the schema.
 //! - [`identity`]: loads this browser's identity, or makes one from the CSPRNG on first run.
 //! - [`config`]: which PeerJS server to use, from the page URL.
@@ -13,6 +14,7 @@
 //! - [`random`]: the browser's CSPRNG and clock, as inputs for the core.
 //! - [`state`]: the app state and its reducer (pure; effects run in components).
 //! - [`test_hook`]: switches the end-to-end tests flip to freeze the hub at a chosen moment.
+//! - [`time`]: Unix milliseconds to and from local wall-clock times.
 //! - [`components`] and [`pages`]: what the user sees.
 //!
 //! Pure logic (ids, signatures, poll rules, protocols) lives in the `starpoll-core` and
@@ -22,6 +24,7 @@ pub mod app;
 pub mod components;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod follow;
 pub mod hub;
 pub mod identity;
@@ -33,6 +36,7 @@ pub mod state;
 pub mod storage;
 pub mod tab_lock;
 pub mod test_hook;
+pub mod time;
 
 /// Mounts the app on the document body.
 pub fn start() {

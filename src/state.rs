@@ -91,6 +91,8 @@ pub enum Action {
     Network(NetworkEvent),
     /// A followed poll changed.
     Follow(Rc<FollowSnapshot>),
+    /// This browser left a poll it followed.
+    Left(PollId),
 }
 
 impl Reducible for AppState {
@@ -132,6 +134,14 @@ impl Reducible for AppState {
                 }
                 let mut next = ready.clone();
                 next.follows.insert(snapshot.poll_id, snapshot);
+                Rc::new(AppState::Ready(next))
+            }
+            (AppState::Ready(ready), Action::Left(poll)) => {
+                if !ready.follows.contains_key(&poll) {
+                    return self;
+                }
+                let mut next = ready.clone();
+                next.follows.remove(&poll);
                 Rc::new(AppState::Ready(next))
             }
             (AppState::Ready(ready), Action::Network(NetworkEvent::Hub(hub))) => {

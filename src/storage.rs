@@ -364,6 +364,31 @@ impl Repository {
             .map_err(StorageError::idb("delete an outbox record"))?;
         finish(tx, "commit an outbox deletion").await
     }
+
+    /// Forgets a followed poll: its saved view and every unsent command, in one transaction
+    /// (leaving a poll; its owner is not told, and a ballot already counted stays counted).
+    pub async fn leave(&self, poll: PollId) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(&[JOINED, OUTBOX], TransactionMode::ReadWrite)
+            .map_err(StorageError::idb("start a transaction"))?;
+        let pending: Vec<OutboxRecord> = all_json(&tx, OUTBOX, "outbox record").await?;
+        let outbox = tx
+            .store(OUTBOX)
+            .map_err(StorageError::idb("open a store"))?;
+        for record in pending.iter().filter(|r| r.poll_id == poll) {
+            outbox
+                .delete(outbox_key(poll, record.command_id))
+                .await
+                .map_err(StorageError::idb("delete an outbox record"))?;
+        }
+        tx.store(JOINED)
+            .map_err(StorageError::idb("open a store"))?
+            .delete(JsValue::from_str(&poll.to_string()))
+            .await
+            .map_err(StorageError::idb("delete a joined poll"))?;
+        finish(tx, "commit leaving a poll").await
+    }
 }
 
 fn outbox_key(poll: PollId, command_id: CommandId) -> JsValue {

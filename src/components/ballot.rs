@@ -1,9 +1,14 @@
-//! The options of a poll with their tallies, and the controls to vote: single choice votes on
+//! The options of a poll with their results, and the controls to vote: single choice votes on
 //! click; multiple choice toggles, then "Vote" casts the selection.
+//!
+//! Results show, per option, a bar with the count and the percentage of ballots, who chose it
+//! (unless the poll is anonymous) and a "your vote" mark; when the poll's visibility setting hides
+//! the results from this viewer, the page says when they will show. Counts use tabular figures in
+//! fixed-width slots, so a changing tally never moves the layout.
 
 use std::collections::BTreeSet;
 
-use starpoll_core::poll::{OptionId, PollKind, PollStatus, PollView};
+use starpoll_core::poll::{OptionId, PollKind, PollStatus, PollView, ResultsVisibility};
 use yew::prelude::*;
 
 /// Props of [`Ballot`].
@@ -30,7 +35,18 @@ pub fn Ballot(props: &BallotProps) -> Html {
     let mine = &view.my_ballot;
     let chosen = selection.as_ref().unwrap_or(mine).clone();
     let tallies = view.results.as_ref().map(|r| &r.tally);
+    // Percentages are of ballots cast (in multiple choice they add up to more than 100).
+    let voters = view.results.as_ref().map_or(0, |r| match &r.ballots {
+        Some(ballots) => ballots.len(),
+        None => 0,
+    });
     let total: u32 = tallies.map_or(0, |t| t.iter().map(|e| e.votes).sum());
+    let ballots_cast = if multiple && voters > 0 {
+        u32::try_from(voters).unwrap_or(u32::MAX)
+    } else {
+        total
+    };
+    let named = view.results.as_ref().and_then(|r| r.ballots.as_ref());
     let open = view.status == PollStatus::Open;
     let rows = view.options.iter().enumerate().map(|(i, option)| {
         let votes = tallies.and_then(|t| t.iter().find(|e| e.option_id == option.id).map(|e| e.votes));
@@ -52,10 +68,24 @@ pub fn Ballot(props: &BallotProps) -> Html {
                 }
             })
         };
-        let percent = match (votes, total) {
-            (Some(v), t) if t > 0 => f64::from(v) * 100.0 / f64::from(t),
+        let percent = match (votes, ballots_cast) {
+            (Some(v), t) if t > 0 => (f64::from(v) * 100.0 / f64::from(t)).min(100.0),
             _ => 0.0,
         };
+        let names: Vec<String> = named
+            .map(|ballots| {
+                ballots
+                    .iter()
+                    .filter(|(_, chosen)| chosen.contains(&option.id))
+                    .map(|(peer, _)| {
+                        view.members
+                            .get(peer)
+                            .map_or_else(|| peer.to_string(), |m| m.display_name.clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let is_mine = mine.contains(&option.id);
         let label = if multiple {
             format!("{} {}", if picked { "Unselect" } else { "Select" }, option.text)
         } else {
@@ -74,9 +104,21 @@ pub fn Ballot(props: &BallotProps) -> Html {
                 </button>
                 <span class="tally" aria-label={format!("votes for {}", option.text)}>
                     <span data-testid={format!("tally-{i}")}>{ votes.map(|v| v.to_string()).unwrap_or_default() }</span>
-                    if votes.is_none() { <span class="hint">{ "hidden" }</span> }
+                    if votes.is_some() {
+                        <span class="percent" data-testid={format!("percent-{i}")}>{ format!("{percent:.0}%") }</span>
+                    } else {
+                        <span class="hint">{ "hidden" }</span>
+                    }
                 </span>
                 <span class="bar" aria-hidden="true"><span style={format!("width:{percent:.1}%")}></span></span>
+                if is_mine || !names.is_empty() {
+                    <p class="voters">
+                        if is_mine { <span class="badge mine" data-testid={format!("my-vote-{i}")}>{ "your vote" }</span> }
+                        if !names.is_empty() {
+                            <span class="hint" data-testid={format!("voters-{i}")}>{ names.join(", ") }</span>
+                        }
+                    </p>
+                }
             </li>
         }
     });
@@ -100,11 +142,40 @@ pub fn Ballot(props: &BallotProps) -> Html {
     } else {
         html! {}
     };
+    let withdraw = {
+        let on_vote = props.on_vote.clone();
+        let selection = selection.clone();
+        Callback::from(move |_: MouseEvent| {
+            selection.set(None);
+            on_vote.emit(Vec::new());
+        })
+    };
     html! {
         <div class="ballot">
             <ul class="options" aria-label="Options">{ for rows }</ul>
             { submit }
+            if !mine.is_empty() && props.can_vote {
+                <button type="button" class="secondary small" data-testid="vote-withdraw" onclick={withdraw}>
+                    { "Withdraw my vote" }
+                </button>
+            }
             if !open { <p class="hint" data-testid="poll-closed">{ "This poll is closed." }</p> }
+            if view.results.is_none() {
+                <p class="hint" data-testid="results-hidden">{ match view.settings.results {
+                    ResultsVisibility::AfterVoting => "Results show once you have voted.",
+                    ResultsVisibility::AfterClose | ResultsVisibility::Always => "Results show once the poll closes.",
+                } }</p>
+            }
+            if let Some(results) = &view.results {
+                <p class="hint" data-testid="results-summary">{ {
+                    let ballots = results.ballots.as_ref().map_or(total, |b| u32::try_from(b.len()).unwrap_or(u32::MAX));
+                    match (results.ballots.is_some(), ballots) {
+                        (true, 1) => "1 ballot".to_owned(),
+                        (true, n) => format!("{n} ballots"),
+                        (false, n) => format!("{n} vote{}", if n == 1 { "" } else { "s" }),
+                    }
+                } }</p>
+            }
         </div>
     }
 }

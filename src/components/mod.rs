@@ -2,11 +2,15 @@
 //! touch storage or the network themselves.
 
 mod ballot;
+mod confirm;
 mod copy_button;
+mod edit_poll;
 mod name_field;
 mod startup_error;
 
 pub use ballot::Ballot;
+pub use confirm::ConfirmButton;
 pub use copy_button::CopyButton;
+pub use edit_poll::EditPoll;
 pub use name_field::NameField;
 pub use startup_error::StartupError;

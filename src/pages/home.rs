@@ -105,13 +105,18 @@ fn PollLists() -> Html {
         .map(|hosted| {
             let poll = &hosted.poll;
             let connected = hosted.present.len().saturating_sub(1);
+            let voted = poll.ballots.contains_key(ready.identity.peer_id());
             html! {
                 <li>
                     <Link<Route> to={Route::Poll { owner: me.clone(), poll: poll.id.to_string() }} classes="poll-list-item-link">
                         <span data-testid="poll-list-item" data-poll-id={poll.id.to_string()} class="poll-list-item">
                             <span class="title">{ poll.title.clone() }</span>
-                            <span class="hint">
+                            <span class={classes!("badge", (poll.status == PollStatus::Open).then_some("ok"))} data-testid="poll-list-status">
                                 { if poll.status == PollStatus::Open { "open" } else { "closed" } }
+                            </span>
+                            <span class="badge" data-testid="poll-list-vote">{ if voted { "you voted" } else { "not voted" } }</span>
+                            <span class="hint">
+                                { "you host it" }
                                 { {
                                     let members = poll.members.len().saturating_sub(1);
                                     let plural = if members == 1 { "" } else { "s" };
@@ -134,12 +139,34 @@ fn PollLists() -> Html {
                 .unwrap_or_else(|| "(not loaded yet)".to_owned());
             let pending = live.map_or(0, |s| s.pending.len());
             let sync = live.map(|s| s.sync);
+            let view = live
+                .and_then(|s| s.view.as_deref())
+                .or(j.view.as_ref());
+            let open = view.map(|v| v.status == PollStatus::Open);
+            let voted = view.map(|v| !v.my_ballot.is_empty());
+            let vote_pending = live.is_some_and(|s| {
+                s.pending
+                    .iter()
+                    .any(|c| matches!(c, starpoll_core::poll::Command::CastVote { .. }))
+            });
             html! {
                 <li>
                     <Link<Route> to={Route::Poll { owner: j.owner.to_string(), poll: j.poll_id.to_string() }} classes="poll-list-item-link">
                         <span data-testid="poll-list-item" data-poll-id={j.poll_id.to_string()} class="poll-list-item">
                             <span class="title">{ title }</span>
-                            <span class="hint">{ match sync {
+                            if let Some(open) = open {
+                                <span class={classes!("badge", open.then_some("ok"))} data-testid="poll-list-status">
+                                    { if open { "open" } else { "closed" } }
+                                </span>
+                            }
+                            if let Some(voted) = voted {
+                                <span class="badge" data-testid="poll-list-vote">{ match (voted, vote_pending) {
+                                    (_, true) => "vote not sent yet",
+                                    (true, false) => "you voted",
+                                    (false, false) => "not voted",
+                                } }</span>
+                            }
+                            <span class="hint" data-testid="poll-list-owner">{ match sync {
                                 Some(SyncState::Connected) => "owner online",
                                 Some(SyncState::Connecting) => "connecting…",
                                 Some(SyncState::Offline) => "owner not reachable",
@@ -165,13 +192,13 @@ fn PollLists() -> Html {
             <JoinForm />
             <h2>{ "Yours" }</h2>
             if mine.is_empty() {
-                <p class="hint">{ "You have no polls yet. Create one, then send its invite link: people join while this browser has starpoll open." }</p>
+                <p class="hint" data-testid="my-polls-empty">{ "You have no polls yet. Press “New poll”, then send its invite link or QR code: people join and vote while this browser has starpoll open, and their votes wait in their browsers while it is not." }</p>
             } else {
                 <ul class="poll-list" data-testid="my-polls">{ for mine }</ul>
             }
             <h2>{ "Joined" }</h2>
             if others.is_empty() {
-                <p class="hint">{ "Polls you join by link or by owner ID show up here." }</p>
+                <p class="hint" data-testid="joined-polls-empty">{ "Polls you join show up here. Open an invite link someone sent you, or paste it (or the owner's peer ID) above." }</p>
             } else {
                 <ul class="poll-list" data-testid="joined-polls">{ for others }</ul>
             }

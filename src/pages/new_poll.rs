@@ -1,5 +1,6 @@
 //! The poll-creation form: title, description, options (two at first, more on demand), single or
-//! multiple choice, who sees results, newcomers' role. Creating opens the poll's owner view.
+//! multiple choice with a maximum, an optional deadline, anonymity, who sees results, newcomers'
+//! role. Creating opens the poll's owner view.
 
 use starpoll_core::poll::{
     NewcomerRole, OptionAdders, PollDraft, PollKind, ResultsVisibility, Settings,
@@ -10,6 +11,7 @@ use yew_router::prelude::*;
 
 use crate::app::{AppContext, Route};
 use crate::state::AppState;
+use crate::time;
 
 #[derive(Clone, PartialEq)]
 struct Form {
@@ -21,6 +23,9 @@ struct Form {
     results: ResultsVisibility,
     newcomer: NewcomerRole,
     adders: OptionAdders,
+    anonymous: bool,
+    /// The `datetime-local` value of the deadline ("" = none).
+    deadline: String,
 }
 
 impl Default for Form {
@@ -34,13 +39,23 @@ impl Default for Form {
             results: ResultsVisibility::Always,
             newcomer: NewcomerRole::Voter,
             adders: OptionAdders::Owner,
+            anonymous: false,
+            deadline: String::new(),
         }
     }
 }
 
 impl Form {
-    /// The draft to create: blank option rows are skipped.
-    fn draft(&self, owner_name: &str) -> PollDraft {
+    /// The draft to create: blank option rows are skipped. Refused with a message when the
+    /// deadline is not a time.
+    fn draft(&self, owner_name: &str) -> Result<PollDraft, String> {
+        let deadline = match self.deadline.trim() {
+            "" => None,
+            text => Some(
+                time::from_local_input(text)
+                    .ok_or_else(|| "the closing time is not a date and time".to_owned())?,
+            ),
+        };
         let options: Vec<String> = self
             .options
             .iter()
@@ -61,20 +76,20 @@ impl Form {
         } else {
             owner_name
         };
-        PollDraft {
+        Ok(PollDraft {
             title: self.title.clone(),
             description: self.description.clone(),
             options,
             kind,
-            deadline: None,
+            deadline,
             settings: Settings {
                 option_adders: self.adders,
                 results: self.results,
                 newcomer_role: self.newcomer,
-                anonymous: false,
+                anonymous: self.anonymous,
             },
             owner_name: owner_name.to_owned(),
-        }
+        })
     }
 }
 
@@ -121,6 +136,33 @@ pub fn NewPoll() -> Html {
             form.set(next);
         })
     };
+    let on_anonymous = {
+        let form = form.clone();
+        Callback::from(move |e: Event| {
+            let mut next = (*form).clone();
+            next.anonymous = e.target_unchecked_into::<HtmlInputElement>().checked();
+            form.set(next);
+        })
+    };
+    let on_deadline = edit(|f, v| f.deadline = v).reform(|e: InputEvent| input_value(&e));
+    let clear_deadline = {
+        let form = form.clone();
+        Callback::from(move |_: MouseEvent| {
+            let mut next = (*form).clone();
+            next.deadline.clear();
+            form.set(next);
+        })
+    };
+    let remove_option = {
+        let form = form.clone();
+        Callback::from(move |i: usize| {
+            let mut next = (*form).clone();
+            if next.options.len() > 2 && i < next.options.len() {
+                next.options.remove(i);
+            }
+            form.set(next);
+        })
+    };
     let on_max =
         edit(|f, v| f.max = v.parse().unwrap_or(1)).reform(|e: InputEvent| input_value(&e));
     let select = |apply: fn(&mut Form, &str)| {
@@ -161,7 +203,10 @@ pub fn NewPoll() -> Html {
         let owner = ready.identity.peer_id().to_string();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            match context.create_poll(form.draft(&owner_name)) {
+            match form
+                .draft(&owner_name)
+                .and_then(|draft| context.create_poll(draft))
+            {
                 Ok(id) => {
                     if let Some(navigator) = &navigator {
                         navigator.push(&Route::Poll {
@@ -175,8 +220,10 @@ pub fn NewPoll() -> Html {
         })
     };
     let can_create = ready.hub.is_some();
+    let removable = form.options.len() > 2;
     let options = form.options.iter().enumerate().map(|(i, text)| {
         let form = form.clone();
+        let remove = remove_option.reform(move |_: MouseEvent| i);
         let oninput = Callback::from(move |e: InputEvent| {
             let mut next = (*form).clone();
             if let Some(slot) = next.options.get_mut(i) {
@@ -189,6 +236,10 @@ pub fn NewPoll() -> Html {
                 <input type="text" data-testid={format!("poll-option-{i}")}
                     aria-label={format!("Option {}", i + 1)} maxlength="200"
                     placeholder={format!("Option {}", i + 1)} value={text.clone()} {oninput} />
+                if removable {
+                    <button type="button" class="secondary small" data-testid={format!("poll-remove-option-{i}")}
+                        aria-label={format!("Remove option {}", i + 1)} onclick={remove}>{ "Remove" }</button>
+                }
             </li>
         }
     });
@@ -224,6 +275,24 @@ pub fn NewPoll() -> Html {
                                 value={form.max.to_string()} oninput={on_max} />
                         </label>
                     }
+                </div>
+                <div class="field">
+                    <label for="poll-deadline">{ "Closes by itself at (optional)" }</label>
+                    <div class="row">
+                        <input id="poll-deadline" data-testid="poll-deadline" type="datetime-local"
+                            value={form.deadline.clone()} oninput={on_deadline} aria-describedby="poll-deadline-hint" />
+                        if !form.deadline.is_empty() {
+                            <button type="button" class="secondary small" onclick={clear_deadline}>{ "No deadline" }</button>
+                        }
+                    </div>
+                    <p class="hint" id="poll-deadline-hint">{ "Your browser closes the poll at that time, if starpoll is open then; otherwise as soon as it opens again. Votes after the deadline are refused." }</p>
+                </div>
+                <div class="field">
+                    <label>
+                        <input type="checkbox" data-testid="poll-anonymous" checked={form.anonymous} onchange={on_anonymous} />
+                        { " Anonymous: hide who voted for what" }
+                    </label>
+                    <p class="hint">{ "Everyone sees the tallies only. Your browser still receives every ballot (it checks and counts them), so anonymity is towards the other participants, not towards you." }</p>
                 </div>
                 <div class="field">
                     <label for="poll-results">{ "Results are visible" }</label>

@@ -9,12 +9,14 @@ use starpoll_core::protocol::PeerInfo;
 use starpoll_core::PeerId;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
+use yew_router::prelude::*;
 
-use crate::app::AppContext;
-use crate::components::{Ballot, CopyButton};
+use crate::app::{AppContext, Route};
+use crate::components::{Ballot, ConfirmButton, CopyButton, EditPoll};
 use crate::follow::SyncState;
 use crate::network::NetworkStatus;
 use crate::state::{AppState, Ready};
+use crate::time::{clock_time, date_time};
 
 /// Props of [`PollPage`].
 #[derive(Properties, PartialEq)]
@@ -128,6 +130,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
                     { if open { "Close the poll" } else { "Reopen the poll" } }
                 </button>
             </div>
+            <EditPoll view={view.clone()} on_edit={command.clone()} />
             <Members view={view} present={hosted.present.clone()} participants={participants}
                 on_role={command.reform(|(member, role)| Command::SetRole { member, role })} />
         </section>
@@ -294,6 +297,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} />
             { pending_list.unwrap_or_default() }
             <Members view={view} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
+            <Leave poll={poll_id} pending={pending.len()} />
         </section>
     }
 }
@@ -311,12 +315,6 @@ fn describe(command: &Command) -> String {
         Command::Reopen => "reopening the poll".into(),
         Command::EditPoll { .. } => "editing the poll".into(),
     }
-}
-
-/// A Unix-ms time as the local wall-clock time (e.g. 14:05:09).
-fn clock_time(at_ms: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
-    String::from(date.to_locale_time_string("default"))
 }
 
 #[derive(Properties, PartialEq)]
@@ -340,8 +338,18 @@ fn Header(props: &HeaderProps) -> Html {
             }
             <p class="hint">
                 { format!("Hosted by {owner_name}") }
-                { if view.status == PollStatus::Closed { " · closed" } else { " · open" } }
+                <span data-testid="poll-state">{ if view.status == PollStatus::Closed { " · closed" } else { " · open" } }</span>
+                if let (Some(at), PollStatus::Open) = (view.deadline, view.status) {
+                    <span data-testid="poll-deadline-text">{ format!(" · closes by itself at {}", date_time(at)) }</span>
+                }
             </p>
+            <p class="hint" data-testid="privacy-note">{
+                if view.settings.anonymous {
+                    "Anonymous poll: participants see only the tallies. The owner's browser receives every ballot (it checks and counts them)."
+                } else {
+                    "Everyone in this poll sees who voted for what. The owner's browser receives every ballot."
+                }
+            }</p>
         </header>
     }
 }
@@ -399,6 +407,61 @@ fn Members(props: &MembersProps) -> Html {
                 <span class="hint">{ "(" }<span data-testid="participant-count">{ props.participants }</span>{ " connected now)" }</span>
             </h2>
             <ul>{ for rows }</ul>
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LeaveProps {
+    poll: PollId,
+    /// Unsent commands that leaving would drop.
+    pending: usize,
+}
+
+/// Leaving a joined poll: this browser forgets it (and its unsent commands) and stops following
+/// it. The owner is not told; a ballot already counted stays counted.
+#[component]
+fn Leave(props: &LeaveProps) -> Html {
+    let error = use_state(|| None::<String>);
+    let navigator = use_navigator();
+    let Some(context) = use_context::<AppContext>() else {
+        return html! {};
+    };
+    let poll = props.poll;
+    let on_confirm = {
+        let error = error.clone();
+        Callback::from(move |()| {
+            let (error, navigator) = (error.clone(), navigator.clone());
+            context.leave(
+                poll,
+                Callback::from(move |result: Result<(), String>| match result {
+                    Ok(()) => {
+                        if let Some(navigator) = &navigator {
+                            navigator.push(&Route::Home);
+                        }
+                    }
+                    Err(why) => error.set(Some(why)),
+                }),
+            );
+        })
+    };
+    let mut warning = String::from(
+        "This browser will forget the poll. Your vote, if the owner has counted it, stays counted: \
+         withdraw it first if you want it gone.",
+    );
+    if props.pending > 0 {
+        warning.push_str(&format!(
+            " {} change(s) not yet delivered to the owner will be dropped.",
+            props.pending
+        ));
+    }
+    html! {
+        <section class="danger-zone" aria-label="Leave this poll">
+            <ConfirmButton label="Leave this poll" confirm_label="Leave" testid="poll-leave"
+                warning={warning} {on_confirm} />
+            if let Some(why) = &*error {
+                <p class="notice error" role="alert">{ why.clone() }</p>
+            }
         </section>
     }
 }

@@ -1,0 +1,63 @@
+//! Wall-clock times as people read and type them: Unix milliseconds to and from the local time
+//! zone, through the browser's `Date` (the core only ever sees Unix milliseconds).
+
+use wasm_bindgen::JsValue;
+
+/// The value of a `<input type="datetime-local">` (`2026-11-21T14:30`, local time) as Unix ms;
+/// `None` when empty or not a time.
+pub fn from_local_input(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    let ms = js_sys::Date::new(&JsValue::from_str(value)).get_time();
+    (ms.is_finite() && ms >= 0.0).then_some(ms as u64)
+}
+
+/// Unix ms as the value of a `<input type="datetime-local">` in local time (minute precision).
+pub fn to_local_input(at_ms: u64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}
+
+/// Unix ms as the local wall-clock time (e.g. 14:05:09).
+pub fn clock_time(at_ms: u64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
+    String::from(date.to_locale_time_string("default"))
+}
+
+/// Unix ms as the local date and time, as the browser's locale writes them.
+pub fn date_time(at_ms: u64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
+    String::from(date.to_locale_string("default", &JsValue::UNDEFINED))
+}
+
+/// How far `at_ms` is from `now_ms`, in words ("in 5 minutes", "2 hours ago").
+pub fn relative(at_ms: u64, now_ms: u64) -> String {
+    let (ahead, span) = if at_ms >= now_ms {
+        (true, at_ms - now_ms)
+    } else {
+        (false, now_ms - at_ms)
+    };
+    let seconds = span / 1000;
+    let (n, unit) = match seconds {
+        0..=59 => (seconds, "second"),
+        60..=3599 => (seconds / 60, "minute"),
+        3600..=86_399 => (seconds / 3600, "hour"),
+        _ => (seconds / 86_400, "day"),
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    if ahead {
+        format!("in {n} {unit}{plural}")
+    } else {
+        format!("{n} {unit}{plural} ago")
+    }
+}
+
