@@ -36,13 +36,13 @@ pub fn Ballot(props: &BallotProps) -> Html {
     let chosen = selection.as_ref().unwrap_or(mine).clone();
     let tallies = view.results.as_ref().map(|r| &r.tally);
     // Percentages are of ballots cast (in multiple choice they add up to more than 100).
-    let voters = view.results.as_ref().map_or(0, |r| match &r.ballots {
+    let voter_count = view.results.as_ref().map_or(0, |r| match &r.ballots {
         Some(ballots) => ballots.len(),
         None => 0,
     });
     let total: u32 = tallies.map_or(0, |t| t.iter().map(|e| e.votes).sum());
-    let ballots_cast = if multiple && voters > 0 {
-        u32::try_from(voters).unwrap_or(u32::MAX)
+    let ballots_cast = if multiple && voter_count > 0 {
+        u32::try_from(voter_count).unwrap_or(u32::MAX)
     } else {
         total
     };
@@ -72,32 +72,19 @@ pub fn Ballot(props: &BallotProps) -> Html {
             (Some(v), t) if t > 0 => (f64::from(v) * 100.0 / f64::from(t)).min(100.0),
             _ => 0.0,
         };
-        let names: Vec<String> = named
-            .map(|ballots| {
-                ballots
-                    .iter()
-                    .filter(|(_, chosen)| chosen.contains(&option.id))
-                    .map(|(peer, _)| {
-                        view.members
-                            .get(peer)
-                            .map_or_else(|| peer.to_string(), |m| m.display_name.clone())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         let is_mine = mine.contains(&option.id);
-        let label = if multiple {
-            format!("{} {}", if picked { "Unselect" } else { "Select" }, option.text)
-        } else {
-            format!("Vote for {}", option.text)
-        };
+        // The accessible name is the visible text with a hidden verb before it, so speech input
+        // ("click Sushi") and screen readers agree; `aria-pressed` tells whether it is chosen.
+        let verb = if multiple { "Choose " } else { "Vote for " };
         html! {
             <li class={classes!("option", picked.then_some("picked"))}>
                 <button type="button" class="choice" data-testid={format!("vote-option-{i}")}
-                    aria-pressed={picked.to_string()} aria-label={label}
+                    aria-pressed={picked.to_string()}
                     disabled={!props.can_vote} {onclick}>
                     <span class="mark" aria-hidden="true">{ if picked { "✓" } else { "" } }</span>
+                    <span class="sr-only">{ verb }</span>
                     <span class="text">{ option.text.clone() }</span>
+                    if is_mine { <span class="badge mine small" data-testid={format!("my-vote-{i}")}>{ "your vote" }</span> }
                     if picked && mine.contains(&option.id) && props.pending {
                         <span class="hint pending-mark" data-testid={format!("vote-pending-{i}")}>{ "sending…" }</span>
                     }
@@ -111,14 +98,6 @@ pub fn Ballot(props: &BallotProps) -> Html {
                     }
                 </span>
                 <span class="bar" aria-hidden="true"><span style={format!("width:{percent:.1}%")}></span></span>
-                if is_mine || !names.is_empty() {
-                    <p class="voters">
-                        if is_mine { <span class="badge mine" data-testid={format!("my-vote-{i}")}>{ "your vote" }</span> }
-                        if !names.is_empty() {
-                            <span class="hint" data-testid={format!("voters-{i}")}>{ names.join(", ") }</span>
-                        }
-                    </p>
-                }
             </li>
         }
     });
@@ -142,6 +121,32 @@ pub fn Ballot(props: &BallotProps) -> Html {
     } else {
         html! {}
     };
+    // Who chose what, below the options (so the option rows never change height as votes come).
+    let voters = named.filter(|ballots| !ballots.is_empty()).map(|ballots| {
+        let rows = view.options.iter().enumerate().map(|(i, option)| {
+            let names: Vec<String> = ballots
+                .iter()
+                .filter(|(_, chosen)| chosen.contains(&option.id))
+                .map(|(peer, _)| {
+                    view.members
+                        .get(peer)
+                        .map_or_else(|| peer.to_string(), |m| m.display_name.clone())
+                })
+                .collect();
+            html! {
+                <li>
+                    <span class="label">{ option.text.clone() }{ ": " }</span>
+                    <span data-testid={format!("voters-{i}")}>{ if names.is_empty() { "nobody".to_owned() } else { names.join(", ") } }</span>
+                </li>
+            }
+        });
+        html! {
+            <details class="voters" data-testid="voters">
+                <summary>{ format!("Who voted for what ({})", ballots.len()) }</summary>
+                <ul>{ for rows }</ul>
+            </details>
+        }
+    });
     let withdraw = {
         let on_vote = props.on_vote.clone();
         let selection = selection.clone();
@@ -166,6 +171,7 @@ pub fn Ballot(props: &BallotProps) -> Html {
                     ResultsVisibility::AfterClose | ResultsVisibility::Always => "Results show once the poll closes.",
                 } }</p>
             }
+            { voters.unwrap_or_default() }
             if let Some(results) = &view.results {
                 <p class="hint" data-testid="results-summary">{ {
                     let ballots = results.ballots.as_ref().map_or(total, |b| u32::try_from(b.len()).unwrap_or(u32::MAX));

@@ -394,7 +394,7 @@ fn Members(props: &MembersProps) -> Html {
         };
         html! {
             <li class="member" data-testid="member" data-peer-id={peer.to_string()}>
-                <span class={classes!("dot", online.then_some("online"))} aria-label={if online { "connected" } else { "not connected" }}></span>
+                <span class={classes!("dot", online.then_some("online"))} role="img" aria-label={if online { "connected" } else { "not connected" }}></span>
                 <span class="name">{ member.display_name.clone() }</span>
                 { role }
             </li>
@@ -406,7 +406,7 @@ fn Members(props: &MembersProps) -> Html {
                 { "Participants " }
                 <span class="hint">{ "(" }<span data-testid="participant-count">{ props.participants }</span>{ " connected now)" }</span>
             </h2>
-            <ul>{ for rows }</ul>
+            <ul data-testid="members-list">{ for rows }</ul>
         </section>
     }
 }
