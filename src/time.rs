@@ -14,17 +14,22 @@ pub fn from_local_input(value: &str) -> Option<u64> {
     (ms.is_finite() && ms >= 0.0).then_some(ms as u64)
 }
 
-/// Unix ms as the value of a `<input type="datetime-local">` in local time (minute precision).
+/// Unix ms as the value of a `<input type="datetime-local" step="1">` in local time (seconds
+/// shown only when not zero, as the input itself does).
 pub fn to_local_input(at_ms: u64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
-    format!(
+    let minutes = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}",
         date.get_full_year(),
         date.get_month() + 1,
         date.get_date(),
         date.get_hours(),
         date.get_minutes()
-    )
+    );
+    match date.get_seconds() {
+        0 => minutes,
+        seconds => format!("{minutes}:{seconds:02}"),
+    }
 }
 
 /// Unix ms as the local wall-clock time (e.g. 14:05:09).

@@ -159,6 +159,16 @@ pub fn Ballot(props: &BallotProps) -> Html {
         <div class="ballot">
             <ul class="options" aria-label="Options">{ for rows }</ul>
             { submit }
+            if let Some(results) = &view.results {
+                <p class="hint" data-testid="results-summary">{ {
+                    let ballots = results.ballots.as_ref().map_or(total, |b| u32::try_from(b.len()).unwrap_or(u32::MAX));
+                    match (results.ballots.is_some(), ballots) {
+                        (true, 1) => "1 ballot".to_owned(),
+                        (true, n) => format!("{n} ballots"),
+                        (false, n) => format!("{n} vote{}", if n == 1 { "" } else { "s" }),
+                    }
+                } }</p>
+            }
             if !mine.is_empty() && props.can_vote {
                 <button type="button" class="secondary small" data-testid="vote-withdraw" onclick={withdraw}>
                     { "Withdraw my vote" }
@@ -172,16 +182,6 @@ pub fn Ballot(props: &BallotProps) -> Html {
                 } }</p>
             }
             { voters.unwrap_or_default() }
-            if let Some(results) = &view.results {
-                <p class="hint" data-testid="results-summary">{ {
-                    let ballots = results.ballots.as_ref().map_or(total, |b| u32::try_from(b.len()).unwrap_or(u32::MAX));
-                    match (results.ballots.is_some(), ballots) {
-                        (true, 1) => "1 ballot".to_owned(),
-                        (true, n) => format!("{n} ballots"),
-                        (false, n) => format!("{n} vote{}", if n == 1 { "" } else { "s" }),
-                    }
-                } }</p>
-            }
         </div>
     }
 }

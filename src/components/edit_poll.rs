@@ -114,7 +114,7 @@ pub fn EditPoll(props: &EditPollProps) -> Html {
                 <div class="field">
                     <label for="edit-deadline">{ "Closes by itself at" }</label>
                     <div class="row">
-                        <input id="edit-deadline" data-testid="edit-deadline" type="datetime-local"
+                        <input id="edit-deadline" data-testid="edit-deadline" type="datetime-local" step="1"
                             value={draft.deadline.clone()} oninput={on_deadline} />
                         if !draft.deadline.is_empty() {
                             <button type="button" class="secondary small" data-testid="edit-clear-deadline"

@@ -279,7 +279,7 @@ pub fn NewPoll() -> Html {
                 <div class="field">
                     <label for="poll-deadline">{ "Closes by itself at (optional)" }</label>
                     <div class="row">
-                        <input id="poll-deadline" data-testid="poll-deadline" type="datetime-local"
+                        <input id="poll-deadline" data-testid="poll-deadline" type="datetime-local" step="1"
                             value={form.deadline.clone()} oninput={on_deadline} aria-describedby="poll-deadline-hint" />
                         if !form.deadline.is_empty() {
                             <button type="button" class="secondary small" onclick={clear_deadline}>{ "No deadline" }</button>
