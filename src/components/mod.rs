@@ -4,9 +4,11 @@
 mod ballot;
 mod copy_button;
 mod name_field;
+mod share;
 mod startup_error;
 
 pub use ballot::Ballot;
 pub use copy_button::CopyButton;
 pub use name_field::NameField;
+pub use share::Share;
 pub use startup_error::StartupError;
