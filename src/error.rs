@@ -67,3 +67,26 @@ pub enum AppError {
     #[error("the browser's random number generator failed: {0}")]
     Random(String),
 }
+
+/// Why sharing through the Web Share API (`navigator.share`) did not happen.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShareError {
+    /// The user closed the share sheet (`AbortError`): not a failure to show.
+    #[error("sharing was cancelled")]
+    Cancelled,
+    /// The browser refused to share or the share target failed.
+    #[error("could not share: {0}")]
+    Failed(#[source] JsError),
+}
+
+impl From<wasm_bindgen::JsValue> for ShareError {
+    fn from(value: wasm_bindgen::JsValue) -> Self {
+        let error = JsError::from(value);
+        if error.name == "AbortError" {
+            Self::Cancelled
+        } else {
+            Self::Failed(error)
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod confirm;
 mod copy_button;
 mod edit_poll;
 mod name_field;
+mod share;
 mod startup_error;
 
 pub use ballot::Ballot;
@@ -13,4 +14,5 @@ pub use confirm::ConfirmButton;
 pub use copy_button::CopyButton;
 pub use edit_poll::EditPoll;
 pub use name_field::NameField;
+pub use share::Share;
 pub use startup_error::StartupError;

@@ -12,7 +12,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::{AppContext, Route};
-use crate::components::{Ballot, ConfirmButton, CopyButton, EditPoll};
+use crate::components::{Ballot, ConfirmButton, EditPoll, Share};
 use crate::follow::SyncState;
 use crate::network::NetworkStatus;
 use crate::state::{AppState, Ready};
@@ -117,14 +117,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
                 <p class="notice error" role="alert" data-testid="command-error">{ why.clone() }</p>
             }
             <Ballot view={view.clone()} can_vote={open} {on_vote} />
-            <div class="field">
-                <label for="share-link">{ "Invite link" }</label>
-                <div class="peer-id-row">
-                    <input id="share-link" data-testid="share-link" type="url" readonly=true value={link.clone()} />
-                    <CopyButton text={AttrValue::from(link)} label="Copy the invite link" testid={AttrValue::from("copy-share-link")} />
-                </div>
-                <p class="hint">{ "Anyone with this link can join while this browser has starpoll open." }</p>
-            </div>
+            <Share link={AttrValue::from(link)} title={AttrValue::from(hosted.poll.title.clone())} />
             <div class="row">
                 <button type="button" class="secondary" data-testid={if open { "poll-close" } else { "poll-reopen" }} onclick={toggle}>
                     { if open { "Close the poll" } else { "Reopen the poll" } }

@@ -13,6 +13,7 @@
 //! - [`follower`]: a participant's session with one poll's owner (uses the outbox).
 //! - [`hub`]: the owner's hub: every connection to every hosted poll.
 //! - [`protocol`]: the signed JSON wire protocol between a poll's owner and its participants.
+//! - [`qr`]: the QR code of an invite link as SVG path data.
 //! - [`server`]: which PeerJS signaling server to use.
 
 pub mod follower;
@@ -21,6 +22,7 @@ pub mod identity;
 pub mod outbox;
 pub mod poll;
 pub mod protocol;
+pub mod qr;
 pub mod server;
 
 #[cfg(test)]
