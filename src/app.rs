@@ -88,6 +88,7 @@ impl AppContext {
         self.network.start(
             ready.identity.clone(),
             ready.server.server.clone(),
+            ready.ice_servers.clone(),
             ready.repo.clone(),
             steal,
             Callback::from(move |event| state.dispatch(Action::Network(event))),
@@ -294,12 +295,14 @@ async fn start() -> Result<Ready, AppError> {
     let repo = Repository::open(DB_NAME).await?;
     let identity = crate::identity::load_or_create(&repo).await?;
     let profile = repo.profile().await?;
+    let (server, ice_servers) = config::load(&repo).await;
     Ok(Ready {
         repo: Rc::new(repo),
         identity: Rc::new(identity),
         profile,
         name_save: SaveState::Unchanged,
-        server: config::server_from_location(),
+        server,
+        ice_servers,
         network: NetworkStatus::Starting,
         hub: None,
         follows: Default::default(),
