@@ -16,7 +16,7 @@ use crate::config;
 use crate::error::AppError;
 use crate::follow::{FollowHandle, Follows};
 use crate::network::{NetworkHandle, NetworkStatus};
-use crate::pages::{Home, NewPoll, OwnerPolls, PollPage};
+use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage};
 use crate::state::{Action, AppState, Ready, SaveState};
 use crate::storage::{Repository, DB_NAME};
 
@@ -44,6 +44,9 @@ pub enum Route {
         /// The owner's peer ID.
         owner: String,
     },
+    /// Signaling server, ICE servers, and identity export/import/reset.
+    #[at("/settings")]
+    Settings,
     /// Anything else.
     #[not_found]
     #[at("/404")]
@@ -369,6 +372,7 @@ pub fn App() -> Html {
         <ContextProvider<AppContext> context={context}>
             <header class="topbar">
                 <a class="brand" href="/">{ "starpoll" }</a>
+                <a class="topbar-link" href="/settings" data-testid="settings-link">{ "Settings" }</a>
             </header>
             <main class="page">{ body }</main>
         </ContextProvider<AppContext>>
@@ -381,6 +385,7 @@ fn switch(route: Route) -> Html {
         Route::NewPoll => html! { <NewPoll /> },
         Route::Poll { owner, poll } => html! { <PollPage {owner} {poll} /> },
         Route::OwnerPolls { owner } => html! { <OwnerPolls {owner} /> },
+        Route::Settings => html! { <SettingsPage /> },
         Route::NotFound => html! {
             <section class="card">
                 <h1>{ "Page not found" }</h1>
