@@ -16,7 +16,7 @@ use crate::config;
 use crate::error::AppError;
 use crate::follow::{FollowHandle, Follows};
 use crate::network::{NetworkHandle, NetworkStatus};
-use crate::pages::{Home, NewPoll, OwnerPolls, PollPage};
+use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage};
 use crate::state::{Action, AppState, Ready, SaveState};
 use crate::storage::{Repository, DB_NAME};
 
@@ -44,6 +44,9 @@ pub enum Route {
         /// The owner's peer ID.
         owner: String,
     },
+    /// Signaling server, ICE servers, and identity export/import/reset.
+    #[at("/settings")]
+    Settings,
     /// Anything else.
     #[not_found]
     #[at("/404")]
@@ -88,6 +91,7 @@ impl AppContext {
         self.network.start(
             ready.identity.clone(),
             ready.server.server.clone(),
+            ready.ice_servers.clone(),
             ready.repo.clone(),
             steal,
             Callback::from(move |event| state.dispatch(Action::Network(event))),
@@ -309,12 +313,14 @@ async fn start() -> Result<Ready, AppError> {
     let repo = Repository::open(DB_NAME).await?;
     let identity = crate::identity::load_or_create(&repo).await?;
     let profile = repo.profile().await?;
+    let (server, ice_servers) = config::load(&repo).await;
     Ok(Ready {
         repo: Rc::new(repo),
         identity: Rc::new(identity),
         profile,
         name_save: SaveState::Unchanged,
-        server: config::server_from_location(),
+        server,
+        ice_servers,
         network: NetworkStatus::Starting,
         hub: None,
         follows: Default::default(),
@@ -381,6 +387,7 @@ pub fn App() -> Html {
         <ContextProvider<AppContext> context={context}>
             <header class="topbar">
                 <a class="brand" href="/">{ "starpoll" }</a>
+                <a class="topbar-link" href="/settings" data-testid="settings-link">{ "Settings" }</a>
             </header>
             <main class="page">{ body }</main>
         </ContextProvider<AppContext>>
@@ -393,6 +400,7 @@ fn switch(route: Route) -> Html {
         Route::NewPoll => html! { <NewPoll /> },
         Route::Poll { owner, poll } => html! { <PollPage {owner} {poll} /> },
         Route::OwnerPolls { owner } => html! { <OwnerPolls {owner} /> },
+        Route::Settings => html! { <SettingsPage /> },
         Route::NotFound => html! {
             <section class="card">
                 <h1>{ "Page not found" }</h1>

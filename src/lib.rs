@@ -5,7 +5,7 @@
 //! - [`files`]: downloads and picked files.
 //! - [`storage`]: the typed IndexedDB repository (rexie); the only module that knows the schema.
 //! - [`identity`]: loads this browser's identity, or makes one from the CSPRNG on first run.
-//! - [`config`]: which PeerJS server to use, from the page URL.
+//! - [`config`]: which PeerJS server and ICE servers to use, from the page URL and the settings.
 //! - [`network`]: this tab's PeerJS peer; [`tab_lock`]: one tab per identity (Web Locks).
 //! - [`follow`]: a participant's side of a poll (the core's follower against a connection),
 //!   with its IndexedDB outbox.

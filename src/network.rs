@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use peerjs_client::session::PeerErrorKind;
 use peerjs_client::signal::Serialization;
 use peerjs_client::web::{ConnectOptions, DataConnection, Peer, PeerEvent, PeerOptions};
+use starpoll_core::settings::{self, IceServer};
 use starpoll_core::{Identity, PeerId, ServerConfig};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
@@ -94,6 +95,7 @@ impl NetworkHandle {
         &self,
         identity: Rc<Identity>,
         server: ServerConfig,
+        ice_servers: Option<Vec<IceServer>>,
         repo: Rc<Repository>,
         steal: bool,
         report: Callback<NetworkEvent>,
@@ -106,16 +108,18 @@ impl NetworkHandle {
             let report = report.clone();
             move |outcome: LockOutcome| match outcome {
                 LockOutcome::Acquired => {
-                    let (handle, identity, server, repo, report) = (
+                    let (handle, identity, server, ice_servers, repo, report) = (
                         handle.clone(),
                         identity.clone(),
                         server.clone(),
+                        ice_servers.clone(),
                         repo.clone(),
                         report.clone(),
                     );
                     spawn_local(async move {
                         handle.start_hub(&identity, repo, report.clone()).await;
-                        handle.register(&identity, &server, report);
+                        let options = peer_options(&server, ice_servers.as_deref());
+                        handle.register(&identity, options, report);
                     });
                 }
                 LockOutcome::Busy => report.emit(NetworkEvent::Status(NetworkStatus::OtherTab)),
@@ -194,13 +198,13 @@ impl NetworkHandle {
         }
     }
 
-    fn register(&self, identity: &Identity, server: &ServerConfig, report: Callback<NetworkEvent>) {
+    fn register(&self, identity: &Identity, options: PeerOptions, report: Callback<NetworkEvent>) {
         let report = report.reform(NetworkEvent::Status);
         report.emit(NetworkStatus::Connecting);
         let (peer, mut events) = Peer::new(
             identity.peer_id().as_str(),
             identity.token().as_str(),
-            peer_options(server),
+            options,
         );
         let generation = {
             let mut network = self.0.borrow_mut();
@@ -239,25 +243,25 @@ impl NetworkHandle {
     }
 }
 
-/// PeerJS options for a signaling server: host candidates only on loopback (tests, the local
-/// server), Google's STUN server otherwise.
-fn peer_options(server: &ServerConfig) -> PeerOptions {
-    let loopback = matches!(
-        server.host.as_str(),
-        "127.0.0.1" | "localhost" | "::1" | "[::1]"
-    );
-    let defaults = PeerOptions::default();
+/// PeerJS options for a signaling server and the saved ICE servers: exactly the saved list when
+/// there is one, else the core's defaults (host candidates only on loopback — tests, the local
+/// server — and Google's STUN server otherwise).
+fn peer_options(server: &ServerConfig, saved_ice: Option<&[IceServer]>) -> PeerOptions {
+    let ice_servers = settings::ice_servers_for(saved_ice, server)
+        .iter()
+        .map(|ice| peerjs_client::web::IceServer {
+            urls: ice.urls().to_vec(),
+            username: ice.username().map(str::to_owned),
+            credential: ice.credential().map(str::to_owned),
+        })
+        .collect();
     PeerOptions {
         host: server.host.clone(),
         port: server.port,
         path: server.path.clone(),
         key: server.key.clone(),
         secure: server.secure,
-        ice_servers: if loopback {
-            Vec::new()
-        } else {
-            defaults.ice_servers.clone()
-        },
-        ..defaults
+        ice_servers,
+        ..PeerOptions::default()
     }
 }

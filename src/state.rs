@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use starpoll_core::settings::IceServer;
 use starpoll_core::Identity;
 use yew::Reducible;
 
@@ -33,6 +34,8 @@ pub struct Ready {
     pub name_save: SaveState,
     /// The signaling server this page uses.
     pub server: ServerChoice,
+    /// The ICE servers saved in the settings (`None`: the defaults for `server`).
+    pub ice_servers: Option<Vec<IceServer>>,
     /// Where this tab stands on the network.
     pub network: NetworkStatus,
     /// The polls this browser hosts, while this tab runs the hub.
@@ -48,6 +51,7 @@ impl PartialEq for Ready {
             && self.profile == other.profile
             && self.name_save == other.name_save
             && self.server == other.server
+            && self.ice_servers == other.ice_servers
             && self.network == other.network
             && self.hub == other.hub
             && self.follows == other.follows

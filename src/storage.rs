@@ -1,6 +1,6 @@
 //! The typed IndexedDB repository (through rexie). The only module that knows the schema.
 //!
-//! Schema (version 3):
+//! Schema (version 4):
 //! - `identity`: one record under key `"self"`: this browser's secret seed and PeerJS token.
 //! - `profile`: one record under key `"self"`: the display name.
 //! - `owned_polls` (v2): the polls this browser hosts, key = poll ID, value = the poll's JSON.
@@ -10,6 +10,8 @@
 //! - `outbox` (v3): this participant's commands not yet answered by their poll's owner, key =
 //!   `"<pollId>/<commandId>"`, value = JSON of [`OutboxRecord`] (its `seq` gives the order). A
 //!   record is written before its command is first sent and deleted once the owner answers.
+//! - `settings` (v4): one record under key `"self"`: JSON of [`Settings`] (signaling and ICE
+//!   servers), checked by the core's deserializer when read.
 //!
 //! Invariants: records are read back through serde into typed structs and validated (a stored
 //! identity is rebuilt with [`Identity::from_seed`] and its token re-parsed; a stored poll goes
@@ -17,6 +19,8 @@
 //! [`StorageError::Corrupt`], never as a panic. Writes wait for the transaction to commit (and
 //! report an abort as an error) before returning. [`Repository::commit`] writes a batch of hub
 //! steps — polls and their command records — in one transaction: all or nothing.
+//! [`Repository::replace_identity`] clears every store but `settings` and writes the new identity
+//! in one transaction, so a switch of identity never leaves the old identity's polls behind.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +29,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use starpoll_core::hub::Write;
 use starpoll_core::outbox::OutboxRecord;
 use starpoll_core::poll::{CommandId, Poll, PollId, PollView, ProcessedRecord};
+use starpoll_core::settings::Settings;
 use starpoll_core::{Identity, PeerId, PeerToken};
 use wasm_bindgen::JsValue;
 
@@ -32,13 +37,16 @@ use crate::error::StorageError;
 
 /// The database name the app uses (tests open others).
 pub const DB_NAME: &str = "starpoll";
-const DB_VERSION: u32 = 3;
+const DB_VERSION: u32 = 4;
 const IDENTITY: &str = "identity";
 const PROFILE: &str = "profile";
 const OWNED: &str = "owned_polls";
 const PROCESSED: &str = "processed";
 const JOINED: &str = "joined";
 const OUTBOX: &str = "outbox";
+const SETTINGS: &str = "settings";
+/// The stores that belong to an identity: cleared when it is replaced.
+const IDENTITY_STORES: [&str; 6] = [IDENTITY, PROFILE, OWNED, PROCESSED, JOINED, OUTBOX];
 const SELF_KEY: &str = "self";
 
 /// The identity as stored: the 32-byte seed in hex and the PeerJS token.
@@ -77,6 +85,17 @@ pub struct JoinedPoll {
     pub saved_at: u64,
 }
 
+/// What this browser holds for its identity, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataSummary {
+    /// Polls this browser hosts.
+    pub owned_polls: u32,
+    /// Polls this browser joined as a participant.
+    pub joined_polls: u32,
+    /// Votes and other commands not yet confirmed by their poll's owner.
+    pub unsent_commands: u32,
+}
+
 /// An open starpoll database.
 pub struct Repository {
     db: Rexie,
@@ -96,6 +115,7 @@ impl Repository {
             .add_object_store(ObjectStore::new(PROCESSED))
             .add_object_store(ObjectStore::new(JOINED))
             .add_object_store(ObjectStore::new(OUTBOX))
+            .add_object_store(ObjectStore::new(SETTINGS))
             .build()
             .await
             .map_err(StorageError::idb("open the database"))?;
@@ -154,6 +174,84 @@ impl Repository {
             Some(record) => decode_identity(record).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Replaces this browser's identity with `identity` and clears everything that belonged to
+    /// the old one (profile, hosted polls and their records, joined polls, outbox) in one
+    /// read-write transaction; the settings stay. Returns once it is committed.
+    pub async fn replace_identity(&self, identity: &Identity) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(&IDENTITY_STORES, TransactionMode::ReadWrite)
+            .map_err(StorageError::idb("start a transaction"))?;
+        for name in IDENTITY_STORES {
+            tx.store(name)
+                .map_err(StorageError::idb("open a store"))?
+                .clear()
+                .await
+                .map_err(StorageError::idb("clear a store"))?;
+        }
+        let record = StoredIdentity {
+            seed_hex: hex(&identity.seed()),
+            token: identity.token().as_str().to_owned(),
+        };
+        tx.store(IDENTITY)
+            .map_err(StorageError::idb("open a store"))?
+            .put(
+                &to_js(&record, "identity")?,
+                Some(&JsValue::from_str(SELF_KEY)),
+            )
+            .await
+            .map_err(StorageError::idb("write the identity"))?;
+        finish(tx, "replace the identity").await
+    }
+
+    /// How much this browser holds for its identity (what replacing it would clear).
+    pub async fn data_summary(&self) -> Result<DataSummary, StorageError> {
+        let tx = self
+            .db
+            .transaction(&[OWNED, JOINED, OUTBOX], TransactionMode::ReadOnly)
+            .map_err(StorageError::idb("start a transaction"))?;
+        let count = |name: &'static str| {
+            let store = tx.store(name);
+            async move {
+                store
+                    .map_err(StorageError::idb("open a store"))?
+                    .count(None)
+                    .await
+                    .map_err(StorageError::idb("count records"))
+            }
+        };
+        Ok(DataSummary {
+            owned_polls: count(OWNED).await?,
+            joined_polls: count(JOINED).await?,
+            unsent_commands: count(OUTBOX).await?,
+        })
+    }
+
+    /// Reads the saved settings (the defaults when none were saved).
+    pub async fn settings(&self) -> Result<Settings, StorageError> {
+        let (_tx, store) = self.open_store(SETTINGS, TransactionMode::ReadOnly)?;
+        let value = store
+            .get(JsValue::from_str(SELF_KEY))
+            .await
+            .map_err(StorageError::idb("read the settings"))?;
+        Ok(value
+            .filter(|v| !v.is_undefined())
+            .map(|v| parse_json(v, "settings"))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// Saves the settings and waits for the commit.
+    pub async fn save_settings(&self, settings: &Settings) -> Result<(), StorageError> {
+        let (tx, store) = self.open_store(SETTINGS, TransactionMode::ReadWrite)?;
+        let value = JsValue::from_str(&json(settings, "settings")?);
+        store
+            .put(&value, Some(&JsValue::from_str(SELF_KEY)))
+            .await
+            .map_err(StorageError::idb("write the settings"))?;
+        finish(tx, "commit the settings").await
     }
 
     /// Reads the profile (the default, empty profile when none was saved).

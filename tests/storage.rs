@@ -123,3 +123,150 @@ async fn the_outbox_survives_closing_and_reopening_the_database() {
     );
     repo.close();
 }
+
+#[wasm_bindgen_test]
+async fn settings_default_until_saved_then_survive_reopening() {
+    use starpoll_core::settings::{IceServerForm, Settings};
+    use starpoll_core::ServerConfig;
+
+    let name = "test-settings";
+    let repo = fresh(name).await;
+    assert_eq!(repo.settings().await.expect("read"), Settings::default());
+    let turn = IceServerForm {
+        urls: "turn:turn.example.org:3478".into(),
+        username: "u".into(),
+        credential: "p".into(),
+    }
+    .parse(0)
+    .expect("valid entry");
+    let settings = Settings {
+        server: Some(ServerConfig {
+            port: 9312,
+            ..ServerConfig::local()
+        }),
+        ice_servers: Some(vec![turn]),
+    };
+    repo.save_settings(&settings).await.expect("save");
+    repo.close();
+    let repo = Repository::open(name).await.expect("reopen");
+    assert_eq!(repo.settings().await.expect("read"), settings);
+    repo.close();
+}
+
+#[wasm_bindgen_test]
+async fn upgrading_from_version_3_keeps_the_data() {
+    use rexie::{ObjectStore, Rexie, TransactionMode};
+    use wasm_bindgen::JsValue;
+
+    let name = "test-upgrade-v3";
+    Repository::delete(name).await.expect("delete");
+    let v3 = [
+        "identity",
+        "profile",
+        "owned_polls",
+        "processed",
+        "joined",
+        "outbox",
+    ]
+    .into_iter()
+    .fold(Rexie::builder(name).version(3), |b, store| {
+        b.add_object_store(ObjectStore::new(store))
+    })
+    .build()
+    .await
+    .expect("open v3");
+    let tx = v3
+        .transaction(&["profile"], TransactionMode::ReadWrite)
+        .expect("tx");
+    let profile = serde_wasm_bindgen::to_value(&Profile {
+        display_name: "Old".into(),
+    })
+    .expect("to js");
+    tx.store("profile")
+        .expect("store")
+        .put(&profile, Some(&JsValue::from_str("self")))
+        .await
+        .expect("put");
+    tx.done().await.expect("commit");
+    v3.close();
+
+    let repo = Repository::open(name).await.expect("upgrade to v4");
+    assert_eq!(repo.profile().await.expect("read").display_name, "Old");
+    assert_eq!(
+        repo.settings().await.expect("read"),
+        starpoll_core::settings::Settings::default()
+    );
+    repo.close();
+}
+
+#[wasm_bindgen_test]
+async fn replacing_the_identity_clears_its_data_and_keeps_the_settings() {
+    use starpoll::storage::{DataSummary, JoinedPoll};
+    use starpoll_core::outbox::OutboxRecord;
+    use starpoll_core::poll::{Command, CommandId, OptionId, PollId};
+    use starpoll_core::settings::Settings;
+    use starpoll_core::ServerConfig;
+
+    let name = "test-replace-identity";
+    let repo = fresh(name).await;
+    let old = identity::load_or_create(&repo).await.expect("create");
+    repo.save_profile(&Profile {
+        display_name: "Old me".into(),
+    })
+    .await
+    .expect("profile");
+    let poll = PollId::from_random_bytes([5; 16]);
+    repo.save_joined(&JoinedPoll {
+        owner: identity::generate().expect("owner").peer_id().clone(),
+        poll_id: poll,
+        view: None,
+        saved_at: 1,
+    })
+    .await
+    .expect("joined");
+    repo.save_outbox(&OutboxRecord {
+        poll_id: poll,
+        seq: 0,
+        command_id: CommandId::from_random_bytes([1; 16]),
+        command: Command::CastVote {
+            option_ids: [OptionId(0)].into_iter().collect(),
+        },
+    })
+    .await
+    .expect("outbox");
+    let settings = Settings {
+        server: Some(ServerConfig::public_cloud()),
+        ice_servers: Some(Vec::new()),
+    };
+    repo.save_settings(&settings).await.expect("settings");
+    assert_eq!(
+        repo.data_summary().await.expect("count"),
+        DataSummary {
+            owned_polls: 0,
+            joined_polls: 1,
+            unsent_commands: 1
+        }
+    );
+
+    let new = identity::generate().expect("new identity");
+    repo.replace_identity(&new).await.expect("replace");
+    repo.close();
+
+    let repo = Repository::open(name).await.expect("reopen");
+    let stored = repo.identity().await.expect("read").expect("present");
+    assert_eq!(stored.peer_id(), new.peer_id());
+    assert_ne!(stored.peer_id(), old.peer_id());
+    assert_eq!(stored.token(), new.token());
+    assert_eq!(repo.profile().await.expect("profile"), Profile::default());
+    assert!(repo.joined_polls().await.expect("joined").is_empty());
+    assert!(repo.outbox(poll).await.expect("outbox").is_empty());
+    assert_eq!(
+        repo.data_summary().await.expect("count"),
+        DataSummary::default()
+    );
+    assert_eq!(repo.settings().await.expect("settings"), settings);
+    // Loading the identity now returns the new one rather than making another.
+    let loaded = identity::load_or_create(&repo).await.expect("load");
+    assert_eq!(loaded.peer_id(), new.peer_id());
+    repo.close();
+}

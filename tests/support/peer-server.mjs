@@ -1,5 +1,6 @@
 // Starts the real PeerJS signaling server (npm `peer`) on 127.0.0.1 for the run and test commands.
-//   node tests/support/peer-server.mjs --port 9000 [--path /] [--alive-timeout-ms 60000]
+//   node tests/support/peer-server.mjs --port 9000 [--path /] [--alive-timeout-ms 60000] [--discovery true]
+// With --discovery true, GET <path>peerjs/peers lists the registered peer IDs (tests use it).
 // Prints "peer server listening on PORT" once it accepts connections; stops on SIGINT/SIGTERM.
 import { PeerServer } from 'peer';
 
@@ -20,7 +21,7 @@ PeerServer({
   key: 'peerjs',
   alive_timeout: aliveTimeout,
   expire_timeout: 5000,
-  allow_discovery: false,
+  allow_discovery: args.discovery === 'true',
 }, () => console.log(`peer server listening on ${port}`));
 const stop = () => process.exit(0);
 process.on('SIGINT', stop);

@@ -6,7 +6,7 @@
 //!
 //! Modules:
 //! - [`identity`]: ed25519 identities, the [`PeerId`] derived from a public key, signatures, and
-//!   the PeerJS session token.
+//!   the PeerJS session token; [`identity_file`]: the identity as a file to export and import.
 //! - [`poll`]: the poll domain — state, commands, the reducer ([`poll::apply`]), what each
 //!   participant may see ([`poll::view_for`]), and the owner's command dedup record.
 //! - [`outbox`]: a participant's pending commands for one poll, and when to resend and redial.
@@ -15,15 +15,19 @@
 //! - [`protocol`]: the signed JSON wire protocol between a poll's owner and its participants.
 //! - [`qr`]: the QR code of an invite link as SVG path data.
 //! - [`server`]: which PeerJS signaling server to use.
+//! - [`settings`]: the user's signaling and ICE server settings, their validation, and which
+//!   server a page load uses.
 
 pub mod follower;
 pub mod hub;
 pub mod identity;
+pub mod identity_file;
 pub mod outbox;
 pub mod poll;
 pub mod protocol;
 pub mod qr;
 pub mod server;
+pub mod settings;
 
 #[cfg(test)]
 mod testing;
