@@ -3,11 +3,28 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::{AppError, JsError};
+use crate::error::JsError;
+
+/// Why a file could not be saved or read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileError {
+    /// The picked file is larger than the caller accepts.
+    #[error("the file is too large ({got} bytes; at most {limit})")]
+    TooLarge {
+        /// The most bytes accepted.
+        limit: f64,
+        /// The file's size.
+        got: f64,
+    },
+    /// The browser refused (no document, a failed read, a file that is not text).
+    #[error(transparent)]
+    Js(#[from] JsError),
+}
 
 /// Offers `text` as a file download named `name` (the browser saves it; nothing leaves the
 /// machine).
-pub fn download(name: &str, mime: &str, text: &str) -> Result<(), AppError> {
+pub fn download(name: &str, mime: &str, text: &str) -> Result<(), FileError> {
     let parts = js_sys::Array::of1(&text.into());
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
@@ -16,7 +33,8 @@ pub fn download(name: &str, mime: &str, text: &str) -> Result<(), AppError> {
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(JsError::from)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
-        .ok_or_else(|| missing("no document"))?;
+        .ok_or_else(|| browser("no document"))?;
+    // `create_element("a")` always makes an anchor element.
     let anchor: web_sys::HtmlAnchorElement = document
         .create_element("a")
         .map_err(JsError::from)?
@@ -29,21 +47,29 @@ pub fn download(name: &str, mime: &str, text: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The text of a file the user picked.
-pub async fn read_text(file: &web_sys::File) -> Result<String, AppError> {
-    let text = JsFuture::from(file.text()).await.map_err(JsError::from)?;
-    text.as_string()
-        .ok_or_else(|| missing("the file is not text"))
-}
-
 /// The first file picked in an `<input type="file">`, if any.
 pub fn picked(input: &web_sys::HtmlInputElement) -> Option<web_sys::File> {
     input.files().and_then(|files| files.get(0))
 }
 
-fn missing(what: &str) -> AppError {
-    AppError::Js(JsError {
+/// The text of a file the user picked, refused unread when larger than `max_bytes`.
+pub async fn read_text(file: &web_sys::File, max_bytes: f64) -> Result<String, FileError> {
+    if file.size() > max_bytes {
+        return Err(FileError::TooLarge {
+            limit: max_bytes,
+            got: file.size(),
+        });
+    }
+    let text = JsFuture::from(file.text())
+        .await
+        .map_err(JsError::from)?;
+    text.as_string()
+        .ok_or_else(|| browser("the file is not text").into())
+}
+
+fn browser(what: &str) -> JsError {
+    JsError {
         name: "Error".into(),
         message: what.into(),
-    })
+    }
 }

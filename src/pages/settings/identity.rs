@@ -10,12 +10,12 @@ use std::rc::Rc;
 
 use starpoll_core::identity_file;
 use starpoll_core::Identity;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{HtmlAnchorElement, HtmlInputElement, HtmlTextAreaElement};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::app::AppContext;
+use crate::files;
 use crate::error::JsError;
 use crate::state::AppState;
 use crate::storage::{DataSummary, Repository};
@@ -42,41 +42,6 @@ enum Switch {
     Idle,
     Working,
     Failed(String),
-}
-
-fn js_error(message: &str) -> JsError {
-    JsError {
-        name: "Error".into(),
-        message: message.into(),
-    }
-}
-
-/// Offers `text` as a download called `name` (a `data:` URL, so there is nothing to revoke).
-fn download(name: &str, text: &str) -> Result<(), JsError> {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or_else(|| js_error("no document"))?;
-    // `create_element("a")` always makes an anchor.
-    let link: HtmlAnchorElement = document.create_element("a")?.unchecked_into();
-    let encoded = String::from(js_sys::encode_uri_component(text));
-    link.set_href(&format!("data:application/json;charset=utf-8,{encoded}"));
-    link.set_download(name);
-    link.click();
-    Ok(())
-}
-
-/// The first chosen file's text.
-async fn read_chosen_file(input: &HtmlInputElement) -> Result<Option<String>, JsError> {
-    let Some(file) = input.files().and_then(|files| files.get(0)) else {
-        return Ok(None);
-    };
-    if file.size() > MAX_FILE_BYTES {
-        return Err(js_error("the file is too large to be an identity file"));
-    }
-    let text = JsFuture::from(file.text()).await?;
-    text.as_string()
-        .map(Some)
-        .ok_or_else(|| js_error("the file is not text"))
 }
 
 /// Checks an identity file's text against the current identity.
@@ -176,7 +141,7 @@ pub fn IdentitySettings() -> Html {
         let (me, export_error) = (me.clone(), export_error.clone());
         Callback::from(move |_| {
             let name = identity_file::file_name(me.peer_id());
-            let result = download(&name, &identity_file::encode(&me));
+            let result = files::download(&name, "application/json", &identity_file::encode(&me));
             export_error.set(result.err().map(|e| format!("Could not download: {e}")));
         })
     };
@@ -186,10 +151,13 @@ pub fn IdentitySettings() -> Html {
             let input: HtmlInputElement = e.target_unchecked_into();
             let (import, me) = (import.clone(), me.clone());
             spawn_local(async move {
-                import.set(match read_chosen_file(&input).await {
-                    Ok(Some(text)) => check(&text, &me),
-                    Ok(None) => Import::Empty,
-                    Err(e) => Import::Invalid(format!("Could not read the file: {}", e.message)),
+                let Some(file) = files::picked(&input) else {
+                    import.set(Import::Empty);
+                    return;
+                };
+                import.set(match files::read_text(&file, MAX_FILE_BYTES).await {
+                    Ok(text) => check(&text, &me),
+                    Err(e) => Import::Invalid(format!("Could not read the file: {e}")),
                 });
             });
         })
