@@ -21,6 +21,9 @@
 //! - Subscriptions belong to connections and end with them; every change of a poll's subscriber
 //!   set is announced with `peer:discovery` (§4.9).
 //! - Every frame the hub sends is sealed by the owner's identity.
+//! - An applied `poll:vote` keeps its signed frame in its record (the owner's own vote is sealed
+//!   by the hub with the owner's key), so [`Hub::snapshot`] can export a file in which every
+//!   ballot carries its voter's signature ([`crate::snapshot`]).
 //!
 //! The rules implemented here are PROTOCOL.md §4.10, plus the limits in [`Limits`].
 //!
@@ -35,6 +38,7 @@ use crate::poll::{
 use crate::protocol::{
     open_from, seal, CommandFrame, Control, ErrorCode, Message, PeerInfo, PollSummary,
 };
+use crate::snapshot::{self, ExportError};
 use crate::{Identity, PeerId};
 
 /// A data connection, numbered by the shell (unique for the hub's lifetime).
@@ -233,8 +237,45 @@ impl Hub {
         self.now_ms = now_ms;
         let owner = self.owner().clone();
         let mut step = Step::default();
-        let outcome = self.process(&mut step, poll_id, &owner, command_id, command, now_ms);
+        // The owner's ballot is signed like everyone else's, so a snapshot can prove it too.
+        let frame = match command {
+            Command::CastVote { .. } => {
+                let frame = CommandFrame {
+                    command: command.clone(),
+                    poll_id,
+                    command_id,
+                };
+                match seal(&self.owner, &frame.into()) {
+                    Ok(text) => Some(text),
+                    Err(error) => {
+                        step.log
+                            .push(format!("could not seal the owner's vote: {error}"));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let outcome = self.process(
+            &mut step,
+            poll_id,
+            &owner,
+            command_id,
+            command,
+            frame.as_deref(),
+        );
         (step, outcome)
+    }
+
+    /// The signed snapshot file of a hosted poll at `now_ms` ([`snapshot::export`]): the poll
+    /// and every ballot's signed vote frame, signed by the owner.
+    pub fn snapshot(&self, poll: &PollId, now_ms: u64) -> Result<String, ExportError> {
+        let hosted = self
+            .polls
+            .get(poll)
+            .ok_or(ExportError::UnknownPoll(*poll))?;
+        let records: Vec<ProcessedRecord> = hosted.processed.records().collect();
+        snapshot::export(&self.owner, &hosted.poll, &records, now_ms)
     }
 
     /// A participant's data connection opened. `remote` is the PeerJS peer ID at the other end;
@@ -331,7 +372,9 @@ impl Hub {
                     .push(format!("refused a frame from {peer}: {error}"));
                 self.send(&mut step, conn, &Control::protocol_error(&error).into());
             }
-            Ok((_, Message::Command(frame))) => self.command(&mut step, conn, &peer, frame, now_ms),
+            Ok((_, Message::Command(frame))) => {
+                self.command(&mut step, conn, &peer, frame, text);
+            }
             Ok((_, Message::Control(control))) => self.control(&mut step, conn, control),
         }
         step
@@ -389,14 +432,14 @@ impl Hub {
         conn: ConnId,
         author: &PeerId,
         frame: CommandFrame,
-        now_ms: u64,
+        text: &str,
     ) {
         let CommandFrame {
             command,
             poll_id,
             command_id,
         } = frame;
-        let Some(outcome) = self.process(step, poll_id, author, command_id, &command, now_ms)
+        let Some(outcome) = self.process(step, poll_id, author, command_id, &command, Some(text))
         else {
             let error = Control::unknown_poll(command_id, poll_id);
             self.send(step, conn, &error.into());
@@ -408,8 +451,9 @@ impl Hub {
         }
     }
 
-    /// Processes a command for `poll_id` by `author`: on `Applied`, records the writes and
-    /// broadcasts the update to every subscribed connection. `None` for an unknown poll.
+    /// Processes a command for `poll_id` by `author`, which arrived in the signed `frame`: on
+    /// `Applied`, records the writes and broadcasts the update to every subscribed connection.
+    /// `None` for an unknown poll. The time is the current input's (`self.now_ms`).
     fn process(
         &mut self,
         step: &mut Step,
@@ -417,12 +461,18 @@ impl Hub {
         author: &PeerId,
         command_id: CommandId,
         command: &Command,
-        now_ms: u64,
+        frame: Option<&str>,
     ) -> Option<Outcome> {
+        let now_ms = self.now_ms;
         let hosted = self.polls.get_mut(&poll_id)?;
-        let processed = hosted
-            .processed
-            .process(&hosted.poll, author, command_id, command, now_ms);
+        let processed = hosted.processed.process_signed(
+            &hosted.poll,
+            author,
+            command_id,
+            command,
+            now_ms,
+            frame,
+        );
         let outcome = processed.outcome().clone();
         match processed {
             Processed::Applied { poll, event, .. } => {

@@ -14,6 +14,7 @@
 //! - [`hub`]: the owner's hub: every connection to every hosted poll.
 //! - [`protocol`]: the signed JSON wire protocol between a poll's owner and its participants.
 //! - [`server`]: which PeerJS signaling server to use.
+//! - [`snapshot`]: a poll's signed snapshot file — export (owner) and offline verification.
 
 pub mod follower;
 pub mod hub;
@@ -22,6 +23,7 @@ pub mod outbox;
 pub mod poll;
 pub mod protocol;
 pub mod server;
+pub mod snapshot;
 
 #[cfg(test)]
 mod testing;

@@ -619,6 +619,123 @@ fn participants_converge_on_the_owners_view() {
     }
 }
 
+// ---- signed frames in records ----
+
+fn record_of(step: &Step, id: CommandId) -> ProcessedRecord {
+    step.writes
+        .iter()
+        .find_map(|w| match w {
+            Write::Record(_, r) if r.command_id == id => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn an_applied_vote_keeps_its_signed_frame_and_nothing_else_does() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    // Refused (not a member yet): recorded, but without a frame.
+    let refused = ann.vote(&mut hub, cid(1), 0);
+    assert_eq!(record_of(&refused, cid(1)).frame, None);
+    let join = ann.join(&mut hub, cid(2));
+    assert_eq!(record_of(&join, cid(2)).frame, None);
+    let command = Command::CastVote {
+        option_ids: vec![OptionId(2)],
+    };
+    let frame = seal(
+        &ann.me,
+        &Message::Command(CommandFrame {
+            command,
+            poll_id: poll_id(),
+            command_id: cid(3),
+        }),
+    )
+    .unwrap();
+    let step = hub.receive(ann.conn, Incoming::Text(&frame), NOW);
+    let record = record_of(&step, cid(3));
+    assert_eq!(record.frame.as_deref(), Some(frame.as_str()));
+    // Stored and reloaded, the frame is still there; records of older builds (no `frame`)
+    // still load.
+    let json = serde_json::to_string(&record).unwrap();
+    assert_eq!(
+        serde_json::from_str::<ProcessedRecord>(&json).unwrap(),
+        record
+    );
+    let old = serde_json::to_string(&record_of(&join, cid(2))).unwrap();
+    assert!(!old.contains("frame"), "{old}");
+    assert_eq!(
+        serde_json::from_str::<ProcessedRecord>(&old).unwrap().frame,
+        None
+    );
+}
+
+#[test]
+fn the_owners_own_vote_is_sealed_by_the_owner() {
+    let mut hub = hub();
+    let command = Command::CastVote {
+        option_ids: vec![OptionId(1)],
+    };
+    let (step, outcome) = hub.local(poll_id(), cid(1), &command, NOW);
+    assert!(matches!(outcome, Some(Outcome::Acked { .. })));
+    let frame = record_of(&step, cid(1)).frame.unwrap();
+    let (signer, message) = open(&frame, Some(identity(1).peer_id())).unwrap();
+    assert_eq!(signer, *identity(1).peer_id());
+    assert_eq!(
+        message,
+        Message::Command(CommandFrame {
+            command,
+            poll_id: poll_id(),
+            command_id: cid(1),
+        })
+    );
+    // Other local commands keep no frame.
+    let (step, _) = hub.local(poll_id(), cid(2), &Command::Close, NOW);
+    assert_eq!(record_of(&step, cid(2)).frame, None);
+}
+
+#[test]
+fn a_hub_snapshot_verifies_and_a_restored_hub_can_still_export_it() {
+    let mut hub = hub();
+    let (ann, bob) = (Guest::new(2), Guest::new(3));
+    let mut writes = Vec::new();
+    for (g, id) in [(&ann, 1), (&bob, 2)] {
+        g.open(&mut hub);
+        writes.extend(g.join(&mut hub, cid(id)).writes);
+    }
+    writes.extend(ann.vote(&mut hub, cid(3), 0).writes);
+    writes.extend(bob.vote(&mut hub, cid(4), 1).writes);
+    writes.extend(ann.vote(&mut hub, cid(5), 1).writes);
+    let owner_vote = Command::CastVote {
+        option_ids: vec![OptionId(1)],
+    };
+    writes.extend(hub.local(poll_id(), cid(6), &owner_vote, NOW).0.writes);
+    let file = hub.snapshot(&poll_id(), NOW + 1).unwrap();
+    let verified = crate::snapshot::verify(&file).unwrap();
+    assert_eq!(verified.signatures, 3);
+    assert_eq!(verified.exported_at, NOW + 1);
+    assert_eq!(&verified.poll, hub.poll(&poll_id()).unwrap());
+    let votes: Vec<u32> = verified.tally.iter().map(|t| t.votes).collect();
+    assert_eq!(votes, [1, 2]);
+    // The same from what was written (the owner reloaded).
+    let mut poll = None;
+    let mut records = Vec::new();
+    for write in writes {
+        match write {
+            Write::Poll(p) => poll = Some(*p),
+            Write::Record(_, r) => records.push(r),
+        }
+    }
+    let mut reloaded = Hub::new(identity(1), Limits::default());
+    reloaded.restore(poll.unwrap(), records).unwrap();
+    assert_eq!(reloaded.snapshot(&poll_id(), NOW + 1).unwrap(), file);
+    assert!(matches!(
+        hub.snapshot(&PollId::from_random_bytes([0x99; 16]), NOW),
+        Err(ExportError::UnknownPoll(_))
+    ));
+}
+
 proptest! {
     /// Arbitrary input on a connection never panics the hub, never changes the poll, and never
     /// closes the connection.
