@@ -15,7 +15,9 @@
 //! - [`protocol`]: the signed JSON wire protocol between a poll's owner and its participants.
 //! - [`server`]: which PeerJS signaling server to use.
 //! - [`snapshot`]: a poll's signed snapshot file — export (owner) and offline verification.
+//! - [`export`]: a poll's results as CSV, from a member's view.
 
+pub mod export;
 pub mod follower;
 pub mod hub;
 pub mod identity;
