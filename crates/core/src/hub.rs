@@ -24,6 +24,9 @@
 //! - An applied `poll:vote` keeps its signed frame in its record (the owner's own vote is sealed
 //!   by the hub with the owner's key), so [`Hub::snapshot`] can export a file in which every
 //!   ballot carries its voter's signature ([`crate::snapshot`]).
+//! - [`Hub::delete`] forgets a poll and its records at once: the step's [`Write::DeletePoll`]
+//!   removes both from storage before anyone is told, subscribers get `unknown-poll`, and from
+//!   then on the poll is answered like any poll the hub never had.
 //!
 //! The rules implemented here are PROTOCOL.md §4.10, plus the limits in [`Limits`].
 //!
@@ -81,6 +84,9 @@ pub enum Write {
     Poll(Box<Poll>),
     /// Store this command record of a poll.
     Record(PollId, ProcessedRecord),
+    /// Delete this poll and every command record of it (the owner deleted the poll). Writes
+    /// before it in the same batch are superseded; writes after it stand.
+    DeletePoll(PollId),
 }
 
 /// What one input asks the shell to do, in this order: commit `writes`, send `sends`, close
@@ -265,6 +271,34 @@ impl Hub {
             frame.as_deref(),
         );
         (step, outcome)
+    }
+
+    /// Deletes a hosted poll (the owner's decision): the step's writes delete it and its
+    /// records ([`Write::DeletePoll`]); then every connection subscribed to it gets an `error`
+    /// with `commandId: null` and code `unknown-poll`, and is unsubscribed. Other polls and the
+    /// connections themselves are untouched. An unknown poll gives an empty step.
+    pub fn delete(&mut self, poll: PollId) -> Step {
+        let mut step = Step::default();
+        if self.polls.remove(&poll).is_none() {
+            return step;
+        }
+        step.writes.push(Write::DeletePoll(poll));
+        step.changed.insert(poll);
+        let subscribers: Vec<ConnId> = self
+            .conns
+            .iter_mut()
+            .filter_map(|(id, c)| c.subscribed.remove(&poll).then_some(*id))
+            .collect();
+        let gone: Message = Control::Error {
+            command_id: None,
+            code: ErrorCode::UnknownPoll,
+            message: format!("the owner deleted poll {poll}"),
+        }
+        .into();
+        for conn in subscribers {
+            self.send(&mut step, conn, &gone);
+        }
+        step
     }
 
     /// The signed snapshot file of a hosted poll at `now_ms` ([`snapshot::export`]): the poll

@@ -232,6 +232,7 @@ fn a_restored_hub_answers_resends_from_its_records() {
         match write {
             Write::Poll(p) => stored_poll = Some(*p),
             Write::Record(_, r) => records.push(r),
+            Write::DeletePoll(_) => unreachable!("nothing was deleted"),
         }
     }
     let mut reloaded = Hub::new(identity(1), Limits::default());
@@ -725,6 +726,7 @@ fn a_hub_snapshot_verifies_and_a_restored_hub_can_still_export_it() {
         match write {
             Write::Poll(p) => poll = Some(*p),
             Write::Record(_, r) => records.push(r),
+            Write::DeletePoll(_) => unreachable!(),
         }
     }
     let mut reloaded = Hub::new(identity(1), Limits::default());
@@ -734,6 +736,88 @@ fn a_hub_snapshot_verifies_and_a_restored_hub_can_still_export_it() {
         hub.snapshot(&PollId::from_random_bytes([0x99; 16]), NOW),
         Err(ExportError::UnknownPoll(_))
     ));
+}
+
+// ---- deleting a poll ----
+
+#[test]
+fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
+    let mut hub = hub();
+    let second = PollId::from_random_bytes([0x12; 16]);
+    hub.create(second, draft(), NOW).unwrap();
+    let (ann, bob, cat) = (Guest::new(2), Guest::new(3), Guest::new(4));
+    ann.open(&mut hub);
+    ann.join(&mut hub, cid(1));
+    ann.vote(&mut hub, cid(2), 0);
+    // Bob follows the other poll; Cat is connected but follows nothing.
+    bob.open(&mut hub);
+    bob.send(
+        &mut hub,
+        Control::SyncRequest {
+            poll_id: second,
+            since_revision: None,
+        }
+        .into(),
+    );
+    cat.open(&mut hub);
+
+    let step = hub.delete(poll_id());
+    assert_eq!(step.writes, [Write::DeletePoll(poll_id())]);
+    assert!(step.changed.contains(&poll_id()));
+    let got = to(&step, ann.conn);
+    assert!(
+        matches!(&got[..], [Control::Error { command_id: None, code: ErrorCode::UnknownPoll, message }]
+        if message.contains("deleted")),
+        "{got:?}"
+    );
+    assert!(to(&step, bob.conn).is_empty());
+    assert!(to(&step, cat.conn).is_empty());
+    assert!(step.closes.is_empty());
+    assert!(hub.poll(&poll_id()).is_none());
+    assert_eq!(hub.polls().count(), 1);
+    assert_eq!(hub.connections(), 3);
+
+    // Afterwards the poll is unknown: a resent command, a new one, a sync request.
+    let step = ann.vote(&mut hub, cid(2), 0);
+    assert!(step.writes.is_empty());
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (Some(cid(2)), ErrorCode::UnknownPoll)
+    );
+    let step = ann.vote(&mut hub, cid(3), 1);
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (Some(cid(3)), ErrorCode::UnknownPoll)
+    );
+    let step = ann.send(
+        &mut hub,
+        Control::SyncRequest {
+            poll_id: poll_id(),
+            since_revision: None,
+        }
+        .into(),
+    );
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (None, ErrorCode::UnknownPoll)
+    );
+    assert!(hub.present(&poll_id()).is_empty());
+    assert!(hub.snapshot(&poll_id(), NOW).is_err());
+    // The other poll is unaffected: listed, and Bob still gets its events.
+    let step = ann.send(&mut hub, Control::ListRequest.into());
+    let got = to(&step, ann.conn);
+    let [Control::List { polls }] = &got[..] else {
+        panic!("{got:?}")
+    };
+    assert_eq!(polls.len(), 1);
+    assert_eq!(polls[0].poll_id, second);
+    let (step, _) = hub.local(second, cid(9), &Command::Close, NOW);
+    assert_eq!(kinds(&to(&step, bob.conn)), ["event"]);
+    // Closing Ann's connection announces nothing for the deleted poll.
+    let step = hub.closed(ann.conn);
+    assert!(step.sends.is_empty());
+    // Deleting again, or an unknown poll, does nothing.
+    assert!(hub.delete(poll_id()).is_empty());
 }
 
 proptest! {
