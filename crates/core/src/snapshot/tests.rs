@@ -539,6 +539,56 @@ fn a_poll_at_every_limit_fits_in_a_snapshot() {
     assert!(verified.tally.iter().all(|t| t.votes == 256));
 }
 
+/// The example of PROTOCOL.md §7: Olga's poll "Lunch?" (single choice), Alice voting Sushi with
+/// the §2.2 test vector frame, Olga voting Pizza. Deterministic (ed25519 signatures are).
+fn documented_example() -> String {
+    let mut hub = Hub::new(olga(), Limits::default());
+    let draft = PollDraft {
+        title: "Lunch?".into(),
+        description: String::new(),
+        options: vec!["Pizza".into(), "Sushi".into()],
+        kind: PollKind::Single,
+        deadline: None,
+        settings: Settings::default(),
+        owner_name: "Olga".into(),
+    };
+    hub.create(poll_id(), draft, NOW).unwrap();
+    let alice = CommandId::from_random_bytes([0x44; 16]);
+    send(
+        &mut hub,
+        2,
+        poll_id(),
+        alice,
+        Command::Join {
+            display_name: "Alice".into(),
+        },
+    );
+    send(&mut hub, 2, poll_id(), cid(0x22), vote(&[2]));
+    hub.local(poll_id(), cid(0x33), &vote(&[1]), NOW + 60_000);
+    hub.snapshot(&poll_id(), NOW + 100_000).unwrap()
+}
+
+#[test]
+fn the_documented_example_is_exact_and_verifies() {
+    let example = documented_example();
+    if std::env::var_os("STARPOLL_PRINT_EXAMPLES").is_some() {
+        println!("{example}");
+    }
+    let doc = include_str!("../../../../PROTOCOL.md");
+    assert!(
+        doc.contains(&example),
+        "PROTOCOL.md §7 should show the example snapshot exactly"
+    );
+    let verified = verify(&example).unwrap();
+    assert_eq!(verified.signatures, 2);
+    // Alice's frame is the §2.2 test vector.
+    let (_, body) = parts(&example);
+    let frame = body["ballots"][entry_of(&body, &ann())]["frame"]
+        .as_str()
+        .unwrap();
+    assert!(doc.contains(&format!("\n{frame}\n")));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
