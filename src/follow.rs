@@ -14,6 +14,10 @@
 //! start the stored records are restored, so a reload loses nothing. A one-second tick sends
 //! heartbeats, drops a silent owner and resends commands whose answer is overdue.
 //!
+//! When the owner says the poll is gone (it deleted it: `unknown-poll`), the follower's
+//! [`Notice::Gone`] lists the dropped commands: their outbox records are deleted, the connection
+//! is closed and never dialed again, and the snapshot says `gone`.
+//!
 //! Followers live as long as the app (a [`Follows`] registry), not as long as a page, so
 //! commands keep flowing while the user looks elsewhere. They run only in the tab that holds
 //! the identity lock (the app starts them there and clears them when the lock is lost), so two
@@ -96,6 +100,8 @@ pub struct FollowSnapshot {
     pub impostor: Option<String>,
     /// Why the last dial failed (e.g. the owner is not online).
     pub last_error: Option<String>,
+    /// The owner deleted the poll: nothing is sent or dialed any more (final).
+    pub gone: bool,
 }
 
 struct Inner {
@@ -233,6 +239,7 @@ impl FollowHandle {
             refusal: inner.refusal.clone(),
             impostor: f.impostor().map(str::to_owned),
             last_error: inner.last_error.clone(),
+            gone: f.is_gone(),
         })
     }
 
@@ -290,7 +297,7 @@ impl FollowHandle {
         let network = {
             let mut inner = self.0.borrow_mut();
             inner.retry = None;
-            if inner.conn.is_some() {
+            if inner.conn.is_some() || inner.follower.is_gone() {
                 return;
             }
             inner.redial.dialing();
@@ -352,6 +359,11 @@ impl FollowHandle {
                     let mut inner = self.0.borrow_mut();
                     inner.follower.disconnected();
                     inner.conn = None;
+                    if inner.follower.is_gone() {
+                        drop(inner);
+                        self.notify();
+                        return;
+                    }
                     let random = random::bytes::<4>()
                         .map(u32::from_le_bytes)
                         .unwrap_or(u32::MAX);
@@ -384,6 +396,7 @@ impl FollowHandle {
         };
         self.send(reaction.send);
         let mut save = false;
+        let mut gone = false;
         let mut answered = Vec::new();
         {
             let mut inner = self.0.borrow_mut();
@@ -402,6 +415,12 @@ impl FollowHandle {
                     Notice::OwnerError { message, .. } => {
                         gloo::console::warn!(format!("the owner says: {message}"));
                     }
+                    Notice::Gone { dropped, message } => {
+                        gloo::console::warn!(format!("the poll is gone: {message}"));
+                        answered.extend(dropped);
+                        inner.retry = None;
+                        gone = true;
+                    }
                     Notice::PeersChanged => {}
                 }
             }
@@ -415,6 +434,10 @@ impl FollowHandle {
         }
         if !answered.is_empty() {
             self.forget(answered);
+        }
+        if gone {
+            // Nothing more to say to the owner about this poll; `dial` will not reconnect.
+            conn.close();
         }
     }
 
@@ -464,6 +487,12 @@ impl FollowHandle {
             let Some(conn) = inner.conn.clone() else {
                 return;
             };
+            if inner.follower.is_gone() {
+                // A connection that opened after the poll went away: nothing to say on it.
+                drop(inner);
+                conn.close();
+                return;
+            }
             if inner.follower.link() != Link::Down
                 && now.saturating_sub(inner.last_heard) >= SILENCE_MS
             {

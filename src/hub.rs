@@ -25,6 +25,7 @@ use peerjs_client::web::{ConnectionEvent, DataConnection};
 use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
 use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal};
 use starpoll_core::protocol::PeerInfo;
+use starpoll_core::snapshot::ExportError;
 use starpoll_core::Identity;
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
@@ -157,6 +158,22 @@ impl HubHandle {
             .local(poll, id, command, random::now_ms());
         self.enqueue(step);
         Ok(outcome)
+    }
+
+    /// Deletes one of the owner's polls: its row and its command records are deleted in one
+    /// transaction, and only then are the participants following it told (`unknown-poll`) and
+    /// the screen updated. Returns whether the poll existed.
+    pub fn delete(&self, poll: PollId) -> bool {
+        let step = self.0.borrow_mut().hub.delete(poll);
+        let existed = !step.writes.is_empty();
+        self.enqueue(step);
+        existed
+    }
+
+    /// The signed snapshot file of one of the owner's polls, exported now
+    /// ([`starpoll_core::snapshot`]).
+    pub fn signed_export(&self, poll: &PollId) -> Result<String, ExportError> {
+        self.0.borrow().hub.snapshot(poll, random::now_ms())
     }
 
     /// Serves an incoming data connection until it closes.

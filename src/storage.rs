@@ -18,13 +18,14 @@
 //! through [`Poll`]'s validating deserializer), so corrupt data surfaces as
 //! [`StorageError::Corrupt`], never as a panic. Writes wait for the transaction to commit (and
 //! report an abort as an error) before returning. [`Repository::commit`] writes a batch of hub
-//! steps — polls and their command records — in one transaction: all or nothing.
-//! [`Repository::replace_identity`] clears every store but `settings` and writes the new identity
-//! in one transaction, so a switch of identity never leaves the old identity's polls behind.
+//! steps — polls and their command records, and deletions of polls with all their records — in
+//! one transaction: all or nothing. [`Repository::replace_identity`] clears every store but
+//! `settings` and writes the new identity in one transaction, so a switch of identity never
+//! leaves the old identity's polls behind.
 
 use std::collections::BTreeMap;
 
-use rexie::{ObjectStore, Rexie, Store, Transaction, TransactionMode};
+use rexie::{KeyRange, ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use starpoll_core::hub::Write;
 use starpoll_core::outbox::OutboxRecord;
@@ -335,8 +336,9 @@ impl Repository {
             .collect())
     }
 
-    /// Commits hub writes in one transaction (the latest state of each poll, every record), and
-    /// returns once it is durable.
+    /// Commits hub writes in one transaction (deletions, then the latest state of each poll and
+    /// every record), and returns once it is durable. A deletion supersedes the writes of that
+    /// poll before it in `writes`.
     pub async fn commit(&self, writes: &[Write]) -> Result<(), StorageError> {
         if writes.is_empty() {
             return Ok(());
@@ -344,6 +346,7 @@ impl Repository {
         // Only the last state of each poll matters.
         let mut polls: BTreeMap<PollId, &Poll> = BTreeMap::new();
         let mut records = Vec::new();
+        let mut deleted = Vec::new();
         for write in writes {
             match write {
                 Write::Poll(poll) => {
@@ -355,7 +358,12 @@ impl Repository {
                         poll_id: *poll_id,
                         record: record.clone(),
                     };
-                    records.push((key, json(&stored, "command record")?));
+                    records.push((*poll_id, key, json(&stored, "command record")?));
+                }
+                Write::DeletePoll(poll_id) => {
+                    polls.remove(poll_id);
+                    records.retain(|(of, _, _)| of != poll_id);
+                    deleted.push(*poll_id);
                 }
             }
         }
@@ -367,6 +375,16 @@ impl Repository {
         let processed = tx
             .store(PROCESSED)
             .map_err(StorageError::idb("open a store"))?;
+        for poll_id in deleted {
+            owned
+                .delete(JsValue::from_str(&poll_id.to_string()))
+                .await
+                .map_err(StorageError::idb("delete a poll"))?;
+            processed
+                .delete(records_of(poll_id)?)
+                .await
+                .map_err(StorageError::idb("delete a poll's command records"))?;
+        }
         let mut poll_rows = Vec::with_capacity(polls.len());
         for (id, poll) in polls {
             poll_rows.push((
@@ -380,9 +398,9 @@ impl Repository {
             .map_err(StorageError::idb("write a poll"))?;
         processed
             .put_all(
-                records
-                    .into_iter()
-                    .map(|(key, value)| (JsValue::from_str(&value), Some(JsValue::from_str(&key)))),
+                records.into_iter().map(|(_, key, value)| {
+                    (JsValue::from_str(&value), Some(JsValue::from_str(&key)))
+                }),
             )
             .await
             .map_err(StorageError::idb("write command records"))?;
@@ -487,6 +505,19 @@ impl Repository {
             .map_err(StorageError::idb("delete a joined poll"))?;
         finish(tx, "commit leaving a poll").await
     }
+}
+
+/// The key range of every `processed` record of `poll`: keys `"<pollId>/<commandId>"`, i.e. from
+/// `"<pollId>/"` up to, not including, `"<pollId>0"` (`'0'` is the character after `'/'`).
+fn records_of(poll: PollId) -> Result<JsValue, StorageError> {
+    let range = KeyRange::bound(
+        &JsValue::from_str(&format!("{poll}/")),
+        &JsValue::from_str(&format!("{poll}0")),
+        Some(false),
+        Some(true),
+    )
+    .map_err(|e| StorageError::idb("select a poll's command records")(e.into()))?;
+    Ok(range.into())
 }
 
 fn outbox_key(poll: PollId, command_id: CommandId) -> JsValue {

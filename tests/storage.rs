@@ -268,5 +268,63 @@ async fn replacing_the_identity_clears_its_data_and_keeps_the_settings() {
     // Loading the identity now returns the new one rather than making another.
     let loaded = identity::load_or_create(&repo).await.expect("load");
     assert_eq!(loaded.peer_id(), new.peer_id());
+async fn deleting_a_poll_removes_it_and_only_its_records_in_one_commit() {
+    use starpoll_core::hub::Write;
+    use starpoll_core::poll::{
+        CommandId, Outcome, Poll, PollDraft, PollId, PollKind, ProcessedRecord, Revision, Settings,
+    };
+    use starpoll_core::{Identity, PeerToken};
+
+    let name = "test-delete-poll";
+    let repo = fresh(name).await;
+    let owner = Identity::from_seed([1; 32], PeerToken::from_random([1; PeerToken::LEN]));
+    let draft = PollDraft {
+        title: "Lunch?".into(),
+        description: String::new(),
+        options: vec!["Pizza".into(), "Sushi".into()],
+        kind: PollKind::Single,
+        deadline: None,
+        settings: Settings::default(),
+        owner_name: "Olga".into(),
+    };
+    let make = |n: u8| {
+        Poll::new(
+            PollId::from_random_bytes([n; 16]),
+            owner.peer_id().clone(),
+            draft.clone(),
+            1_700_000_000_000,
+        )
+        .expect("poll")
+    };
+    let record = |n: u8| ProcessedRecord {
+        command_id: CommandId::from_random_bytes([n; 16]),
+        author: owner.peer_id().clone(),
+        outcome: Outcome::Acked {
+            revision: Revision(u64::from(n)),
+        },
+        frame: None,
+    };
+    let (doomed, kept) = (make(1), make(2));
+    repo.commit(&[
+        Write::Poll(Box::new(doomed.clone())),
+        Write::Record(doomed.id, record(1)),
+        Write::Record(doomed.id, record(2)),
+        Write::Poll(Box::new(kept.clone())),
+        Write::Record(kept.id, record(3)),
+    ])
+    .await
+    .expect("commit");
+    // A record written in the same batch before the deletion goes too.
+    repo.commit(&[
+        Write::Record(doomed.id, record(4)),
+        Write::DeletePoll(doomed.id),
+    ])
+    .await
+    .expect("commit the deletion");
+    repo.close();
+
+    let repo = Repository::open(name).await.expect("reopen");
+    let hosted = repo.hosted_polls().await.expect("read");
+    assert_eq!(hosted, [(kept, vec![record(3)])]);
     repo.close();
 }

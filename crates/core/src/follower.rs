@@ -16,7 +16,9 @@
 //! 5. every second or so → [`Follower::tick`]; send what it returns (resends of unanswered
 //!    commands);
 //! 6. an `ack` or a refusal ([`Notice::Acked`], [`Notice::Refused`]) → delete the stored record;
-//! 7. the connection closes → [`Follower::disconnected`], then dial again (back to 2).
+//! 7. the connection closes → [`Follower::disconnected`], then dial again (back to 2);
+//! 8. [`Notice::Gone`] → the owner deleted the poll: delete the stored records it lists, close
+//!    the connection and never dial again ([`Follower::is_gone`]).
 //!
 //! Invariants:
 //! - Every frame sent is sealed by `me` ([`protocol::seal`]); every frame accepted is opened with
@@ -40,6 +42,12 @@
 //!   (§4.3). Optimism lives only in [`Follower::optimistic_view`], computed on demand.
 //! - At most one `sync:request` is outstanding on a link: after one is sent, the next is sent only
 //!   once a `poll:state` arrived or an event applied cleanly.
+//! - An `unknown-poll` error from the owner (with or without a `commandId`) means the poll is
+//!   gone: the shell dials one connection per followed poll, and only this poll's `sync:request`
+//!   and commands go over it, so the error can only be about this poll. The follower then enters
+//!   the gone state for good: every pending command is settled at once (reported in one
+//!   [`Notice::Gone`]), nothing is sent any more, and [`Follower::stage`] refuses
+//!   ([`FollowError::Gone`]). The last verified view stays readable.
 //! - Pure: no clock (time comes in as `now_ms`), no randomness, no I/O.
 
 use crate::outbox::{Outbox, OutboxRecord};
@@ -94,6 +102,15 @@ pub enum Notice {
         /// Machine-readable reason.
         code: ErrorCode,
         /// Human-readable reason.
+        message: String,
+    },
+    /// The owner has no such poll any more (`unknown-poll`): it was deleted. Every pending
+    /// command was dropped (delete their stored records); nothing more will be sent. Reported
+    /// once.
+    Gone {
+        /// The pending commands dropped, oldest first.
+        dropped: Vec<CommandId>,
+        /// The owner's words.
         message: String,
     },
 }
@@ -163,6 +180,10 @@ pub enum FollowError {
     /// A frame to send could not be sealed (e.g. a command over the frame size limit).
     #[error("could not seal a frame: {0}")]
     Seal(#[source] ProtocolError),
+    /// The owner deleted the poll ([`Notice::Gone`]): no command can be made, and frames from
+    /// the owner are no longer used.
+    #[error("the owner deleted this poll")]
+    Gone,
 }
 
 /// A participant following one poll of one owner. See the module docs for the driving loop.
@@ -177,6 +198,7 @@ pub struct Follower {
     outbox: Outbox,
     sync_outstanding: bool,
     impostor: Option<String>,
+    gone: bool,
 }
 
 impl Follower {
@@ -196,13 +218,19 @@ impl Follower {
             outbox: Outbox::new(),
             sync_outstanding: false,
             impostor: None,
+            gone: false,
         }
     }
 
     /// The data connection to the owner opened: returns the frames to send, exactly one
     /// `sync:request` (with `sinceRevision` when a view is held, §3.3, §4.1 step 4). Pending
     /// commands wait until the link is verified.
+    /// Once the poll is gone, nothing is sent.
     pub fn connected(&mut self) -> Result<Vec<String>, FollowError> {
+        if self.gone {
+            self.reset_link(Link::Unverified);
+            return Ok(Vec::new());
+        }
         let sync = self.sync_request()?;
         self.reset_link(Link::Unverified);
         self.sync_outstanding = true;
@@ -218,12 +246,15 @@ impl Follower {
     /// Queues a command of this participant under a fresh `command_id` (§4.2): it counts as
     /// pending (and shows in [`Follower::optimistic_view`]) at once, but is not sent until
     /// [`Follower::saved`]. Returns the record to store, or `None` if the id is already pending
-    /// (then nothing changes).
+    /// (then nothing changes). Refused with [`FollowError::Gone`] once the poll is gone.
     pub fn stage(
         &mut self,
         command_id: CommandId,
         command: Command,
     ) -> Result<Option<OutboxRecord>, FollowError> {
+        if self.gone {
+            return Err(FollowError::Gone);
+        }
         if self.outbox.contains(command_id) {
             return Ok(None);
         }
@@ -255,8 +286,11 @@ impl Follower {
 
     /// Puts back the stored records of this poll (after a reload), in their order, as durable
     /// pending commands; they are sent on the next verified link. Records of other polls, and
-    /// ids already pending, are skipped.
+    /// ids already pending, are skipped; once the poll is gone, all are.
     pub fn restore(&mut self, records: &[OutboxRecord]) -> Result<(), FollowError> {
+        if self.gone {
+            return Ok(());
+        }
         for record in records.iter().filter(|r| r.poll_id == self.poll) {
             if self.outbox.contains(record.command_id) {
                 continue;
@@ -287,6 +321,9 @@ impl Follower {
     /// (§2.5); on success the link is verified (flushing pending commands) and the message is
     /// applied (§3.4, §4.3). On error nothing changed, except that an impostor is recorded.
     pub fn receive(&mut self, text: &str, now_ms: u64) -> Result<Reaction, FollowError> {
+        if self.gone {
+            return Err(FollowError::Gone);
+        }
         match self.link {
             Link::Down => return Err(FollowError::NotConnected),
             Link::Impostor => return Err(FollowError::Untrusted),
@@ -358,6 +395,11 @@ impl Follower {
     /// Whether commands are being sent (the link is verified).
     pub fn is_verified(&self) -> bool {
         self.link == Link::Verified
+    }
+
+    /// Whether the owner deleted the poll (see [`Notice::Gone`]); final.
+    pub fn is_gone(&self) -> bool {
+        self.gone
     }
 
     /// Why the last link was refused, until a later link is verified.
@@ -447,12 +489,12 @@ impl Follower {
         }
         self.link = Link::Verified;
         self.impostor = None;
-        self.outbox.flush(now_ms)
+        self.flush(now_ms)
     }
 
     /// On a verified link, sends what the outbox may send now.
     fn flush(&mut self, now_ms: u64) -> Vec<String> {
-        if self.link == Link::Verified {
+        if self.link == Link::Verified && !self.gone {
             self.outbox.flush(now_ms)
         } else {
             Vec::new()
@@ -472,6 +514,11 @@ impl Follower {
                 self.peers = peers;
                 reaction.notices.push(Notice::PeersChanged);
             }
+            Control::Error {
+                code: ErrorCode::UnknownPoll,
+                message,
+                ..
+            } => self.mark_gone(message, reaction),
             Control::Ack {
                 command_id,
                 revision,
@@ -507,6 +554,20 @@ impl Follower {
             Control::SyncRequest { .. } | Control::ListRequest => {}
         }
         Ok(())
+    }
+
+    /// The owner no longer has the poll: settle every pending command and stop.
+    fn mark_gone(&mut self, message: String, reaction: &mut Reaction) {
+        if self.gone {
+            return;
+        }
+        self.gone = true;
+        self.sync_outstanding = false;
+        let dropped: Vec<CommandId> = self.outbox.iter().map(|e| e.command_id).collect();
+        for id in &dropped {
+            self.outbox.settle(*id);
+        }
+        reaction.notices.push(Notice::Gone { dropped, message });
     }
 
     /// A `poll:event` for this poll (§4.3).

@@ -21,6 +21,12 @@
 //! - Subscriptions belong to connections and end with them; every change of a poll's subscriber
 //!   set is announced with `peer:discovery` (§4.9).
 //! - Every frame the hub sends is sealed by the owner's identity.
+//! - An applied `poll:vote` keeps its signed frame in its record (the owner's own vote is sealed
+//!   by the hub with the owner's key), so [`Hub::snapshot`] can export a file in which every
+//!   ballot carries its voter's signature ([`crate::snapshot`]).
+//! - [`Hub::delete`] forgets a poll and its records at once: the step's [`Write::DeletePoll`]
+//!   removes both from storage before anyone is told, subscribers get `unknown-poll`, and from
+//!   then on the poll is answered like any poll the hub never had.
 //!
 //! The rules implemented here are PROTOCOL.md §4.10, plus the limits in [`Limits`].
 //!
@@ -35,6 +41,7 @@ use crate::poll::{
 use crate::protocol::{
     open_from, seal, CommandFrame, Control, ErrorCode, Message, PeerInfo, PollSummary,
 };
+use crate::snapshot::{self, ExportError};
 use crate::{Identity, PeerId};
 
 /// A data connection, numbered by the shell (unique for the hub's lifetime).
@@ -77,6 +84,9 @@ pub enum Write {
     Poll(Box<Poll>),
     /// Store this command record of a poll.
     Record(PollId, ProcessedRecord),
+    /// Delete this poll and every command record of it (the owner deleted the poll). Writes
+    /// before it in the same batch are superseded; writes after it stand.
+    DeletePoll(PollId),
 }
 
 /// What one input asks the shell to do, in this order: commit `writes`, send `sends`, close
@@ -233,8 +243,73 @@ impl Hub {
         self.now_ms = now_ms;
         let owner = self.owner().clone();
         let mut step = Step::default();
-        let outcome = self.process(&mut step, poll_id, &owner, command_id, command, now_ms);
+        // The owner's ballot is signed like everyone else's, so a snapshot can prove it too.
+        let frame = match command {
+            Command::CastVote { .. } => {
+                let frame = CommandFrame {
+                    command: command.clone(),
+                    poll_id,
+                    command_id,
+                };
+                match seal(&self.owner, &frame.into()) {
+                    Ok(text) => Some(text),
+                    Err(error) => {
+                        step.log
+                            .push(format!("could not seal the owner's vote: {error}"));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let outcome = self.process(
+            &mut step,
+            poll_id,
+            &owner,
+            command_id,
+            command,
+            frame.as_deref(),
+        );
         (step, outcome)
+    }
+
+    /// Deletes a hosted poll (the owner's decision): the step's writes delete it and its
+    /// records ([`Write::DeletePoll`]); then every connection subscribed to it gets an `error`
+    /// with `commandId: null` and code `unknown-poll`, and is unsubscribed. Other polls and the
+    /// connections themselves are untouched. An unknown poll gives an empty step.
+    pub fn delete(&mut self, poll: PollId) -> Step {
+        let mut step = Step::default();
+        if self.polls.remove(&poll).is_none() {
+            return step;
+        }
+        step.writes.push(Write::DeletePoll(poll));
+        step.changed.insert(poll);
+        let subscribers: Vec<ConnId> = self
+            .conns
+            .iter_mut()
+            .filter_map(|(id, c)| c.subscribed.remove(&poll).then_some(*id))
+            .collect();
+        let gone: Message = Control::Error {
+            command_id: None,
+            code: ErrorCode::UnknownPoll,
+            message: format!("the owner deleted poll {poll}"),
+        }
+        .into();
+        for conn in subscribers {
+            self.send(&mut step, conn, &gone);
+        }
+        step
+    }
+
+    /// The signed snapshot file of a hosted poll at `now_ms` ([`snapshot::export`]): the poll
+    /// and every ballot's signed vote frame, signed by the owner.
+    pub fn snapshot(&self, poll: &PollId, now_ms: u64) -> Result<String, ExportError> {
+        let hosted = self
+            .polls
+            .get(poll)
+            .ok_or(ExportError::UnknownPoll(*poll))?;
+        let records: Vec<ProcessedRecord> = hosted.processed.records().collect();
+        snapshot::export(&self.owner, &hosted.poll, &records, now_ms)
     }
 
     /// A participant's data connection opened. `remote` is the PeerJS peer ID at the other end;
@@ -331,7 +406,9 @@ impl Hub {
                     .push(format!("refused a frame from {peer}: {error}"));
                 self.send(&mut step, conn, &Control::protocol_error(&error).into());
             }
-            Ok((_, Message::Command(frame))) => self.command(&mut step, conn, &peer, frame, now_ms),
+            Ok((_, Message::Command(frame))) => {
+                self.command(&mut step, conn, &peer, frame, text);
+            }
             Ok((_, Message::Control(control))) => self.control(&mut step, conn, control),
         }
         step
@@ -389,14 +466,14 @@ impl Hub {
         conn: ConnId,
         author: &PeerId,
         frame: CommandFrame,
-        now_ms: u64,
+        text: &str,
     ) {
         let CommandFrame {
             command,
             poll_id,
             command_id,
         } = frame;
-        let Some(outcome) = self.process(step, poll_id, author, command_id, &command, now_ms)
+        let Some(outcome) = self.process(step, poll_id, author, command_id, &command, Some(text))
         else {
             let error = Control::unknown_poll(command_id, poll_id);
             self.send(step, conn, &error.into());
@@ -408,8 +485,9 @@ impl Hub {
         }
     }
 
-    /// Processes a command for `poll_id` by `author`: on `Applied`, records the writes and
-    /// broadcasts the update to every subscribed connection. `None` for an unknown poll.
+    /// Processes a command for `poll_id` by `author`, which arrived in the signed `frame`: on
+    /// `Applied`, records the writes and broadcasts the update to every subscribed connection.
+    /// `None` for an unknown poll. The time is the current input's (`self.now_ms`).
     fn process(
         &mut self,
         step: &mut Step,
@@ -417,12 +495,18 @@ impl Hub {
         author: &PeerId,
         command_id: CommandId,
         command: &Command,
-        now_ms: u64,
+        frame: Option<&str>,
     ) -> Option<Outcome> {
+        let now_ms = self.now_ms;
         let hosted = self.polls.get_mut(&poll_id)?;
-        let processed = hosted
-            .processed
-            .process(&hosted.poll, author, command_id, command, now_ms);
+        let processed = hosted.processed.process_signed(
+            &hosted.poll,
+            author,
+            command_id,
+            command,
+            now_ms,
+            frame,
+        );
         let outcome = processed.outcome().clone();
         match processed {
             Processed::Applied { poll, event, .. } => {

@@ -17,7 +17,10 @@
 //! - [`server`]: which PeerJS signaling server to use.
 //! - [`settings`]: the user's signaling and ICE server settings, their validation, and which
 //!   server a page load uses.
+//! - [`snapshot`]: a poll's signed snapshot file — export (owner) and offline verification.
+//! - [`export`]: a poll's results as CSV, from a member's view.
 
+pub mod export;
 pub mod follower;
 pub mod hub;
 pub mod identity;
@@ -28,6 +31,7 @@ pub mod protocol;
 pub mod qr;
 pub mod server;
 pub mod settings;
+pub mod snapshot;
 
 #[cfg(test)]
 mod testing;

@@ -1369,3 +1369,215 @@ proptest! {
         }
     }
 }
+
+// ---- the owner deleted the poll ----
+
+#[test]
+fn an_unknown_poll_error_means_gone_and_drops_every_pending_command() {
+    let (mut f, owner) = joined(Settings::default());
+    submit(&mut f, cid(2), vote(&[1])).unwrap();
+    submit(&mut f, cid(3), vote(&[2])).unwrap();
+    let view = f.view().cloned();
+    let error = owner.seal(Control::Error {
+        command_id: None,
+        code: ErrorCode::UnknownPoll,
+        message: "the owner deleted poll x".into(),
+    });
+    let reaction = f.receive(&error, NOW).unwrap();
+    assert!(reaction.send.is_empty());
+    assert_eq!(
+        reaction.notices,
+        [Notice::Gone {
+            dropped: vec![cid(2), cid(3)],
+            message: "the owner deleted poll x".into()
+        }]
+    );
+    assert!(f.is_gone());
+    assert_eq!(f.pending_len(), 0);
+    // The last view stays readable; nothing is sent any more.
+    assert_eq!(f.view().cloned(), view);
+    assert!(matches!(
+        f.stage(cid(4), vote(&[1])),
+        Err(FollowError::Gone)
+    ));
+    assert!(f.tick(NOW + 60_000).is_empty());
+    assert!(matches!(f.receive(&error, NOW), Err(FollowError::Gone)));
+    f.disconnected();
+    assert_eq!(f.connected().unwrap(), Vec::<String>::new());
+    let stored = OutboxRecord {
+        poll_id: poll_id(),
+        seq: 9,
+        command_id: cid(5),
+        command: vote(&[1]),
+    };
+    f.restore(&[stored]).unwrap();
+    assert_eq!(f.pending_len(), 0);
+}
+
+#[test]
+fn an_unknown_poll_answer_to_a_command_means_gone_too() {
+    let (mut f, owner) = joined(Settings::default());
+    submit(&mut f, cid(2), vote(&[1])).unwrap();
+    let error = owner.seal(Control::Error {
+        command_id: Some(cid(2)),
+        code: ErrorCode::UnknownPoll,
+        message: "no poll here".into(),
+    });
+    let reaction = f.receive(&error, NOW).unwrap();
+    assert!(
+        matches!(&reaction.notices[..], [Notice::Gone { dropped, .. }] if *dropped == [cid(2)])
+    );
+    assert!(f.is_gone());
+}
+
+/// A follower wired to a real hub over one connection: frames are pumped both ways until quiet.
+struct Wire {
+    hub: crate::hub::Hub,
+    conn: crate::hub::ConnId,
+    at: u64,
+}
+
+impl Wire {
+    fn new() -> Self {
+        let mut hub = crate::hub::Hub::new(olga(), crate::hub::Limits::default());
+        let draft = PollDraft {
+            title: "Lunch?".into(),
+            description: String::new(),
+            options: vec!["Pizza".into(), "Sushi".into()],
+            kind: PollKind::Single,
+            deadline: None,
+            settings: Settings::default(),
+            owner_name: "Olga".into(),
+        };
+        hub.create(poll_id(), draft, NOW).unwrap();
+        Self {
+            hub,
+            conn: crate::hub::ConnId(1),
+            at: NOW,
+        }
+    }
+
+    /// Opens the connection and runs the follower's `connected` exchange.
+    fn connect(&mut self, f: &mut Follower) -> Vec<Notice> {
+        self.hub
+            .opened(self.conn, alice().peer_id().as_str(), self.at);
+        let sync = f.connected().unwrap();
+        self.pump(f, sync)
+    }
+
+    fn disconnect(&mut self, f: &mut Follower) {
+        self.hub.closed(self.conn);
+        f.disconnected();
+    }
+
+    /// Delivers `to_hub`, then everything the hub answers, until neither side sends.
+    fn pump(&mut self, f: &mut Follower, to_hub: Vec<String>) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        let mut to_hub = to_hub;
+        while !to_hub.is_empty() {
+            let mut to_follower = Vec::new();
+            for frame in &to_hub {
+                let step = self
+                    .hub
+                    .receive(self.conn, crate::hub::Incoming::Text(frame), self.at);
+                to_follower.extend(self.frames(&step));
+            }
+            to_hub = self.deliver(f, to_follower, &mut notices);
+        }
+        notices
+    }
+
+    fn frames(&self, step: &crate::hub::Step) -> Vec<String> {
+        step.sends
+            .iter()
+            .filter(|(c, _)| *c == self.conn)
+            .map(|(_, frame)| frame.clone())
+            .collect()
+    }
+
+    fn deliver(
+        &self,
+        f: &mut Follower,
+        frames: Vec<String>,
+        notices: &mut Vec<Notice>,
+    ) -> Vec<String> {
+        let mut send = Vec::new();
+        for frame in frames {
+            match f.receive(&frame, self.at) {
+                Ok(mut reaction) => {
+                    send.append(&mut reaction.send);
+                    notices.append(&mut reaction.notices);
+                }
+                Err(FollowError::Gone) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        send
+    }
+}
+
+fn gone_notice(notices: &[Notice]) -> Option<&Vec<CommandId>> {
+    notices.iter().find_map(|n| match n {
+        Notice::Gone { dropped, .. } => Some(dropped),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_subscribed_participant_sees_the_owner_delete_the_poll() {
+    let mut wire = Wire::new();
+    let mut f = follower();
+    submit(&mut f, cid(1), join("Alice")).unwrap();
+    wire.connect(&mut f);
+    assert!(f.view().is_some());
+    assert_eq!(f.pending_len(), 0);
+    let step = wire.hub.delete(poll_id());
+    let mut notices = Vec::new();
+    let frames = wire.frames(&step);
+    let send = wire.deliver(&mut f, frames, &mut notices);
+    assert!(send.is_empty());
+    assert_eq!(gone_notice(&notices), Some(&Vec::new()));
+    assert!(f.is_gone());
+    // A later vote cannot even be staged.
+    assert!(matches!(
+        f.stage(cid(2), vote(&[1])),
+        Err(FollowError::Gone)
+    ));
+}
+
+#[test]
+fn a_participant_whose_outbox_resends_after_the_deletion_sees_gone_and_empties_it() {
+    let mut wire = Wire::new();
+    let mut f = follower();
+    submit(&mut f, cid(1), join("Alice")).unwrap();
+    wire.connect(&mut f);
+    // Offline, Alice votes twice; meanwhile the owner deletes the poll.
+    wire.disconnect(&mut f);
+    submit(&mut f, cid(2), vote(&[1])).unwrap();
+    submit(&mut f, cid(3), vote(&[2])).unwrap();
+    assert!(wire.hub.delete(poll_id()).sends.is_empty());
+    // Reconnecting: the sync request is answered with unknown-poll.
+    let notices = wire.connect(&mut f);
+    assert_eq!(gone_notice(&notices), Some(&vec![cid(2), cid(3)]));
+    assert!(f.is_gone());
+    assert_eq!(f.pending_len(), 0);
+    assert!(f.tick(NOW + 60_000).is_empty());
+}
+
+#[test]
+fn a_resend_on_a_live_link_after_the_deletion_sees_gone() {
+    let mut wire = Wire::new();
+    let mut f = follower();
+    submit(&mut f, cid(1), join("Alice")).unwrap();
+    wire.connect(&mut f);
+    // The vote is sent, but its answer is lost (the hub never sees it); then the poll goes.
+    let sent = submit(&mut f, cid(2), vote(&[1])).unwrap();
+    assert_eq!(sent.len(), 1);
+    let mut step = wire.hub.delete(poll_id());
+    step.sends.clear(); // the subscriber's error is lost too
+    let resend = f.tick(NOW + 5_000);
+    assert_eq!(resend, sent);
+    let notices = wire.pump(&mut f, resend);
+    assert_eq!(gone_notice(&notices), Some(&vec![cid(2)]));
+    assert_eq!(f.pending_len(), 0);
+}

@@ -232,6 +232,7 @@ fn a_restored_hub_answers_resends_from_its_records() {
         match write {
             Write::Poll(p) => stored_poll = Some(*p),
             Write::Record(_, r) => records.push(r),
+            Write::DeletePoll(_) => unreachable!("nothing was deleted"),
         }
     }
     let mut reloaded = Hub::new(identity(1), Limits::default());
@@ -617,6 +618,206 @@ fn participants_converge_on_the_owners_view() {
     for (i, g) in guests.iter().enumerate() {
         assert_eq!(views[i].as_ref(), Some(&view_for(poll, g.me.peer_id())));
     }
+}
+
+// ---- signed frames in records ----
+
+fn record_of(step: &Step, id: CommandId) -> ProcessedRecord {
+    step.writes
+        .iter()
+        .find_map(|w| match w {
+            Write::Record(_, r) if r.command_id == id => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn an_applied_vote_keeps_its_signed_frame_and_nothing_else_does() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    // Refused (not a member yet): recorded, but without a frame.
+    let refused = ann.vote(&mut hub, cid(1), 0);
+    assert_eq!(record_of(&refused, cid(1)).frame, None);
+    let join = ann.join(&mut hub, cid(2));
+    assert_eq!(record_of(&join, cid(2)).frame, None);
+    let command = Command::CastVote {
+        option_ids: vec![OptionId(2)],
+    };
+    let frame = seal(
+        &ann.me,
+        &Message::Command(CommandFrame {
+            command,
+            poll_id: poll_id(),
+            command_id: cid(3),
+        }),
+    )
+    .unwrap();
+    let step = hub.receive(ann.conn, Incoming::Text(&frame), NOW);
+    let record = record_of(&step, cid(3));
+    assert_eq!(record.frame.as_deref(), Some(frame.as_str()));
+    // Stored and reloaded, the frame is still there; records of older builds (no `frame`)
+    // still load.
+    let json = serde_json::to_string(&record).unwrap();
+    assert_eq!(
+        serde_json::from_str::<ProcessedRecord>(&json).unwrap(),
+        record
+    );
+    let old = serde_json::to_string(&record_of(&join, cid(2))).unwrap();
+    assert!(!old.contains("frame"), "{old}");
+    assert_eq!(
+        serde_json::from_str::<ProcessedRecord>(&old).unwrap().frame,
+        None
+    );
+}
+
+#[test]
+fn the_owners_own_vote_is_sealed_by_the_owner() {
+    let mut hub = hub();
+    let command = Command::CastVote {
+        option_ids: vec![OptionId(1)],
+    };
+    let (step, outcome) = hub.local(poll_id(), cid(1), &command, NOW);
+    assert!(matches!(outcome, Some(Outcome::Acked { .. })));
+    let frame = record_of(&step, cid(1)).frame.unwrap();
+    let (signer, message) = open(&frame, Some(identity(1).peer_id())).unwrap();
+    assert_eq!(signer, *identity(1).peer_id());
+    assert_eq!(
+        message,
+        Message::Command(CommandFrame {
+            command,
+            poll_id: poll_id(),
+            command_id: cid(1),
+        })
+    );
+    // Other local commands keep no frame.
+    let (step, _) = hub.local(poll_id(), cid(2), &Command::Close, NOW);
+    assert_eq!(record_of(&step, cid(2)).frame, None);
+}
+
+#[test]
+fn a_hub_snapshot_verifies_and_a_restored_hub_can_still_export_it() {
+    let mut hub = hub();
+    let (ann, bob) = (Guest::new(2), Guest::new(3));
+    let mut writes = Vec::new();
+    for (g, id) in [(&ann, 1), (&bob, 2)] {
+        g.open(&mut hub);
+        writes.extend(g.join(&mut hub, cid(id)).writes);
+    }
+    writes.extend(ann.vote(&mut hub, cid(3), 0).writes);
+    writes.extend(bob.vote(&mut hub, cid(4), 1).writes);
+    writes.extend(ann.vote(&mut hub, cid(5), 1).writes);
+    let owner_vote = Command::CastVote {
+        option_ids: vec![OptionId(1)],
+    };
+    writes.extend(hub.local(poll_id(), cid(6), &owner_vote, NOW).0.writes);
+    let file = hub.snapshot(&poll_id(), NOW + 1).unwrap();
+    let verified = crate::snapshot::verify(&file).unwrap();
+    assert_eq!(verified.signatures, 3);
+    assert_eq!(verified.exported_at, NOW + 1);
+    assert_eq!(&verified.poll, hub.poll(&poll_id()).unwrap());
+    let votes: Vec<u32> = verified.tally.iter().map(|t| t.votes).collect();
+    assert_eq!(votes, [1, 2]);
+    // The same from what was written (the owner reloaded).
+    let mut poll = None;
+    let mut records = Vec::new();
+    for write in writes {
+        match write {
+            Write::Poll(p) => poll = Some(*p),
+            Write::Record(_, r) => records.push(r),
+            Write::DeletePoll(_) => unreachable!(),
+        }
+    }
+    let mut reloaded = Hub::new(identity(1), Limits::default());
+    reloaded.restore(poll.unwrap(), records).unwrap();
+    assert_eq!(reloaded.snapshot(&poll_id(), NOW + 1).unwrap(), file);
+    assert!(matches!(
+        hub.snapshot(&PollId::from_random_bytes([0x99; 16]), NOW),
+        Err(ExportError::UnknownPoll(_))
+    ));
+}
+
+// ---- deleting a poll ----
+
+#[test]
+fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
+    let mut hub = hub();
+    let second = PollId::from_random_bytes([0x12; 16]);
+    hub.create(second, draft(), NOW).unwrap();
+    let (ann, bob, cat) = (Guest::new(2), Guest::new(3), Guest::new(4));
+    ann.open(&mut hub);
+    ann.join(&mut hub, cid(1));
+    ann.vote(&mut hub, cid(2), 0);
+    // Bob follows the other poll; Cat is connected but follows nothing.
+    bob.open(&mut hub);
+    bob.send(
+        &mut hub,
+        Control::SyncRequest {
+            poll_id: second,
+            since_revision: None,
+        }
+        .into(),
+    );
+    cat.open(&mut hub);
+
+    let step = hub.delete(poll_id());
+    assert_eq!(step.writes, [Write::DeletePoll(poll_id())]);
+    assert!(step.changed.contains(&poll_id()));
+    let got = to(&step, ann.conn);
+    assert!(
+        matches!(&got[..], [Control::Error { command_id: None, code: ErrorCode::UnknownPoll, message }]
+        if message.contains("deleted")),
+        "{got:?}"
+    );
+    assert!(to(&step, bob.conn).is_empty());
+    assert!(to(&step, cat.conn).is_empty());
+    assert!(step.closes.is_empty());
+    assert!(hub.poll(&poll_id()).is_none());
+    assert_eq!(hub.polls().count(), 1);
+    assert_eq!(hub.connections(), 3);
+
+    // Afterwards the poll is unknown: a resent command, a new one, a sync request.
+    let step = ann.vote(&mut hub, cid(2), 0);
+    assert!(step.writes.is_empty());
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (Some(cid(2)), ErrorCode::UnknownPoll)
+    );
+    let step = ann.vote(&mut hub, cid(3), 1);
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (Some(cid(3)), ErrorCode::UnknownPoll)
+    );
+    let step = ann.send(
+        &mut hub,
+        Control::SyncRequest {
+            poll_id: poll_id(),
+            since_revision: None,
+        }
+        .into(),
+    );
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (None, ErrorCode::UnknownPoll)
+    );
+    assert!(hub.present(&poll_id()).is_empty());
+    assert!(hub.snapshot(&poll_id(), NOW).is_err());
+    // The other poll is unaffected: listed, and Bob still gets its events.
+    let step = ann.send(&mut hub, Control::ListRequest.into());
+    let got = to(&step, ann.conn);
+    let [Control::List { polls }] = &got[..] else {
+        panic!("{got:?}")
+    };
+    assert_eq!(polls.len(), 1);
+    assert_eq!(polls[0].poll_id, second);
+    let (step, _) = hub.local(second, cid(9), &Command::Close, NOW);
+    assert_eq!(kinds(&to(&step, bob.conn)), ["event"]);
+    // Closing Ann's connection announces nothing for the deleted poll.
+    let step = hub.closed(ann.conn);
+    assert!(step.sends.is_empty());
+    // Deleting again, or an unknown poll, does nothing.
+    assert!(hub.delete(poll_id()).is_empty());
 }
 
 proptest! {

@@ -9,6 +9,9 @@
 //!   new command to try again).
 //! - The owner persists [`ProcessedCommands`] in the same transaction as the poll it belongs to,
 //!   so after a crash both reflect the same commands.
+//! - An applied `poll:vote` keeps the signed frame it arrived in (when the caller passes it to
+//!   [`ProcessedCommands::process_signed`]), so a signed snapshot can prove each ballot
+//!   ([`crate::snapshot`]); no other command keeps its frame.
 
 use std::collections::BTreeMap;
 
@@ -75,6 +78,8 @@ struct Entry {
     author: PeerId,
     #[serde(flatten)]
     outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    frame: Option<String>,
 }
 
 /// One entry of a [`ProcessedCommands`], as the owner stores it (one row per command, written in
@@ -88,6 +93,11 @@ pub struct ProcessedRecord {
     pub author: PeerId,
     /// How it was answered.
     pub outcome: Outcome,
+    /// The signed frame text of an applied `poll:vote` (the owner's own votes are sealed by the
+    /// hub), so a snapshot can show the voter's signature. `None` for every other command, and
+    /// for records stored by builds that did not keep frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<String>,
 }
 
 /// Command id → (author, outcome), for one poll.
@@ -112,7 +122,13 @@ impl ProcessedCommands {
             command_id: *id,
             author: entry.author.clone(),
             outcome: entry.outcome.clone(),
+            frame: entry.frame.clone(),
         })
+    }
+
+    /// Every stored record, by command id.
+    pub fn records(&self) -> impl Iterator<Item = ProcessedRecord> + '_ {
+        self.0.keys().filter_map(|id| self.record(id))
     }
 
     /// How many commands are recorded.
@@ -134,6 +150,20 @@ impl ProcessedCommands {
         id: CommandId,
         command: &Command,
         now_ms: u64,
+    ) -> Processed {
+        self.process_signed(poll, author, id, command, now_ms, None)
+    }
+
+    /// [`ProcessedCommands::process`], given the signed frame text the command arrived in: if
+    /// the command is a `poll:vote` and it is applied, the record keeps `frame`.
+    pub fn process_signed(
+        &mut self,
+        poll: &Poll,
+        author: &PeerId,
+        id: CommandId,
+        command: &Command,
+        now_ms: u64,
+        frame: Option<&str>,
     ) -> Processed {
         if let Some(entry) = self.0.get(&id) {
             return if entry.author == *author {
@@ -168,11 +198,14 @@ impl ProcessedCommands {
                 (processed, outcome)
             }
         };
+        let applied_vote = matches!(command, Command::CastVote { .. })
+            && matches!(processed, Processed::Applied { .. });
         self.0.insert(
             id,
             Entry {
                 author: author.clone(),
                 outcome,
+                frame: frame.filter(|_| applied_vote).map(str::to_owned),
             },
         );
         processed
@@ -188,6 +221,7 @@ impl FromIterator<ProcessedRecord> for ProcessedCommands {
                     let entry = Entry {
                         author: row.author,
                         outcome: row.outcome,
+                        frame: row.frame,
                     };
                     (row.command_id, entry)
                 })

@@ -1,0 +1,116 @@
+//! A poll's results as CSV, from what one member sees ([`PollView`]), for a spreadsheet.
+//!
+//! The table is `Option,Votes,Percent`, plus `Voters` (the display names of the members who
+//! chose the option, sorted, joined with `"; "`) when the view shows who voted for what; one row
+//! per option, in the poll's option order.
+//!
+//! Invariants:
+//! - RFC 4180: fields holding a comma, a double quote, CR or LF are quoted, with quotes doubled;
+//!   every line ends with CRLF.
+//! - No cell can start a spreadsheet formula: a text cell starting with `=`, `+`, `-`, `@`, a tab
+//!   or CR gets a leading `'` (OWASP's advice against CSV injection), before quoting.
+//! - Percent is of the ballots cast, rounded half up to one decimal (`0.0` with no ballots). The
+//!   number of ballots is known from the named ballots, or in a single-choice poll from the
+//!   tally (one option per ballot). An anonymous multiple-choice view does not say how many
+//!   ballots were cast, so its Percent cells are left empty rather than filled with a share of
+//!   choices that would read like a share of voters.
+//! - The CSV shows exactly what the view shows: with results hidden it is an error, never an
+//!   empty table that would read as "no votes".
+
+use std::collections::BTreeSet;
+
+use crate::poll::{OptionId, PollKind, PollView, ResultsView};
+use crate::PeerId;
+
+/// Why no CSV can be made from a view.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CsvError {
+    /// The results are not visible to this viewer (yet).
+    #[error("the results of this poll are hidden from you, so there is nothing to export")]
+    ResultsHidden,
+}
+
+/// The results table of `view` as CSV text (see the module docs).
+pub fn results_csv(view: &PollView) -> Result<String, CsvError> {
+    let results = view.results.as_ref().ok_or(CsvError::ResultsHidden)?;
+    let named = results.ballots.is_some();
+    let ballots_cast = ballots_cast(view.kind, results);
+    let mut csv = String::from(if named {
+        "Option,Votes,Percent,Voters\r\n"
+    } else {
+        "Option,Votes,Percent\r\n"
+    });
+    for option in &view.options {
+        let votes = results
+            .tally
+            .iter()
+            .find(|entry| entry.option_id == option.id)
+            .map_or(0, |entry| entry.votes);
+        let mut row = vec![
+            text_cell(&option.text),
+            votes.to_string(),
+            ballots_cast.map_or_else(String::new, |cast| percent(votes, cast)),
+        ];
+        if named {
+            row.push(text_cell(&voters(view, results, option.id).join("; ")));
+        }
+        csv.push_str(&row.join(","));
+        csv.push_str("\r\n");
+    }
+    Ok(csv)
+}
+
+/// How many ballots were cast, when the view lets one know.
+fn ballots_cast(kind: PollKind, results: &ResultsView) -> Option<u64> {
+    match (&results.ballots, kind) {
+        (Some(ballots), _) => Some(ballots.len() as u64),
+        (None, PollKind::Single) => Some(results.tally.iter().map(|e| u64::from(e.votes)).sum()),
+        (None, PollKind::Multiple { .. }) => None,
+    }
+}
+
+/// `votes` out of `cast` as a percentage with one decimal, rounded half up.
+fn percent(votes: u32, cast: u64) -> String {
+    if cast == 0 {
+        return "0.0".into();
+    }
+    let tenths = (u64::from(votes) * 2_000 + cast) / (2 * cast);
+    format!("{}.{}", tenths / 10, tenths % 10)
+}
+
+/// The display names of the voters who chose `option`, sorted (peer ID for a non-member).
+fn voters(view: &PollView, results: &ResultsView, option: OptionId) -> Vec<String> {
+    let Some(ballots) = &results.ballots else {
+        return Vec::new();
+    };
+    let chose: BTreeSet<(String, &PeerId)> = ballots
+        .iter()
+        .filter(|(_, choices)| choices.contains(&option))
+        .map(|(voter, _)| {
+            let name = view
+                .members
+                .get(voter)
+                .map_or_else(|| voter.to_string(), |m| m.display_name.clone());
+            (name, voter)
+        })
+        .collect();
+    chose.into_iter().map(|(name, _)| name).collect()
+}
+
+/// A text field, neutralised against formula injection, then quoted if RFC 4180 needs it.
+fn text_cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests;
