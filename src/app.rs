@@ -16,7 +16,7 @@ use crate::config;
 use crate::error::AppError;
 use crate::follow::{FollowHandle, Follows};
 use crate::network::{NetworkHandle, NetworkStatus};
-use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage};
+use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage, Verify};
 use crate::state::{Action, AppState, Ready, SaveState};
 use crate::storage::{Repository, DB_NAME};
 
@@ -47,6 +47,9 @@ pub enum Route {
     /// Signaling server, ICE servers, and identity export/import/reset.
     #[at("/settings")]
     Settings,
+    /// Checking a signed snapshot file, offline.
+    #[at("/verify")]
+    Verify,
     /// Anything else.
     #[not_found]
     #[at("/404")]
@@ -122,6 +125,26 @@ impl AppContext {
             Ok(None) => Err(format!("no poll {poll} here")),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// Deletes one of this browser's polls, for good: its participants see it as gone.
+    pub fn delete_poll(&self, poll: PollId) -> Result<(), String> {
+        let hub = self.network.hub().ok_or_else(|| {
+            "this tab does not serve your polls right now (another tab does)".to_owned()
+        })?;
+        if hub.delete(poll) {
+            Ok(())
+        } else {
+            Err(format!("no poll {poll} here"))
+        }
+    }
+
+    /// The signed snapshot file of one of this browser's polls, exported now.
+    pub fn snapshot(&self, poll: PollId) -> Result<String, String> {
+        let hub = self.network.hub().ok_or_else(|| {
+            "this tab does not serve your polls right now (another tab does)".to_owned()
+        })?;
+        hub.signed_export(&poll).map_err(|e| e.to_string())
     }
 
     /// Whether this tab holds the identity (runs the hub and the followers).
@@ -387,7 +410,10 @@ pub fn App() -> Html {
         <ContextProvider<AppContext> context={context}>
             <header class="topbar">
                 <a class="brand" href="/">{ "starpoll" }</a>
-                <a class="topbar-link" href="/settings" data-testid="settings-link">{ "Settings" }</a>
+                <nav class="topbar-nav" aria-label="Main">
+                    <a class="topbar-link" href="/verify" data-testid="verify-link">{ "Verify" }</a>
+                    <a class="topbar-link" href="/settings" data-testid="settings-link">{ "Settings" }</a>
+                </nav>
             </header>
             <main class="page">{ body }</main>
         </ContextProvider<AppContext>>
@@ -401,6 +427,7 @@ fn switch(route: Route) -> Html {
         Route::Poll { owner, poll } => html! { <PollPage {owner} {poll} /> },
         Route::OwnerPolls { owner } => html! { <OwnerPolls {owner} /> },
         Route::Settings => html! { <SettingsPage /> },
+        Route::Verify => html! { <Verify /> },
         Route::NotFound => html! {
             <section class="card">
                 <h1>{ "Page not found" }</h1>

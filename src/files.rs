@@ -60,9 +60,7 @@ pub async fn read_text(file: &web_sys::File, max_bytes: f64) -> Result<String, F
             got: file.size(),
         });
     }
-    let text = JsFuture::from(file.text())
-        .await
-        .map_err(JsError::from)?;
+    let text = JsFuture::from(file.text()).await.map_err(JsError::from)?;
     text.as_string()
         .ok_or_else(|| browser("the file is not text").into())
 }

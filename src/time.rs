@@ -65,4 +65,3 @@ pub fn relative(at_ms: u64, now_ms: u64) -> String {
         format!("{n} {unit}{plural} ago")
     }
 }
-

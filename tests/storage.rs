@@ -268,6 +268,10 @@ async fn replacing_the_identity_clears_its_data_and_keeps_the_settings() {
     // Loading the identity now returns the new one rather than making another.
     let loaded = identity::load_or_create(&repo).await.expect("load");
     assert_eq!(loaded.peer_id(), new.peer_id());
+    repo.close();
+}
+
+#[wasm_bindgen_test]
 async fn deleting_a_poll_removes_it_and_only_its_records_in_one_commit() {
     use starpoll_core::hub::Write;
     use starpoll_core::poll::{

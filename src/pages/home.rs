@@ -166,6 +166,9 @@ fn PollLists() -> Html {
                                     (false, false) => "not voted",
                                 } }</span>
                             }
+                            if live.is_some_and(|s| s.gone) {
+                                <span class="badge" data-testid="poll-list-gone">{ "deleted by its owner" }</span>
+                            }
                             <span class="hint" data-testid="poll-list-owner">{ match sync {
                                 Some(SyncState::Connected) => "owner online",
                                 Some(SyncState::Connecting) => "connecting…",

@@ -13,6 +13,7 @@ use yew_router::prelude::*;
 
 use crate::app::{AppContext, Route};
 use crate::components::{Ballot, ConfirmButton, EditPoll, Share};
+use crate::files;
 use crate::follow::SyncState;
 use crate::network::NetworkStatus;
 use crate::state::{AppState, Ready};
@@ -124,8 +125,10 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
                 </button>
             </div>
             <EditPoll view={view.clone()} on_edit={command.clone()} />
+            <Export view={view.clone()} owner=true />
             <Members view={view} present={hosted.present.clone()} participants={participants}
                 on_role={command.reform(|(member, role)| Command::SetRole { member, role })} />
+            <Delete poll={poll_id} />
         </section>
     }
 }
@@ -239,6 +242,17 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let refusal = snapshot.and_then(|s| s.refusal.clone()).map(|why| html! {
         <p class="notice error" role="alert" data-testid="command-error">{ format!("The owner refused: {why}") }</p>
     });
+    if snapshot.is_some_and(|s| s.gone) {
+        return html! {
+            <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
+                <h1>{ snapshot.and_then(|s| s.view.as_ref()).map_or_else(|| "Poll".to_owned(), |v| v.title.clone()) }</h1>
+                <p class="notice warn" role="status" data-testid="poll-gone">
+                    { "This poll no longer exists: its owner deleted it. Nothing more can be sent to it." }
+                </p>
+                <Leave poll={poll_id} pending={0} />
+            </section>
+        };
+    }
     let Some(view) = snapshot.and_then(|s| s.view.clone()) else {
         return html! {
             <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
@@ -289,7 +303,8 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             <p class="hint" data-testid="my-role">{ role_note }</p>
             <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} />
             { pending_list.unwrap_or_default() }
-            <Members view={view} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
+            <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
+            <Export view={view.clone()} />
             <Leave poll={poll_id} pending={pending.len()} />
         </section>
     }
@@ -452,6 +467,121 @@ fn Leave(props: &LeaveProps) -> Html {
         <section class="danger-zone" aria-label="Leave this poll">
             <ConfirmButton label="Leave this poll" confirm_label="Leave" testid="poll-leave"
                 warning={warning} {on_confirm} />
+            if let Some(why) = &*error {
+                <p class="notice error" role="alert">{ why.clone() }</p>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ExportProps {
+    view: Rc<PollView>,
+    /// The owner's page: offers the signed snapshot too.
+    #[prop_or_default]
+    owner: bool,
+}
+
+/// Downloads of the results: CSV for spreadsheets (anyone who sees the results), and the owner's
+/// signed snapshot that anyone can verify offline.
+#[component]
+fn Export(props: &ExportProps) -> Html {
+    let error = use_state(|| None::<String>);
+    let Some(context) = use_context::<AppContext>() else {
+        return html! {};
+    };
+    let view = props.view.clone();
+    let stem = file_stem(&view.title);
+    let csv = {
+        let (error, view, stem) = (error.clone(), view.clone(), stem.clone());
+        Callback::from(move |_: MouseEvent| {
+            let result = starpoll_core::export::results_csv(&view)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    files::download(&format!("{stem}-results.csv"), "text/csv", &text)
+                        .map_err(|e| e.to_string())
+                });
+            error.set(result.err());
+        })
+    };
+    let snapshot = {
+        let (error, poll) = (error.clone(), view.id);
+        Callback::from(move |_: MouseEvent| {
+            let result = context.snapshot(poll).and_then(|text| {
+                files::download(&format!("{stem}-snapshot.json"), "application/json", &text)
+                    .map_err(|e| e.to_string())
+            });
+            error.set(result.err());
+        })
+    };
+    html! {
+        <section class="export" aria-labelledby="export-heading">
+            <h2 id="export-heading">{ "Export" }</h2>
+            <div class="row">
+                if view.results.is_some() {
+                    <button type="button" class="secondary" data-testid="export-csv" onclick={csv}>{ "Results as CSV" }</button>
+                }
+                if props.owner {
+                    <button type="button" class="secondary" data-testid="export-snapshot" onclick={snapshot}>{ "Signed snapshot" }</button>
+                }
+                <Link<Route> to={Route::Verify} classes="hint">{ "Verify a snapshot file" }</Link<Route>>
+            </div>
+            if props.owner {
+                <p class="hint">{ "The signed snapshot holds every ballot with its voter's signature and yours, so anyone can check the result offline. It names every voter, even in an anonymous poll." }</p>
+            }
+            if let Some(why) = &*error {
+                <p class="notice error" role="alert" data-testid="export-error">{ why.clone() }</p>
+            }
+        </section>
+    }
+}
+
+/// A file name stem from a poll title: letters and digits, dashes between words, at most 40
+/// characters; "poll" when nothing is left.
+fn file_stem(title: &str) -> String {
+    let words: Vec<String> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let stem: String = words.join("-").chars().take(40).collect();
+    if stem.is_empty() {
+        "poll".into()
+    } else {
+        stem
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DeleteProps {
+    poll: PollId,
+}
+
+/// Deleting one of the owner's polls, after asking: participants see it as gone.
+#[component]
+fn Delete(props: &DeleteProps) -> Html {
+    let error = use_state(|| None::<String>);
+    let navigator = use_navigator();
+    let Some(context) = use_context::<AppContext>() else {
+        return html! {};
+    };
+    let poll = props.poll;
+    let on_confirm = {
+        let error = error.clone();
+        Callback::from(move |()| match context.delete_poll(poll) {
+            Ok(()) => {
+                if let Some(navigator) = &navigator {
+                    navigator.push(&Route::Home);
+                }
+            }
+            Err(why) => error.set(Some(why)),
+        })
+    };
+    html! {
+        <section class="danger-zone" aria-label="Delete this poll">
+            <ConfirmButton label="Delete this poll" confirm_label="Delete it" testid="poll-delete"
+                warning="The poll, its ballots and its history are deleted from this browser for good. Participants see that it is gone. Export a signed snapshot first if you want to keep the result."
+                {on_confirm} />
             if let Some(why) = &*error {
                 <p class="notice error" role="alert">{ why.clone() }</p>
             }

@@ -15,8 +15,8 @@ use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::app::AppContext;
-use crate::files;
 use crate::error::JsError;
+use crate::files;
 use crate::state::AppState;
 use crate::storage::{DataSummary, Repository};
 
