@@ -89,6 +89,15 @@ test('every main screen passes axe (no serious or critical) and is photographed 
   await checkScreen(ann, 'home-joined', () => expect(ann.getByTestId('poll-list-owner')).toHaveText('owner online'));
   await ann.goto(appUrl(`/o/${ownerId}`));
   await checkScreen(ann, 'owner-polls', () => expect(ann.getByTestId('poll-list-item')).toHaveCount(1));
+  await ann.goto(appUrl('/settings'));
+  await checkScreen(ann, 'settings', () => expect(ann.getByTestId('settings-save')).toBeVisible());
+  await ann.goto(appUrl('/verify'));
+  await checkScreen(ann, 'verify', () => expect(ann.getByTestId('verify-file')).toBeVisible());
+  // The owner's page with the edit form and the delete confirmation open.
+  await owner.goto(link.replace(/^https?:\/\/[^/]+/, ''));
+  await owner.getByTestId('edit-open').click();
+  await owner.getByTestId('poll-delete').click();
+  await checkScreen(owner, 'poll-owner-manage', () => expect(owner.getByTestId('poll-delete-confirm')).toBeVisible());
 });
 
 test('user text is rendered as text: script, img onerror and svg onload payloads stay inert', async ({ newUser }) => {
