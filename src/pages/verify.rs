@@ -68,7 +68,7 @@ pub fn Verify() -> Html {
     html! {
         <section class="card" aria-labelledby="verify-heading">
             <h1 id="verify-heading">{ "Verify a signed snapshot" }</h1>
-            <p class="hint">
+            <p class="hint intro">
                 { "A snapshot file holds a poll, every ballot with its voter's signature, and the owner's signature over it all. \
                    Checking it needs no network and no trust in the owner's screen." }
             </p>

@@ -45,6 +45,9 @@ test('a page that registers the owner\'s ID with another key is refused as an im
   await expect(ann.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
   await ann.getByTestId('vote-option-0').click();
   await expect(ann.getByTestId('tally-0')).toHaveText('1');
+  // The tally above is Ann's optimistic view; wait for the owner's ack so the only pending
+  // command later is the vote made while the impostor answers.
+  await expect(ann.getByTestId('pending-badge')).toHaveCount(0);
 
   // The owner goes away; a fake registers the owner's peer ID with its own key.
   await owner.context().close();

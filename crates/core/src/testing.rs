@@ -1,6 +1,6 @@
 //! Fixtures shared by the crate's unit tests: deterministic identities and ids, and a fixed clock.
 
-use crate::poll::{CommandId, PollId};
+use crate::poll::{CommandId, PollDraft, PollId, PollKind, Settings};
 use crate::{Identity, PeerToken};
 
 /// The tests' "now" (Unix ms).
@@ -19,4 +19,17 @@ pub fn poll_id() -> PollId {
 /// Command id number `n`.
 pub fn cid(n: u8) -> CommandId {
     CommandId::from_random_bytes([n; 16])
+}
+
+/// The draft most tests create: "Lunch?" by Olga, single choice between Pizza and Sushi.
+pub fn lunch_draft() -> PollDraft {
+    PollDraft {
+        title: "Lunch?".into(),
+        description: String::new(),
+        options: vec!["Pizza".into(), "Sushi".into()],
+        kind: PollKind::Single,
+        deadline: None,
+        settings: Settings::default(),
+        owner_name: "Olga".into(),
+    }
 }

@@ -1440,15 +1440,7 @@ struct Wire {
 impl Wire {
     fn new() -> Self {
         let mut hub = crate::hub::Hub::new(olga(), crate::hub::Limits::default());
-        let draft = PollDraft {
-            title: "Lunch?".into(),
-            description: String::new(),
-            options: vec!["Pizza".into(), "Sushi".into()],
-            kind: PollKind::Single,
-            deadline: None,
-            settings: Settings::default(),
-            owner_name: "Olga".into(),
-        };
+        let draft = crate::testing::lunch_draft();
         hub.create(poll_id(), draft, NOW).unwrap();
         Self {
             hub,

@@ -3,20 +3,12 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::poll::{OptionId, PollKind, PollStatus, PollView, Role, Settings};
+use crate::poll::{OptionId, PollDraft, PollStatus, PollView, Role};
 use crate::protocol::open;
 use crate::testing::{cid, identity, poll_id, NOW};
 
 fn draft() -> PollDraft {
-    PollDraft {
-        title: "Lunch?".into(),
-        description: String::new(),
-        options: vec!["Pizza".into(), "Sushi".into()],
-        kind: PollKind::Single,
-        deadline: None,
-        settings: Settings::default(),
-        owner_name: "Olga".into(),
-    }
+    crate::testing::lunch_draft()
 }
 
 fn hub() -> Hub {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::poll::{
     apply, view_for, Change, Command, CommandId, Event, Member, OptionId, Outcome, Poll, PollData,
-    PollDraft, PollKind, Refusal, Revision, Role, Settings,
+    PollKind, Refusal, Revision, Role,
 };
 use crate::testing::{identity, poll_id, NOW};
 use crate::{Identity, PeerToken};
@@ -25,15 +25,7 @@ fn vote_frame() -> Message {
 }
 
 fn small_poll(owner: &Identity) -> Poll {
-    let draft = PollDraft {
-        title: "Lunch?".into(),
-        description: String::new(),
-        options: vec!["Pizza".into(), "Sushi".into()],
-        kind: PollKind::Single,
-        deadline: None,
-        settings: Settings::default(),
-        owner_name: "Olga".into(),
-    };
+    let draft = crate::testing::lunch_draft();
     Poll::new(poll_id(), owner.peer_id().clone(), draft, NOW).unwrap()
 }
 

@@ -543,15 +543,7 @@ fn a_poll_at_every_limit_fits_in_a_snapshot() {
 /// the §2.2 test vector frame, Olga voting Pizza. Deterministic (ed25519 signatures are).
 fn documented_example() -> String {
     let mut hub = Hub::new(olga(), Limits::default());
-    let draft = PollDraft {
-        title: "Lunch?".into(),
-        description: String::new(),
-        options: vec!["Pizza".into(), "Sushi".into()],
-        kind: PollKind::Single,
-        deadline: None,
-        settings: Settings::default(),
-        owner_name: "Olga".into(),
-    };
+    let draft = crate::testing::lunch_draft();
     hub.create(poll_id(), draft, NOW).unwrap();
     let alice = CommandId::from_random_bytes([0x44; 16]);
     send(
