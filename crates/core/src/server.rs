@@ -130,7 +130,7 @@ impl ServerConfig {
 }
 
 /// Makes a path start and end with `/`, as PeerJS does.
-fn normalize_path(path: &str) -> String {
+pub(crate) fn normalize_path(path: &str) -> String {
     let trimmed = path.trim_matches('/');
     if trimmed.is_empty() {
         "/".to_owned()

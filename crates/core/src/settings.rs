@@ -22,7 +22,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::server::{ServerConfig, ServerUrlError};
+use crate::server::{normalize_path, ServerConfig, ServerUrlError};
 
 /// Why a setting was refused. The messages are shown next to the field they concern.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -269,16 +269,6 @@ fn parse_port(text: &str) -> Option<u16> {
         return None;
     }
     text.parse::<u16>().ok().filter(|p| *p != 0)
-}
-
-/// Makes a path start and end with `/`, as PeerJS does.
-fn normalize_path(path: &str) -> String {
-    let trimmed = path.trim_matches('/');
-    if trimmed.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/{trimmed}/")
-    }
 }
 
 /// A STUN or TURN server, as in `RTCIceServer`. Built only by [`IceServerForm::parse`] (or read
