@@ -381,7 +381,7 @@ impl Repository {
                 .await
                 .map_err(StorageError::idb("delete a poll"))?;
             processed
-                .delete(records_of(poll_id)?)
+                .delete(keys_of(poll_id)?.into())
                 .await
                 .map_err(StorageError::idb("delete a poll's command records"))?;
         }
@@ -449,8 +449,8 @@ impl Repository {
             .db
             .transaction(&[OUTBOX], TransactionMode::ReadOnly)
             .map_err(StorageError::idb("start a transaction"))?;
-        let mut records: Vec<OutboxRecord> = all_json(&tx, OUTBOX, "outbox record").await?;
-        records.retain(|r| r.poll_id == poll);
+        let mut records: Vec<OutboxRecord> =
+            json_in(&tx, OUTBOX, Some(keys_of(poll)?), "outbox record").await?;
         records.sort_by_key(|r| r.seq);
         Ok(records)
     }
@@ -488,16 +488,11 @@ impl Repository {
             .db
             .transaction(&[JOINED, OUTBOX], TransactionMode::ReadWrite)
             .map_err(StorageError::idb("start a transaction"))?;
-        let pending: Vec<OutboxRecord> = all_json(&tx, OUTBOX, "outbox record").await?;
-        let outbox = tx
-            .store(OUTBOX)
-            .map_err(StorageError::idb("open a store"))?;
-        for record in pending.iter().filter(|r| r.poll_id == poll) {
-            outbox
-                .delete(outbox_key(poll, record.command_id))
-                .await
-                .map_err(StorageError::idb("delete an outbox record"))?;
-        }
+        tx.store(OUTBOX)
+            .map_err(StorageError::idb("open a store"))?
+            .delete(keys_of(poll)?.into())
+            .await
+            .map_err(StorageError::idb("delete a poll's outbox"))?;
         tx.store(JOINED)
             .map_err(StorageError::idb("open a store"))?
             .delete(JsValue::from_str(&poll.to_string()))
@@ -509,15 +504,16 @@ impl Repository {
 
 /// The key range of every `processed` record of `poll`: keys `"<pollId>/<commandId>"`, i.e. from
 /// `"<pollId>/"` up to, not including, `"<pollId>0"` (`'0'` is the character after `'/'`).
-fn records_of(poll: PollId) -> Result<JsValue, StorageError> {
-    let range = KeyRange::bound(
+/// Every key of `poll` in a store keyed `<poll id>/<…>` (command records, outbox records): from
+/// `<poll>/` up to, not including, `<poll>0` (`0` is the character after `/`).
+fn keys_of(poll: PollId) -> Result<KeyRange, StorageError> {
+    KeyRange::bound(
         &JsValue::from_str(&format!("{poll}/")),
         &JsValue::from_str(&format!("{poll}0")),
         Some(false),
         Some(true),
     )
-    .map_err(|e| StorageError::idb("select a poll's command records")(e.into()))?;
-    Ok(range.into())
+    .map_err(|e| StorageError::idb("select a poll's records")(e.into()))
 }
 
 fn outbox_key(poll: PollId, command_id: CommandId) -> JsValue {
@@ -540,11 +536,21 @@ async fn all_json<T: DeserializeOwned>(
     store_name: &str,
     record: &'static str,
 ) -> Result<Vec<T>, StorageError> {
+    json_in(tx, store_name, None, record).await
+}
+
+/// The records of `store_name` whose keys are in `range` (all of them with `None`), in key order.
+async fn json_in<T: DeserializeOwned>(
+    tx: &Transaction,
+    store_name: &str,
+    range: Option<KeyRange>,
+    record: &'static str,
+) -> Result<Vec<T>, StorageError> {
     let store = tx
         .store(store_name)
         .map_err(StorageError::idb("open a store"))?;
     let values = store
-        .get_all(None, None)
+        .get_all(range, None)
         .await
         .map_err(StorageError::idb("read records"))?;
     values

@@ -420,61 +420,6 @@ fn Members(props: &MembersProps) -> Html {
 }
 
 #[derive(Properties, PartialEq)]
-struct LeaveProps {
-    poll: PollId,
-    /// Unsent commands that leaving would drop.
-    pending: usize,
-}
-
-/// Leaving a joined poll: this browser forgets it (and its unsent commands) and stops following
-/// it. The owner is not told; a ballot already counted stays counted.
-#[component]
-fn Leave(props: &LeaveProps) -> Html {
-    let error = use_state(|| None::<String>);
-    let navigator = use_navigator();
-    let Some(context) = use_context::<AppContext>() else {
-        return html! {};
-    };
-    let poll = props.poll;
-    let on_confirm = {
-        let error = error.clone();
-        Callback::from(move |()| {
-            let (error, navigator) = (error.clone(), navigator.clone());
-            context.leave(
-                poll,
-                Callback::from(move |result: Result<(), String>| match result {
-                    Ok(()) => {
-                        if let Some(navigator) = &navigator {
-                            navigator.push(&Route::Home);
-                        }
-                    }
-                    Err(why) => error.set(Some(why)),
-                }),
-            );
-        })
-    };
-    let mut warning = String::from(
-        "This browser will forget the poll. Your vote, if the owner has counted it, stays counted: \
-         withdraw it first if you want it gone.",
-    );
-    if props.pending > 0 {
-        warning.push_str(&format!(
-            " {} change(s) not yet delivered to the owner will be dropped.",
-            props.pending
-        ));
-    }
-    html! {
-        <section class="danger-zone" aria-label="Leave this poll">
-            <ConfirmButton label="Leave this poll" confirm_label="Leave" testid="poll-leave"
-                warning={warning} {on_confirm} />
-            if let Some(why) = &*error {
-                <p class="notice error" role="alert">{ why.clone() }</p>
-            }
-        </section>
-    }
-}
-
-#[derive(Properties, PartialEq)]
 struct ExportProps {
     view: Rc<PollView>,
     /// The owner's page: offers the signed snapshot too.
@@ -553,6 +498,37 @@ fn file_stem(title: &str) -> String {
 }
 
 #[derive(Properties, PartialEq)]
+struct LeaveProps {
+    poll: PollId,
+    /// Unsent commands that leaving would drop.
+    pending: usize,
+}
+
+/// Leaving a joined poll: this browser forgets it (and its unsent commands) and stops following
+/// it. The owner is not told; a ballot already counted stays counted.
+#[component]
+fn Leave(props: &LeaveProps) -> Html {
+    let Some(context) = use_context::<AppContext>() else {
+        return html! {};
+    };
+    let poll = props.poll;
+    let mut warning = String::from(
+        "This browser will forget the poll. Your vote, if the owner has counted it, stays counted: \
+         withdraw it first if you want it gone.",
+    );
+    if props.pending > 0 {
+        warning.push_str(&format!(
+            " {} change(s) not yet delivered to the owner will be dropped.",
+            props.pending
+        ));
+    }
+    html! {
+        <FinalStep label="Leave this poll" confirm_label="Leave" testid="poll-leave" warning={warning}
+            run={Callback::from(move |done| context.leave(poll, done))} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
 struct DeleteProps {
     poll: PollId,
 }
@@ -560,28 +536,53 @@ struct DeleteProps {
 /// Deleting one of the owner's polls, after asking: participants see it as gone.
 #[component]
 fn Delete(props: &DeleteProps) -> Html {
-    let error = use_state(|| None::<String>);
-    let navigator = use_navigator();
     let Some(context) = use_context::<AppContext>() else {
         return html! {};
     };
     let poll = props.poll;
+    html! {
+        <FinalStep label="Delete this poll" confirm_label="Delete it" testid="poll-delete"
+            warning="The poll, its ballots and its history are deleted from this browser for good. Participants see that it is gone. Export a signed snapshot first if you want to keep the result."
+            run={Callback::from(move |done: Callback<Result<(), String>>| done.emit(context.delete_poll(poll)))} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct FinalStepProps {
+    label: AttrValue,
+    confirm_label: AttrValue,
+    testid: AttrValue,
+    warning: AttrValue,
+    /// Does it, then reports the outcome to the callback it is given.
+    run: Callback<Callback<Result<(), String>>>,
+}
+
+/// A final step for this poll (leave, delete), asked twice; once done, the home page opens, and
+/// a failure is shown here.
+#[component]
+fn FinalStep(props: &FinalStepProps) -> Html {
+    let error = use_state(|| None::<String>);
+    let navigator = use_navigator();
     let on_confirm = {
-        let error = error.clone();
-        Callback::from(move |()| match context.delete_poll(poll) {
-            Ok(()) => {
-                if let Some(navigator) = &navigator {
-                    navigator.push(&Route::Home);
-                }
-            }
-            Err(why) => error.set(Some(why)),
+        let (error, run) = (error.clone(), props.run.clone());
+        Callback::from(move |()| {
+            let (error, navigator) = (error.clone(), navigator.clone());
+            run.emit(Callback::from(
+                move |result: Result<(), String>| match result {
+                    Ok(()) => {
+                        if let Some(navigator) = &navigator {
+                            navigator.push(&Route::Home);
+                        }
+                    }
+                    Err(why) => error.set(Some(why)),
+                },
+            ));
         })
     };
     html! {
-        <section class="danger-zone" aria-label="Delete this poll">
-            <ConfirmButton label="Delete this poll" confirm_label="Delete it" testid="poll-delete"
-                warning="The poll, its ballots and its history are deleted from this browser for good. Participants see that it is gone. Export a signed snapshot first if you want to keep the result."
-                {on_confirm} />
+        <section class="danger-zone" aria-label={props.label.clone()}>
+            <ConfirmButton label={props.label.clone()} confirm_label={props.confirm_label.clone()}
+                testid={props.testid.clone()} warning={props.warning.clone()} {on_confirm} />
             if let Some(why) = &*error {
                 <p class="notice error" role="alert">{ why.clone() }</p>
             }
