@@ -288,7 +288,7 @@ impl HubHandle {
                     }
                     for (conn, frame) in &step.sends {
                         if let Some(c) = inner.conns.get(conn) {
-                            if let Err(e) = c.send(&Data::Text(frame.clone())) {
+                            if let Err(e) = c.send(&Data::Text(frame.to_string())) {
                                 gloo::console::warn!(format!("send to {}: {e}", c.peer()));
                             }
                         }

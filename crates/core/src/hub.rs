@@ -33,6 +33,7 @@
 //! [session]: https://docs.rs/peerjs-client
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use crate::poll::{
     due_to_close, update_for, view_for, Change, Command, CommandId, Outcome, Poll, PollDraft,
@@ -95,8 +96,9 @@ pub enum Write {
 pub struct Step {
     /// Commit these first, all or nothing.
     pub writes: Vec<Write>,
-    /// Then send each frame on its connection, in order.
-    pub sends: Vec<(ConnId, String)>,
+    /// Then send each frame on its connection, in order. A frame broadcast to several connections
+    /// is one shared string, sealed (signed) once.
+    pub sends: Vec<(ConnId, Rc<str>)>,
     /// Then close these connections (the hub has already forgotten them).
     pub closes: Vec<ConnId>,
     /// Polls whose state or connected peers changed (for the owner's screen).
@@ -523,13 +525,14 @@ impl Hub {
                     .filter(|(_, c)| c.subscribed.contains(&poll_id))
                     .map(|(id, c)| (*id, c.peer.clone()))
                     .collect();
-                for (conn, peer) in targets {
+                let updates = targets.into_iter().map(|(conn, peer)| {
                     let message = match update_for(&before, &after, &event, &peer) {
                         Update::Event(event) => Control::Event { poll_id, event },
                         Update::Snapshot(view) => Control::State { poll: view },
                     };
-                    self.send(step, conn, &message.into());
-                }
+                    (conn, message.into())
+                });
+                self.send_each(step, updates);
                 if matches!(
                     event.change,
                     Change::Joined { .. } | Change::RoleSet { .. } | Change::ProfileUpdated { .. }
@@ -620,9 +623,10 @@ impl Hub {
             .map(|(id, _)| *id)
             .collect();
         let message: Message = Control::Discovery { poll_id, peers }.into();
-        for conn in targets {
-            self.send(step, conn, &message);
-        }
+        self.send_each(
+            step,
+            targets.into_iter().map(|conn| (conn, message.clone())),
+        );
         step.changed.insert(poll_id);
     }
 
@@ -643,14 +647,37 @@ impl Hub {
     }
 
     fn send(&mut self, step: &mut Step, conn: ConnId, message: &Message) {
-        match seal(&self.owner, message) {
-            Ok(frame) => {
-                if let Some(state) = self.conns.get_mut(&conn) {
-                    state.last_sent = self.now_ms;
-                }
-                step.sends.push((conn, frame));
+        self.send_each(step, [(conn, message.clone())]);
+    }
+
+    /// Sends each connection its message, sealing each distinct message once: a broadcast to N
+    /// subscribers costs one signature, not N (most subscribers get the same event; a few may get
+    /// a different view, e.g. while results are hidden from them).
+    fn send_each(
+        &mut self,
+        step: &mut Step,
+        messages: impl IntoIterator<Item = (ConnId, Message)>,
+    ) {
+        let mut sealed: Vec<(Message, Rc<str>)> = Vec::new();
+        for (conn, message) in messages {
+            let frame = match sealed.iter().find(|(done, _)| *done == message) {
+                Some((_, frame)) => Rc::clone(frame),
+                None => match seal(&self.owner, &message) {
+                    Ok(frame) => {
+                        let frame: Rc<str> = frame.into();
+                        sealed.push((message, Rc::clone(&frame)));
+                        frame
+                    }
+                    Err(error) => {
+                        step.log.push(format!("could not seal a message: {error}"));
+                        continue;
+                    }
+                },
+            };
+            if let Some(state) = self.conns.get_mut(&conn) {
+                state.last_sent = self.now_ms;
             }
-            Err(error) => step.log.push(format!("could not seal a message: {error}")),
+            step.sends.push((conn, frame));
         }
     }
 }

@@ -1483,7 +1483,7 @@ impl Wire {
         step.sends
             .iter()
             .filter(|(c, _)| *c == self.conn)
-            .map(|(_, frame)| frame.clone())
+            .map(|(_, frame)| frame.to_string())
             .collect()
     }
 

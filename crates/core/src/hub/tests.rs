@@ -855,3 +855,52 @@ proptest! {
         }
     }
 }
+
+/// The frames `step` sends on `conn`, as sent (not opened).
+fn frames(step: &Step, conn: ConnId) -> Vec<&Rc<str>> {
+    step.sends
+        .iter()
+        .filter(|(c, _)| *c == conn)
+        .map(|(_, frame)| frame)
+        .collect()
+}
+
+#[test]
+fn a_broadcast_is_sealed_once_per_distinct_message() {
+    // Results after voting: once Ann has voted she sees results, Bob and Cid (no ballot) do not.
+    let mut hub = Hub::new(identity(1), Limits::default());
+    let mut draft = draft();
+    draft.settings.results = crate::poll::ResultsVisibility::AfterVoting;
+    hub.create(poll_id(), draft, NOW).unwrap();
+    let (ann, bob, cid_) = (Guest::new(2), Guest::new(3), Guest::new(4));
+    for (g, id) in [(&ann, 1), (&bob, 2), (&cid_, 3)] {
+        g.open(&mut hub);
+        g.join(&mut hub, cid(id));
+    }
+    // A join is announced: one discovery frame, sealed once and shared by all subscribers.
+    let dave = Guest::new(5);
+    dave.open(&mut hub);
+    let step = dave.join(&mut hub, cid(4));
+    let discovery: Vec<&Rc<str>> = [&ann, &bob, &cid_, &dave]
+        .iter()
+        .map(|g| *frames(&step, g.conn).last().unwrap())
+        .collect();
+    assert_eq!(kinds(&to(&step, ann.conn)).last(), Some(&"discovery"));
+    assert!(discovery.iter().all(|f| Rc::ptr_eq(f, discovery[0])));
+
+    // Ann's vote: Bob and Cid get the same hidden-results event (one frame); Ann's own update
+    // differs (she now sees results), and each opens as the owner's frame.
+    let step = ann.vote(&mut hub, cid(5), 0);
+    let [bob_frame] = frames(&step, bob.conn)[..] else {
+        panic!("{:?}", step.sends)
+    };
+    for other in [&cid_, &dave] {
+        let [frame] = frames(&step, other.conn)[..] else {
+            panic!("{:?}", step.sends)
+        };
+        assert!(Rc::ptr_eq(frame, bob_frame));
+    }
+    assert!(frames(&step, ann.conn).iter().all(|f| !Rc::ptr_eq(f, bob_frame)));
+    assert_eq!(kinds(&to(&step, ann.conn)), ["state", "ack"]);
+    assert_eq!(kinds(&to(&step, bob.conn)), ["event"]);
+}
