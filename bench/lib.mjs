@@ -122,13 +122,32 @@ export class Bench {
   }
 
   /** A blank same-origin page with stock peerjs, tweetnacl, the PROTOCOL.md §6 participant and
-   * the in-page helpers of `pageHelpers`. */
-  async stockPage(context) {
+   * the in-page helpers of `pageHelpers`. With `dalek`, the three tweetnacl functions §6 calls
+   * are the app's own ed25519-dalek code as wasm (bench/crates/crypto, `nacl.rs`), so that 25
+   * light clients sharing the page's one thread are not bound by tweetnacl-js (~15 ms per
+   * verify on the bench machine). */
+  async stockPage(context, { dalek = false } = {}) {
     const page = await (context ?? (await this.context())).newPage();
     await page.goto(`${this.base}/vendor/peerjs/peerjs.min.js`);
     await page.setContent('<!doctype html><title>bench peer</title>');
     await page.addScriptTag({ url: '/vendor/peerjs/peerjs.min.js' });
     await page.addScriptTag({ url: '/vendor/tweetnacl/nacl-fast.min.js' });
+    if (dalek) {
+      await page.evaluate(async () => {
+        const wasm = await import('/crypto/starpoll_bench_crypto.js');
+        await wasm.default();
+        const detached = (message, secretKey) => wasm.nacl_sign(message, secretKey);
+        detached.verify = (message, signature, publicKey) => wasm.nacl_verify(message, signature, publicKey);
+        const fromSeed = (seed) => {
+          const publicKey = wasm.nacl_public_key(seed);
+          const secretKey = new Uint8Array(64);
+          secretKey.set(seed);
+          secretKey.set(publicKey, 32);
+          return { publicKey, secretKey };
+        };
+        window.nacl = { sign: { detached, keyPair: { fromSeed } } };
+      });
+    }
     await page.addScriptTag({ content: participantSource() });
     await page.addScriptTag({ content: pageHelpers });
     return page;

@@ -255,10 +255,11 @@ function startClients([server, ownerId, pollId, k]) {
 
 /** B3 (and B8 at n = 50): the owner votes `votes` times; for each, the time until all `n`
  * participants have the new tally: one participant is an app page, timed when its DOM tally
- * changes; the others are PROTOCOL.md §6 clients (stock peerjs + tweetnacl-js), 25 per page,
+ * changes; the others are PROTOCOL.md §6 clients (stock peerjs, ed25519 from the app's dalek
+ * code as wasm in place of tweetnacl-js), 25 per page,
  * timed when the event frame arrives (`samples`) and when they verified and applied it
  * (`applied`; serialised on their page's one thread, see BENCHMARKS.md). */
-export async function b3(bench, { n, votes = 20, profile = false }) {
+export async function b3(bench, { n, votes = 20, profile = false, cpuProfile = false }) {
   const owner = await withHelpers(await bench.appUser('Olga'));
   const { ownerId, pollId, link } = await bench.createPoll(owner, 'Fan-out', ['A', 'B']);
   // Up to 10 participants are app pages; beyond that, one app page and §6 clients.
@@ -267,7 +268,7 @@ export async function b3(bench, { n, votes = 20, profile = false }) {
   for (let i = 0; i < appCount; i++) apps.push(await withHelpers(await bench.joined(link, `App ${i}`)));
   const pages = [];
   for (let i = 0; i < n - appCount; i += 25) {
-    const page = await bench.stockPage();
+    const page = await bench.stockPage(undefined, { dalek: true });
     await page.evaluate(startClients, [bench.server, ownerId, pollId, Math.min(25, n - appCount - i)]);
     pages.push(page);
   }
@@ -277,8 +278,13 @@ export async function b3(bench, { n, votes = 20, profile = false }) {
     await page.waitForFunction(() => window.clients.every((c) => c.getView()), null, { timeout: 60_000 });
   }
   let cdp;
+  if (profile || cpuProfile) cdp = await owner.context().newCDPSession(owner);
+  if (cpuProfile) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
   if (profile) {
-    cdp = await owner.context().newCDPSession(owner);
     await cdp.send('Performance.enable');
     await owner.evaluate(() => {
       window.longest = { task: 0, lag: 0 };
@@ -325,6 +331,7 @@ export async function b3(bench, { n, votes = 20, profile = false }) {
     appliedOut.push(Math.max(...applied) - t0);
     appOut.push(rendered - t0);
   }
+  const cpu = cpuProfile ? (await cdp.send('Profiler.stop')).profile : undefined;
   let b8;
   if (profile) {
     const { metrics } = await cdp.send('Performance.getMetrics');
@@ -332,7 +339,7 @@ export async function b3(bench, { n, votes = 20, profile = false }) {
     const longest = await owner.evaluate(() => { clearInterval(window.lagTimer); return window.longest; });
     b8 = { heapMB: heap / 1048576, longestTaskMs: longest.task, maxLoopLagMs: longest.lag };
   }
-  return { samples: out, applied: appliedOut, app: appOut, b8 };
+  return { samples: out, applied: appliedOut, app: appOut, b8, cpu };
 }
 
 /** B3 baseline: a stock peerjs owner sends one message to `n` stock peers, `votes` times; the

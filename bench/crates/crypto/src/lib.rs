@@ -70,7 +70,11 @@ pub fn run_with(iterations: u32, reps: u32, mut now_ms: impl FnMut() -> f64) -> 
     let mut open_us = Vec::new();
     // Rep 0 is the warm-up (lets the browser tier the wasm up), not reported.
     for rep in 0..=reps {
-        let n = if rep == 0 { iterations.min(200) } else { iterations };
+        let n = if rep == 0 {
+            iterations.min(200)
+        } else {
+            iterations
+        };
         let mean = |start: f64, end: f64| (end - start) * 1000.0 / f64::from(n);
 
         let start = now_ms();
@@ -135,4 +139,27 @@ pub fn run(iterations: u32, reps: u32) -> String {
         Some(p) => p.now(),
         None => js_sys::Date::now(),
     })
+}
+
+pub mod nacl;
+
+/// `nacl.sign.keyPair.fromSeed(seed).publicKey` for the light clients (see [`nacl`]).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn nacl_public_key(seed: &[u8]) -> Vec<u8> {
+    nacl::public_key(seed)
+}
+
+/// `nacl.sign.detached(message, secretKey)` for the light clients (see [`nacl`]).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn nacl_sign(message: &[u8], secret_key: &[u8]) -> Vec<u8> {
+    nacl::sign(message, secret_key)
+}
+
+/// `nacl.sign.detached.verify(message, signature, publicKey)` for the light clients.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn nacl_verify(message: &[u8], signature: &[u8], public_key: &[u8]) -> bool {
+    nacl::verify(message, signature, public_key)
 }
