@@ -2,7 +2,10 @@
 # Builds the benchmark baselines of issue 7 into target/bench/ (see bench/crates/*):
 #   B6  target/bench/hello-dist/        Yew hello world, built by Trunk exactly like the app
 #   B7  target/bench/crypto-web/        ed25519 bench as release wasm (+ index.html), app pipeline
-#       target/bench/release/crypto-bench   the same bench, native
+#       target/bench/release/crypto-bench   the same bench, native (curve25519-dalek picks its
+#                                           AVX2 backend at run time on x86_64)
+#       target/bench/serial/release/crypto-bench   native again, forced to the 32-bit serial
+#                                           field arithmetic the wasm build uses
 # Needs: cargo + the wasm32-unknown-unknown target, trunk, wasm-bindgen 0.2.130, wasm-opt
 # (binaryen 132, e.g. node_modules/.bin from `npm ci`). Crates come from crates.io (cargo fetch).
 # Usage: nice -n 10 bench/build-baselines.sh
@@ -46,6 +49,10 @@ cp "$CRYPTO/index.html" "$OUT/crypto-web/index.html"
 
 echo "== B7: ed25519 bench, native =="
 cargo build --release --bin crypto-bench --manifest-path "$CRYPTO/Cargo.toml"
+echo "== B7: ed25519 bench, native with the wasm build's backend (serial, 32-bit limbs) =="
+CARGO_TARGET_DIR="$OUT/serial" \
+  RUSTFLAGS='--cfg curve25519_dalek_backend="serial" --cfg curve25519_dalek_bits="32"' \
+  cargo build --release --bin crypto-bench --manifest-path "$CRYPTO/Cargo.toml"
 
 echo
 echo "B6 hello dist:   $OUT/hello-dist"
@@ -53,3 +60,4 @@ ls -l "$OUT/hello-dist"
 echo "B7 crypto web:   $OUT/crypto-web  (serve it, open index.html?n=2000&reps=5)"
 ls -l "$OUT/crypto-web"
 echo "B7 crypto native: $OUT/release/crypto-bench [iterations=2000] [reps=5]"
+echo "B7 crypto native, serial backend: $OUT/serial/release/crypto-bench"
