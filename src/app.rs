@@ -9,7 +9,6 @@ use starpoll_core::poll::{Command, Outcome, PollDraft, PollId};
 use starpoll_core::{PeerId, ServerConfig};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::components::StartupError;
 use crate::config;
@@ -17,44 +16,11 @@ use crate::error::AppError;
 use crate::follow::{FollowHandle, Follows};
 use crate::network::{NetworkHandle, NetworkStatus};
 use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage, Verify};
+use crate::router::{Link, Router};
 use crate::state::{Action, AppState, Ready, SaveState};
 use crate::storage::{Repository, DB_NAME};
 
-/// The app's routes.
-#[derive(Clone, Routable, PartialEq)]
-pub enum Route {
-    /// The home page: identity, polls, create and join.
-    #[at("/")]
-    Home,
-    /// The poll-creation form.
-    #[at("/new")]
-    NewPoll,
-    /// One poll (the invite link): the owner's view in the owner's browser, else the
-    /// participant's.
-    #[at("/p/:owner/:poll")]
-    Poll {
-        /// The owner's peer ID.
-        owner: String,
-        /// The poll ID.
-        poll: String,
-    },
-    /// The polls of an owner known only by peer ID.
-    #[at("/o/:owner")]
-    OwnerPolls {
-        /// The owner's peer ID.
-        owner: String,
-    },
-    /// Signaling server, ICE servers, and identity export/import/reset.
-    #[at("/settings")]
-    Settings,
-    /// Checking a signed snapshot file, offline.
-    #[at("/verify")]
-    Verify,
-    /// Anything else.
-    #[not_found]
-    #[at("/404")]
-    NotFound,
-}
+pub use crate::router::Route;
 
 /// What components get from the app: the state and the intents that change it.
 #[derive(Clone, PartialEq)]
@@ -401,9 +367,7 @@ pub fn App() -> Html {
         },
         AppState::Failed(error) => html! { <StartupError error={error.clone()} /> },
         AppState::Ready(_) => html! {
-            <BrowserRouter>
-                <Switch<Route> render={switch} />
-            </BrowserRouter>
+            <Router render={Callback::from(switch)} />
         },
     };
     html! {
@@ -431,7 +395,7 @@ fn switch(route: Route) -> Html {
         Route::NotFound => html! {
             <section class="card">
                 <h1>{ "Page not found" }</h1>
-                <p><Link<Route> to={Route::Home}>{ "Go to the home page" }</Link<Route>></p>
+                <p><Link to={Route::Home}>{ "Go to the home page" }</Link></p>
             </section>
         },
     }

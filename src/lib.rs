@@ -12,6 +12,7 @@
 //! - [`hub`]: serves this browser's polls (the core's hub against connections and IndexedDB).
 //! - [`service_worker`]: registers the worker that caches the app shell for offline use.
 //! - [`random`]: the browser's CSPRNG and clock, as inputs for the core.
+//! - [`router`]: the app's routes, and the router and links that show them (History API).
 //! - [`state`]: the app state and its reducer (pure; effects run in components).
 //! - [`test_hook`]: switches the end-to-end tests flip to freeze the hub at a chosen moment.
 //! - [`time`]: Unix milliseconds to and from local wall-clock times.
@@ -31,6 +32,7 @@ pub mod identity;
 pub mod network;
 pub mod pages;
 pub mod random;
+pub mod router;
 pub mod service_worker;
 pub mod state;
 pub mod storage;

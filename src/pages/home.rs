@@ -6,12 +6,12 @@ use starpoll_core::PeerId;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::{AppContext, Route};
 use crate::components::{CopyButton, NameField};
 use crate::follow::SyncState;
 use crate::network::NetworkStatus;
+use crate::router::{use_navigator, Link};
 use crate::state::AppState;
 use crate::storage::JoinedPoll;
 
@@ -108,7 +108,7 @@ fn PollLists() -> Html {
             let voted = poll.ballots.contains_key(ready.identity.peer_id());
             html! {
                 <li>
-                    <Link<Route> to={Route::Poll { owner: me.clone(), poll: poll.id.to_string() }} classes="poll-list-item-link">
+                    <Link to={Route::Poll { owner: me.clone(), poll: poll.id.to_string() }} classes="poll-list-item-link">
                         <span data-testid="poll-list-item" data-poll-id={poll.id.to_string()} class="poll-list-item">
                             <span class="title">{ poll.title.clone() }</span>
                             <span class={classes!("badge", (poll.status == PollStatus::Open).then_some("ok"))} data-testid="poll-list-status">
@@ -124,7 +124,7 @@ fn PollLists() -> Html {
                                 } }
                             </span>
                         </span>
-                    </Link<Route>>
+                    </Link>
                 </li>
             }
         })
@@ -151,7 +151,7 @@ fn PollLists() -> Html {
             });
             html! {
                 <li>
-                    <Link<Route> to={Route::Poll { owner: j.owner.to_string(), poll: j.poll_id.to_string() }} classes="poll-list-item-link">
+                    <Link to={Route::Poll { owner: j.owner.to_string(), poll: j.poll_id.to_string() }} classes="poll-list-item-link">
                         <span data-testid="poll-list-item" data-poll-id={j.poll_id.to_string()} class="poll-list-item">
                             <span class="title">{ title }</span>
                             if let Some(open) = open {
@@ -179,7 +179,7 @@ fn PollLists() -> Html {
                                 <span class="badge warn" data-testid="poll-list-pending">{ format!("{pending} pending") }</span>
                             }
                         </span>
-                    </Link<Route>>
+                    </Link>
                 </li>
             }
         })
@@ -188,9 +188,9 @@ fn PollLists() -> Html {
         <section class="card" aria-labelledby="polls-heading">
             <div class="row spread">
                 <h1 id="polls-heading">{ "Polls" }</h1>
-                <Link<Route> to={Route::NewPoll} classes="button">
+                <Link to={Route::NewPoll} classes="button">
                     <span data-testid="new-poll">{ "New poll" }</span>
-                </Link<Route>>
+                </Link>
             </div>
             <JoinForm />
             <h2>{ "Yours" }</h2>

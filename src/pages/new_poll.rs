@@ -7,9 +7,9 @@ use starpoll_core::poll::{
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::{AppContext, Route};
+use crate::router::use_navigator;
 use crate::state::AppState;
 use crate::time;
 

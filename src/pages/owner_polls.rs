@@ -11,9 +11,9 @@ use starpoll_core::protocol::PollSummary;
 use starpoll_core::PeerId;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::{AppContext, Route};
+use crate::router::Link;
 use crate::state::AppState;
 
 /// Props of [`OwnerPolls`].
@@ -126,13 +126,13 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
             <ul class="poll-list">
                 { for polls.iter().map(|p| html! {
                     <li>
-                        <Link<Route> to={Route::Poll { owner: owner.to_string(), poll: p.poll_id.to_string() }}
+                        <Link to={Route::Poll { owner: owner.to_string(), poll: p.poll_id.to_string() }}
                             classes="poll-list-item">
                             <span data-testid="poll-list-item" data-poll-id={p.poll_id.to_string()}>
                                 <span class="title">{ p.title.clone() }</span>
                                 <span class="hint">{ if p.status == PollStatus::Open { " · open" } else { " · closed" } }</span>
                             </span>
-                        </Link<Route>>
+                        </Link>
                     </li>
                 }) }
             </ul>

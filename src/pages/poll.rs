@@ -9,13 +9,13 @@ use starpoll_core::protocol::PeerInfo;
 use starpoll_core::PeerId;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 use crate::app::{AppContext, Route};
 use crate::components::{Ballot, ConfirmButton, EditPoll, Share};
 use crate::files;
 use crate::follow::SyncState;
 use crate::network::NetworkStatus;
+use crate::router::{use_navigator, Link};
 use crate::state::{AppState, Ready};
 use crate::time::{clock_time, date_time};
 
@@ -469,7 +469,7 @@ fn Export(props: &ExportProps) -> Html {
                 if props.owner {
                     <button type="button" class="secondary" data-testid="export-snapshot" onclick={snapshot}>{ "Signed snapshot" }</button>
                 }
-                <Link<Route> to={Route::Verify} classes="hint">{ "Verify a snapshot file" }</Link<Route>>
+                <Link to={Route::Verify} classes="hint">{ "Verify a snapshot file" }</Link>
             </div>
             if props.owner {
                 <p class="hint">{ "The signed snapshot holds every ballot with its voter's signature and yours, so anyone can check the result offline. It names every voter, even in an anonymous poll." }</p>

@@ -32,6 +32,7 @@ pub mod qr;
 pub mod server;
 pub mod settings;
 pub mod snapshot;
+mod wire;
 
 #[cfg(test)]
 mod testing;

@@ -25,6 +25,7 @@ use super::{
     Action, Command, Member, OptionId, Poll, PollData, PollOption, PollStatus, Refusal, Revision,
     Role, TallyEntry,
 };
+use crate::wire::{required, unknown, WireError};
 use crate::PeerId;
 
 /// One accepted step of a poll, numbered by the revision it produced.
@@ -44,7 +45,8 @@ pub struct Event {
 #[serde(
     tag = "kind",
     rename_all = "camelCase",
-    rename_all_fields = "camelCase"
+    rename_all_fields = "camelCase",
+    try_from = "ChangeFields"
 )]
 pub enum Change {
     /// A member joined (or an existing member joined again, restating their entry).
@@ -102,6 +104,64 @@ pub enum Change {
     },
     /// Someone's ballot changed; the recipient may not see results yet.
     BallotHidden,
+}
+
+/// A [`Change`] as JSON has it: `kind` and every variant's fields (see [`crate::wire`]).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangeFields {
+    kind: String,
+    member: Option<PeerId>,
+    role: Option<Role>,
+    display_name: Option<String>,
+    voter: Option<PeerId>,
+    option_ids: Option<BTreeSet<OptionId>>,
+    option: Option<PollOption>,
+    title: Option<String>,
+    description: Option<String>,
+    deadline: Option<u64>,
+    tally: Option<Vec<TallyEntry>>,
+}
+
+impl TryFrom<ChangeFields> for Change {
+    type Error = WireError;
+
+    fn try_from(f: ChangeFields) -> Result<Self, WireError> {
+        Ok(match f.kind.as_str() {
+            "joined" => Self::Joined {
+                member: required(f.member, "member")?,
+                role: required(f.role, "role")?,
+                display_name: required(f.display_name, "displayName")?,
+            },
+            "ballotCast" => Self::BallotCast {
+                voter: required(f.voter, "voter")?,
+                option_ids: required(f.option_ids, "optionIds")?,
+            },
+            "optionAdded" => Self::OptionAdded {
+                option: required(f.option, "option")?,
+            },
+            "roleSet" => Self::RoleSet {
+                member: required(f.member, "member")?,
+                role: required(f.role, "role")?,
+            },
+            "profileUpdated" => Self::ProfileUpdated {
+                member: required(f.member, "member")?,
+                display_name: required(f.display_name, "displayName")?,
+            },
+            "closed" => Self::Closed,
+            "reopened" => Self::Reopened,
+            "edited" => Self::Edited {
+                title: required(f.title, "title")?,
+                description: required(f.description, "description")?,
+                deadline: f.deadline,
+            },
+            "tallyChanged" => Self::TallyChanged {
+                tally: required(f.tally, "tally")?,
+            },
+            "ballotHidden" => Self::BallotHidden,
+            other => return Err(unknown("kind", other)),
+        })
+    }
 }
 
 /// Applies `command` by `author` at `now_ms` to `poll`: the next poll and its event, or why not.

@@ -10,12 +10,17 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::limits::{Field, MAX_OPTIONS};
-use super::{OptionId, Role};
+use super::{CommandId, OptionId, PollId, Role};
+use crate::wire::{out_of_range, required, unknown, WireError};
 use crate::PeerId;
 
 /// A change a member asks the poll's owner to make.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all_fields = "camelCase",
+    try_from = "CommandFields"
+)]
 pub enum Command {
     /// Become a member with the poll's newcomer role. A member joining again changes nothing.
     #[serde(rename = "poll:join")]
@@ -74,6 +79,62 @@ pub enum Command {
     },
 }
 
+/// A [`Command`] as JSON has it: `type` and every variant's fields (see [`crate::wire`]), plus
+/// the fields of the protocol frame that carries a command at its top level
+/// ([`CommandFrame`](crate::protocol::CommandFrame)).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommandFields {
+    #[serde(rename = "type")]
+    kind: String,
+    display_name: Option<String>,
+    option_ids: Option<Vec<OptionId>>,
+    text: Option<String>,
+    member: Option<PeerId>,
+    role: Option<Role>,
+    title: Option<String>,
+    description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    deadline: Option<Option<u64>>,
+    /// The frame's poll.
+    pub(crate) poll_id: Option<PollId>,
+    /// The frame's command id.
+    pub(crate) command_id: Option<CommandId>,
+}
+
+impl TryFrom<CommandFields> for Command {
+    type Error = WireError;
+
+    fn try_from(f: CommandFields) -> Result<Self, WireError> {
+        Ok(match f.kind.as_str() {
+            "poll:join" => Self::Join {
+                display_name: required(f.display_name, "displayName")?,
+            },
+            "poll:vote" => Self::CastVote {
+                option_ids: required(f.option_ids, "optionIds")?,
+            },
+            "poll:option:add" => Self::AddOption {
+                text: required(f.text, "text")?,
+            },
+            "poll:role:update" => Self::SetRole {
+                member: required(f.member, "member")?,
+                role: required(f.role, "role")?,
+            },
+            "user:profile" => Self::UpdateProfile {
+                display_name: required(f.display_name, "displayName")?,
+            },
+            "poll:close" => Self::Close,
+            "poll:reopen" => Self::Reopen,
+            "poll:edit" => Self::EditPoll {
+                title: f.title,
+                description: f.description,
+                deadline: f.deadline,
+            },
+            other => return Err(unknown("type", other)),
+        })
+    }
+}
+
 /// Deserializes a field that is present (possibly `null`) as `Some`, so that `#[serde(default)]`
 /// can tell an absent field (`None`) from an explicit `null` (`Some(None)`).
 fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
@@ -121,7 +182,8 @@ impl fmt::Display for Action {
 #[serde(
     tag = "reason",
     rename_all = "camelCase",
-    rename_all_fields = "camelCase"
+    rename_all_fields = "camelCase",
+    try_from = "RefusalFields"
 )]
 #[non_exhaustive]
 pub enum Refusal {
@@ -228,4 +290,73 @@ pub enum Refusal {
     /// The command id was already used by another author.
     #[error("this command id was already used by someone else")]
     CommandIdReused,
+}
+
+/// A [`Refusal`] as JSON has it: `reason` and every variant's fields (see [`crate::wire`]).
+#[derive(Deserialize)]
+struct RefusalFields {
+    reason: String,
+    role: Option<Role>,
+    action: Option<Action>,
+    option: Option<OptionId>,
+    max: Option<u64>,
+    field: Option<Field>,
+    member: Option<PeerId>,
+}
+
+impl TryFrom<RefusalFields> for Refusal {
+    type Error = WireError;
+
+    fn try_from(f: RefusalFields) -> Result<Self, WireError> {
+        let max32 = || {
+            required(f.max, "max")?
+                .try_into()
+                .map_err(|_| out_of_range("max"))
+        };
+        let max = || {
+            required(f.max, "max")?
+                .try_into()
+                .map_err(|_| out_of_range("max"))
+        };
+        Ok(match f.reason.as_str() {
+            "notAMember" => Self::NotAMember,
+            "notPermitted" => Self::NotPermitted {
+                role: required(f.role, "role")?,
+                action: required(f.action, "action")?,
+            },
+            "pollClosed" => Self::PollClosed,
+            "deadlinePassed" => Self::DeadlinePassed,
+            "deadlineInPast" => Self::DeadlineInPast,
+            "unknownOption" => Self::UnknownOption {
+                option: required(f.option, "option")?,
+            },
+            "duplicateChoice" => Self::DuplicateChoice {
+                option: required(f.option, "option")?,
+            },
+            "tooManyChoices" => Self::TooManyChoices { max: max32()? },
+            "emptyText" => Self::EmptyText {
+                field: required(f.field, "field")?,
+            },
+            "textTooLong" => Self::TextTooLong {
+                field: required(f.field, "field")?,
+                max: max()?,
+            },
+            "invalidCharacter" => Self::InvalidCharacter {
+                field: required(f.field, "field")?,
+            },
+            "duplicateOption" => Self::DuplicateOption,
+            "tooManyOptions" => Self::TooManyOptions { max: max()? },
+            "tooManyMembers" => Self::TooManyMembers { max: max()? },
+            "invalidMaxChoices" => Self::InvalidMaxChoices { max: max32()? },
+            "unknownMember" => Self::UnknownMember {
+                member: required(f.member, "member")?,
+            },
+            "cannotChangeOwnerRole" => Self::CannotChangeOwnerRole,
+            "cannotMakeOwner" => Self::CannotMakeOwner,
+            "alreadyClosed" => Self::AlreadyClosed,
+            "alreadyOpen" => Self::AlreadyOpen,
+            "commandIdReused" => Self::CommandIdReused,
+            other => return Err(unknown("reason", other)),
+        })
+    }
 }

@@ -18,11 +18,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{apply, Command, CommandId, Event, Poll, Refusal, Revision};
+use crate::wire::{required, unknown, WireError};
 use crate::PeerId;
 
 /// How the owner answered a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "camelCase")]
+#[serde(tag = "outcome", rename_all = "camelCase", try_from = "OutcomeFields")]
 pub enum Outcome {
     /// Applied; the poll reached `revision`.
     Acked {
@@ -34,6 +35,30 @@ pub enum Outcome {
         /// Why.
         refusal: Refusal,
     },
+}
+
+/// An [`Outcome`] as JSON has it: `outcome` and every variant's fields (see [`crate::wire`]).
+#[derive(Deserialize)]
+struct OutcomeFields {
+    outcome: String,
+    revision: Option<Revision>,
+    refusal: Option<Refusal>,
+}
+
+impl TryFrom<OutcomeFields> for Outcome {
+    type Error = WireError;
+
+    fn try_from(f: OutcomeFields) -> Result<Self, WireError> {
+        match f.outcome.as_str() {
+            "acked" => Ok(Self::Acked {
+                revision: required(f.revision, "revision")?,
+            }),
+            "refused" => Ok(Self::Refused {
+                refusal: required(f.refusal, "refusal")?,
+            }),
+            other => Err(unknown("outcome", other)),
+        }
+    }
 }
 
 /// The result of [`ProcessedCommands::process`].

@@ -28,6 +28,7 @@ mod view;
 mod tests;
 
 pub use apply::{apply, due_to_close, Change, Event};
+pub(crate) use command::CommandFields;
 pub use command::{Action, Command, Refusal};
 pub use dedup::{Outcome, Processed, ProcessedCommands, ProcessedRecord};
 pub use ids::{CommandId, IdError, OptionId, PollId, Revision};

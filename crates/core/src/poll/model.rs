@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::limits::{clean, option_key, Field, MAX_MEMBERS, MAX_OPTIONS};
 use super::{OptionId, PollId, Refusal, Revision};
+use crate::wire::{required, unknown, WireError};
 use crate::PeerId;
 
 /// What a member may do in a poll.
@@ -146,7 +147,7 @@ impl Default for Settings {
 
 /// How many options a ballot may choose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(tag = "type", rename_all = "camelCase", try_from = "PollKindFields")]
 pub enum PollKind {
     /// At most one option.
     Single,
@@ -172,6 +173,28 @@ impl PollKind {
             return Err(Refusal::InvalidMaxChoices { max });
         }
         Ok(())
+    }
+}
+
+/// A [`PollKind`] as JSON has it: `type` and every variant's fields (see [`crate::wire`]).
+#[derive(Deserialize)]
+struct PollKindFields {
+    #[serde(rename = "type")]
+    kind: String,
+    max: Option<u32>,
+}
+
+impl TryFrom<PollKindFields> for PollKind {
+    type Error = WireError;
+
+    fn try_from(f: PollKindFields) -> Result<Self, WireError> {
+        match f.kind.as_str() {
+            "single" => Ok(Self::Single),
+            "multiple" => Ok(Self::Multiple {
+                max: required(f.max, "max")?,
+            }),
+            other => Err(unknown("type", other)),
+        }
     }
 }
 

@@ -883,3 +883,254 @@ fn refusal_messages_are_human() {
         "the number of choices allowed must be from 1 to 50, not 0"
     );
 }
+
+/// `value` survives JSON and its JSON names `tag` = `name`.
+fn round_trips<T>(value: &T, tag: &str, name: &str)
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let json = serde_json::to_value(value).unwrap();
+    assert_eq!(json[tag], name, "{json}");
+    let back: T = serde_json::from_value(json).unwrap();
+    assert_eq!(&back, value);
+}
+
+#[test]
+fn every_tagged_variant_round_trips_through_json() {
+    // The enums read through flat `…Fields` structs (crate::wire): each variant's name and
+    // fields must come back as the derived serialization wrote them.
+    use Refusal::*;
+    let refusals = [
+        (NotAMember, "notAMember"),
+        (
+            NotPermitted {
+                role: Role::Viewer,
+                action: Action::EditPoll,
+            },
+            "notPermitted",
+        ),
+        (PollClosed, "pollClosed"),
+        (DeadlinePassed, "deadlinePassed"),
+        (DeadlineInPast, "deadlineInPast"),
+        (
+            UnknownOption {
+                option: OptionId(7),
+            },
+            "unknownOption",
+        ),
+        (
+            DuplicateChoice {
+                option: OptionId(1),
+            },
+            "duplicateChoice",
+        ),
+        (TooManyChoices { max: 2 }, "tooManyChoices"),
+        (
+            EmptyText {
+                field: Field::Title,
+            },
+            "emptyText",
+        ),
+        (
+            TextTooLong {
+                field: Field::OptionText,
+                max: 200,
+            },
+            "textTooLong",
+        ),
+        (
+            InvalidCharacter {
+                field: Field::DisplayName,
+            },
+            "invalidCharacter",
+        ),
+        (DuplicateOption, "duplicateOption"),
+        (TooManyOptions { max: 50 }, "tooManyOptions"),
+        (TooManyMembers { max: 256 }, "tooManyMembers"),
+        (InvalidMaxChoices { max: 0 }, "invalidMaxChoices"),
+        (UnknownMember { member: stranger() }, "unknownMember"),
+        (CannotChangeOwnerRole, "cannotChangeOwnerRole"),
+        (CannotMakeOwner, "cannotMakeOwner"),
+        (AlreadyClosed, "alreadyClosed"),
+        (AlreadyOpen, "alreadyOpen"),
+        (CommandIdReused, "commandIdReused"),
+    ];
+    for (refusal, name) in &refusals {
+        round_trips(refusal, "reason", name);
+        round_trips(
+            &Outcome::Refused {
+                refusal: refusal.clone(),
+            },
+            "outcome",
+            "refused",
+        );
+    }
+    round_trips(
+        &Outcome::Acked {
+            revision: Revision(3),
+        },
+        "outcome",
+        "acked",
+    );
+    round_trips(&PollKind::Single, "type", "single");
+    round_trips(&PollKind::Multiple { max: 3 }, "type", "multiple");
+
+    let changes = [
+        (
+            Change::Joined {
+                member: voter(),
+                role: Role::Voter,
+                display_name: "Vic".into(),
+            },
+            "joined",
+        ),
+        (
+            Change::BallotCast {
+                voter: voter(),
+                option_ids: [OptionId(0), OptionId(2)].into(),
+            },
+            "ballotCast",
+        ),
+        (
+            Change::OptionAdded {
+                option: PollOption {
+                    id: OptionId(3),
+                    text: "Curry".into(),
+                    added_by: editor(),
+                },
+            },
+            "optionAdded",
+        ),
+        (
+            Change::RoleSet {
+                member: viewer(),
+                role: Role::Editor,
+            },
+            "roleSet",
+        ),
+        (
+            Change::ProfileUpdated {
+                member: voter(),
+                display_name: "V".into(),
+            },
+            "profileUpdated",
+        ),
+        (Change::Closed, "closed"),
+        (Change::Reopened, "reopened"),
+        (
+            Change::Edited {
+                title: "T".into(),
+                description: String::new(),
+                deadline: Some(NOW),
+            },
+            "edited",
+        ),
+        (
+            Change::Edited {
+                title: "T".into(),
+                description: "D".into(),
+                deadline: None,
+            },
+            "edited",
+        ),
+        (
+            Change::TallyChanged {
+                tally: vec![TallyEntry {
+                    option_id: OptionId(0),
+                    votes: 2,
+                }],
+            },
+            "tallyChanged",
+        ),
+        (Change::BallotHidden, "ballotHidden"),
+    ];
+    for (change, name) in &changes {
+        round_trips(change, "kind", name);
+    }
+
+    let commands = [
+        (
+            Command::Join {
+                display_name: "Vic".into(),
+            },
+            "poll:join",
+        ),
+        (
+            Command::CastVote {
+                option_ids: vec![OptionId(1)],
+            },
+            "poll:vote",
+        ),
+        (
+            Command::AddOption {
+                text: "Curry".into(),
+            },
+            "poll:option:add",
+        ),
+        (
+            Command::SetRole {
+                member: voter(),
+                role: Role::Viewer,
+            },
+            "poll:role:update",
+        ),
+        (
+            Command::UpdateProfile {
+                display_name: "V".into(),
+            },
+            "user:profile",
+        ),
+        (Command::Close, "poll:close"),
+        (Command::Reopen, "poll:reopen"),
+        (
+            Command::EditPoll {
+                title: Some("T".into()),
+                description: None,
+                deadline: Some(None),
+            },
+            "poll:edit",
+        ),
+        (
+            Command::EditPoll {
+                title: None,
+                description: Some("D".into()),
+                deadline: Some(Some(NOW)),
+            },
+            "poll:edit",
+        ),
+        (
+            Command::EditPoll {
+                title: None,
+                description: None,
+                deadline: None,
+            },
+            "poll:edit",
+        ),
+    ];
+    for (command, name) in &commands {
+        round_trips(command, "type", name);
+    }
+}
+
+#[test]
+fn tagged_enums_refuse_unknown_tags_and_missing_fields() {
+    for bad in [
+        r#"{"reason":"noSuchReason"}"#,
+        r#"{"reason":"tooManyChoices"}"#,
+        r#"{"reason":"tooManyChoices","max":4294967296}"#,
+        r#"{"max":2}"#,
+    ] {
+        assert!(serde_json::from_str::<Refusal>(bad).is_err(), "{bad}");
+    }
+    for bad in [r#"{"kind":"joined","role":"voter"}"#, r#"{"kind":"x"}"#] {
+        assert!(serde_json::from_str::<Change>(bad).is_err(), "{bad}");
+    }
+    for bad in [r#"{"type":"poll:vote"}"#, r#"{"type":"poll:nope"}"#] {
+        assert!(serde_json::from_str::<Command>(bad).is_err(), "{bad}");
+    }
+    // Unknown fields are ignored, as with the derived form.
+    assert_eq!(
+        serde_json::from_str::<Refusal>(r#"{"reason":"pollClosed","extra":[1]}"#).unwrap(),
+        Refusal::PollClosed
+    );
+}

@@ -8,9 +8,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::ErrorCode;
+use crate::poll::CommandFields;
 use crate::poll::{
-    Command, CommandId, Event, Outcome, Poll, PollId, PollStatus, PollView, Refusal, Revision, Role,
+    Change, Command, CommandId, Event, Outcome, Poll, PollId, PollStatus, PollView, Refusal,
+    Revision, Role,
 };
+use crate::wire::{required, unknown, WireError};
 use crate::PeerId;
 
 /// The `type`s of [`CommandFrame`]s (the spec's names for participant → owner commands).
@@ -51,7 +54,7 @@ pub enum Message {
 /// A command for one poll, with the id that makes resends recognisable. Its author is the
 /// envelope's signer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "CommandFields")]
 pub struct CommandFrame {
     /// The command (its `type` and fields sit at the top level of the message).
     #[serde(flatten)]
@@ -62,9 +65,27 @@ pub struct CommandFrame {
     pub command_id: CommandId,
 }
 
+impl TryFrom<CommandFields> for CommandFrame {
+    type Error = WireError;
+
+    fn try_from(mut f: CommandFields) -> Result<Self, WireError> {
+        let poll_id = required(f.poll_id.take(), "pollId")?;
+        let command_id = required(f.command_id.take(), "commandId")?;
+        Ok(Self {
+            command: f.try_into()?,
+            poll_id,
+            command_id,
+        })
+    }
+}
+
 /// Every message that is not a poll command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all_fields = "camelCase",
+    try_from = "ControlFields"
+)]
 pub enum Control {
     /// Owner → participant: the full poll as this participant may see it (on connect, on
     /// `sync:request`, and whenever an event cannot express the change).
@@ -169,6 +190,66 @@ impl Control {
             code: ErrorCode::UnknownPoll,
             message: format!("no poll {poll_id} here"),
         }
+    }
+}
+
+/// A [`Control`] as JSON has it: `type` and every variant's fields (see [`crate::wire`]).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ControlFields {
+    #[serde(rename = "type")]
+    kind: String,
+    poll: Option<Box<PollView>>,
+    poll_id: Option<PollId>,
+    revision: Option<Revision>,
+    change: Option<Change>,
+    peers: Option<Vec<PeerInfo>>,
+    command_id: Option<CommandId>,
+    code: Option<ErrorCode>,
+    message: Option<String>,
+    since_revision: Option<Revision>,
+    polls: Option<Vec<PollSummary>>,
+}
+
+impl TryFrom<ControlFields> for Control {
+    type Error = WireError;
+
+    fn try_from(f: ControlFields) -> Result<Self, WireError> {
+        Ok(match f.kind.as_str() {
+            "poll:state" => Self::State {
+                poll: required(f.poll, "poll")?,
+            },
+            "poll:event" => Self::Event {
+                poll_id: required(f.poll_id, "pollId")?,
+                event: Event {
+                    revision: required(f.revision, "revision")?,
+                    change: required(f.change, "change")?,
+                },
+            },
+            "peer:discovery" => Self::Discovery {
+                poll_id: required(f.poll_id, "pollId")?,
+                peers: required(f.peers, "peers")?,
+            },
+            "ack" => Self::Ack {
+                command_id: required(f.command_id, "commandId")?,
+                revision: required(f.revision, "revision")?,
+            },
+            "error" => Self::Error {
+                command_id: f.command_id,
+                code: required(f.code, "code")?,
+                message: required(f.message, "message")?,
+            },
+            "sync:request" => Self::SyncRequest {
+                poll_id: required(f.poll_id, "pollId")?,
+                since_revision: f.since_revision,
+            },
+            "poll:list:request" => Self::ListRequest,
+            "poll:list" => Self::List {
+                polls: required(f.polls, "polls")?,
+            },
+            "heartbeat" => Self::Heartbeat,
+            other => return Err(unknown("type", other)),
+        })
     }
 }
 
