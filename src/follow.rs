@@ -4,14 +4,21 @@
 //! The loop: dial the owner; on open send what the follower says (`sync:request`); feed every
 //! string frame to the follower and send its reaction; on close, dial again when the core's
 //! [`Redial`] says (full-jitter backoff, 0.5 s doubling to 30 s, reset once a link is verified).
-//! Every verified view is saved (`joined` store), so the poll shows at once next time. A frame
+//! Every verified view is saved (`joined` store), so the poll shows at once next time (and the
+//! next start knows whether this browser is a member already): in a task of its own right after
+//! the frame's, and views that arrive while a save is under way are saved together once it ends
+//! (the latest wins), so a burst of events costs a few writes, not one each. A frame
 //! not signed by the owner's key marks the link as an impostor: the connection is closed and
 //! the page says so.
 //!
 //! Commands go through the IndexedDB outbox (`outbox` store): [`FollowHandle::submit`] stages
 //! the command in the follower (pending and shown at once), writes its record, and only once the
-//! write committed lets the follower send it. An answer from the owner deletes the record. On
-//! start the stored records are restored, so a reload loses nothing. A one-second tick sends
+//! write committed lets the follower send it. An answer from the owner deletes the record,
+//! lazily: answered ids are deleted with the next command's write (one transaction) or, when
+//! none comes, [`FORGET_MS`] later, all in one transaction. A record still stored after its
+//! answer (a reload came first) is restored and resent, and the owner answers it again from its
+//! record, so lazy deletion loses and duplicates nothing. On start the stored records are
+//! restored, so a reload loses nothing. A one-second tick sends
 //! heartbeats, drops a silent owner and resends commands whose answer is overdue.
 //!
 //! When the owner says the poll is gone (it deleted it: `unknown-poll`), the follower's
@@ -52,6 +59,12 @@ const TICK_MS: u32 = 1_000;
 /// Heartbeat after this much sending silence, and drop an owner silent this long (§4.9).
 const HEARTBEAT_MS: u64 = 5_000;
 const SILENCE_MS: u64 = 15_000;
+/// Answered commands' outbox records are deleted this long after the first answer, unless the
+/// next command's write takes them along first.
+pub const FORGET_MS: u32 = 200;
+/// A snapshot carries this many pending commands (a page lists no more); a thousand queued votes
+/// then cost a short copy per snapshot, not a thousand.
+pub const PENDING_SHOWN: usize = 10;
 
 /// Where the connection to the owner stands, as the page shows it (`sync-status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +103,12 @@ pub struct FollowSnapshot {
     pub peers: Vec<PeerInfo>,
     /// The connection.
     pub sync: SyncState,
-    /// Commands not answered yet, oldest first.
+    /// The oldest [`PENDING_SHOWN`] commands not answered yet (the page lists them).
     pub pending: Vec<Command>,
+    /// How many commands are not answered yet.
+    pub pending_count: usize,
+    /// Whether a vote is among them.
+    pub vote_pending: bool,
     /// When the next dial is scheduled (Unix ms), while waiting to redial.
     pub next_attempt_at: Option<u64>,
     /// The owner's reason for the last refused command.
@@ -118,6 +135,18 @@ struct Inner {
     refusal: Option<String>,
     last_error: Option<String>,
     on_change: Callback<Rc<FollowSnapshot>>,
+    /// Answered commands whose outbox records are not deleted yet.
+    answered: Vec<CommandId>,
+    /// Deletes `answered` when it fires.
+    forget_timer: Option<Timeout>,
+    /// Starts the save of the view (in a task after the frame's).
+    view_timer: Option<Timeout>,
+    /// Set from the request to save the view until that save ended.
+    view_saving: bool,
+    /// The view changed while a save was under way: save again when it ends.
+    view_unsaved: bool,
+    /// Stopped: nothing is written any more (the poll may be left).
+    stopped: bool,
 }
 
 /// One followed poll (cheap to clone).
@@ -163,7 +192,7 @@ impl FollowHandle {
             let id = random::command_id()?;
             match follower.stage(id, command) {
                 Ok(Some(record)) => {
-                    repo.save_outbox(&record).await?;
+                    repo.save_outbox(&record, &[]).await?;
                     follower.saved(id, random::now_ms());
                 }
                 Ok(None) => {}
@@ -192,6 +221,12 @@ impl FollowHandle {
             refusal: None,
             last_error: None,
             on_change,
+            answered: Vec::new(),
+            forget_timer: None,
+            view_timer: None,
+            view_saving: false,
+            view_unsaved: false,
+            stopped: false,
         })));
         let weak = Rc::downgrade(&handle.0);
         let tick = Interval::new(TICK_MS, move || {
@@ -205,12 +240,16 @@ impl FollowHandle {
         Ok(handle)
     }
 
-    /// Stops dialing and ticking and closes the connection.
+    /// Stops dialing and ticking and closes the connection. Answered commands' records are
+    /// deleted now; a view save not started yet is dropped.
     fn stop(&self) {
+        self.delete_answered();
         let conn = {
             let mut inner = self.0.borrow_mut();
+            inner.stopped = true;
             inner.retry = None;
             inner.tick = None;
+            inner.view_timer = None;
             inner.conn.take()
         };
         if let Some(conn) = conn {
@@ -227,54 +266,79 @@ impl FollowHandle {
             (Link::Unverified, _) | (Link::Down, true) => SyncState::Connecting,
             (Link::Down | Link::Impostor, _) => SyncState::Offline,
         };
-        Rc::new(FollowSnapshot {
+        let snapshot = FollowSnapshot {
             owner: f.owner().clone(),
             poll_id: f.poll_id(),
             view: f.optimistic_view().map(Rc::new),
             view_saved_at: inner.saved_at,
             peers: f.peers().to_vec(),
             sync,
-            pending: f.pending().map(|(_, c)| c.clone()).collect(),
+            pending: f
+                .pending()
+                .take(PENDING_SHOWN)
+                .map(|(_, c)| c.clone())
+                .collect(),
+            pending_count: f.pending_len(),
+            vote_pending: f
+                .pending()
+                .any(|(_, c)| matches!(c, Command::CastVote { .. })),
             next_attempt_at: inner.redial.next_at(),
             refusal: inner.refusal.clone(),
             impostor: f.impostor().map(str::to_owned),
             last_error: inner.last_error.clone(),
             gone: f.is_gone(),
-        })
+        };
+        Rc::new(snapshot)
     }
 
-    /// A command of this participant: pending (and shown) at once, stored in the outbox, then
-    /// sent as soon as the owner is reachable. `Err` only when no command id could be made.
+    /// A command of this participant: pending (and shown) at once, stored in the outbox (in the
+    /// same transaction as the deletion of answered commands' records), then sent as soon as the
+    /// owner is reachable. `Err` only when no command id could be made.
     pub fn submit(&self, command: Command) -> Result<(), AppError> {
         let id = random::command_id()?;
         let staged = {
             let mut inner = self.0.borrow_mut();
             inner.refusal = None;
             match inner.follower.stage(id, command) {
-                Ok(record) => record.map(|record| (record, inner.repo.clone())),
+                Ok(Some(record)) => {
+                    inner.forget_timer = None;
+                    let answered = std::mem::take(&mut inner.answered);
+                    Some((record, answered, inner.repo.clone()))
+                }
+                Ok(None) => None,
                 Err(e) => {
                     inner.refusal = Some(e.to_string());
                     None
                 }
             }
         };
+        // The write starts before the page renders the pending command (same task), so the
+        // database works while the page draws.
+        if let Some((record, answered, repo)) = staged {
+            let weak = Rc::downgrade(&self.0);
+            spawn_local(async move {
+                let saved = repo.save_outbox(&record, &answered).await;
+                if let Some(handle) = upgrade(&weak) {
+                    handle.stored(id, saved, answered);
+                }
+            });
+        }
         self.notify();
-        let Some((record, repo)) = staged else {
-            return Ok(());
-        };
-        let weak = Rc::downgrade(&self.0);
-        spawn_local(async move {
-            let saved = repo.save_outbox(&record).await;
-            if let Some(handle) = upgrade(&weak) {
-                handle.stored(id, saved);
-            }
-        });
         Ok(())
     }
 
-    /// The outbox write of a staged command finished: send it (and whatever waited behind it),
-    /// or drop it and say why.
-    fn stored(&self, id: CommandId, saved: Result<(), crate::error::StorageError>) {
+    /// The outbox write of a staged command (and of the deletion of `answered` records)
+    /// finished: send it (and whatever waited behind it), or drop it and say why.
+    fn stored(
+        &self,
+        id: CommandId,
+        saved: Result<(), crate::error::StorageError>,
+        answered: Vec<CommandId>,
+    ) {
+        if saved.is_err() && !answered.is_empty() {
+            // Nothing of that transaction happened: delete these records later.
+            self.forget(answered);
+        }
         let frames = {
             let mut inner = self.0.borrow_mut();
             let now = random::now_ms();
@@ -441,39 +505,94 @@ impl FollowHandle {
         }
     }
 
-    /// Deletes the outbox records of answered commands. Should a deletion fail, the command is
-    /// restored after the next reload and resent; the owner answers it from its record.
+    /// Marks answered commands' outbox records for deletion: with the next command's write, or
+    /// in one transaction [`FORGET_MS`] from the first of them. Until then (and should a deletion
+    /// fail) a reload restores and resends them, and the owner answers them from its records.
     fn forget(&self, answered: Vec<CommandId>) {
-        let (repo, poll) = {
-            let inner = self.0.borrow();
-            (inner.repo.clone(), inner.follower.poll_id())
-        };
-        spawn_local(async move {
-            for id in answered {
-                if let Err(e) = repo.delete_outbox(poll, id).await {
-                    gloo::console::warn!(format!("could not delete an answered command: {e}"));
+        let mut inner = self.0.borrow_mut();
+        inner.answered.extend(answered);
+        if inner.forget_timer.is_none() {
+            let weak = Rc::downgrade(&self.0);
+            inner.forget_timer = Some(Timeout::new(FORGET_MS, move || {
+                if let Some(handle) = upgrade(&weak) {
+                    handle.delete_answered();
                 }
+            }));
+        }
+    }
+
+    /// Deletes the records of every answered command now, in one transaction.
+    fn delete_answered(&self) {
+        let (repo, poll, answered) = {
+            let mut inner = self.0.borrow_mut();
+            inner.forget_timer = None;
+            let answered = std::mem::take(&mut inner.answered);
+            (inner.repo.clone(), inner.follower.poll_id(), answered)
+        };
+        if answered.is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            if let Err(e) = repo.delete_outbox(poll, &answered).await {
+                gloo::console::warn!(format!("could not delete answered commands: {e}"));
             }
         });
     }
 
+    /// A verified view arrived: save it in a task of its own (the page updates first), or, while
+    /// a save is under way, once that one ended.
     fn save_view(&self) {
-        let now = random::now_ms();
+        self.0.borrow_mut().saved_at = Some(random::now_ms());
+        self.schedule_view_save();
+    }
+
+    fn schedule_view_save(&self) {
+        let mut inner = self.0.borrow_mut();
+        if inner.stopped {
+            return;
+        }
+        if inner.view_saving {
+            inner.view_unsaved = true;
+            return;
+        }
+        inner.view_saving = true;
+        let weak = Rc::downgrade(&self.0);
+        inner.view_timer = Some(Timeout::new(0, move || {
+            if let Some(handle) = upgrade(&weak) {
+                handle.write_view();
+            }
+        }));
+    }
+
+    /// Writes the current verified view; once written, saves again if it changed meanwhile.
+    fn write_view(&self) {
         let (repo, joined) = {
             let mut inner = self.0.borrow_mut();
-            inner.saved_at = Some(now);
+            inner.view_timer = None;
+            inner.view_unsaved = false;
             let f = &inner.follower;
             let joined = JoinedPoll {
                 owner: f.owner().clone(),
                 poll_id: f.poll_id(),
                 view: f.view().cloned(),
-                saved_at: now,
+                saved_at: inner.saved_at.unwrap_or_else(random::now_ms),
             };
             (inner.repo.clone(), joined)
         };
+        let weak = Rc::downgrade(&self.0);
         spawn_local(async move {
             if let Err(e) = repo.save_joined(&joined).await {
                 gloo::console::error!(format!("could not save the poll view: {e}"));
+            }
+            if let Some(handle) = upgrade(&weak) {
+                let again = {
+                    let mut inner = handle.0.borrow_mut();
+                    inner.view_saving = false;
+                    inner.view_unsaved
+                };
+                if again {
+                    handle.schedule_view_save();
+                }
             }
         });
     }
