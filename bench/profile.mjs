@@ -60,6 +60,18 @@ function instrument() {
   };
 }
 
+/** CPU seconds so far of the page's main thread and of its renderer process (CDP metrics):
+ * unlike wall times, these hardly move when other processes load the machine. */
+async function cpuTimes(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const get = (name) => metrics.find((m) => m.name === name)?.value ?? NaN;
+  return { thread: get('ThreadTime'), process: get('ProcessTime') };
+}
+
+const cpuDelta = (a, b, per) => `main thread ${round(((b.thread - a.thread) * 1000) / per)} ms, renderer process ${round(((b.process - a.process) * 1000) / per)} ms`;
+
 async function startCpu(page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
@@ -125,6 +137,7 @@ try {
   if (only.includes('B2')) {
     const { owner, ann } = await setup();
     await Promise.all([reset(owner), reset(ann)]);
+    const cpu0 = await Promise.all([cpuTimes(owner), cpuTimes(ann)]);
     const cdps = cpu ? await Promise.all([startCpu(owner), startCpu(ann)]) : [];
     // The owner's revision rendered, per vote (like the participant's badge, via the DOM).
     await owner.evaluate(() => {
@@ -149,6 +162,7 @@ try {
       }
       return out;
     }, votes);
+    const cpu1 = await Promise.all([cpuTimes(owner), cpuTimes(ann)]);
     const cpus = cpu ? await Promise.all(cdps.map(async (c) => summarizeCpu(await c.send('Profiler.stop')))) : [];
     const o = await take(owner);
     const a = await take(ann);
@@ -173,6 +187,7 @@ try {
     }
     console.log(`B2 profile, ${votes} votes (p50 / p90 ms per stage):`);
     for (const [k, v] of Object.entries(stages)) console.log(`  ${k.padEnd(32)} ${round(quantile(v, 0.5))} / ${round(quantile(v, 0.9))}`);
+    console.log(`  CPU per vote: owner ${cpuDelta(cpu0[0], cpu1[0], votes)}; participant ${cpuDelta(cpu0[1], cpu1[1], votes)}`);
     console.log(`  frames per vote: ann sent ${round(a.sent.length / votes)}, ann recv ${round(a.recv.length / votes)}, owner recv ${round(o.recv.length / votes)}, owner sent ${round(o.sent.length / votes)}`);
     console.log('  participant IndexedDB transactions:', txSummary(a.tx));
     console.log('  owner IndexedDB transactions:', txSummary(o.tx));

@@ -25,6 +25,9 @@
 //! [`Notice::Gone`] lists the dropped commands: their outbox records are deleted, the connection
 //! is closed and never dialed again, and the snapshot says `gone`.
 //!
+//! The page gets a snapshot in a task after the change (`notify`), so frames that arrive
+//! together (an event and its ack, a burst of acks) cost one snapshot and one render.
+//!
 //! Followers live as long as the app (a [`Follows`] registry), not as long as a page, so
 //! commands keep flowing while the user looks elsewhere. They run only in the tab that holds
 //! the identity lock (the app starts them there and clears them when the lock is lost), so two
@@ -147,6 +150,8 @@ struct Inner {
     view_unsaved: bool,
     /// Stopped: nothing is written any more (the poll may be left).
     stopped: bool,
+    /// Tells the page (one snapshot for every change made before it fires).
+    notify_timer: Option<Timeout>,
 }
 
 /// One followed poll (cheap to clone).
@@ -227,6 +232,7 @@ impl FollowHandle {
             view_saving: false,
             view_unsaved: false,
             stopped: false,
+            notify_timer: None,
         })));
         let weak = Rc::downgrade(&handle.0);
         let tick = Interval::new(TICK_MS, move || {
@@ -661,10 +667,23 @@ impl FollowHandle {
         self.0.borrow_mut().retry = Some(timeout);
     }
 
+    /// Tells the page about the change, in a task after this one: frames that are already
+    /// waiting (an event and its ack, or a burst of acks) are handled first, and the page gets one
+    /// snapshot (one render) for all of them instead of one each.
     fn notify(&self) {
-        let snapshot = self.snapshot();
-        let on_change = self.0.borrow().on_change.clone();
-        on_change.emit(snapshot);
+        let mut inner = self.0.borrow_mut();
+        if inner.notify_timer.is_some() {
+            return;
+        }
+        let weak = Rc::downgrade(&self.0);
+        inner.notify_timer = Some(Timeout::new(0, move || {
+            if let Some(handle) = upgrade(&weak) {
+                handle.0.borrow_mut().notify_timer = None;
+                let snapshot = handle.snapshot();
+                let on_change = handle.0.borrow().on_change.clone();
+                on_change.emit(snapshot);
+            }
+        }));
     }
 }
 
