@@ -136,6 +136,11 @@ const take = (page) => page.evaluate(() => window.__prof);
 try {
   if (only.includes('B2')) {
     const { owner, ann } = await setup();
+    // What the pages burn while nothing happens (timers, heartbeats), per second.
+    const idle0 = await Promise.all([cpuTimes(owner), cpuTimes(ann)]);
+    await owner.waitForTimeout(2000);
+    const idle1 = await Promise.all([cpuTimes(owner), cpuTimes(ann)]);
+    console.log(`  idle CPU per second: owner ${cpuDelta(idle0[0], idle1[0], 2)}; participant ${cpuDelta(idle0[1], idle1[1], 2)}`);
     await Promise.all([reset(owner), reset(ann)]);
     const cpu0 = await Promise.all([cpuTimes(owner), cpuTimes(ann)]);
     const cdps = cpu ? await Promise.all([startCpu(owner), startCpu(ann)]) : [];

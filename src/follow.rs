@@ -5,15 +5,16 @@
 //! string frame to the follower and send its reaction; on close, dial again when the core's
 //! [`Redial`] says (full-jitter backoff, 0.5 s doubling to 30 s, reset once a link is verified).
 //! Every verified view is saved (`joined` store), so the poll shows at once next time (and the
-//! next start knows whether this browser is a member already): in a task of its own right after
-//! the frame's, and views that arrive while a save is under way are saved together once it ends
-//! (the latest wins), so a burst of events costs a few writes, not one each. A frame
+//! next start knows whether this browser is a member already): right after the page got the
+//! snapshot that shows it, and views that arrive while a save is under way are saved together
+//! once it ends (the latest wins), so a burst of events costs a few writes, not one each. A frame
 //! not signed by the owner's key marks the link as an impostor: the connection is closed and
 //! the page says so.
 //!
 //! Commands go through the IndexedDB outbox (`outbox` store): [`FollowHandle::submit`] stages
-//! the command in the follower (pending and shown at once), writes its record, and only once the
-//! write committed lets the follower send it. An answer from the owner deletes the record,
+//! the command in the follower (pending at once; the page shows it once the write is done, or
+//! after [`PENDING_SHOW_MS`]), writes its record, and only once the write committed lets the
+//! follower send it. An answer from the owner deletes the record,
 //! lazily: answered ids are deleted with the next command's write (one transaction) or, when
 //! none comes, [`FORGET_MS`] later, all in one transaction. A record still stored after its
 //! answer (a reload came first) is restored and resent, and the owner answers it again from its
@@ -65,6 +66,9 @@ const SILENCE_MS: u64 = 15_000;
 /// Answered commands' outbox records are deleted this long after the first answer, unless the
 /// next command's write takes them along first.
 pub const FORGET_MS: u32 = 200;
+/// A submitted command is shown pending after this long at the latest, if its outbox write has
+/// not finished by then (it normally has, and the page shows it right after).
+pub const PENDING_SHOW_MS: u32 = 50;
 /// A snapshot carries this many pending commands (a page lists no more); a thousand queued votes
 /// then cost a short copy per snapshot, not a thousand.
 pub const PENDING_SHOWN: usize = 10;
@@ -142,16 +146,16 @@ struct Inner {
     answered: Vec<CommandId>,
     /// Deletes `answered` when it fires.
     forget_timer: Option<Timeout>,
-    /// Starts the save of the view (in a task after the frame's).
-    view_timer: Option<Timeout>,
-    /// Set from the request to save the view until that save ended.
-    view_saving: bool,
-    /// The view changed while a save was under way: save again when it ends.
+    /// The view changed since the last save started: save it after the next snapshot.
     view_unsaved: bool,
+    /// A save of the view is under way.
+    view_saving: bool,
     /// Stopped: nothing is written any more (the poll may be left).
     stopped: bool,
     /// Tells the page (one snapshot for every change made before it fires).
     notify_timer: Option<Timeout>,
+    /// `notify_timer` is the fallback of a submitted command, not a 0 ms timer.
+    notify_delayed: bool,
 }
 
 /// One followed poll (cheap to clone).
@@ -228,11 +232,11 @@ impl FollowHandle {
             on_change,
             answered: Vec::new(),
             forget_timer: None,
-            view_timer: None,
-            view_saving: false,
             view_unsaved: false,
+            view_saving: false,
             stopped: false,
             notify_timer: None,
+            notify_delayed: false,
         })));
         let weak = Rc::downgrade(&handle.0);
         let tick = Interval::new(TICK_MS, move || {
@@ -247,7 +251,7 @@ impl FollowHandle {
     }
 
     /// Stops dialing and ticking and closes the connection. Answered commands' records are
-    /// deleted now; a view save not started yet is dropped.
+    /// deleted now; a view save not started yet is dropped (nothing is written after this).
     fn stop(&self) {
         self.delete_answered();
         let conn = {
@@ -255,7 +259,6 @@ impl FollowHandle {
             inner.stopped = true;
             inner.retry = None;
             inner.tick = None;
-            inner.view_timer = None;
             inner.conn.take()
         };
         if let Some(conn) = conn {
@@ -297,9 +300,11 @@ impl FollowHandle {
         Rc::new(snapshot)
     }
 
-    /// A command of this participant: pending (and shown) at once, stored in the outbox (in the
-    /// same transaction as the deletion of answered commands' records), then sent as soon as the
-    /// owner is reachable. `Err` only when no command id could be made.
+    /// A command of this participant: pending at once, stored in the outbox (in the same
+    /// transaction as the deletion of answered commands' records), then sent as soon as the
+    /// owner is reachable. The page shows it pending once the write is done (so drawing it does
+    /// not hold up the write and the send), or after [`PENDING_SHOW_MS`] should the write take
+    /// longer. `Err` only when no command id could be made.
     pub fn submit(&self, command: Command) -> Result<(), AppError> {
         let id = random::command_id()?;
         let staged = {
@@ -318,9 +323,12 @@ impl FollowHandle {
                 }
             }
         };
-        // The write starts before the page renders the pending command (same task), so the
-        // database works while the page draws.
-        if let Some((record, answered, repo)) = staged {
+        let Some((record, answered, repo)) = staged else {
+            self.notify();
+            return Ok(());
+        };
+        self.notify_later(PENDING_SHOW_MS);
+        {
             let weak = Rc::downgrade(&self.0);
             spawn_local(async move {
                 let saved = repo.save_outbox(&record, &answered).await;
@@ -329,7 +337,6 @@ impl FollowHandle {
                 }
             });
         }
-        self.notify();
         Ok(())
     }
 
@@ -545,37 +552,27 @@ impl FollowHandle {
         });
     }
 
-    /// A verified view arrived: save it in a task of its own (the page updates first), or, while
-    /// a save is under way, once that one ended.
+    /// A verified view arrived: it is saved right after the page got its snapshot (the page
+    /// updates first), or, while a save is under way, once that one ended (latest view wins).
     fn save_view(&self) {
-        self.0.borrow_mut().saved_at = Some(random::now_ms());
-        self.schedule_view_save();
-    }
-
-    fn schedule_view_save(&self) {
-        let mut inner = self.0.borrow_mut();
-        if inner.stopped {
-            return;
-        }
-        if inner.view_saving {
+        {
+            let mut inner = self.0.borrow_mut();
+            inner.saved_at = Some(random::now_ms());
             inner.view_unsaved = true;
-            return;
         }
-        inner.view_saving = true;
-        let weak = Rc::downgrade(&self.0);
-        inner.view_timer = Some(Timeout::new(0, move || {
-            if let Some(handle) = upgrade(&weak) {
-                handle.write_view();
-            }
-        }));
+        self.notify();
     }
 
-    /// Writes the current verified view; once written, saves again if it changed meanwhile.
+    /// Writes the current verified view if it changed since the last save started and no save
+    /// is under way; once written, looks again.
     fn write_view(&self) {
         let (repo, joined) = {
             let mut inner = self.0.borrow_mut();
-            inner.view_timer = None;
+            if inner.stopped || inner.view_saving || !inner.view_unsaved {
+                return;
+            }
             inner.view_unsaved = false;
+            inner.view_saving = true;
             let f = &inner.follower;
             let joined = JoinedPoll {
                 owner: f.owner().clone(),
@@ -591,14 +588,8 @@ impl FollowHandle {
                 gloo::console::error!(format!("could not save the poll view: {e}"));
             }
             if let Some(handle) = upgrade(&weak) {
-                let again = {
-                    let mut inner = handle.0.borrow_mut();
-                    inner.view_saving = false;
-                    inner.view_unsaved
-                };
-                if again {
-                    handle.schedule_view_save();
-                }
+                handle.0.borrow_mut().view_saving = false;
+                handle.write_view();
             }
         });
     }
@@ -670,20 +661,38 @@ impl FollowHandle {
     /// Tells the page about the change, in a task after this one: frames that are already
     /// waiting (an event and its ack, or a burst of acks) are handled first, and the page gets one
     /// snapshot (one render) for all of them instead of one each.
+    /// A changed view is saved right after the snapshot went out.
     fn notify(&self) {
-        let mut inner = self.0.borrow_mut();
-        if inner.notify_timer.is_some() {
-            return;
+        let delayed = {
+            let inner = self.0.borrow();
+            inner.notify_timer.is_none() || inner.notify_delayed
+        };
+        if delayed {
+            self.schedule_notify(0);
         }
+    }
+
+    /// Tells the page in `delay_ms` at the latest (sooner if [`Self::notify`] is called).
+    fn notify_later(&self, delay_ms: u32) {
+        if self.0.borrow().notify_timer.is_none() {
+            self.schedule_notify(delay_ms);
+        }
+    }
+
+    fn schedule_notify(&self, delay_ms: u32) {
         let weak = Rc::downgrade(&self.0);
-        inner.notify_timer = Some(Timeout::new(0, move || {
+        let timer = Timeout::new(delay_ms, move || {
             if let Some(handle) = upgrade(&weak) {
                 handle.0.borrow_mut().notify_timer = None;
                 let snapshot = handle.snapshot();
                 let on_change = handle.0.borrow().on_change.clone();
                 on_change.emit(snapshot);
+                handle.write_view();
             }
-        }));
+        });
+        let mut inner = self.0.borrow_mut();
+        inner.notify_timer = Some(timer);
+        inner.notify_delayed = delay_ms > 0;
     }
 }
 
