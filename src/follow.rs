@@ -14,11 +14,11 @@
 //! Commands go through the IndexedDB outbox (`outbox` store): [`FollowHandle::submit`] stages
 //! the command in the follower (pending at once; the page shows it once the write is done, or
 //! after [`PENDING_SHOW_MS`]), writes its record, and only once the write committed lets the
-//! follower send it. An answer from the owner deletes the record,
-//! lazily: answered ids are deleted with the next command's write (one transaction) or, when
-//! none comes, [`FORGET_MS`] later, all in one transaction. A record still stored after its
-//! answer (a reload came first) is restored and resent, and the owner answers it again from its
-//! record, so lazy deletion loses and duplicates nothing. On start the stored records are
+//! follower send it. An answer from the owner deletes the record right after the page got the
+//! snapshot that shows it, one deletion at a time: answers that arrive meanwhile are deleted
+//! together once it ends, or with the next command's write (one transaction). A record still
+//! stored after its answer (a reload came first) is restored and resent, and the owner answers it
+//! again from its record, so this loses and duplicates nothing. On start the stored records are
 //! restored, so a reload loses nothing. A one-second tick sends
 //! heartbeats, drops a silent owner and resends commands whose answer is overdue.
 //!
@@ -63,9 +63,6 @@ const TICK_MS: u32 = 1_000;
 /// Heartbeat after this much sending silence, and drop an owner silent this long (§4.9).
 const HEARTBEAT_MS: u64 = 5_000;
 const SILENCE_MS: u64 = 15_000;
-/// Answered commands' outbox records are deleted this long after the first answer, unless the
-/// next command's write takes them along first.
-pub const FORGET_MS: u32 = 200;
 /// A submitted command is shown pending after this long at the latest, if its outbox write has
 /// not finished by then (it normally has, and the page shows it right after).
 pub const PENDING_SHOW_MS: u32 = 50;
@@ -144,8 +141,8 @@ struct Inner {
     on_change: Callback<Rc<FollowSnapshot>>,
     /// Answered commands whose outbox records are not deleted yet.
     answered: Vec<CommandId>,
-    /// Deletes `answered` when it fires.
-    forget_timer: Option<Timeout>,
+    /// A deletion of answered commands' records is under way.
+    deleting: bool,
     /// The view changed since the last save started: save it after the next snapshot.
     view_unsaved: bool,
     /// A save of the view is under way.
@@ -231,7 +228,7 @@ impl FollowHandle {
             last_error: None,
             on_change,
             answered: Vec::new(),
-            forget_timer: None,
+            deleting: false,
             view_unsaved: false,
             view_saving: false,
             stopped: false,
@@ -312,7 +309,6 @@ impl FollowHandle {
             inner.refusal = None;
             match inner.follower.stage(id, command) {
                 Ok(Some(record)) => {
-                    inner.forget_timer = None;
                     let answered = std::mem::take(&mut inner.answered);
                     Some((record, answered, inner.repo.clone()))
                 }
@@ -366,7 +362,9 @@ impl FollowHandle {
             }
         };
         self.send(frames);
-        self.notify();
+        // At once (the page renders in this task's microtasks): the pending command is drawn before
+        // any answer to it can arrive.
+        self.notify_now();
     }
 
     /// Dials the owner now (also cancels a scheduled attempt).
@@ -518,36 +516,34 @@ impl FollowHandle {
         }
     }
 
-    /// Marks answered commands' outbox records for deletion: with the next command's write, or
-    /// in one transaction [`FORGET_MS`] from the first of them. Until then (and should a deletion
+    /// Marks answered commands' outbox records for deletion: right after the next snapshot, or
+    /// with the next command's write if that comes first. Until then (and should a deletion
     /// fail) a reload restores and resends them, and the owner answers them from its records.
     fn forget(&self, answered: Vec<CommandId>) {
-        let mut inner = self.0.borrow_mut();
-        inner.answered.extend(answered);
-        if inner.forget_timer.is_none() {
-            let weak = Rc::downgrade(&self.0);
-            inner.forget_timer = Some(Timeout::new(FORGET_MS, move || {
-                if let Some(handle) = upgrade(&weak) {
-                    handle.delete_answered();
-                }
-            }));
-        }
+        self.0.borrow_mut().answered.extend(answered);
+        self.notify();
     }
 
-    /// Deletes the records of every answered command now, in one transaction.
+    /// Deletes the records of every answered command in one transaction, unless a deletion is
+    /// under way (then once it ended).
     fn delete_answered(&self) {
         let (repo, poll, answered) = {
             let mut inner = self.0.borrow_mut();
-            inner.forget_timer = None;
+            if inner.deleting || inner.answered.is_empty() {
+                return;
+            }
+            inner.deleting = true;
             let answered = std::mem::take(&mut inner.answered);
             (inner.repo.clone(), inner.follower.poll_id(), answered)
         };
-        if answered.is_empty() {
-            return;
-        }
+        let weak = Rc::downgrade(&self.0);
         spawn_local(async move {
             if let Err(e) = repo.delete_outbox(poll, &answered).await {
                 gloo::console::warn!(format!("could not delete answered commands: {e}"));
+            }
+            if let Some(handle) = upgrade(&weak) {
+                handle.0.borrow_mut().deleting = false;
+                handle.delete_answered();
             }
         });
     }
@@ -672,6 +668,16 @@ impl FollowHandle {
         }
     }
 
+    /// Tells the page now (and drops a scheduled snapshot).
+    fn notify_now(&self) {
+        self.0.borrow_mut().notify_timer = None;
+        let snapshot = self.snapshot();
+        let on_change = self.0.borrow().on_change.clone();
+        on_change.emit(snapshot);
+        self.write_view();
+        self.delete_answered();
+    }
+
     /// Tells the page in `delay_ms` at the latest (sooner if [`Self::notify`] is called).
     fn notify_later(&self, delay_ms: u32) {
         if self.0.borrow().notify_timer.is_none() {
@@ -683,11 +689,7 @@ impl FollowHandle {
         let weak = Rc::downgrade(&self.0);
         let timer = Timeout::new(delay_ms, move || {
             if let Some(handle) = upgrade(&weak) {
-                handle.0.borrow_mut().notify_timer = None;
-                let snapshot = handle.snapshot();
-                let on_change = handle.0.borrow().on_change.clone();
-                on_change.emit(snapshot);
-                handle.write_view();
+                handle.notify_now();
             }
         });
         let mut inner = self.0.borrow_mut();
