@@ -4,19 +4,30 @@
 //! The loop: dial the owner; on open send what the follower says (`sync:request`); feed every
 //! string frame to the follower and send its reaction; on close, dial again when the core's
 //! [`Redial`] says (full-jitter backoff, 0.5 s doubling to 30 s, reset once a link is verified).
-//! Every verified view is saved (`joined` store), so the poll shows at once next time. A frame
+//! Every verified view is saved (`joined` store), so the poll shows at once next time (and the
+//! next start knows whether this browser is a member already): right after the page got the
+//! snapshot that shows it, and views that arrive while a save is under way are saved together
+//! once it ends (the latest wins), so a burst of events costs a few writes, not one each. A frame
 //! not signed by the owner's key marks the link as an impostor: the connection is closed and
 //! the page says so.
 //!
 //! Commands go through the IndexedDB outbox (`outbox` store): [`FollowHandle::submit`] stages
-//! the command in the follower (pending and shown at once), writes its record, and only once the
-//! write committed lets the follower send it. An answer from the owner deletes the record. On
-//! start the stored records are restored, so a reload loses nothing. A one-second tick sends
+//! the command in the follower (pending at once; the page shows it once the write is done, or
+//! after [`PENDING_SHOW_MS`]), writes its record, and only once the write committed lets the
+//! follower send it. An answer from the owner deletes the record right after the page got the
+//! snapshot that shows it, one deletion at a time: answers that arrive meanwhile are deleted
+//! together once it ends, or with the next command's write (one transaction). A record still
+//! stored after its answer (a reload came first) is restored and resent, and the owner answers it
+//! again from its record, so this loses and duplicates nothing. On start the stored records are
+//! restored, so a reload loses nothing. A one-second tick sends
 //! heartbeats, drops a silent owner and resends commands whose answer is overdue.
 //!
 //! When the owner says the poll is gone (it deleted it: `unknown-poll`), the follower's
 //! [`Notice::Gone`] lists the dropped commands: their outbox records are deleted, the connection
 //! is closed and never dialed again, and the snapshot says `gone`.
+//!
+//! The page gets a snapshot in a task after the change (`notify`), so frames that arrive
+//! together (an event and its ack, a burst of acks) cost one snapshot and one render.
 //!
 //! Followers live as long as the app (a [`Follows`] registry), not as long as a page, so
 //! commands keep flowing while the user looks elsewhere. They run only in the tab that holds
@@ -52,6 +63,12 @@ const TICK_MS: u32 = 1_000;
 /// Heartbeat after this much sending silence, and drop an owner silent this long (§4.9).
 const HEARTBEAT_MS: u64 = 5_000;
 const SILENCE_MS: u64 = 15_000;
+/// A submitted command is shown pending after this long at the latest, if its outbox write has
+/// not finished by then (it normally has, and the page shows it right after).
+pub const PENDING_SHOW_MS: u32 = 50;
+/// A snapshot carries this many pending commands (a page lists no more); a thousand queued votes
+/// then cost a short copy per snapshot, not a thousand.
+pub const PENDING_SHOWN: usize = 10;
 
 /// Where the connection to the owner stands, as the page shows it (`sync-status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +107,12 @@ pub struct FollowSnapshot {
     pub peers: Vec<PeerInfo>,
     /// The connection.
     pub sync: SyncState,
-    /// Commands not answered yet, oldest first.
+    /// The oldest [`PENDING_SHOWN`] commands not answered yet (the page lists them).
     pub pending: Vec<Command>,
+    /// How many commands are not answered yet.
+    pub pending_count: usize,
+    /// Whether a vote is among them.
+    pub vote_pending: bool,
     /// When the next dial is scheduled (Unix ms), while waiting to redial.
     pub next_attempt_at: Option<u64>,
     /// The owner's reason for the last refused command.
@@ -118,6 +139,20 @@ struct Inner {
     refusal: Option<String>,
     last_error: Option<String>,
     on_change: Callback<Rc<FollowSnapshot>>,
+    /// Answered commands whose outbox records are not deleted yet.
+    answered: Vec<CommandId>,
+    /// A deletion of answered commands' records is under way.
+    deleting: bool,
+    /// The view changed since the last save started: save it after the next snapshot.
+    view_unsaved: bool,
+    /// A save of the view is under way.
+    view_saving: bool,
+    /// Stopped: nothing is written any more (the poll may be left).
+    stopped: bool,
+    /// Tells the page (one snapshot for every change made before it fires).
+    notify_timer: Option<Timeout>,
+    /// `notify_timer` is the fallback of a submitted command, not a 0 ms timer.
+    notify_delayed: bool,
 }
 
 /// One followed poll (cheap to clone).
@@ -163,7 +198,7 @@ impl FollowHandle {
             let id = random::command_id()?;
             match follower.stage(id, command) {
                 Ok(Some(record)) => {
-                    repo.save_outbox(&record).await?;
+                    repo.save_outbox(&record, &[]).await?;
                     follower.saved(id, random::now_ms());
                 }
                 Ok(None) => {}
@@ -192,6 +227,13 @@ impl FollowHandle {
             refusal: None,
             last_error: None,
             on_change,
+            answered: Vec::new(),
+            deleting: false,
+            view_unsaved: false,
+            view_saving: false,
+            stopped: false,
+            notify_timer: None,
+            notify_delayed: false,
         })));
         let weak = Rc::downgrade(&handle.0);
         let tick = Interval::new(TICK_MS, move || {
@@ -205,10 +247,13 @@ impl FollowHandle {
         Ok(handle)
     }
 
-    /// Stops dialing and ticking and closes the connection.
+    /// Stops dialing and ticking and closes the connection. Answered commands' records are
+    /// deleted now; a view save not started yet is dropped (nothing is written after this).
     fn stop(&self) {
+        self.delete_answered();
         let conn = {
             let mut inner = self.0.borrow_mut();
+            inner.stopped = true;
             inner.retry = None;
             inner.tick = None;
             inner.conn.take()
@@ -227,54 +272,82 @@ impl FollowHandle {
             (Link::Unverified, _) | (Link::Down, true) => SyncState::Connecting,
             (Link::Down | Link::Impostor, _) => SyncState::Offline,
         };
-        Rc::new(FollowSnapshot {
+        let snapshot = FollowSnapshot {
             owner: f.owner().clone(),
             poll_id: f.poll_id(),
             view: f.optimistic_view().map(Rc::new),
             view_saved_at: inner.saved_at,
             peers: f.peers().to_vec(),
             sync,
-            pending: f.pending().map(|(_, c)| c.clone()).collect(),
+            pending: f
+                .pending()
+                .take(PENDING_SHOWN)
+                .map(|(_, c)| c.clone())
+                .collect(),
+            pending_count: f.pending_len(),
+            vote_pending: f
+                .pending()
+                .any(|(_, c)| matches!(c, Command::CastVote { .. })),
             next_attempt_at: inner.redial.next_at(),
             refusal: inner.refusal.clone(),
             impostor: f.impostor().map(str::to_owned),
             last_error: inner.last_error.clone(),
             gone: f.is_gone(),
-        })
+        };
+        Rc::new(snapshot)
     }
 
-    /// A command of this participant: pending (and shown) at once, stored in the outbox, then
-    /// sent as soon as the owner is reachable. `Err` only when no command id could be made.
+    /// A command of this participant: pending at once, stored in the outbox (in the same
+    /// transaction as the deletion of answered commands' records), then sent as soon as the
+    /// owner is reachable. The page shows it pending once the write is done (so drawing it does
+    /// not hold up the write and the send), or after [`PENDING_SHOW_MS`] should the write take
+    /// longer. `Err` only when no command id could be made.
     pub fn submit(&self, command: Command) -> Result<(), AppError> {
         let id = random::command_id()?;
         let staged = {
             let mut inner = self.0.borrow_mut();
             inner.refusal = None;
             match inner.follower.stage(id, command) {
-                Ok(record) => record.map(|record| (record, inner.repo.clone())),
+                Ok(Some(record)) => {
+                    let answered = std::mem::take(&mut inner.answered);
+                    Some((record, answered, inner.repo.clone()))
+                }
+                Ok(None) => None,
                 Err(e) => {
                     inner.refusal = Some(e.to_string());
                     None
                 }
             }
         };
-        self.notify();
-        let Some((record, repo)) = staged else {
+        let Some((record, answered, repo)) = staged else {
+            self.notify();
             return Ok(());
         };
-        let weak = Rc::downgrade(&self.0);
-        spawn_local(async move {
-            let saved = repo.save_outbox(&record).await;
-            if let Some(handle) = upgrade(&weak) {
-                handle.stored(id, saved);
-            }
-        });
+        self.notify_later(PENDING_SHOW_MS);
+        {
+            let weak = Rc::downgrade(&self.0);
+            spawn_local(async move {
+                let saved = repo.save_outbox(&record, &answered).await;
+                if let Some(handle) = upgrade(&weak) {
+                    handle.stored(id, saved, answered);
+                }
+            });
+        }
         Ok(())
     }
 
-    /// The outbox write of a staged command finished: send it (and whatever waited behind it),
-    /// or drop it and say why.
-    fn stored(&self, id: CommandId, saved: Result<(), crate::error::StorageError>) {
+    /// The outbox write of a staged command (and of the deletion of `answered` records)
+    /// finished: send it (and whatever waited behind it), or drop it and say why.
+    fn stored(
+        &self,
+        id: CommandId,
+        saved: Result<(), crate::error::StorageError>,
+        answered: Vec<CommandId>,
+    ) {
+        if saved.is_err() && !answered.is_empty() {
+            // Nothing of that transaction happened: delete these records later.
+            self.forget(answered);
+        }
         let frames = {
             let mut inner = self.0.borrow_mut();
             let now = random::now_ms();
@@ -289,7 +362,9 @@ impl FollowHandle {
             }
         };
         self.send(frames);
-        self.notify();
+        // At once (the page renders in this task's microtasks): the pending command is drawn before
+        // any answer to it can arrive.
+        self.notify_now();
     }
 
     /// Dials the owner now (also cancels a scheduled attempt).
@@ -441,39 +516,76 @@ impl FollowHandle {
         }
     }
 
-    /// Deletes the outbox records of answered commands. Should a deletion fail, the command is
-    /// restored after the next reload and resent; the owner answers it from its record.
+    /// Marks answered commands' outbox records for deletion: right after the next snapshot, or
+    /// with the next command's write if that comes first. Until then (and should a deletion
+    /// fail) a reload restores and resends them, and the owner answers them from its records.
     fn forget(&self, answered: Vec<CommandId>) {
-        let (repo, poll) = {
-            let inner = self.0.borrow();
-            (inner.repo.clone(), inner.follower.poll_id())
+        self.0.borrow_mut().answered.extend(answered);
+        self.notify();
+    }
+
+    /// Deletes the records of every answered command in one transaction, unless a deletion is
+    /// under way (then once it ended).
+    fn delete_answered(&self) {
+        let (repo, poll, answered) = {
+            let mut inner = self.0.borrow_mut();
+            if inner.deleting || inner.answered.is_empty() {
+                return;
+            }
+            inner.deleting = true;
+            let answered = std::mem::take(&mut inner.answered);
+            (inner.repo.clone(), inner.follower.poll_id(), answered)
         };
+        let weak = Rc::downgrade(&self.0);
         spawn_local(async move {
-            for id in answered {
-                if let Err(e) = repo.delete_outbox(poll, id).await {
-                    gloo::console::warn!(format!("could not delete an answered command: {e}"));
-                }
+            if let Err(e) = repo.delete_outbox(poll, &answered).await {
+                gloo::console::warn!(format!("could not delete answered commands: {e}"));
+            }
+            if let Some(handle) = upgrade(&weak) {
+                handle.0.borrow_mut().deleting = false;
+                handle.delete_answered();
             }
         });
     }
 
+    /// A verified view arrived: it is saved right after the page got its snapshot (the page
+    /// updates first), or, while a save is under way, once that one ended (latest view wins).
     fn save_view(&self) {
-        let now = random::now_ms();
+        {
+            let mut inner = self.0.borrow_mut();
+            inner.saved_at = Some(random::now_ms());
+            inner.view_unsaved = true;
+        }
+        self.notify();
+    }
+
+    /// Writes the current verified view if it changed since the last save started and no save
+    /// is under way; once written, looks again.
+    fn write_view(&self) {
         let (repo, joined) = {
             let mut inner = self.0.borrow_mut();
-            inner.saved_at = Some(now);
+            if inner.stopped || inner.view_saving || !inner.view_unsaved {
+                return;
+            }
+            inner.view_unsaved = false;
+            inner.view_saving = true;
             let f = &inner.follower;
             let joined = JoinedPoll {
                 owner: f.owner().clone(),
                 poll_id: f.poll_id(),
                 view: f.view().cloned(),
-                saved_at: now,
+                saved_at: inner.saved_at.unwrap_or_else(random::now_ms),
             };
             (inner.repo.clone(), joined)
         };
+        let weak = Rc::downgrade(&self.0);
         spawn_local(async move {
             if let Err(e) = repo.save_joined(&joined).await {
                 gloo::console::error!(format!("could not save the poll view: {e}"));
+            }
+            if let Some(handle) = upgrade(&weak) {
+                handle.0.borrow_mut().view_saving = false;
+                handle.write_view();
             }
         });
     }
@@ -542,10 +654,47 @@ impl FollowHandle {
         self.0.borrow_mut().retry = Some(timeout);
     }
 
+    /// Tells the page about the change, in a task after this one: frames that are already
+    /// waiting (an event and its ack, or a burst of acks) are handled first, and the page gets one
+    /// snapshot (one render) for all of them instead of one each.
+    /// A changed view is saved right after the snapshot went out.
     fn notify(&self) {
+        let delayed = {
+            let inner = self.0.borrow();
+            inner.notify_timer.is_none() || inner.notify_delayed
+        };
+        if delayed {
+            self.schedule_notify(0);
+        }
+    }
+
+    /// Tells the page now (and drops a scheduled snapshot).
+    fn notify_now(&self) {
+        self.0.borrow_mut().notify_timer = None;
         let snapshot = self.snapshot();
         let on_change = self.0.borrow().on_change.clone();
         on_change.emit(snapshot);
+        self.write_view();
+        self.delete_answered();
+    }
+
+    /// Tells the page in `delay_ms` at the latest (sooner if [`Self::notify`] is called).
+    fn notify_later(&self, delay_ms: u32) {
+        if self.0.borrow().notify_timer.is_none() {
+            self.schedule_notify(delay_ms);
+        }
+    }
+
+    fn schedule_notify(&self, delay_ms: u32) {
+        let weak = Rc::downgrade(&self.0);
+        let timer = Timeout::new(delay_ms, move || {
+            if let Some(handle) = upgrade(&weak) {
+                handle.notify_now();
+            }
+        });
+        let mut inner = self.0.borrow_mut();
+        inner.notify_timer = Some(timer);
+        inner.notify_delayed = delay_ms > 0;
     }
 }
 

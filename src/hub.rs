@@ -7,6 +7,7 @@
 //! IndexedDB transaction, and only then performs their sends and closes, in order. So an ack
 //! never leaves before its commit (PROTOCOL.md §4.2), and a burst of commands costs one
 //! transaction per flush, not one per command.
+//! The screen gets a snapshot in a task after a flush's sends (one for all flushes until then).
 //!
 //! If a commit fails, the hub stops: its in-memory state is ahead of the database, so it closes
 //! every connection, sends nothing more, and the owner's page says so. Participants keep their
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use gloo::timers::callback::Interval;
+use gloo::timers::callback::{Interval, Timeout};
 use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::signal::Serialization;
@@ -66,6 +67,8 @@ struct Inner {
     failed: Option<StorageError>,
     on_change: Callback<Rc<HubSnapshot>>,
     _tick: Option<Interval>,
+    /// Sends the next snapshot to the screen (one for all changes made before it fires).
+    notify_timer: Option<Timeout>,
 }
 
 /// Shared handle to the hub runtime (cheap to clone; equal when it is the same runtime).
@@ -101,6 +104,7 @@ impl HubHandle {
             failed: None,
             on_change,
             _tick: None,
+            notify_timer: None,
         })));
         // The timer holds the runtime weakly, so dropping the last handle stops it.
         let ticker = Rc::downgrade(&handle.0);
@@ -322,10 +326,22 @@ impl HubHandle {
         self.notify();
     }
 
+    /// Sends the screen a snapshot in a task after this one (one for all changes until then).
     fn notify(&self) {
-        let snapshot = self.snapshot();
-        let on_change = self.0.borrow().on_change.clone();
-        on_change.emit(snapshot);
+        let mut inner = self.0.borrow_mut();
+        if inner.notify_timer.is_some() {
+            return;
+        }
+        let weak = Rc::downgrade(&self.0);
+        inner.notify_timer = Some(Timeout::new(0, move || {
+            if let Some(inner) = weak.upgrade() {
+                let handle = HubHandle(inner);
+                handle.0.borrow_mut().notify_timer = None;
+                let snapshot = handle.snapshot();
+                let on_change = handle.0.borrow().on_change.clone();
+                on_change.emit(snapshot);
+            }
+        }));
     }
 }
 

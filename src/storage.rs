@@ -9,7 +9,8 @@
 //!   [`JoinedPoll`] (the owner and the last view verified against the owner's key).
 //! - `outbox` (v3): this participant's commands not yet answered by their poll's owner, key =
 //!   `"<pollId>/<commandId>"`, value = JSON of [`OutboxRecord`] (its `seq` gives the order). A
-//!   record is written before its command is first sent and deleted once the owner answers.
+//!   record is written before its command is first sent and deleted after the owner answers
+//!   (possibly in the same transaction as the next command's record).
 //! - `settings` (v4): one record under key `"self"`: JSON of [`Settings`] (signaling and ICE
 //!   servers), checked by the core's deserializer when read.
 //!
@@ -455,29 +456,39 @@ impl Repository {
         Ok(records)
     }
 
-    /// Stores a command before it is sent; returns once it is durable.
-    pub async fn save_outbox(&self, record: &OutboxRecord) -> Result<(), StorageError> {
+    /// Stores a command before it is sent and, in the same transaction, deletes the records of
+    /// commands of the same poll that the owner `answered` (so a participant voting again pays
+    /// for one transaction, not two); returns once it is durable.
+    pub async fn save_outbox(
+        &self,
+        record: &OutboxRecord,
+        answered: &[CommandId],
+    ) -> Result<(), StorageError> {
         let (tx, store) = self.open_store(OUTBOX, TransactionMode::ReadWrite)?;
         let value = JsValue::from_str(&json(record, "outbox record")?);
         let key = outbox_key(record.poll_id, record.command_id);
-        store
-            .put(&value, Some(&key))
-            .await
-            .map_err(StorageError::idb("write an outbox record"))?;
+        let put = async {
+            store
+                .put(&value, Some(&key))
+                .await
+                .map_err(StorageError::idb("write an outbox record"))
+        };
+        futures_util::future::try_join(put, delete_all(&store, record.poll_id, answered)).await?;
         finish(tx, "commit an outbox record").await
     }
 
-    /// Deletes the record of a command the owner answered (nothing if there is none).
+    /// Deletes the records of commands the owner answered, in one transaction (nothing for an
+    /// id without a record).
     pub async fn delete_outbox(
         &self,
         poll: PollId,
-        command_id: CommandId,
+        answered: &[CommandId],
     ) -> Result<(), StorageError> {
+        if answered.is_empty() {
+            return Ok(());
+        }
         let (tx, store) = self.open_store(OUTBOX, TransactionMode::ReadWrite)?;
-        store
-            .delete(outbox_key(poll, command_id))
-            .await
-            .map_err(StorageError::idb("delete an outbox record"))?;
+        delete_all(&store, poll, answered).await?;
         finish(tx, "commit an outbox deletion").await
     }
 
@@ -518,6 +529,15 @@ fn keys_of(poll: PollId) -> Result<KeyRange, StorageError> {
 
 fn outbox_key(poll: PollId, command_id: CommandId) -> JsValue {
     JsValue::from_str(&format!("{poll}/{command_id}"))
+}
+
+/// Deletes the outbox records of `ids` (of `poll`) in `store`'s transaction: every request is
+/// issued at once, then all are awaited.
+async fn delete_all(store: &Store, poll: PollId, ids: &[CommandId]) -> Result<(), StorageError> {
+    futures_util::future::try_join_all(ids.iter().map(|id| store.delete(outbox_key(poll, *id))))
+        .await
+        .map(drop)
+        .map_err(StorageError::idb("delete an outbox record"))
 }
 
 /// Waits for `tx` to finish; an aborted transaction is an error.

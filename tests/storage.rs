@@ -94,7 +94,7 @@ async fn the_outbox_survives_closing_and_reopening_the_database() {
         record(poll, 0, 1),
         record(poll, 1, 2),
     ] {
-        repo.save_outbox(&r).await.expect("save");
+        repo.save_outbox(&r, &[]).await.expect("save");
     }
     repo.close();
 
@@ -106,8 +106,8 @@ async fn the_outbox_survives_closing_and_reopening_the_database() {
     );
     // Answered commands leave; deleting twice is harmless.
     let answered = CommandId::from_random_bytes([2; 16]);
-    repo.delete_outbox(poll, answered).await.expect("delete");
-    repo.delete_outbox(poll, answered)
+    repo.delete_outbox(poll, &[answered]).await.expect("delete");
+    repo.delete_outbox(poll, &[answered])
         .await
         .expect("delete again");
     repo.close();
@@ -117,6 +117,18 @@ async fn the_outbox_survives_closing_and_reopening_the_database() {
         repo.outbox(poll).await.expect("read"),
         [record(poll, 0, 1), record(poll, 2, 3)]
     );
+    // A new command's record and the deletion of answered ones share one transaction.
+    repo.save_outbox(
+        &record(poll, 3, 4),
+        &[
+            CommandId::from_random_bytes([1; 16]),
+            CommandId::from_random_bytes([3; 16]),
+        ],
+    )
+    .await
+    .expect("save and delete");
+    repo.delete_outbox(poll, &[]).await.expect("delete nothing");
+    assert_eq!(repo.outbox(poll).await.expect("read"), [record(poll, 3, 4)]);
     assert_eq!(
         repo.outbox(other).await.expect("read other"),
         [record(other, 0, 9)]
@@ -224,14 +236,17 @@ async fn replacing_the_identity_clears_its_data_and_keeps_the_settings() {
     })
     .await
     .expect("joined");
-    repo.save_outbox(&OutboxRecord {
-        poll_id: poll,
-        seq: 0,
-        command_id: CommandId::from_random_bytes([1; 16]),
-        command: Command::CastVote {
-            option_ids: [OptionId(0)].into_iter().collect(),
+    repo.save_outbox(
+        &OutboxRecord {
+            poll_id: poll,
+            seq: 0,
+            command_id: CommandId::from_random_bytes([1; 16]),
+            command: Command::CastVote {
+                option_ids: [OptionId(0)].into_iter().collect(),
+            },
         },
-    })
+        &[],
+    )
     .await
     .expect("outbox");
     let settings = Settings {

@@ -137,18 +137,14 @@ fn PollLists() -> Html {
                 .and_then(|s| s.view.as_ref().map(|v| v.title.clone()))
                 .or_else(|| j.view.as_ref().map(|v| v.title.clone()))
                 .unwrap_or_else(|| "(not loaded yet)".to_owned());
-            let pending = live.map_or(0, |s| s.pending.len());
+            let pending = live.map_or(0, |s| s.pending_count);
             let sync = live.map(|s| s.sync);
             let view = live
                 .and_then(|s| s.view.as_deref())
                 .or(j.view.as_ref());
             let open = view.map(|v| v.status == PollStatus::Open);
             let voted = view.map(|v| !v.my_ballot.is_empty());
-            let vote_pending = live.is_some_and(|s| {
-                s.pending
-                    .iter()
-                    .any(|c| matches!(c, starpoll_core::poll::Command::CastVote { .. }))
-            });
+            let vote_pending = live.is_some_and(|s| s.vote_pending);
             html! {
                 <li>
                     <Link to={Route::Poll { owner: j.owner.to_string(), poll: j.poll_id.to_string() }} classes="poll-list-item-link">

@@ -200,9 +200,8 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         .filter(|_| sync == SyncState::Offline)
         .map(clock_time);
     let pending: &[Command] = snapshot.map_or(&[], |s| s.pending.as_slice());
-    let pending_vote = pending
-        .iter()
-        .any(|c| matches!(c, Command::CastVote { .. }));
+    let pending_count = snapshot.map_or(0, |s| s.pending_count);
+    let pending_vote = snapshot.is_some_and(|s| s.vote_pending);
     let retry = {
         let context = context.clone();
         Callback::from(move |_: MouseEvent| context.retry_now(poll_id))
@@ -211,9 +210,9 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         <p class="status-line">
             <span class={classes!("badge", (sync == SyncState::Connected).then_some("ok"))}
                 data-testid="sync-status" data-state={sync.key()} role="status">{ sync_text }</span>
-            if !pending.is_empty() {
+            if pending_count > 0 {
                 <span class="badge warn" data-testid="pending-badge"
-                    title="Changes saved in this browser, not confirmed by the owner yet">{ format!("{} pending", pending.len()) }</span>
+                    title="Changes saved in this browser, not confirmed by the owner yet">{ format!("{pending_count} pending") }</span>
             }
             if let Some(at) = next_attempt {
                 <span class="hint" data-testid="next-attempt">{ format!("retrying by itself at {at}") }</span>
@@ -223,13 +222,17 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             }
         </p>
     };
-    let pending_list = (!pending.is_empty()).then(|| html! {
+    let more = pending_count.saturating_sub(pending.len());
+    let pending_list = (pending_count > 0).then(|| html! {
         <div class="pending-list">
             <p class="hint">{ "Saved in this browser and sent when the owner is reachable:" }</p>
             <ul data-testid="pending-list">
                 { for pending.iter().map(|c| html! {
                     <li data-testid="pending-item"><span class="badge warn small">{ "pending" }</span>{ " " }{ describe(c) }</li>
                 }) }
+                if more > 0 {
+                    <li class="hint" data-testid="pending-more">{ format!("… and {more} more") }</li>
+                }
             </ul>
         </div>
     });
@@ -305,7 +308,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             { pending_list.unwrap_or_default() }
             <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
             <Export view={view.clone()} />
-            <Leave poll={poll_id} pending={pending.len()} />
+            <Leave poll={poll_id} pending={pending_count} />
         </section>
     }
 }
