@@ -900,7 +900,9 @@ fn a_broadcast_is_sealed_once_per_distinct_message() {
         };
         assert!(Rc::ptr_eq(frame, bob_frame));
     }
-    assert!(frames(&step, ann.conn).iter().all(|f| !Rc::ptr_eq(f, bob_frame)));
+    assert!(frames(&step, ann.conn)
+        .iter()
+        .all(|f| !Rc::ptr_eq(f, bob_frame)));
     assert_eq!(kinds(&to(&step, ann.conn)), ["state", "ack"]);
     assert_eq!(kinds(&to(&step, bob.conn)), ["event"]);
 }
