@@ -87,7 +87,14 @@ try {
         await bench.reset();
         continue;
       }
-      const base = await repeat(`B3 baseline n=${n}`, () => s.b3Baseline(bench, { n, votes: quick ? 5 : 20 }));
+      let base;
+      try {
+        base = await repeat(`B3 baseline n=${n}`, () => s.b3Baseline(bench, { n, votes: quick ? 5 : 20 }));
+      } catch (error) {
+        log(`B3 baseline n=${n} failed: ${error.message.split('\n')[0]}`);
+        base = [[NaN]];
+        await bench.reset();
+      }
       // Every participant has the new tally: app pages rendered it, light clients applied it.
       const stats = summarize(app.map((a) => a.applied));
       const baseline = summarize(base);
