@@ -9,6 +9,7 @@
 // B2: per vote, the stages click → participant sends → owner receives → owner sends → participant
 // receives → badge gone, plus the owner's revision rendered; B4: the drain's totals.
 import { Bench, freePort, launch, startServers, quantile, round, withHelpers } from './lib.mjs';
+import { drain } from './scenarios.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -218,25 +219,11 @@ try {
     const back = await withHelpers(await ownerContext.newPage());
     await reset(ann);
     const cdps = cpu ? await Promise.all([startCpu(back), startCpu(ann)]) : [];
-    await back.goto(bench.url(`/p/${ownerId}/${pollId}`));
-    await back.waitForSelector('[data-testid="revision"]');
-    await withHelpers(back);
-    const ownerDone = back.evaluate((target) => window.bench.until(
-      () => Number(document.querySelector('[data-testid="revision"]')?.textContent) >= target), r0 + n);
-    const annDone = ann.evaluate(async () => {
-      const connected = await window.bench.until(() => document.querySelector('[data-testid="sync-status"][data-state="connected"]'));
-      const drained = await window.bench.until(() => !document.querySelector('[data-testid="pending-badge"]'));
-      return { connected, drained };
-    });
-    let settled = false;
-    annDone.then(() => { settled = true; });
-    while (!settled) {
-      const retry = await ann.$('[data-testid="sync-retry"]');
-      if (retry) await retry.click().catch(() => {});
-      await ann.waitForTimeout(500);
-    }
-    const { connected, drained } = await annDone;
-    const ownerAt = await ownerDone;
+    const { connected, drained, ownerAt } = await drain(ann, async () => {
+      await back.goto(bench.url(`/p/${ownerId}/${pollId}`));
+      await back.waitForSelector('[data-testid="revision"]');
+      return withHelpers(back);
+    }, r0 + n);
     await ann.waitForTimeout(500);
     const cpus = cpu ? await Promise.all(cdps.map(async (c) => summarizeCpu(await c.send('Profiler.stop')))) : [];
     const o = await take(back);

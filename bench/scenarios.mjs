@@ -86,6 +86,31 @@ export async function b2(bench, { votes = 200 } = {}) {
   }, votes);
 }
 
+/** Brings the owner back and measures the drain: starts watching participant `ann` (offline,
+ * with queued commands) first, so that the moment its link comes up is seen whenever it happens,
+ * then opens the owner's page with `openOwner()` and waits until `ann` has no pending command and
+ * the owner shows revision `target`, clicking Retry so that `ann` dials at once instead of after
+ * its backoff. Returns the owner's page and the in-page times of each. */
+export async function drain(ann, openOwner, target) {
+  const annDone = ann.evaluate(async () => {
+    const connected = await window.bench.until(
+      () => document.querySelector('[data-testid="sync-status"][data-state="connected"]'));
+    const drained = await window.bench.until(() => !document.querySelector('[data-testid="pending-badge"]'));
+    return { connected, drained };
+  });
+  const back = await openOwner();
+  const ownerDone = back.evaluate((target) => window.bench.until(
+    () => Number(document.querySelector('[data-testid="revision"]')?.textContent) >= target), target);
+  let settled = false;
+  annDone.then(() => { settled = true; });
+  while (!settled) {
+    const retry = await ann.$('[data-testid="sync-retry"]');
+    if (retry) await retry.click().catch(() => {});
+    await ann.waitForTimeout(500);
+  }
+  return { back, ...(await annDone), ownerAt: await ownerDone };
+}
+
 /** B4: `n` votes queued while the owner is away; the owner returns; from the moment the
  * participant's link is verified until every command is acked and both pages show the final
  * state. Also counts lost and duplicated commands from the owner's records. */
@@ -101,29 +126,12 @@ export async function b4(bench, { n = 1000 } = {}) {
   for (let i = 0; i < 600 && (await storedOutbox(ann)).length < n; i++) await ann.waitForTimeout(100);
   const stored = (await storedOutbox(ann)).length;
 
-  const back = await withHelpers(await ownerContext.newPage());
-  await back.goto(bench.url(`/p/${ownerId}/${pollId}`));
-  await back.waitForSelector('[data-testid="revision"]');
-  await withHelpers(back);
-  const target = r0 + n;
-  const ownerDone = back.evaluate((target) => window.bench.until(
-    () => Number(document.querySelector('[data-testid="revision"]')?.textContent) >= target), target);
-  const annDone = ann.evaluate(async () => {
-    const connected = await window.bench.until(
-      () => document.querySelector('[data-testid="sync-status"][data-state="connected"]'));
-    const drained = await window.bench.until(() => !document.querySelector('[data-testid="pending-badge"]'));
-    return { connected, drained };
-  });
-  // Dial now instead of waiting for the backoff (the owner has just registered).
-  let settled = false;
-  annDone.then(() => { settled = true; });
-  while (!settled) {
-    const retry = await ann.$('[data-testid="sync-retry"]');
-    if (retry) await retry.click().catch(() => {});
-    await ann.waitForTimeout(500);
-  }
-  const { connected, drained } = await annDone;
-  const ownerAt = await ownerDone;
+  const { back, connected, drained, ownerAt } = await drain(ann, async () => {
+    const back = await ownerContext.newPage();
+    await back.goto(bench.url(`/p/${ownerId}/${pollId}`));
+    await back.waitForSelector('[data-testid="revision"]');
+    return withHelpers(back);
+  }, r0 + n);
   const finalOption = (n - 1) % 2;
   await ann.waitForSelector(`[data-testid="tally-${finalOption}"]:has-text("1")`);
   const records = await processedRecords(back, pollId);
