@@ -177,6 +177,43 @@ export async function withHelpers(page) {
   return page;
 }
 
+// ---- CPU profiles ----
+
+/** Starts the CDP sampling profiler on `page` (every `interval` µs); stop it with
+ * `cdp.send('Profiler.stop')`. */
+export async function startCpu(page, interval = 100) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval });
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+
+/** Self time (ms) per kind (wasm, js, program = browser-native, gc, idle, other = browser APIs)
+ * and for the `top` functions, from a CDP `Profiler.stop` answer. */
+export function summarizeCpu({ profile }, top = 18) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const fns = new Map();
+  const kinds = { wasm: 0, js: 0, program: 0, gc: 0, idle: 0, other: 0 };
+  for (const [id, us] of self) {
+    const { functionName, url } = byId.get(id).callFrame;
+    // The app's wasm shows under its .wasm URL (or wasm://), unnamed functions as wasm-function[i].
+    const wasm = url.endsWith('.wasm') || url.startsWith('wasm') || functionName.startsWith('wasm-function');
+    const name = `${functionName || '(anonymous)'} ${url ? `[${url.split('/').pop()}]` : ''}`;
+    fns.set(name, (fns.get(name) ?? 0) + us);
+    if (functionName === '(program)') kinds.program += us;
+    else if (functionName === '(garbage collector)') kinds.gc += us;
+    else if (functionName === '(idle)') kinds.idle += us;
+    else if (wasm) kinds.wasm += us;
+    else if (url) kinds.js += us;
+    else kinds.other += us;
+  }
+  const best = [...fns].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `${round(v / 1000, 1)} ms  ${k}`);
+  return { kinds: Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, round(v / 1000, 1)])), top: best };
+}
+
 // ---- statistics ----
 
 export function quantile(samples, q) {

@@ -8,8 +8,8 @@
 // native "(program)", GC, idle).
 // B2: per vote, the stages click → participant sends → owner receives → owner sends → participant
 // receives → badge gone, plus the owner's revision rendered; B4: the drain's totals.
-import { Bench, freePort, launch, startServers, quantile, round, withHelpers } from './lib.mjs';
-import { drain } from './scenarios.mjs';
+import { Bench, freePort, launch, startServers, quantile, round, withHelpers, startCpu, summarizeCpu } from './lib.mjs';
+import { drain, ownerAndAnn } from './scenarios.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -73,36 +73,6 @@ async function cpuTimes(page) {
 
 const cpuDelta = (a, b, per) => `main thread ${round(((b.thread - a.thread) * 1000) / per)} ms, renderer process ${round(((b.process - a.process) * 1000) / per)} ms`;
 
-async function startCpu(page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
-  await cdp.send('Profiler.start');
-  return cdp;
-}
-
-/** Self time (ms) per function and per kind from a CDP CPU profile. */
-function summarizeCpu({ profile }) {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-  const fns = new Map();
-  const kinds = { wasm: 0, js: 0, program: 0, gc: 0, idle: 0, other: 0 };
-  for (const [id, us] of self) {
-    const { functionName, url } = byId.get(id).callFrame;
-    const name = `${functionName || '(anonymous)'} ${url.startsWith('wasm') ? '[wasm]' : url ? `[${url.split('/').pop()}]` : ''}`;
-    fns.set(name, (fns.get(name) ?? 0) + us);
-    if (functionName === '(program)') kinds.program += us;
-    else if (functionName === '(garbage collector)') kinds.gc += us;
-    else if (functionName === '(idle)') kinds.idle += us;
-    else if (url.startsWith('wasm')) kinds.wasm += us;
-    else if (url) kinds.js += us;
-    else kinds.other += us;
-  }
-  const top = [...fns].sort((a, b) => b[1] - a[1]).slice(0, 18).map(([k, v]) => `${round(v / 1000, 1)} ms  ${k}`);
-  return { kinds: Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, round(v / 1000, 1)])), top };
-}
-
 const txSummary = (txs) => {
   const groups = {};
   for (const tx of txs) {
@@ -124,19 +94,12 @@ bench.context = async () => {
   return c;
 };
 
-async function setup() {
-  const owner = await withHelpers(await bench.appUser('Olga'));
-  const poll = await bench.createPoll(owner, 'Bench', ['A', 'B']);
-  const ann = await withHelpers(await bench.joined(poll.link, 'Ann'));
-  return { owner, ann, ...poll };
-}
-
 const reset = (page) => page.evaluate(() => { const t = window.__prof; t.sent.length = 0; t.recv.length = 0; t.tx.length = 0; });
 const take = (page) => page.evaluate(() => window.__prof);
 
 try {
   if (only.includes('B2')) {
-    const { owner, ann } = await setup();
+    const { owner, ann } = await ownerAndAnn(bench);
     // What the pages burn while nothing happens (timers, heartbeats), per second.
     const idle0 = await Promise.all([cpuTimes(owner), cpuTimes(ann)]);
     await owner.waitForTimeout(2000);
@@ -206,7 +169,7 @@ try {
     await bench.reset();
   }
   if (only.includes('B4')) {
-    const { owner, ann, ownerId, pollId } = await setup();
+    const { owner, ann, ownerId, pollId } = await ownerAndAnn(bench);
     const r0 = Number(await owner.textContent('[data-testid="revision"]'));
     const ownerContext = owner.context();
     await owner.close();

@@ -1,7 +1,7 @@
 // The benchmark scenarios of issue 7 (B1–B5, B8), each one repetition: they return raw samples in
 // milliseconds (or bytes), and the runner (run.mjs) aggregates repetitions. Every scenario and its
 // baseline run in the same browser, against the same servers, one after the other.
-import { withHelpers } from './lib.mjs';
+import { withHelpers, startCpu } from './lib.mjs';
 import { storedOutbox, processedRecords } from '../tests/e2e/idb.mjs';
 
 // ---- stock peerjs baselines ----
@@ -62,7 +62,7 @@ export async function b1(bench, { pings = 200 } = {}) {
 }
 
 /** Owner + one joined participant (app pages), with in-page helpers. */
-async function ownerAndAnn(bench, options = ['A', 'B']) {
+export async function ownerAndAnn(bench, options = ['A', 'B']) {
   const owner = await withHelpers(await bench.appUser('Olga'));
   const poll = await bench.createPoll(owner, 'Bench', options);
   const ann = await withHelpers(await bench.joined(poll.link, 'Ann'));
@@ -285,14 +285,10 @@ export async function b3(bench, { n, votes = 20, profile = false, cpuProfile = f
   for (const page of pages) {
     await page.waitForFunction(() => window.clients.every((c) => c.getView()), null, { timeout: 60_000 });
   }
+  const profiler = cpuProfile ? await startCpu(owner, 200) : null;
   let cdp;
-  if (profile || cpuProfile) cdp = await owner.context().newCDPSession(owner);
-  if (cpuProfile) {
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
-    await cdp.send('Profiler.start');
-  }
   if (profile) {
+    cdp = await owner.context().newCDPSession(owner);
     await cdp.send('Performance.enable');
     await owner.evaluate(() => {
       window.longest = { task: 0, lag: 0 };
@@ -339,7 +335,7 @@ export async function b3(bench, { n, votes = 20, profile = false, cpuProfile = f
     appliedOut.push(Math.max(...applied) - t0);
     appOut.push(rendered - t0);
   }
-  const cpu = cpuProfile ? (await cdp.send('Profiler.stop')).profile : undefined;
+  const cpu = profiler ? await profiler.send('Profiler.stop') : undefined;
   let b8;
   if (profile) {
     const { metrics } = await cdp.send('Performance.getMetrics');
