@@ -13,7 +13,7 @@ use yew::prelude::*;
 use crate::components::StartupError;
 use crate::config;
 use crate::error::AppError;
-use crate::follow::{FollowHandle, Follows};
+use crate::follow::{FollowHandle, FollowStart, Follows, ListWatch, OwnerList};
 use crate::network::{NetworkHandle, NetworkStatus};
 use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage, Verify};
 use crate::router::{Link, Router};
@@ -146,15 +146,18 @@ impl AppContext {
         };
         let state = self.state.clone();
         let on_change = Callback::from(move |snapshot| state.dispatch(Action::Follow(snapshot)));
-        let (me, network, repo, follows, starting) = (
-            (*ready.identity).clone(),
-            self.network.clone(),
-            ready.repo.clone(),
-            self.follows.clone(),
-            self.starting.clone(),
-        );
+        let start = FollowStart {
+            me: (*ready.identity).clone(),
+            owner,
+            poll,
+            display_name: name,
+            network: self.network.clone(),
+            repo: ready.repo.clone(),
+            on_change,
+        };
+        let (follows, starting) = (self.follows.clone(), self.starting.clone());
         spawn_local(async move {
-            match FollowHandle::start(me, owner, poll, name, network, repo, on_change).await {
+            match FollowHandle::start(start, &follows).await {
                 Ok(handle) => follows.insert(poll, handle),
                 Err(e) => gloo::console::error!(format!("could not follow poll {poll}: {e}")),
             }
@@ -208,6 +211,26 @@ impl AppContext {
             state.dispatch(Action::Left(poll));
             done.emit(result);
         });
+    }
+
+    /// Asks `owner` for the polls it lists, over the same connection as the polls followed
+    /// there; `on_list` hears the answer (or why the owner cannot be reached) while the returned
+    /// watch lives. `None` unless this tab holds the identity.
+    pub fn list_owner_polls(
+        &self,
+        owner: &PeerId,
+        on_list: Callback<OwnerList>,
+    ) -> Option<ListWatch> {
+        let AppState::Ready(ready) = &*self.state else {
+            return None;
+        };
+        if !self.is_active() {
+            return None;
+        }
+        Some(
+            self.follows
+                .list(&ready.identity, owner, &self.network, on_list),
+        )
     }
 
     /// Dials the owner of a followed poll now, without waiting for the next scheduled attempt.

@@ -1,30 +1,30 @@
-//! The participant runtime: runs the core's [`Follower`] for one poll against the real world —
-//! a data connection to the owner's peer ID, IndexedDB, timers.
+//! The participant runtime: drives the core's [`OwnerLink`] (one data connection per owner,
+//! shared by every poll this browser follows there and by that owner's poll list) against the
+//! real world: a PeerJS data connection, IndexedDB, one timer.
 //!
-//! The loop: dial the owner; on open send what the follower says (`sync:request`); feed every
-//! string frame to the follower and send its reaction; on close, dial again when the core's
-//! [`Redial`] says (full-jitter backoff, 0.5 s doubling to 30 s, reset once a link is verified).
-//! Every verified view is saved (`joined` store), so the poll shows at once next time (and the
-//! next start knows whether this browser is a member already): right after the page got the
-//! snapshot that shows it, and views that arrive while a save is under way are saved together
-//! once it ends (the latest wins), so a burst of events costs a few writes, not one each. A frame
-//! not signed by the owner's key marks the link as an impostor: the connection is closed and
-//! the page says so.
+//! **One connection per owner.** A [`Channel`] holds the owner's [`OwnerLink`], the data
+//! connection it asked for, and one timer armed at the link's `poll_timeout`. Everything about
+//! the connection — dialing, redialing with backoff, heartbeats, dropping a silent owner,
+//! verifying frames, routing them to their poll — is decided by the link; the channel only
+//! performs its [`Output`]s and feeds it the connection's events. Events of a connection the
+//! channel already replaced are ignored (each dial has a generation).
 //!
+//! **Per poll** a [`FollowHandle`] keeps what the page needs and what touches storage: the
+//! outbox writes, the deletion of answered records and the saving of verified views.
 //! Commands go through the IndexedDB outbox (`outbox` store): [`FollowHandle::submit`] stages
-//! the command in the follower (pending at once; the page shows it once the write is done, or
-//! after [`PENDING_SHOW_MS`]), writes its record, and only once the write committed lets the
-//! follower send it. An answer from the owner deletes the record right after the page got the
-//! snapshot that shows it, one deletion at a time: answers that arrive meanwhile are deleted
-//! together once it ends, or with the next command's write (one transaction). A record still
-//! stored after its answer (a reload came first) is restored and resent, and the owner answers it
-//! again from its record, so this loses and duplicates nothing. On start the stored records are
-//! restored, so a reload loses nothing. A one-second tick sends
-//! heartbeats, drops a silent owner and resends commands whose answer is overdue.
+//! the command in the link (pending at once; the page shows it once the write is done, or after
+//! [`PENDING_SHOW_MS`]), writes its record, and only once the write committed lets the link send
+//! it. An answer from the owner deletes the record right after the page got the snapshot that
+//! shows it, one deletion at a time: answers that arrive meanwhile are deleted together once it
+//! ends, or with the next command's write (one transaction). A record still stored after its
+//! answer (a reload came first) is restored and resent, and the owner answers it again from its
+//! record, so this loses and duplicates nothing. Every verified view is saved (`joined` store)
+//! right after the page got the snapshot that shows it; views that arrive while a save is under
+//! way are saved together once it ends (the latest wins).
 //!
-//! When the owner says the poll is gone (it deleted it: `unknown-poll`), the follower's
-//! [`Notice::Gone`] lists the dropped commands: their outbox records are deleted, the connection
-//! is closed and never dialed again, and the snapshot says `gone`.
+//! When the owner says the poll is gone (`unknown-poll`), the dropped commands' records are
+//! deleted and the snapshot says `gone`; the link stops asking for it (and closes the connection
+//! if no other poll of that owner needs it).
 //!
 //! The page gets a snapshot in a task after the change (`notify`), so frames that arrive
 //! together (an event and its ack, a burst of acks) cost one snapshot and one render.
@@ -35,18 +35,18 @@
 //! tabs never send the same outbox.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::{Rc, Weak};
 
 use futures_util::StreamExt;
-use gloo::timers::callback::{Interval, Timeout};
+use gloo::timers::callback::Timeout;
 use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::web::{ConnectionEvent, DataConnection};
-use starpoll_core::follower::{FollowError, Follower, Link, Notice};
-use starpoll_core::outbox::Redial;
+use starpoll_core::follower::{Follower, Link, Notice};
+use starpoll_core::owner_link::{Input, LinkState, Output, OwnerLink};
 use starpoll_core::poll::{Command, CommandId, PollId, PollView};
-use starpoll_core::protocol::PeerInfo;
+use starpoll_core::protocol::{PeerInfo, PollSummary};
 use starpoll_core::{Identity, PeerId};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
@@ -56,13 +56,6 @@ use crate::network::NetworkHandle;
 use crate::random;
 use crate::storage::{JoinedPoll, Repository};
 
-/// How often to retry while this tab's own peer is not registered yet.
-const PEER_WAIT_MS: u32 = 250;
-/// How often the follower's timers are checked (resends, heartbeats, silence).
-const TICK_MS: u32 = 1_000;
-/// Heartbeat after this much sending silence, and drop an owner silent this long (§4.9).
-const HEARTBEAT_MS: u64 = 5_000;
-const SILENCE_MS: u64 = 15_000;
 /// A submitted command is shown pending after this long at the latest, if its outbox write has
 /// not finished by then (it normally has, and the page shows it right after).
 pub const PENDING_SHOW_MS: u32 = 50;
@@ -125,19 +118,258 @@ pub struct FollowSnapshot {
     pub gone: bool,
 }
 
-struct Inner {
-    follower: Follower,
+/// What the owner's poll list page hears ([`Follows::list`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnerList {
+    /// The owner's `poll:list`, verified against its key.
+    Listed(Vec<PollSummary>),
+    /// The last attempt to reach the owner failed (e.g. it is not online); retrying.
+    Unreachable(String),
+    /// The peer at the owner's ID does not hold its key.
+    Impostor(String),
+}
+
+/// One owner's connection, shared by the polls followed there and its poll list.
+struct Channel {
+    link: OwnerLink,
     network: NetworkHandle,
-    repo: Rc<Repository>,
     conn: Option<DataConnection>,
-    redial: Redial,
-    retry: Option<Timeout>,
-    tick: Option<Interval>,
-    last_heard: u64,
-    last_sent: u64,
+    /// Bumped at every dial and close: events of an older connection are ignored.
+    generation: u64,
+    timer: Option<Timeout>,
+    /// When `timer` fires (Unix ms).
+    timer_at: Option<u64>,
+    last_error: Option<String>,
+    polls: BTreeMap<PollId, Weak<RefCell<Inner>>>,
+    lists: Vec<(u64, Callback<OwnerList>)>,
+    next_list: u64,
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.close();
+        }
+    }
+}
+
+type ChannelRef = Rc<RefCell<Channel>>;
+
+/// Changes the link with `change` at the current time, then performs what it asks.
+fn run(channel: &ChannelRef, change: impl FnOnce(&mut OwnerLink, u64)) {
+    change(&mut channel.borrow_mut().link, random::now_ms());
+    drain(channel);
+}
+
+/// Performs every output of the link, tells the polls and list pages what changed, and re-arms
+/// the timer.
+fn drain(channel: &ChannelRef) {
+    let mut notices: Vec<(PollId, Notice)> = Vec::new();
+    let mut lists: Vec<OwnerList> = Vec::new();
+    let mut state_changed = false;
+    loop {
+        let output = channel.borrow_mut().link.poll_output();
+        let Some(output) = output else {
+            break;
+        };
+        match output {
+            Output::Dial => dial(channel),
+            Output::Send(frame) => {
+                let conn = channel.borrow().conn.clone();
+                if let Some(conn) = conn {
+                    if let Err(e) = conn.send(&Data::Text(frame)) {
+                        gloo::console::warn!(format!("send to the owner: {e}"));
+                    }
+                }
+            }
+            Output::Close => {
+                let conn = {
+                    let mut c = channel.borrow_mut();
+                    c.generation += 1;
+                    c.conn.take()
+                };
+                if let Some(conn) = conn {
+                    conn.close();
+                }
+            }
+            Output::Poll(poll, notice) => notices.push((poll, notice)),
+            Output::List(polls) => lists.push(OwnerList::Listed(polls)),
+            Output::StateChanged => state_changed = true,
+            Output::Dropped(why) => gloo::console::warn!(why),
+        }
+    }
+    let (handles, listeners, impostor) = {
+        let mut c = channel.borrow_mut();
+        if c.link.state() == LinkState::Verified {
+            c.last_error = None;
+        }
+        let handles: Vec<(PollId, FollowHandle)> = c
+            .polls
+            .iter()
+            .filter_map(|(poll, weak)| weak.upgrade().map(|inner| (*poll, FollowHandle(inner))))
+            .collect();
+        let listeners: Vec<Callback<OwnerList>> =
+            c.lists.iter().map(|(_, cb)| cb.clone()).collect();
+        let impostor = state_changed
+            .then(|| c.link.impostor().map(str::to_owned))
+            .flatten();
+        (handles, listeners, impostor)
+    };
+    let mut touched = BTreeSet::new();
+    for (poll, notice) in notices {
+        if let Some((_, handle)) = handles.iter().find(|(p, _)| *p == poll) {
+            handle.on_notice(notice);
+            touched.insert(poll);
+        }
+    }
+    for (poll, handle) in &handles {
+        if state_changed || touched.contains(poll) {
+            handle.notify();
+        }
+    }
+    if let Some(why) = impostor {
+        lists.push(OwnerList::Impostor(why));
+    }
+    for list in lists {
+        for listener in &listeners {
+            listener.emit(list.clone());
+        }
+    }
+    arm(channel);
+}
+
+/// Opens the data connection the link asked for and feeds its events back.
+fn dial(channel: &ChannelRef) {
+    let (network, owner) = {
+        let c = channel.borrow();
+        (c.network.clone(), c.link.owner().clone())
+    };
+    let conn = network.connect(&owner);
+    let Some((conn, mut events)) = conn.and_then(|conn| match conn.events() {
+        Some(events) => Some((conn, events)),
+        None => {
+            conn.close();
+            None
+        }
+    }) else {
+        // This tab's own peer is not registered yet (or the network is down): try again soon.
+        channel
+            .borrow_mut()
+            .link
+            .handle_input(Input::NotReady, random::now_ms());
+        return;
+    };
+    let generation = {
+        let mut c = channel.borrow_mut();
+        c.generation += 1;
+        c.conn = Some(conn.clone());
+        c.generation
+    };
+    let weak = Rc::downgrade(channel);
+    spawn_local(async move {
+        while let Some(event) = events.next().await {
+            let Some(channel) = weak.upgrade() else {
+                conn.close();
+                return;
+            };
+            if channel.borrow().generation != generation {
+                return; // this connection was closed or replaced
+            }
+            let closed = event == ConnectionEvent::Close;
+            on_event(&channel, event);
+            if closed {
+                return;
+            }
+        }
+    });
+}
+
+fn on_event(channel: &ChannelRef, event: ConnectionEvent) {
+    match event {
+        ConnectionEvent::Open => run(channel, |link, now| link.handle_input(Input::Opened, now)),
+        ConnectionEvent::Data(Data::Packed(Value::Str(text))) => {
+            run(channel, |link, now| {
+                link.handle_input(Input::Frame(&text), now)
+            });
+        }
+        ConnectionEvent::Data(_) => {
+            gloo::console::warn!("dropped a non-string message from the owner");
+        }
+        ConnectionEvent::Error(e) => {
+            let why = e.to_string();
+            let listeners: Vec<Callback<OwnerList>> = {
+                let mut c = channel.borrow_mut();
+                c.last_error = Some(why.clone());
+                c.lists.iter().map(|(_, cb)| cb.clone()).collect()
+            };
+            for listener in listeners {
+                listener.emit(OwnerList::Unreachable(why.clone()));
+            }
+            notify_all(channel);
+        }
+        ConnectionEvent::Close => {
+            channel.borrow_mut().conn = None;
+            let random = random::bytes::<4>()
+                .map(u32::from_le_bytes)
+                .unwrap_or(u32::MAX);
+            run(channel, |link, now| {
+                link.handle_input(Input::Closed { random }, now);
+            });
+        }
+    }
+}
+
+/// Arms the timer for the link's next deadline, unless one at least as early is armed (a timer
+/// that fires before the link needs it does nothing and re-arms).
+fn arm(channel: &ChannelRef) {
+    let mut c = channel.borrow_mut();
+    let Some(at) = c.link.poll_timeout() else {
+        c.timer = None;
+        c.timer_at = None;
+        return;
+    };
+    if c.timer_at.is_some_and(|armed| armed <= at) {
+        return;
+    }
+    let delay = at.saturating_sub(random::now_ms());
+    let weak = Rc::downgrade(channel);
+    c.timer = Some(Timeout::new(
+        u32::try_from(delay).unwrap_or(u32::MAX),
+        move || {
+            if let Some(channel) = weak.upgrade() {
+                {
+                    let mut c = channel.borrow_mut();
+                    c.timer = None;
+                    c.timer_at = None;
+                }
+                let random = random::bytes::<4>()
+                    .map(u32::from_le_bytes)
+                    .unwrap_or(u32::MAX);
+                run(&channel, |link, now| link.handle_timeout(now, random));
+            }
+        },
+    ));
+    c.timer_at = Some(at);
+}
+
+fn notify_all(channel: &ChannelRef) {
+    let handles: Vec<FollowHandle> = channel
+        .borrow()
+        .polls
+        .values()
+        .filter_map(|weak| weak.upgrade().map(FollowHandle))
+        .collect();
+    for handle in handles {
+        handle.notify();
+    }
+}
+
+struct Inner {
+    poll: PollId,
+    channel: ChannelRef,
+    repo: Rc<Repository>,
     saved_at: Option<u64>,
     refusal: Option<String>,
-    last_error: Option<String>,
     on_change: Callback<Rc<FollowSnapshot>>,
     /// Answered commands whose outbox records are not deleted yet.
     answered: Vec<CommandId>,
@@ -155,22 +387,41 @@ struct Inner {
     notify_delayed: bool,
 }
 
+/// What [`FollowHandle::start`] needs.
+pub struct FollowStart {
+    /// This browser's identity.
+    pub me: Identity,
+    /// The poll's owner.
+    pub owner: PeerId,
+    /// The poll.
+    pub poll: PollId,
+    /// The name to join with (or to rename to, if the owner knows another).
+    pub display_name: String,
+    /// This tab's peer.
+    pub network: NetworkHandle,
+    /// Storage.
+    pub repo: Rc<Repository>,
+    /// Hears every snapshot of the poll.
+    pub on_change: Callback<Rc<FollowSnapshot>>,
+}
+
 /// One followed poll (cheap to clone).
 #[derive(Clone)]
 pub struct FollowHandle(Rc<RefCell<Inner>>);
 
 impl FollowHandle {
-    /// Starts following `poll` of `owner`: loads the saved view, joins if not a member yet
-    /// (as `display_name`), and dials.
-    pub async fn start(
-        me: Identity,
-        owner: PeerId,
-        poll: PollId,
-        display_name: String,
-        network: NetworkHandle,
-        repo: Rc<Repository>,
-        on_change: Callback<Rc<FollowSnapshot>>,
-    ) -> Result<Self, AppError> {
+    /// Starts following a poll: loads the saved view, joins if not a member yet, and follows it
+    /// over the owner's shared connection (made if none is alive in `follows`).
+    pub async fn start(start: FollowStart, follows: &Follows) -> Result<Self, AppError> {
+        let FollowStart {
+            me,
+            owner,
+            poll,
+            display_name,
+            network,
+            repo,
+            on_change,
+        } = start;
         let saved = repo.joined(poll).await?.filter(|j| j.owner == owner);
         let saved_at = saved.as_ref().map(|j| j.saved_at);
         let cached = saved.and_then(|j| j.view);
@@ -178,7 +429,7 @@ impl FollowHandle {
             .as_ref()
             .and_then(|v| v.members.get(me.peer_id()))
             .map(|m| m.display_name.clone());
-        let mut follower = Follower::new(me, owner.clone(), poll, cached);
+        let mut follower = Follower::new(me.clone(), owner.clone(), poll, cached);
         let stored = repo.outbox(poll).await?;
         if let Err(e) = follower.restore(&stored) {
             // Only a record too large to seal fails; it could never be sent anyway.
@@ -213,19 +464,13 @@ impl FollowHandle {
             saved_at: saved_at.unwrap_or_else(random::now_ms),
         })
         .await?;
+        let channel = follows.channel(&me, &owner, &network);
         let handle = Self(Rc::new(RefCell::new(Inner {
-            follower,
-            network,
+            poll,
+            channel: channel.clone(),
             repo,
-            conn: None,
-            redial: Redial::new(),
-            retry: None,
-            tick: None,
-            last_heard: 0,
-            last_sent: 0,
             saved_at,
             refusal: None,
-            last_error: None,
             on_change,
             answered: Vec::new(),
             deleting: false,
@@ -235,42 +480,42 @@ impl FollowHandle {
             notify_timer: None,
             notify_delayed: false,
         })));
-        let weak = Rc::downgrade(&handle.0);
-        let tick = Interval::new(TICK_MS, move || {
-            if let Some(handle) = upgrade(&weak) {
-                handle.tick();
-            }
-        });
-        handle.0.borrow_mut().tick = Some(tick);
+        channel
+            .borrow_mut()
+            .polls
+            .insert(poll, Rc::downgrade(&handle.0));
+        run(&channel, |link, now| link.follow(follower, now));
         handle.notify();
-        handle.dial();
         Ok(handle)
     }
 
-    /// Stops dialing and ticking and closes the connection. Answered commands' records are
-    /// deleted now; a view save not started yet is dropped (nothing is written after this).
+    /// Stops following: the poll leaves the owner's connection (which closes if no other poll
+    /// or page needs it). Answered commands' records are deleted now; a view save not started
+    /// yet is dropped (nothing is written after this).
     fn stop(&self) {
         self.delete_answered();
-        let conn = {
+        let (channel, poll) = {
             let mut inner = self.0.borrow_mut();
             inner.stopped = true;
-            inner.retry = None;
-            inner.tick = None;
-            inner.conn.take()
+            inner.notify_timer = None;
+            (inner.channel.clone(), inner.poll)
         };
-        if let Some(conn) = conn {
-            conn.close();
-        }
+        channel.borrow_mut().polls.remove(&poll);
+        run(&channel, |link, _| {
+            link.unfollow(&poll);
+        });
     }
 
-    /// What the page shows.
-    pub fn snapshot(&self) -> Rc<FollowSnapshot> {
+    /// What the page shows (`None` once stopped).
+    fn snapshot(&self) -> Option<Rc<FollowSnapshot>> {
         let inner = self.0.borrow();
-        let f = &inner.follower;
-        let sync = match (f.link(), inner.conn.is_some()) {
+        let channel = inner.channel.borrow();
+        let link = &channel.link;
+        let f = link.follower(&inner.poll)?;
+        let sync = match (f.link(), link.state()) {
             (Link::Verified, _) => SyncState::Connected,
-            (Link::Unverified, _) | (Link::Down, true) => SyncState::Connecting,
-            (Link::Down | Link::Impostor, _) => SyncState::Offline,
+            (_, LinkState::Connecting) if !f.is_gone() => SyncState::Connecting,
+            _ => SyncState::Offline,
         };
         let snapshot = FollowSnapshot {
             owner: f.owner().clone(),
@@ -288,13 +533,13 @@ impl FollowHandle {
             vote_pending: f
                 .pending()
                 .any(|(_, c)| matches!(c, Command::CastVote { .. })),
-            next_attempt_at: inner.redial.next_at(),
+            next_attempt_at: link.next_attempt_at(),
             refusal: inner.refusal.clone(),
             impostor: f.impostor().map(str::to_owned),
-            last_error: inner.last_error.clone(),
+            last_error: channel.last_error.clone(),
             gone: f.is_gone(),
         };
-        Rc::new(snapshot)
+        Some(Rc::new(snapshot))
     }
 
     /// A command of this participant: pending at once, stored in the outbox (in the same
@@ -307,7 +552,9 @@ impl FollowHandle {
         let staged = {
             let mut inner = self.0.borrow_mut();
             inner.refusal = None;
-            match inner.follower.stage(id, command) {
+            let poll = inner.poll;
+            let staged = inner.channel.borrow_mut().link.stage(&poll, id, command);
+            match staged {
                 Ok(Some(record)) => {
                     let answered = std::mem::take(&mut inner.answered);
                     Some((record, answered, inner.repo.clone()))
@@ -324,15 +571,13 @@ impl FollowHandle {
             return Ok(());
         };
         self.notify_later(PENDING_SHOW_MS);
-        {
-            let weak = Rc::downgrade(&self.0);
-            spawn_local(async move {
-                let saved = repo.save_outbox(&record, &answered).await;
-                if let Some(handle) = upgrade(&weak) {
-                    handle.stored(id, saved, answered);
-                }
-            });
-        }
+        let weak = Rc::downgrade(&self.0);
+        spawn_local(async move {
+            let saved = repo.save_outbox(&record, &answered).await;
+            if let Some(handle) = upgrade(&weak) {
+                handle.stored(id, saved, answered);
+            }
+        });
         Ok(())
     }
 
@@ -348,171 +593,55 @@ impl FollowHandle {
             // Nothing of that transaction happened: delete these records later.
             self.forget(answered);
         }
-        let frames = {
-            let mut inner = self.0.borrow_mut();
-            let now = random::now_ms();
-            match saved {
-                Ok(()) => inner.follower.saved(id, now),
-                Err(e) => {
-                    inner.refusal = Some(format!(
-                        "your change could not be saved, so it was not sent: {e}"
-                    ));
-                    inner.follower.discard(id, now)
-                }
-            }
+        let (channel, poll) = {
+            let inner = self.0.borrow();
+            (inner.channel.clone(), inner.poll)
         };
-        self.send(frames);
+        match saved {
+            Ok(()) => run(&channel, |link, now| link.saved(&poll, id, now)),
+            Err(e) => {
+                self.0.borrow_mut().refusal = Some(format!(
+                    "your change could not be saved, so it was not sent: {e}"
+                ));
+                run(&channel, |link, now| link.discard(&poll, id, now));
+            }
+        }
         // At once (the page renders in this task's microtasks): the pending command is drawn before
         // any answer to it can arrive.
         self.notify_now();
     }
 
-    /// Dials the owner now (also cancels a scheduled attempt).
+    /// Dials the owner now, without waiting for the scheduled attempt.
     pub fn dial(&self) {
-        let network = {
-            let mut inner = self.0.borrow_mut();
-            inner.retry = None;
-            if inner.conn.is_some() || inner.follower.is_gone() {
-                return;
-            }
-            inner.redial.dialing();
-            inner.network.clone()
-        };
-        let owner = self.0.borrow().follower.owner().clone();
-        let Some(conn) = network.connect(&owner) else {
-            // This tab's own peer is not registered yet (or the network is down): wait a bit.
-            self.schedule(PEER_WAIT_MS);
-            return;
-        };
-        let Some(mut events) = conn.events() else {
-            conn.close();
-            self.schedule(PEER_WAIT_MS);
-            return;
-        };
-        self.0.borrow_mut().conn = Some(conn.clone());
-        self.notify();
-        let weak = Rc::downgrade(&self.0);
-        spawn_local(async move {
-            while let Some(event) = events.next().await {
-                let Some(handle) = upgrade(&weak) else {
-                    conn.close();
-                    return;
-                };
-                let closed = event == ConnectionEvent::Close;
-                handle.on_event(&conn, event);
-                if closed {
-                    return;
-                }
-            }
-        });
+        let channel = self.0.borrow().channel.clone();
+        run(&channel, |link, _| link.dial_now());
     }
 
-    fn on_event(&self, conn: &DataConnection, event: ConnectionEvent) {
-        match event {
-            ConnectionEvent::Open => {
-                let frames = {
-                    let mut inner = self.0.borrow_mut();
-                    let now = random::now_ms();
-                    inner.last_heard = now;
-                    inner.last_sent = now;
-                    inner.follower.connected()
-                };
-                match frames {
-                    Ok(frames) => self.send(frames),
-                    Err(e) => gloo::console::error!(format!("could not start the sync: {e}")),
-                }
-            }
-            ConnectionEvent::Data(Data::Packed(Value::Str(text))) => self.on_frame(conn, &text),
-            ConnectionEvent::Data(_) => {
-                gloo::console::warn!("dropped a non-string message from the owner");
-            }
-            ConnectionEvent::Error(e) => {
-                self.0.borrow_mut().last_error = Some(e.to_string());
-            }
-            ConnectionEvent::Close => {
-                let delay = {
-                    let mut inner = self.0.borrow_mut();
-                    inner.follower.disconnected();
-                    inner.conn = None;
-                    if inner.follower.is_gone() {
-                        drop(inner);
-                        self.notify();
-                        return;
-                    }
-                    let random = random::bytes::<4>()
-                        .map(u32::from_le_bytes)
-                        .unwrap_or(u32::MAX);
-                    inner.redial.failed(random::now_ms(), random)
-                };
-                self.schedule(u32::try_from(delay).unwrap_or(u32::MAX));
-            }
-        }
-        self.notify();
-    }
-
-    fn on_frame(&self, conn: &DataConnection, text: &str) {
-        let result = {
-            let mut inner = self.0.borrow_mut();
-            let now = random::now_ms();
-            inner.last_heard = now;
-            inner.follower.receive(text, now)
-        };
-        let reaction = match result {
-            Ok(reaction) => reaction,
-            Err(FollowError::Impostor(e)) => {
-                gloo::console::error!(format!("impostor at the owner's ID: {e}"));
-                conn.close();
-                return;
-            }
-            Err(e) => {
-                gloo::console::warn!(e.to_string());
-                return;
-            }
-        };
-        self.send(reaction.send);
-        let mut save = false;
-        let mut gone = false;
+    /// What the link reported about this poll.
+    fn on_notice(&self, notice: Notice) {
         let mut answered = Vec::new();
-        {
-            let mut inner = self.0.borrow_mut();
-            for notice in reaction.notices {
-                match notice {
-                    Notice::ViewChanged => save = true,
-                    Notice::Acked { command_id, .. } => answered.push(command_id),
-                    Notice::Refused {
-                        command_id,
-                        message,
-                        ..
-                    } => {
-                        answered.push(command_id);
-                        inner.refusal = Some(message);
-                    }
-                    Notice::OwnerError { message, .. } => {
-                        gloo::console::warn!(format!("the owner says: {message}"));
-                    }
-                    Notice::Gone { dropped, message } => {
-                        gloo::console::warn!(format!("the poll is gone: {message}"));
-                        answered.extend(dropped);
-                        inner.retry = None;
-                        gone = true;
-                    }
-                    Notice::PeersChanged => {}
-                }
+        match notice {
+            Notice::ViewChanged => self.save_view(),
+            Notice::Acked { command_id, .. } => answered.push(command_id),
+            Notice::Refused {
+                command_id,
+                message,
+                ..
+            } => {
+                answered.push(command_id);
+                self.0.borrow_mut().refusal = Some(message);
             }
-            if inner.follower.is_verified() {
-                inner.redial.verified();
-                inner.last_error = None;
+            Notice::OwnerError { message, .. } => {
+                gloo::console::warn!(format!("the owner says: {message}"));
             }
-        }
-        if save {
-            self.save_view();
+            Notice::Gone { dropped, message } => {
+                gloo::console::warn!(format!("the poll is gone: {message}"));
+                answered.extend(dropped);
+            }
+            Notice::PeersChanged => {}
         }
         if !answered.is_empty() {
             self.forget(answered);
-        }
-        if gone {
-            // Nothing more to say to the owner about this poll; `dial` will not reconnect.
-            conn.close();
         }
     }
 
@@ -534,7 +663,7 @@ impl FollowHandle {
             }
             inner.deleting = true;
             let answered = std::mem::take(&mut inner.answered);
-            (inner.repo.clone(), inner.follower.poll_id(), answered)
+            (inner.repo.clone(), inner.poll, answered)
         };
         let weak = Rc::downgrade(&self.0);
         spawn_local(async move {
@@ -567,15 +696,20 @@ impl FollowHandle {
             if inner.stopped || inner.view_saving || !inner.view_unsaved {
                 return;
             }
+            let joined = {
+                let channel = inner.channel.borrow();
+                let Some(f) = channel.link.follower(&inner.poll) else {
+                    return;
+                };
+                JoinedPoll {
+                    owner: f.owner().clone(),
+                    poll_id: f.poll_id(),
+                    view: f.view().cloned(),
+                    saved_at: inner.saved_at.unwrap_or_else(random::now_ms),
+                }
+            };
             inner.view_unsaved = false;
             inner.view_saving = true;
-            let f = &inner.follower;
-            let joined = JoinedPoll {
-                owner: f.owner().clone(),
-                poll_id: f.poll_id(),
-                view: f.view().cloned(),
-                saved_at: inner.saved_at.unwrap_or_else(random::now_ms),
-            };
             (inner.repo.clone(), joined)
         };
         let weak = Rc::downgrade(&self.0);
@@ -590,70 +724,6 @@ impl FollowHandle {
         });
     }
 
-    /// Once a second: drop an owner silent for too long, resend overdue commands, and send a
-    /// heartbeat on a link this side has been quiet on.
-    fn tick(&self) {
-        let now = random::now_ms();
-        let (conn, mut frames) = {
-            let mut inner = self.0.borrow_mut();
-            let Some(conn) = inner.conn.clone() else {
-                return;
-            };
-            if inner.follower.is_gone() {
-                // A connection that opened after the poll went away: nothing to say on it.
-                drop(inner);
-                conn.close();
-                return;
-            }
-            if inner.follower.link() != Link::Down
-                && now.saturating_sub(inner.last_heard) >= SILENCE_MS
-            {
-                drop(inner);
-                gloo::console::warn!("the owner went silent; reconnecting");
-                conn.close();
-                return;
-            }
-            let frames = inner.follower.tick(now);
-            (conn, frames)
-        };
-        let quiet = now.saturating_sub(self.0.borrow().last_sent) >= HEARTBEAT_MS;
-        if frames.is_empty() && quiet && conn.is_open() {
-            if let Ok(frame) = self.0.borrow().follower.heartbeat() {
-                frames.push(frame);
-            }
-        }
-        self.send(frames);
-    }
-
-    fn send(&self, frames: Vec<String>) {
-        if frames.is_empty() {
-            return;
-        }
-        let conn = {
-            let mut inner = self.0.borrow_mut();
-            inner.last_sent = random::now_ms();
-            inner.conn.clone()
-        };
-        let Some(conn) = conn else {
-            return;
-        };
-        for frame in frames {
-            if let Err(e) = conn.send(&Data::Text(frame)) {
-                gloo::console::warn!(format!("send to the owner: {e}"));
-            }
-        }
-    }
-
-    fn schedule(&self, delay_ms: u32) {
-        let weak = Rc::downgrade(&self.0);
-        let timeout = Timeout::new(delay_ms, move || {
-            if let Some(handle) = upgrade(&weak) {
-                handle.dial();
-            }
-        });
-        self.0.borrow_mut().retry = Some(timeout);
-    }
-
     /// Tells the page about the change, in a task after this one: frames that are already
     /// waiting (an event and its ack, or a burst of acks) are handled first, and the page gets one
     /// snapshot (one render) for all of them instead of one each.
@@ -661,7 +731,7 @@ impl FollowHandle {
     fn notify(&self) {
         let delayed = {
             let inner = self.0.borrow();
-            inner.notify_timer.is_none() || inner.notify_delayed
+            !inner.stopped && (inner.notify_timer.is_none() || inner.notify_delayed)
         };
         if delayed {
             self.schedule_notify(0);
@@ -671,7 +741,9 @@ impl FollowHandle {
     /// Tells the page now (and drops a scheduled snapshot).
     fn notify_now(&self) {
         self.0.borrow_mut().notify_timer = None;
-        let snapshot = self.snapshot();
+        let Some(snapshot) = self.snapshot() else {
+            return;
+        };
         let on_change = self.0.borrow().on_change.clone();
         on_change.emit(snapshot);
         self.write_view();
@@ -702,9 +774,36 @@ fn upgrade(weak: &Weak<RefCell<Inner>>) -> Option<FollowHandle> {
     weak.upgrade().map(FollowHandle)
 }
 
-/// The app's followed polls, by poll ID (one follower per poll for the app's lifetime).
+/// A page's interest in an owner's poll list ([`Follows::list`]); dropping it ends the interest
+/// (and the connection, if nothing else of that owner needs it).
+pub struct ListWatch {
+    channel: ChannelRef,
+    id: u64,
+}
+
+impl Drop for ListWatch {
+    fn drop(&mut self) {
+        let none_left = {
+            let mut c = self.channel.borrow_mut();
+            c.lists.retain(|(id, _)| *id != self.id);
+            c.lists.is_empty()
+        };
+        if none_left {
+            run(&self.channel, |link, _| link.drop_list());
+        }
+    }
+}
+
+#[derive(Default)]
+struct Registry {
+    polls: BTreeMap<PollId, FollowHandle>,
+    channels: BTreeMap<PeerId, Weak<RefCell<Channel>>>,
+}
+
+/// The app's followed polls, by poll ID (one follower per poll for the app's lifetime), and the
+/// one connection per owner they share.
 #[derive(Clone, Default)]
-pub struct Follows(Rc<RefCell<BTreeMap<PollId, FollowHandle>>>);
+pub struct Follows(Rc<RefCell<Registry>>);
 
 impl PartialEq for Follows {
     fn eq(&self, other: &Self) -> bool {
@@ -715,17 +814,17 @@ impl PartialEq for Follows {
 impl Follows {
     /// The follower of `poll`, if started.
     pub fn get(&self, poll: &PollId) -> Option<FollowHandle> {
-        self.0.borrow().get(poll).cloned()
+        self.0.borrow().polls.get(poll).cloned()
     }
 
     /// Records a started follower.
     pub fn insert(&self, poll: PollId, handle: FollowHandle) {
-        self.0.borrow_mut().insert(poll, handle);
+        self.0.borrow_mut().polls.insert(poll, handle);
     }
 
     /// Stops and forgets the follower of `poll` (leaving it).
     pub fn remove(&self, poll: &PollId) {
-        let stopped = self.0.borrow_mut().remove(poll);
+        let stopped = self.0.borrow_mut().polls.remove(poll);
         if let Some(handle) = stopped {
             handle.stop();
         }
@@ -734,9 +833,56 @@ impl Follows {
     /// Stops every follower (this tab lost the identity to another one, which takes over the
     /// outboxes from IndexedDB).
     pub fn clear(&self) {
-        let stopped = std::mem::take(&mut *self.0.borrow_mut());
+        let stopped = std::mem::take(&mut self.0.borrow_mut().polls);
         for handle in stopped.values() {
             handle.stop();
         }
+    }
+
+    /// Asks `owner` for its poll list over the shared connection; `on_list` hears the answer,
+    /// failures to reach the owner (it keeps trying), and an impostor. Lasts as long as the
+    /// returned watch.
+    pub fn list(
+        &self,
+        me: &Identity,
+        owner: &PeerId,
+        network: &NetworkHandle,
+        on_list: Callback<OwnerList>,
+    ) -> ListWatch {
+        let channel = self.channel(me, owner, network);
+        let id = {
+            let mut c = channel.borrow_mut();
+            c.next_list += 1;
+            let id = c.next_list;
+            c.lists.push((id, on_list));
+            id
+        };
+        run(&channel, |link, now| link.want_list(now));
+        ListWatch { channel, id }
+    }
+
+    /// The connection to `owner`, made if none is alive.
+    fn channel(&self, me: &Identity, owner: &PeerId, network: &NetworkHandle) -> ChannelRef {
+        let mut registry = self.0.borrow_mut();
+        if let Some(channel) = registry.channels.get(owner).and_then(Weak::upgrade) {
+            return channel;
+        }
+        let channel = Rc::new(RefCell::new(Channel {
+            link: OwnerLink::new(me.clone(), owner.clone()),
+            network: network.clone(),
+            conn: None,
+            generation: 0,
+            timer: None,
+            timer_at: None,
+            last_error: None,
+            polls: BTreeMap::new(),
+            lists: Vec::new(),
+            next_list: 0,
+        }));
+        registry.channels.retain(|_, weak| weak.strong_count() > 0);
+        registry
+            .channels
+            .insert(owner.clone(), Rc::downgrade(&channel));
+        channel
     }
 }

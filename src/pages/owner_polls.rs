@@ -1,18 +1,14 @@
-//! The polls of an owner known only by peer ID (`/o/<owner>`): dials the owner, asks for
-//! `poll:list`, and lists what the owner's browser answers (verified against the owner's key).
+//! The polls of an owner known only by peer ID (`/o/<owner>`): asks the owner's browser for
+//! `poll:list` through an intent (over the same connection as the polls followed there) and
+//! lists what it answers, verified against the owner's key.
 
-use futures_util::StreamExt;
-use peerjs_client::binarypack::Value;
-use peerjs_client::data::Data;
-use peerjs_client::web::ConnectionEvent;
-use starpoll_core::follower::{list_request, read_list, FollowError};
 use starpoll_core::poll::PollStatus;
 use starpoll_core::protocol::PollSummary;
 use starpoll_core::PeerId;
-use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::app::{AppContext, Route};
+use crate::follow::OwnerList;
 use crate::router::Link;
 use crate::state::AppState;
 
@@ -46,51 +42,21 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
         .unwrap_or(false);
     {
         let (listing, context, owner) = (listing.clone(), context.clone(), owner.clone());
-        use_effect_with((owner.clone(), online, *attempt), move |_| {
-            let conn = match (&context, &owner, online) {
-                (Some(context), Some(owner), true) => context.network().connect(owner),
+        use_effect_with((owner, online, *attempt), move |(owner, online, _)| {
+            let on_list = Callback::from(move |list: OwnerList| {
+                listing.set(match list {
+                    OwnerList::Listed(polls) => Listing::Listed(polls),
+                    OwnerList::Unreachable(why) => Listing::Waiting(Some(why)),
+                    OwnerList::Impostor(why) => Listing::Impostor(why),
+                });
+            });
+            let watch = match (&context, owner, *online) {
+                (Some(context), Some(owner), true) => context.list_owner_polls(owner, on_list),
                 _ => None,
             };
-            let me = context.as_ref().and_then(|c| match c.state() {
-                AppState::Ready(r) => Some((*r.identity).clone()),
-                _ => None,
-            });
-            if let (Some(conn), Some(owner), Some(me)) = (conn.clone(), owner, me) {
-                if let Some(mut events) = conn.events() {
-                    spawn_local(async move {
-                        while let Some(event) = events.next().await {
-                            match event {
-                                ConnectionEvent::Open => {
-                                    if let Ok(frame) = list_request(&me) {
-                                        let _ = conn.send(&Data::Text(frame));
-                                    }
-                                }
-                                ConnectionEvent::Data(Data::Packed(Value::Str(text))) => {
-                                    match read_list(&text, &owner) {
-                                        Ok(Some(polls)) => listing.set(Listing::Listed(polls)),
-                                        Ok(None) => {}
-                                        Err(FollowError::Impostor(e)) => {
-                                            listing.set(Listing::Impostor(e.to_string()));
-                                            conn.close();
-                                        }
-                                        Err(e) => gloo::console::warn!(e.to_string()),
-                                    }
-                                }
-                                ConnectionEvent::Data(_) => {}
-                                ConnectionEvent::Error(e) => {
-                                    listing.set(Listing::Waiting(Some(e.to_string())));
-                                }
-                                ConnectionEvent::Close => break,
-                            }
-                        }
-                    });
-                }
-            }
-            move || {
-                if let Some(conn) = conn {
-                    conn.close();
-                }
-            }
+            // Dropping the watch ends the request (and the connection, if nothing else of
+            // this owner needs it).
+            move || drop(watch)
         });
     }
     let Some(owner) = owner else {

@@ -42,9 +42,9 @@
 //!   (§4.3). Optimism lives only in [`Follower::optimistic_view`], computed on demand.
 //! - At most one `sync:request` is outstanding on a link: after one is sent, the next is sent only
 //!   once a `poll:state` arrived or an event applied cleanly.
-//! - An `unknown-poll` error from the owner (with or without a `commandId`) means the poll is
-//!   gone: the shell dials one connection per followed poll, and only this poll's `sync:request`
-//!   and commands go over it, so the error can only be about this poll. The follower then enters
+//! - An `unknown-poll` error from the owner about this poll (it names the poll with `pollId`,
+//!   or answers one of this poll's commands; [`crate::owner_link::OwnerLink`] routes it here
+//!   when several polls share one connection) means the poll is gone: the follower then enters
 //!   the gone state for good: every pending command is settled at once (reported in one
 //!   [`Notice::Gone`]), nothing is sent any more, and [`Follower::stage`] refuses
 //!   ([`FollowError::Gone`]). The last verified view stays readable.
@@ -321,30 +321,29 @@ impl Follower {
     /// (§2.5); on success the link is verified (flushing pending commands) and the message is
     /// applied (§3.4, §4.3). On error nothing changed, except that an impostor is recorded.
     pub fn receive(&mut self, text: &str, now_ms: u64) -> Result<Reaction, FollowError> {
-        if self.gone {
-            return Err(FollowError::Gone);
-        }
-        match self.link {
-            Link::Down => return Err(FollowError::NotConnected),
-            Link::Impostor => return Err(FollowError::Untrusted),
-            Link::Unverified | Link::Verified => {}
-        }
+        self.usable()?;
         let message = match protocol::open_from(text, &self.owner) {
             Ok((_, message)) => message,
             Err(error) if is_impostor(&error) => {
-                self.impostor = Some(format!(
+                self.refuse_link(format!(
                     "the peer answering at {} does not hold the owner's key ({error})",
                     self.owner
                 ));
-                self.reset_link(Link::Impostor);
                 return Err(FollowError::Impostor(error));
             }
             Err(error) => return Err(FollowError::BadFrame(error)),
         };
-        let control = match message {
-            Message::Control(control) => control,
-            Message::Command(_) => return Err(unexpected_from_participant("poll command")),
-        };
+        match message {
+            Message::Control(control) => self.accept(control, now_ms),
+            Message::Command(_) => Err(unexpected_from_participant("poll command")),
+        }
+    }
+
+    /// A message the shell (or [`crate::owner_link::OwnerLink`]) already opened against the
+    /// owner's key: checked against this follower, applied, and the link marked verified
+    /// (flushing pending commands). On error nothing changed.
+    pub fn accept(&mut self, control: Control, now_ms: u64) -> Result<Reaction, FollowError> {
+        self.usable()?;
         self.check(&control)?;
         // `handle` either fails before changing anything or succeeds; only then is the link
         // verified, so a failure never loses the flushed commands.
@@ -354,6 +353,46 @@ impl Follower {
         send.append(&mut reaction.send);
         reaction.send = send;
         Ok(reaction)
+    }
+
+    /// Another frame signed by the owner arrived on the connection this follower shares
+    /// (a frame about another poll): the link is verified; returns the pending commands to send.
+    /// Nothing happens unless the link is [`Link::Unverified`].
+    pub fn link_verified(&mut self, now_ms: u64) -> Vec<String> {
+        if self.gone || self.link != Link::Unverified {
+            return Vec::new();
+        }
+        self.verify(now_ms)
+    }
+
+    /// A frame on the connection was not signed by the owner's key: the link is an impostor's,
+    /// `why` is shown until a later link is verified; nothing is sent or accepted on it.
+    pub fn refuse_link(&mut self, why: String) {
+        self.impostor = Some(why);
+        self.reset_link(Link::Impostor);
+    }
+
+    /// Whether `command_id` is one of this follower's pending commands (an `ack` or `error`
+    /// carrying it is about this poll).
+    pub fn is_pending(&self, command_id: CommandId) -> bool {
+        self.outbox.contains(command_id)
+    }
+
+    /// Whether a `sync:request` of this follower is waiting for its answer on the current link.
+    pub fn awaits_sync(&self) -> bool {
+        self.sync_outstanding
+    }
+
+    /// Fails unless a frame from the owner can be used now.
+    fn usable(&self) -> Result<(), FollowError> {
+        if self.gone {
+            return Err(FollowError::Gone);
+        }
+        match self.link {
+            Link::Down => Err(FollowError::NotConnected),
+            Link::Impostor => Err(FollowError::Untrusted),
+            Link::Unverified | Link::Verified => Ok(()),
+        }
     }
 
     /// A sealed `heartbeat` (§4.9): send it on a connection idle for 5 seconds.
@@ -463,7 +502,12 @@ impl Follower {
                 }
                 poll.id
             }
-            Control::Event { poll_id, .. } | Control::Discovery { poll_id, .. } => *poll_id,
+            Control::Event { poll_id, .. }
+            | Control::Discovery { poll_id, .. }
+            | Control::Error {
+                poll_id: Some(poll_id),
+                ..
+            } => *poll_id,
             Control::SyncRequest { .. } => return Err(unexpected_from_participant("sync:request")),
             Control::ListRequest => return Err(unexpected_from_participant("poll:list:request")),
             Control::Ack { .. }
@@ -534,6 +578,7 @@ impl Follower {
                 command_id: Some(command_id),
                 code,
                 message,
+                ..
             } => {
                 if let Some(pending) = self.outbox.settle(command_id) {
                     reaction.notices.push(Notice::Refused {
@@ -548,6 +593,7 @@ impl Follower {
                 command_id: None,
                 code,
                 message,
+                ..
             } => reaction.notices.push(Notice::OwnerError { code, message }),
             Control::List { .. } | Control::Heartbeat => {}
             // Refused by `check`.
@@ -660,7 +706,7 @@ pub fn read_list(text: &str, owner: &PeerId) -> Result<Option<Vec<PollSummary>>,
 
 /// Whether an opening failure shows that the frame was not signed by the expected key (§2.4
 /// steps 4, 5, 6 and 8), as opposed to a malformed or unknown message.
-fn is_impostor(error: &ProtocolError) -> bool {
+pub(crate) fn is_impostor(error: &ProtocolError) -> bool {
     matches!(
         error,
         ProtocolError::SignerMismatch { .. }

@@ -69,8 +69,8 @@ impl Default for Limits {
     /// 2,000-command outbox at once, then 500 frames/s; 4 connections per peer (tabs).
     fn default() -> Self {
         Self {
-            heartbeat_after_ms: 5_000,
-            silence_close_ms: 15_000,
+            heartbeat_after_ms: crate::protocol::HEARTBEAT_AFTER_MS,
+            silence_close_ms: crate::protocol::SILENCE_CLOSE_MS,
             burst: 2_000,
             per_second: 500,
             per_peer: 4,
@@ -291,12 +291,8 @@ impl Hub {
             .iter_mut()
             .filter_map(|(id, c)| c.subscribed.remove(&poll).then_some(*id))
             .collect();
-        let gone: Message = Control::Error {
-            command_id: None,
-            code: ErrorCode::UnknownPoll,
-            message: format!("the owner deleted poll {poll}"),
-        }
-        .into();
+        let gone: Message =
+            Control::poll_gone(poll, format!("the owner deleted poll {poll}")).into();
         for conn in subscribers {
             self.send(&mut step, conn, &gone);
         }
@@ -382,6 +378,7 @@ impl Hub {
                 state.warned_at = Some(now_ms);
                 let error = Control::Error {
                     command_id: None,
+                    poll_id: None,
                     code: ErrorCode::RateLimited,
                     message: format!(
                         "too many messages (more than {} per second); dropped unread, resend later",
@@ -395,6 +392,7 @@ impl Hub {
         let Incoming::Text(text) = incoming else {
             let error = Control::Error {
                 command_id: None,
+                poll_id: None,
                 code: ErrorCode::BadJson,
                 message: "malformed JSON: a frame must be a string".into(),
             };
@@ -481,7 +479,8 @@ impl Hub {
             self.send(step, conn, &error.into());
             return;
         };
-        self.send(step, conn, &Control::answer(command_id, &outcome).into());
+        let answer = Control::answer(poll_id, command_id, &outcome);
+        self.send(step, conn, &answer.into());
         if matches!(command, Command::Join { .. }) && matches!(outcome, Outcome::Acked { .. }) {
             self.subscribe(step, conn, poll_id, None);
         }
@@ -562,11 +561,7 @@ impl Hub {
                 if self.polls.contains_key(&poll_id) {
                     self.subscribe(step, conn, poll_id, since_revision);
                 } else {
-                    let error = Control::Error {
-                        command_id: None,
-                        code: ErrorCode::UnknownPoll,
-                        message: format!("no poll {poll_id} here"),
-                    };
+                    let error = Control::poll_gone(poll_id, format!("no poll {poll_id} here"));
                     self.send(step, conn, &error.into());
                 }
             }

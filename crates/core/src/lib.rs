@@ -26,6 +26,7 @@ pub mod hub;
 pub mod identity;
 pub mod identity_file;
 pub mod outbox;
+pub mod owner_link;
 pub mod poll;
 pub mod protocol;
 pub mod qr;

@@ -181,7 +181,7 @@ impl Owner {
             }
         }
         if *author == self.participant {
-            out.push(self.seal(Control::answer(id, processed.outcome())));
+            out.push(self.seal(Control::answer(self.poll.id, id, processed.outcome())));
             let acked = matches!(processed.outcome(), Outcome::Acked { .. });
             if acked && matches!(command, Command::Join { .. }) {
                 out.push(self.state());
@@ -624,6 +624,7 @@ fn an_error_without_a_command_id_keeps_every_command() {
     submit(&mut f, cid(2), vote(&[1])).unwrap();
     let error = owner.seal(Control::Error {
         command_id: None,
+        poll_id: None,
         code: ErrorCode::BadSignature,
         message: "bad signature".into(),
     });
@@ -1380,6 +1381,7 @@ fn an_unknown_poll_error_means_gone_and_drops_every_pending_command() {
     let view = f.view().cloned();
     let error = owner.seal(Control::Error {
         command_id: None,
+        poll_id: None,
         code: ErrorCode::UnknownPoll,
         message: "the owner deleted poll x".into(),
     });
@@ -1420,6 +1422,7 @@ fn an_unknown_poll_answer_to_a_command_means_gone_too() {
     submit(&mut f, cid(2), vote(&[1])).unwrap();
     let error = owner.seal(Control::Error {
         command_id: Some(cid(2)),
+        poll_id: None,
         code: ErrorCode::UnknownPoll,
         message: "no poll here".into(),
     });

@@ -362,8 +362,8 @@ fn unknown_polls_are_named_in_the_error() {
     );
     let got = to(&step, ann.conn);
     assert!(
-        matches!(&got[..], [Control::Error { command_id: Some(id), code: ErrorCode::UnknownPoll, message }]
-        if *id == cid(3) && *message == format!("no poll {other} here"))
+        matches!(&got[..], [Control::Error { command_id: Some(id), poll_id: Some(about), code: ErrorCode::UnknownPoll, message }]
+        if *id == cid(3) && *about == other && *message == format!("no poll {other} here"))
     );
     let step = ann.send(
         &mut hub,
@@ -377,6 +377,12 @@ fn unknown_polls_are_named_in_the_error() {
         error_code(&to(&step, ann.conn)),
         (None, ErrorCode::UnknownPoll)
     );
+    // The error names the poll, so a participant following several polls over this
+    // connection knows which one it is about.
+    assert!(matches!(
+        &to(&step, ann.conn)[..],
+        [Control::Error { poll_id: Some(about), .. }] if *about == other
+    ));
 }
 
 #[test]
@@ -758,8 +764,8 @@ fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
     assert!(step.changed.contains(&poll_id()));
     let got = to(&step, ann.conn);
     assert!(
-        matches!(&got[..], [Control::Error { command_id: None, code: ErrorCode::UnknownPoll, message }]
-        if message.contains("deleted")),
+        matches!(&got[..], [Control::Error { command_id: None, poll_id: Some(about), code: ErrorCode::UnknownPoll, message }]
+        if message.contains("deleted") && *about == poll_id()),
         "{got:?}"
     );
     assert!(to(&step, bob.conn).is_empty());

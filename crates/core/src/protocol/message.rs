@@ -125,6 +125,11 @@ pub enum Control {
         /// The refused command, when known.
         #[serde(default)]
         command_id: Option<CommandId>,
+        /// The poll the error is about, when it is about one (an owner sends it whenever it
+        /// knows the poll, so a participant that follows several polls over one connection can
+        /// tell which one an `unknown-poll` is about). Omitted when not known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        poll_id: Option<PollId>,
         /// Machine-readable reason.
         code: ErrorCode,
         /// Human-readable reason.
@@ -154,23 +159,35 @@ pub enum Control {
 }
 
 impl Control {
-    /// The answer to a command, from its recorded outcome.
-    pub fn answer(command_id: CommandId, outcome: &Outcome) -> Self {
+    /// The answer to a command for `poll_id`, from its recorded outcome.
+    pub fn answer(poll_id: PollId, command_id: CommandId, outcome: &Outcome) -> Self {
         match outcome {
             Outcome::Acked { revision } => Self::Ack {
                 command_id,
                 revision: *revision,
             },
-            Outcome::Refused { refusal } => Self::refusal(Some(command_id), refusal),
+            Outcome::Refused { refusal } => Self::refusal(poll_id, Some(command_id), refusal),
         }
     }
 
-    /// An `error` for a refused command.
-    pub fn refusal(command_id: Option<CommandId>, refusal: &Refusal) -> Self {
+    /// An `error` for a refused command for `poll_id`.
+    pub fn refusal(poll_id: PollId, command_id: Option<CommandId>, refusal: &Refusal) -> Self {
         Self::Error {
             command_id,
+            poll_id: Some(poll_id),
             code: ErrorCode::from(refusal),
             message: refusal.to_string(),
+        }
+    }
+
+    /// An `unknown-poll` error about `poll_id` not tied to a command (the answer to a
+    /// `sync:request`, or the news that the owner deleted it: `message`).
+    pub fn poll_gone(poll_id: PollId, message: String) -> Self {
+        Self::Error {
+            command_id: None,
+            poll_id: Some(poll_id),
+            code: ErrorCode::UnknownPoll,
+            message,
         }
     }
 
@@ -178,6 +195,7 @@ impl Control {
     pub fn protocol_error(error: &super::ProtocolError) -> Self {
         Self::Error {
             command_id: None,
+            poll_id: None,
             code: ErrorCode::from(error),
             message: error.to_string(),
         }
@@ -187,6 +205,7 @@ impl Control {
     pub fn unknown_poll(command_id: CommandId, poll_id: PollId) -> Self {
         Self::Error {
             command_id: Some(command_id),
+            poll_id: Some(poll_id),
             code: ErrorCode::UnknownPoll,
             message: format!("no poll {poll_id} here"),
         }
@@ -236,6 +255,7 @@ impl TryFrom<ControlFields> for Control {
             },
             "error" => Self::Error {
                 command_id: f.command_id,
+                poll_id: f.poll_id,
                 code: required(f.code, "code")?,
                 message: required(f.message, "message")?,
             },

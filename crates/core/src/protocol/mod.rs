@@ -33,3 +33,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// serialization chunks larger messages transparently; its `json` serialization refuses messages
 /// of 16,300 bytes or more, so connections carrying snapshots must use `binary`.
 pub const MAX_FRAME_BYTES: usize = 256 * 1024;
+
+/// Either side sends a `heartbeat` on a connection it has sent nothing on for this long (ms,
+/// §4.9).
+pub const HEARTBEAT_AFTER_MS: u64 = 5_000;
+
+/// Either side closes a connection it has heard nothing on for this long (ms, §4.9).
+pub const SILENCE_CLOSE_MS: u64 = 15_000;

@@ -95,12 +95,14 @@ fn examples() -> Vec<(Identity, Message)> {
             peers: PeerInfo::list(&joined, [owner.peer_id(), alice.peer_id()]),
         }),
         c(Control::answer(
+            poll_id(),
             command_id(),
             &Outcome::Acked {
                 revision: Revision(2),
             },
         )),
         c(Control::answer(
+            poll_id(),
             command_id(),
             &Outcome::Refused {
                 refusal: Refusal::PollClosed,
@@ -269,6 +271,7 @@ fn oversize_frames_are_refused_both_ways() {
     ));
     let huge = Message::Control(Control::Error {
         command_id: None,
+        poll_id: None,
         code: ErrorCode::Internal,
         message: "x".repeat(MAX_FRAME_BYTES),
     });

@@ -445,6 +445,7 @@ fn garbage_and_foreign_files_are_refused_by_shape() {
     assert!(matches!(refused(&frame), SnapshotError::BadJson(_)));
     let error = Control::Error {
         command_id: None,
+        poll_id: None,
         code: ErrorCode::Internal,
         message: String::new(),
     };
