@@ -1,10 +1,17 @@
 // The benchmark runner (issue 7): starts the servers, runs every scenario and its baseline
 // `--reps` times in one browser, prints a table, writes target/bench/results.json and rewrites
 // BENCHMARKS.md. Run it through scripts/bench, which builds the release first.
-//   node bench/run.mjs [--reps 3] [--only B1,B2,...] [--quick] [--report]
+//   node bench/run.mjs [--reps 3] [--only B1,B2,...] [--quick] [--report] [--idle-wait 120]
+//
+// A partial run (`--only`) merges into the previous results: the scenarios it did not run keep
+// their figures, and every row of the report says when it was measured. Each scenario records
+// the machine's 1-minute load average before and after it; a row whose scenario started with
+// the load above half the cores is marked "under load" in the report (its figure measures the
+// machine as much as the code). Before each scenario the runner waits up to `--idle-wait`
+// seconds (default 60) for the load to fall below that mark.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { join } from 'node:path';
 import { Bench, ROOT, freePort, launch, startServers, summarize, quantile, round } from './lib.mjs';
@@ -20,6 +27,9 @@ const reps = Number(arg('reps', quick ? 1 : 3));
 const only = arg('only', 'B1,B2,B3,B4,B5,B6,B7,B8').split(',');
 const want = (id) => only.includes(id);
 const fanout = quick ? [1, 10] : [1, 10, 25, 50, 100];
+const idleWait = Number(arg('idle-wait', quick ? 0 : 60));
+/** The load above which a figure is marked as measured under load: half the cores. */
+const LOADED = cpus().length / 2;
 
 const OUT = join(ROOT, 'target', 'bench');
 mkdirSync(OUT, { recursive: true });
@@ -42,7 +52,22 @@ const stop = await startServers({
 });
 const browser = await launch();
 const bench = new Bench(browser, appPort, peerPort);
-const results = { date: new Date().toISOString(), machine: machine(), reps, scenarios: {} };
+const results = { date: new Date().toISOString(), machine: machine(), reps, scenarios: {}, measured: {} };
+
+/** Waits (up to `--idle-wait` s) for the machine to calm down, then notes the load before `id`. */
+async function begin(id) {
+  const until = Date.now() + idleWait * 1000;
+  while (loadavg()[0] > LOADED && Date.now() < until) {
+    log(`${id}: load ${round(loadavg()[0], 2)} > ${LOADED}; waiting for the machine to idle`);
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+  results.measured[id] = { at: new Date().toISOString(), reps, loadBefore: round(loadavg()[0], 2) };
+}
+
+/** Notes the load after `id`. */
+function end(id) {
+  if (results.measured[id]) results.measured[id].loadAfter = round(loadavg()[0], 2);
+}
 
 /** Runs `fn` once per repetition (fresh contexts each time) and returns the per-rep values. */
 async function repeat(name, fn) {
@@ -62,19 +87,25 @@ try {
   // B1 is every other scenario's baseline, so it runs whenever B2 does.
   let b1 = null;
   if (want('B1') || want('B2')) {
+    await begin('B1');
     const runs = await repeat('B1', () => s.b1(bench));
     b1 = { rtt: summarize(runs.map((r) => r.rtt)), idb: summarize(runs.map((r) => r.idb)), runs };
     results.scenarios.B1 = { rtt: b1.rtt, idbCommit: b1.idb };
+    end('B1');
   }
   if (want('B2')) {
+    await begin('B2');
     const runs = await repeat('B2', () => s.b2(bench, { votes: quick ? 50 : 200 }));
     const stats = summarize(runs);
     // Baseline per repetition: that repetition's B1 RTT p50 + 2 × its IDB commit p50.
     const base = b1.runs.map((r) => quantile(r.rtt, 0.5) + 2 * quantile(r.idb, 0.5));
     const baseline = quantile(base, 0.5);
     results.scenarios.B2 = { ...stats, baseline, ratio: stats.p50 / baseline, target: '≤ 1.5× baseline' };
+    end('B2');
   }
   if (want('B3') || want('B8')) {
+    await begin('B3');
+    results.measured.B8 = results.measured.B3;
     results.scenarios.B3 = {};
     for (const n of fanout) {
       const profile = n === 50 || (quick && n === 10);
@@ -117,8 +148,10 @@ try {
         };
       }
     }
+    end('B3');
   }
   if (want('B4')) {
+    await begin('B4');
     const n = quick ? 200 : 1000;
     const runs = await repeat('B4', () => s.b4(bench, { n }));
     const base = await repeat('B4 baseline', () => s.b4Baseline(bench, { n }));
@@ -134,15 +167,19 @@ try {
       consecutive: runs.every((r) => r.consecutive),
       target: '< 1 s; 0 lost, 0 duplicated',
     };
+    end('B4');
   }
   if (want('B5')) {
+    await begin('B5');
     const runs = await repeat('B5', () => s.b5(bench));
     const base = await repeat('B5 baseline', () => s.b5Baseline(bench));
     const stats = summarize(runs);
     const baseline = summarize(base);
     results.scenarios.B5 = { ...stats, baseline: baseline.p50, ratio: stats.p50 / baseline.p50, target: '< 500 ms' };
+    end('B5');
   }
   if (want('B6')) {
+    await begin('B6');
     const app = await repeat('B6', () => s.coldLoad(bench, '/', '[data-testid="new-poll"]'));
     const hello = existsSync(helloDist)
       ? await repeat('B6 baseline', () => s.coldLoad(bench, `${bench.base}/hello/`, '[data-testid="hello"]'))
@@ -157,21 +194,45 @@ try {
       baselineBytes: existsSync(helloDist) ? sizes(helloDist) : null,
       target: '≤ 150 KB gzip total',
     };
+    end('B6');
   }
-  if (want('B7')) results.scenarios.B7 = await b7();
+  if (want('B7')) {
+    await begin('B7');
+    results.scenarios.B7 = await b7();
+    end('B7');
+  }
 } finally {
   await browser.close();
   stop();
 }
 
-writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-const markdown = report(results);
+// A partial run keeps the previous figures of the scenarios it did not run (each with its date).
+const previousFile = join(OUT, 'results.json');
+const merged = merge(existsSync(previousFile) ? JSON.parse(readFileSync(previousFile, 'utf8')) : null, results);
+writeFileSync(previousFile, `${JSON.stringify(merged, null, 2)}\n`);
+const markdown = report(merged);
 console.log(`\n${markdown}`);
-if (!quick && only.length === 8) {
+if (!quick) {
   writeFileSync(join(ROOT, 'BENCHMARKS.md'), markdown);
   log('wrote BENCHMARKS.md');
 }
-log(`wrote ${join(OUT, 'results.json')}`);
+log(`wrote ${previousFile}`);
+
+/** The previous results with this run's scenarios replacing theirs. A quick run never merges. */
+function merge(previous, current) {
+  if (!previous || quick || previous.quick) return { ...current, quick };
+  const measured = { ...(previous.measured ?? {}) };
+  // Results written before per-scenario dates existed: date their rows by the old run.
+  for (const id of Object.keys(previous.scenarios ?? {})) {
+    measured[id] ??= { at: previous.date, reps: previous.reps };
+  }
+  return {
+    ...current,
+    quick,
+    scenarios: { ...previous.scenarios, ...current.scenarios },
+    measured: { ...measured, ...current.measured },
+  };
+}
 
 // ---- B6 bytes, B7 crypto ----
 
@@ -236,7 +297,14 @@ function kb(bytes) { return `${round(bytes / 1024, 1)} KB`; }
 function report(r) {
   const S = r.scenarios;
   const rows = [];
-  const row = (...cells) => rows.push(`| ${cells.join(' | ')} |`);
+  const when = (id) => {
+    const m = r.measured?.[id];
+    if (!m) return '—';
+    const load = m.loadBefore === undefined ? '' : `, load ${m.loadBefore}→${m.loadAfter ?? '?'}`;
+    const flag = m.loadBefore > LOADED ? ' **under load**' : '';
+    return `${m.at.slice(0, 16).replace('T', ' ')}${load}${flag}`;
+  };
+  const row = (id, ...cells) => rows.push(`| ${[id, ...cells, when(id)].join(' | ')} |`);
   if (S.B1) {
     row('B1', 'stock peerjs JSON ping RTT', ms(S.B1.rtt.p50), ms(S.B1.rtt.p99), spread(S.B1.rtt), '—', '—', '—');
     row('B1', 'IndexedDB put + commit', ms(S.B1.idbCommit.p50), ms(S.B1.idbCommit.p99), spread(S.B1.idbCommit), '—', '—', '—');
@@ -265,15 +333,17 @@ function report(r) {
   if (S.B8) row('B8', `owner tab at N=${S.B8.n}: JS heap; longest task / max event-loop lag during B3`, `${round(S.B8.heapMB, 1)} MB`, `${ms(S.B8.longestTaskMs)} / ${ms(S.B8.maxLoopLagMs)}`, '—', '—', '—', S.B8.target);
   return `# Benchmarks
 
-Produced by \`./scripts/bench\` on ${r.date.slice(0, 10)} (${r.reps} repetitions per scenario; every
-baseline measured in the same run, same browser, same servers). Machine: ${r.machine}.
-Raw numbers: \`target/bench/results.json\`.
+Produced by \`./scripts/bench\`; last run ${r.date.slice(0, 10)}. Every baseline is measured in the
+same run as its scenario (same browser, same servers); *measured* says when each row was measured
+(UTC), with the 1-minute load average before → after it: a row started with the load above
+${LOADED} (half the cores) is marked **under load** and measures the machine as much as the code.
+Machine: ${r.machine}. Raw numbers: \`target/bench/results.json\`.
 
 p50/p99 are over all samples of all repetitions; *spread* is (max − min) / median of the
 per-repetition p50s; *ratio* is p50 / baseline p50.
 
-| id | scenario | p50 | p99 | spread | baseline | ratio | target |
-|---|---|---|---|---|---|---|---|
+| id | scenario | p50 | p99 | spread | baseline | ratio | target | measured |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ${readFileSync(join(ROOT, 'bench', 'notes.md'), 'utf8')}`;
