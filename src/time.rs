@@ -43,25 +43,3 @@ pub fn date_time(at_ms: u64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
     String::from(date.to_locale_string("default", &JsValue::UNDEFINED))
 }
-
-/// How far `at_ms` is from `now_ms`, in words ("in 5 minutes", "2 hours ago").
-pub fn relative(at_ms: u64, now_ms: u64) -> String {
-    let (ahead, span) = if at_ms >= now_ms {
-        (true, at_ms - now_ms)
-    } else {
-        (false, now_ms - at_ms)
-    };
-    let seconds = span / 1000;
-    let (n, unit) = match seconds {
-        0..=59 => (seconds, "second"),
-        60..=3599 => (seconds / 60, "minute"),
-        3600..=86_399 => (seconds / 3600, "hour"),
-        _ => (seconds / 86_400, "day"),
-    };
-    let plural = if n == 1 { "" } else { "s" };
-    if ahead {
-        format!("in {n} {unit}{plural}")
-    } else {
-        format!("{n} {unit}{plural} ago")
-    }
-}
