@@ -2,7 +2,9 @@
 //! incoming PeerJS data connections, IndexedDB, the clock.
 //!
 //! The loop: every input (a connection opening, a frame, a close, the owner's own action, the
-//! 1-second tick) goes into the pure hub with the current time and yields a [`Step`]. Steps are
+//! timer) goes into the pure hub with the current time and yields a [`Step`]. One timer is armed
+//! for the hub's [`Hub::poll_timeout`] (heartbeats, silent connections, poll deadlines: the hub
+//! closes a poll at its deadline itself). Steps are
 //! queued; one flush task at a time takes **all** queued steps, commits their writes in a single
 //! IndexedDB transaction, and only then performs their sends and closes, in order. So an ack
 //! never leaves before its commit (PROTOCOL.md §4.2), and a burst of commands costs one
@@ -18,7 +20,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use gloo::timers::callback::{Interval, Timeout};
+use gloo::timers::callback::Timeout;
 use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::signal::Serialization;
@@ -35,6 +37,9 @@ use crate::error::{AppError, StorageError};
 use crate::random;
 use crate::storage::Repository;
 use crate::test_hook;
+
+/// The shortest wait the hub's timer is armed for (ms).
+const MIN_TIMER_MS: u64 = 50;
 
 /// The end-to-end tests' hook that stops the hub between a commit and its acks.
 const FREEZE_HOOK: &str = "freeze-after-commit";
@@ -66,7 +71,9 @@ struct Inner {
     flushing: bool,
     failed: Option<StorageError>,
     on_change: Callback<Rc<HubSnapshot>>,
-    _tick: Option<Interval>,
+    /// Fires at `timer_at`, the hub's `poll_timeout` when it was armed.
+    timer: Option<Timeout>,
+    timer_at: Option<u64>,
     /// Sends the next snapshot to the screen (one for all changes made before it fires).
     notify_timer: Option<Timeout>,
 }
@@ -103,19 +110,12 @@ impl HubHandle {
             flushing: false,
             failed: None,
             on_change,
-            _tick: None,
+            timer: None,
+            timer_at: None,
             notify_timer: None,
         })));
-        // The timer holds the runtime weakly, so dropping the last handle stops it.
-        let ticker = Rc::downgrade(&handle.0);
-        let interval = Interval::new(1_000, move || {
-            if let Some(inner) = ticker.upgrade() {
-                HubHandle(inner).tick();
-            }
-        });
-        handle.0.borrow_mut()._tick = Some(interval);
         // Deadlines that passed while the owner was away close now.
-        handle.tick();
+        handle.wake();
         Ok(handle)
     }
 
@@ -228,18 +228,57 @@ impl HubHandle {
         });
     }
 
-    fn tick(&self) {
-        let now = random::now_ms();
-        let (step, due) = self.0.borrow_mut().hub.tick(now);
-        self.enqueue(step);
-        for poll in due {
-            if let Err(e) = self.local(poll, &Command::Close) {
-                gloo::console::error!(format!("could not close a poll at its deadline: {e}"));
-            }
+    /// The timer fired (or the hub starts): whatever the hub has to do by now.
+    fn wake(&self) {
+        {
+            let mut inner = self.0.borrow_mut();
+            inner.timer = None;
+            inner.timer_at = None;
         }
+        let now = random::now_ms();
+        let step = self
+            .0
+            .borrow_mut()
+            .hub
+            .handle_timeout(now, || random::command_id().ok());
+        self.enqueue(step);
+    }
+
+    /// Arms the timer for the hub's next deadline, unless one at least as early is armed (a
+    /// timer that fires before the hub needs it does nothing and re-arms). The timer holds the
+    /// runtime weakly, so dropping the last handle stops it.
+    fn arm(&self) {
+        let mut inner = self.0.borrow_mut();
+        let at = if inner.failed.is_some() {
+            None
+        } else {
+            inner.hub.poll_timeout()
+        };
+        let Some(at) = at else {
+            inner.timer = None;
+            inner.timer_at = None;
+            return;
+        };
+        if inner.timer_at.is_some_and(|armed| armed <= at) {
+            return;
+        }
+        // Never sooner than MIN_TIMER_MS: a deadline the hub could not act on must not spin.
+        let delay = at.saturating_sub(random::now_ms()).max(MIN_TIMER_MS);
+        let weak = Rc::downgrade(&self.0);
+        inner.timer = Some(Timeout::new(
+            u32::try_from(delay).unwrap_or(u32::MAX),
+            move || {
+                if let Some(inner) = weak.upgrade() {
+                    HubHandle(inner).wake();
+                }
+            },
+        ));
+        inner.timer_at = Some(at);
     }
 
     fn enqueue(&self, step: Step) {
+        // Any input may move the hub's next deadline (a new connection, a send, a deadline).
+        self.arm();
         if step.is_empty() {
             return;
         }

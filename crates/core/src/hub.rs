@@ -4,8 +4,9 @@
 //!
 //! The driving loop (the browser shell in `src/hub.rs`):
 //! - feed it what happens: [`Hub::opened`], [`Hub::receive`], [`Hub::closed`], the owner's own
-//!   actions ([`Hub::create`], [`Hub::local`]) and the timer ([`Hub::tick`]), always with the
-//!   current time;
+//!   actions ([`Hub::create`], [`Hub::local`]) and one timer, armed for [`Hub::poll_timeout`]
+//!   ([`Hub::handle_timeout`]: heartbeats, silent connections, polls whose deadline came),
+//!   always with the current time;
 //! - each call returns a [`Step`]: first commit `step.writes` durably (one IndexedDB transaction
 //!   may hold many steps), **then** send `step.sends` and close `step.closes`, in order. Steps
 //!   are performed in the order they were returned.
@@ -108,6 +109,15 @@ pub struct Step {
 }
 
 impl Step {
+    /// Appends `later`, to be performed after this step.
+    pub fn extend(&mut self, later: Step) {
+        self.writes.extend(later.writes);
+        self.sends.extend(later.sends);
+        self.closes.extend(later.closes);
+        self.changed.extend(later.changed);
+        self.log.extend(later.log);
+    }
+
     /// Whether the step asks for nothing.
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty()
@@ -415,8 +425,8 @@ impl Hub {
     }
 
     /// Time passed: heartbeats on quiet connections, silent connections closed. Returns the
-    /// step and the polls whose deadline has come (the shell closes each with
-    /// [`Hub::local`]`(…, Command::Close, …)` and a fresh command id).
+    /// step and the polls whose deadline has come, without closing them
+    /// ([`Hub::handle_timeout`] does both).
     pub fn tick(&mut self, now_ms: u64) -> (Step, Vec<PollId>) {
         self.now_ms = now_ms;
         let mut step = Step::default();
@@ -449,6 +459,41 @@ impl Hub {
             .map(|hosted| hosted.poll.id)
             .collect();
         (step, due)
+    }
+
+    /// Time passed (the timer armed for [`Hub::poll_timeout`] fired, or any time): heartbeats
+    /// on quiet connections, silent connections closed, and every open poll whose deadline has
+    /// come closed by the owner with a command id from `fresh_id` (randomness is an input;
+    /// `None` leaves the poll for the next call, with a log line).
+    pub fn handle_timeout(
+        &mut self,
+        now_ms: u64,
+        mut fresh_id: impl FnMut() -> Option<CommandId>,
+    ) -> Step {
+        let (mut step, due) = self.tick(now_ms);
+        for poll in due {
+            let Some(command_id) = fresh_id() else {
+                step.log.push(format!(
+                    "no command id to close poll {poll} at its deadline"
+                ));
+                continue;
+            };
+            let (closed, _) = self.local(poll, command_id, &Command::Close, now_ms);
+            step.extend(closed);
+        }
+        step
+    }
+
+    /// When [`Hub::handle_timeout`] has something to do next (Unix ms): a quiet connection's
+    /// heartbeat, a silent connection's close, or an open poll's deadline. `None` when nothing
+    /// is connected and no open poll has a deadline.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let conns = self.conns.values().map(|c| {
+            let heartbeat = c.last_sent.saturating_add(self.limits.heartbeat_after_ms);
+            let silence = c.last_heard.saturating_add(self.limits.silence_close_ms);
+            heartbeat.min(silence)
+        });
+        conns.chain(self.next_deadline()).min()
     }
 
     /// The earliest deadline of an open poll still ahead of the hub (for the shell's timer).

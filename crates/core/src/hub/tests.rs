@@ -578,6 +578,46 @@ fn deadlines_come_due_in_tick() {
     assert_eq!(hub.next_deadline(), None);
 }
 
+#[test]
+fn the_hub_closes_a_poll_at_its_deadline_itself_and_says_when_to_wake_it() {
+    let mut hub = Hub::new(identity(1), Limits::default());
+    let mut d = draft();
+    d.deadline = Some(NOW + 60_000);
+    hub.create(poll_id(), d, NOW).unwrap();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    ann.join(&mut hub, cid(1));
+    // Connected and quiet: the next thing to do is the heartbeat, 5 s after the last send.
+    assert_eq!(hub.poll_timeout(), Some(NOW + 5_000));
+    ann.send(&mut hub, Control::Heartbeat.into());
+    let mut ids = (10..).map(cid);
+    let mut at = NOW;
+    // Waking only when asked, the hub keeps the link alive and closes the poll on time.
+    while let Some(next) = hub.poll_timeout() {
+        assert!(
+            next > at,
+            "a timeout in the past would spin the shell's timer"
+        );
+        if next > NOW + 60_000 {
+            break;
+        }
+        at = next;
+        // The participant answers every heartbeat, as the app does.
+        let step = hub.handle_timeout(at, || ids.next());
+        if step.sends.iter().any(|(c, _)| *c == ann.conn) {
+            let frame = seal(&ann.me, &Control::Heartbeat.into()).unwrap();
+            hub.receive(ann.conn, Incoming::Text(&frame), at);
+        }
+    }
+    assert_eq!(at, NOW + 60_000);
+    assert_eq!(hub.poll(&poll_id()).unwrap().status, PollStatus::Closed);
+    assert_eq!(hub.connections(), 1);
+    assert_eq!(hub.next_deadline(), None);
+    // Nothing connected and no deadline: no timer at all.
+    hub.closed(ann.conn);
+    assert_eq!(hub.poll_timeout(), None);
+}
+
 /// Every participant's view, rebuilt from what the hub sent it, equals the owner's view for it.
 #[test]
 fn participants_converge_on_the_owners_view() {
