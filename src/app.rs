@@ -288,7 +288,7 @@ impl AppContext {
         *self.name_timer.0.borrow_mut() = Some(timer);
     }
 
-    /// Sends `user:profile` to every poll where this browser's member name differs from `name`.
+    /// Tells every poll this browser is a member of that its name is now `name`.
     fn announce_name(&self, name: &str) {
         let name = name.trim();
         let AppState::Ready(ready) = &*self.state else {
@@ -311,13 +311,9 @@ impl AppContext {
                 }
             }
         }
-        for (poll, snapshot) in &ready.follows {
-            if snapshot.view.as_ref().is_some_and(|v| stale(&v.members)) {
-                if let Err(e) = self.participant_command(*poll, command.clone()) {
-                    gloo::console::warn!(format!("could not rename in {poll}: {e}"));
-                }
-            }
-        }
+        // Followed polls: the core compares with the last name queued, not the last confirmed,
+        // and keeps at most one rename pending per poll.
+        self.follows.announce_name(name);
     }
 }
 

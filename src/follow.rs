@@ -368,6 +368,8 @@ struct Inner {
     poll: PollId,
     channel: ChannelRef,
     repo: Rc<Repository>,
+    /// The name the user chose (the owner is told until it holds it).
+    name: String,
     saved_at: Option<u64>,
     refusal: Option<String>,
     on_change: Callback<Rc<FollowSnapshot>>,
@@ -425,27 +427,15 @@ impl FollowHandle {
         let saved = repo.joined(poll).await?.filter(|j| j.owner == owner);
         let saved_at = saved.as_ref().map(|j| j.saved_at);
         let cached = saved.and_then(|j| j.view);
-        let known_name = cached
-            .as_ref()
-            .and_then(|v| v.members.get(me.peer_id()))
-            .map(|m| m.display_name.clone());
         let mut follower = Follower::new(me.clone(), owner.clone(), poll, cached);
         let stored = repo.outbox(poll).await?;
         if let Err(e) = follower.restore(&stored) {
             // Only a record too large to seal fails; it could never be sent anyway.
             gloo::console::error!(format!("could not restore a stored command: {e}"));
         }
-        // Join if not a member yet (and no join is pending); rename if the name changed since
-        // the last visit.
-        let joining = follower
-            .pending()
-            .any(|(_, c)| matches!(c, Command::Join { .. }));
-        let command = match known_name {
-            None if !joining => Some(Command::Join { display_name }),
-            Some(known) if known != display_name => Some(Command::UpdateProfile { display_name }),
-            _ => None,
-        };
-        if let Some(command) = command {
+        // Join if not a member yet, rename if the owner holds another name; nothing if a join
+        // or rename is already pending (the core decides: `Follower::name_command`).
+        if let Some(command) = follower.name_command(&display_name) {
             let id = random::command_id()?;
             match follower.stage(id, command) {
                 Ok(Some(record)) => {
@@ -469,6 +459,7 @@ impl FollowHandle {
             poll,
             channel: channel.clone(),
             repo,
+            name: display_name,
             saved_at,
             refusal: None,
             on_change,
@@ -611,6 +602,33 @@ impl FollowHandle {
         self.notify_now();
     }
 
+    /// The user's display name is now `name`: the owner is told (now, or once a join or rename
+    /// still pending is answered) until it holds it.
+    pub fn announce_name(&self, name: &str) {
+        self.0.borrow_mut().name = name.to_owned();
+        self.tell_name();
+    }
+
+    /// Queues the join or rename the core says the owner needs, if any.
+    fn tell_name(&self) {
+        let command = {
+            let inner = self.0.borrow();
+            if inner.stopped {
+                return;
+            }
+            let channel = inner.channel.borrow();
+            channel
+                .link
+                .follower(&inner.poll)
+                .and_then(|f| f.name_command(&inner.name))
+        };
+        if let Some(command) = command {
+            if let Err(e) = self.submit(command) {
+                gloo::console::warn!(format!("could not queue the name: {e}"));
+            }
+        }
+    }
+
     /// Dials the owner now, without waiting for the scheduled attempt.
     pub fn dial(&self) {
         let channel = self.0.borrow().channel.clone();
@@ -642,6 +660,8 @@ impl FollowHandle {
         }
         if !answered.is_empty() {
             self.forget(answered);
+            // A join or rename answered: the owner may need the latest name now.
+            self.tell_name();
         }
     }
 
@@ -836,6 +856,15 @@ impl Follows {
         let stopped = std::mem::take(&mut self.0.borrow_mut().polls);
         for handle in stopped.values() {
             handle.stop();
+        }
+    }
+
+    /// The user's display name changed: every followed poll tells its owner (see
+    /// [`FollowHandle::announce_name`]).
+    pub fn announce_name(&self, name: &str) {
+        let handles: Vec<FollowHandle> = self.0.borrow().polls.values().cloned().collect();
+        for handle in handles {
+            handle.announce_name(name);
         }
     }
 

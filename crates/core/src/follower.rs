@@ -199,6 +199,11 @@ pub struct Follower {
     sync_outstanding: bool,
     impostor: Option<String>,
     gone: bool,
+    /// The name the owner holds for this participant, as last confirmed (an ack of a join or
+    /// rename, or a verified view listing this participant).
+    owner_name: Option<String>,
+    /// A name the owner refused; not asked for again (it would be refused again).
+    refused_name: Option<String>,
 }
 
 impl Follower {
@@ -208,6 +213,10 @@ impl Follower {
     /// `poll`, owned by `owner`, made for `me`.
     pub fn new(me: Identity, owner: PeerId, poll: PollId, cached: Option<PollView>) -> Self {
         let view = cached.filter(|v| v.id == poll && v.owner == owner && v.viewer == *me.peer_id());
+        let owner_name = view
+            .as_ref()
+            .and_then(|v| v.members.get(me.peer_id()))
+            .map(|m| m.display_name.clone());
         Self {
             me,
             owner,
@@ -219,6 +228,37 @@ impl Follower {
             sync_outstanding: false,
             impostor: None,
             gone: false,
+            owner_name,
+            refused_name: None,
+        }
+    }
+
+    /// What the owner must be told so that it holds `desired` as this participant's name: a
+    /// `poll:join` if this participant is not a member (and no join is pending), a
+    /// `user:profile` if the owner's name for it differs, or nothing. Nothing either while a
+    /// join or rename is still pending (at most one is in the outbox at a time: ask again once
+    /// it is answered, [`Notice::Acked`] / [`Notice::Refused`]), once the poll is gone, or for a
+    /// name the owner already refused. The shell asks on start and whenever the profile name or
+    /// the answers change, so the owner ends up with the last name the user chose, however the
+    /// renames, reloads and the owner's absences interleave.
+    pub fn name_command(&self, desired: &str) -> Option<Command> {
+        if self.gone || self.refused_name.as_deref() == Some(desired) {
+            return None;
+        }
+        let naming = self.outbox.iter().any(|e| {
+            matches!(
+                e.command,
+                Command::Join { .. } | Command::UpdateProfile { .. }
+            )
+        });
+        if naming {
+            return None;
+        }
+        let display_name = desired.to_owned();
+        match &self.owner_name {
+            None => Some(Command::Join { display_name }),
+            Some(known) if known != desired => Some(Command::UpdateProfile { display_name }),
+            Some(_) => None,
         }
     }
 
@@ -550,6 +590,7 @@ impl Follower {
         match control {
             Control::State { poll } => {
                 self.view = Some(*poll);
+                self.note_own_name();
                 self.sync_outstanding = false;
                 reaction.notices.push(Notice::ViewChanged);
             }
@@ -567,7 +608,12 @@ impl Follower {
                 command_id,
                 revision,
             } => {
-                if self.outbox.settle(command_id).is_some() {
+                if let Some(entry) = self.outbox.settle(command_id) {
+                    if let Command::Join { display_name }
+                    | Command::UpdateProfile { display_name } = entry.command
+                    {
+                        self.owner_name = Some(display_name);
+                    }
                     reaction.notices.push(Notice::Acked {
                         command_id,
                         revision,
@@ -581,6 +627,11 @@ impl Follower {
                 ..
             } => {
                 if let Some(pending) = self.outbox.settle(command_id) {
+                    if let Command::Join { display_name }
+                    | Command::UpdateProfile { display_name } = &pending.command
+                    {
+                        self.refused_name = Some(display_name.clone());
+                    }
                     reaction.notices.push(Notice::Refused {
                         command_id,
                         command: pending.command,
@@ -600,6 +651,14 @@ impl Follower {
             Control::SyncRequest { .. } | Control::ListRequest => {}
         }
         Ok(())
+    }
+
+    /// Takes the owner's name for this participant from a new verified view.
+    fn note_own_name(&mut self) {
+        let me = self.me.peer_id();
+        if let Some(member) = self.view.as_ref().and_then(|v| v.members.get(me)) {
+            self.owner_name = Some(member.display_name.clone());
+        }
     }
 
     /// The owner no longer has the poll: settle every pending command and stop.
@@ -626,6 +685,7 @@ impl Follower {
         match next {
             Ok(next) => {
                 self.view = Some(next);
+                self.note_own_name();
                 self.sync_outstanding = false;
                 reaction.notices.push(Notice::ViewChanged);
                 Ok(())

@@ -553,3 +553,197 @@ proptest! {
         }
     }
 }
+
+/// What the user does between two looks at the outcome, for the naming test.
+#[derive(Debug, Clone, Copy)]
+enum Act {
+    Rename(&'static str),
+    Reload,
+    OwnerAway,
+    OwnerBack,
+    Wait,
+}
+
+/// The shell's side of naming, as `src/follow.rs` runs it: a stored outbox, the user's chosen
+/// name, and `name_command` asked on start, on every rename and after every answer.
+struct Naming {
+    w: World,
+    desired: &'static str,
+    store: std::collections::BTreeMap<CommandId, OutboxRecord>,
+    seen: usize,
+}
+
+impl Naming {
+    const POLL: u8 = 1;
+
+    fn new() -> Self {
+        let mut n = Self {
+            w: World::new(1),
+            desired: "Ann",
+            store: Default::default(),
+            seen: 0,
+        };
+        n.w.follow(poll(Self::POLL));
+        n.tell();
+        n.settle();
+        n
+    }
+
+    fn follower(&self) -> &Follower {
+        self.w.link.follower(&poll(Self::POLL)).unwrap()
+    }
+
+    /// Queues what the core says the owner must be told (stored, then saved).
+    fn tell(&mut self) {
+        let Some(command) = self.follower().name_command(self.desired) else {
+            return;
+        };
+        self.w.next_command += 1;
+        let id = command_id(self.w.next_command);
+        let p = poll(Self::POLL);
+        let record = self.w.link.stage(&p, id, command).unwrap().unwrap();
+        self.store.insert(id, record);
+        self.w.link.saved(&p, id, self.w.now);
+    }
+
+    /// Delivers everything; answered records leave the store and the name is looked at again.
+    fn settle(&mut self) {
+        loop {
+            self.w.settle();
+            let fresh: Vec<Notice> = self.w.notices[self.seen..]
+                .iter()
+                .map(|(_, n)| n.clone())
+                .collect();
+            self.seen = self.w.notices.len();
+            if fresh.is_empty() {
+                return;
+            }
+            for notice in fresh {
+                if let Notice::Acked { command_id, .. } | Notice::Refused { command_id, .. } =
+                    notice
+                {
+                    self.store.remove(&command_id);
+                    self.tell();
+                }
+            }
+        }
+    }
+
+    /// The tab reloads: a new link, the follower rebuilt from the saved view and the store.
+    fn reload(&mut self) {
+        self.w.cut();
+        let cached = self.follower().view().cloned();
+        let mut follower = Follower::new(ann(), olga().peer_id().clone(), poll(Self::POLL), cached);
+        let mut records: Vec<OutboxRecord> = self.store.values().cloned().collect();
+        records.sort_by_key(|r| r.seq);
+        follower.restore(&records).unwrap();
+        self.w.link = OwnerLink::new(ann(), olga().peer_id().clone());
+        self.w.link.follow(follower, self.w.now);
+        self.tell();
+    }
+
+    fn pending_names(&self) -> usize {
+        self.follower()
+            .pending()
+            .filter(|(_, c)| matches!(c, Command::Join { .. } | Command::UpdateProfile { .. }))
+            .count()
+    }
+
+    fn owner_holds(&self) -> Option<String> {
+        let poll = self.w.hub.poll(&poll(Self::POLL))?;
+        poll.members
+            .get(ann().peer_id())
+            .map(|m| m.display_name.clone())
+    }
+}
+
+/// Every interleaving of four acts among renames, reloads and the owner's absence ends with the
+/// owner holding the user's last name, with at most one join or rename pending at any moment
+/// (issue: Ann → Bea → Ann while the owner was away left the owner with "Bea"; every start
+/// queued the name again).
+#[test]
+fn the_owner_ends_with_the_last_name_whatever_the_interleaving() {
+    let acts = [
+        Act::Rename("Ann"),
+        Act::Rename("Bea"),
+        Act::Reload,
+        Act::OwnerAway,
+        Act::OwnerBack,
+        Act::Wait,
+    ];
+    let mut cases = 0;
+    let mut sequence = [0usize; 4];
+    loop {
+        let mut n = Naming::new();
+        assert_eq!(n.owner_holds().as_deref(), Some("Ann"));
+        for &i in &sequence {
+            match acts[i] {
+                Act::Rename(name) => {
+                    n.desired = name;
+                    n.tell();
+                }
+                Act::Reload => n.reload(),
+                Act::OwnerAway => {
+                    n.w.owner_online = false;
+                    n.w.cut();
+                }
+                Act::OwnerBack => n.w.owner_online = true,
+                Act::Wait => n.w.advance(2_000),
+            }
+            n.settle();
+            assert!(
+                n.pending_names() <= 1,
+                "{sequence:?}: {} pending",
+                n.pending_names()
+            );
+            assert_eq!(n.store.len(), n.follower().pending_len(), "{sequence:?}");
+        }
+        n.w.owner_online = true;
+        for _ in 0..12 {
+            n.w.advance(10_000);
+            n.settle();
+        }
+        assert_eq!(n.owner_holds().as_deref(), Some(n.desired), "{sequence:?}");
+        assert_eq!(n.follower().pending_len(), 0, "{sequence:?}");
+        assert!(n.store.is_empty(), "{sequence:?}");
+        cases += 1;
+        // The next sequence, in base acts.len().
+        let mut k = 0;
+        while k < sequence.len() {
+            sequence[k] += 1;
+            if sequence[k] < acts.len() {
+                break;
+            }
+            sequence[k] = 0;
+            k += 1;
+        }
+        if k == sequence.len() {
+            break;
+        }
+    }
+    assert_eq!(cases, 6usize.pow(4));
+}
+
+#[test]
+fn a_start_with_the_same_rename_pending_queues_nothing_more() {
+    let mut n = Naming::new();
+    n.w.owner_online = false;
+    n.w.cut();
+    n.desired = "Bea";
+    n.tell();
+    n.settle();
+    assert_eq!(n.pending_names(), 1);
+    // Reload twice with the owner away: still one rename pending.
+    n.reload();
+    n.settle();
+    n.reload();
+    n.settle();
+    assert_eq!(n.pending_names(), 1);
+    let revision = n.w.hub.poll(&poll(1)).unwrap().revision;
+    n.w.owner_online = true;
+    n.w.advance(60_000);
+    n.settle();
+    assert_eq!(n.owner_holds().as_deref(), Some("Bea"));
+    // One rename applied: one revision.
+    assert_eq!(n.w.hub.poll(&poll(1)).unwrap().revision, revision.next());
+}
