@@ -952,3 +952,23 @@ fn a_broadcast_is_sealed_once_per_distinct_message() {
     assert_eq!(kinds(&to(&step, ann.conn)), ["state", "ack"]);
     assert_eq!(kinds(&to(&step, bob.conn)), ["event"]);
 }
+
+/// Option ids start at 1: a vote for option 0 is `unknown-option` (PROTOCOL.md §3.6).
+#[test]
+fn option_id_zero_is_an_unknown_option() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    ann.join(&mut hub, cid(1));
+    let step = ann.command(
+        &mut hub,
+        cid(2),
+        Command::CastVote {
+            option_ids: vec![OptionId(0)],
+        },
+    );
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (Some(cid(2)), ErrorCode::UnknownOption)
+    );
+}

@@ -5,11 +5,13 @@
 //! never depends on how anyone re-serializes the message. The body itself carries `"v":1` too,
 //! so the version is covered by the signature.
 //!
-//! [`open`] checks, in order: size, envelope JSON, envelope version, signer, expected signer,
-//! signature, body JSON and version, `type`, fields. No input panics.
+//! [`open`] checks, in order: size, envelope JSON (one object, no repeated key), envelope
+//! version, signer, expected signer, signature, body JSON (the same) and version, `type`,
+//! fields. No input panics.
 
 use serde::{Deserialize, Serialize};
 
+use super::strict::check_object;
 use super::{CommandFrame, Control, Message, ProtocolError, COMMAND_TYPES, CONTROL_TYPES};
 use super::{MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use crate::{Identity, PeerId, Signature};
@@ -69,6 +71,7 @@ pub fn open(
     expected_signer: Option<&PeerId>,
 ) -> Result<(PeerId, Message), ProtocolError> {
     check_size(text)?;
+    check_object(text).map_err(ProtocolError::BadJson)?;
     let raw: RawFrame = serde_json::from_str(text).map_err(ProtocolError::BadJson)?;
     check_version(raw.v)?;
     let signer: PeerId = raw
@@ -129,6 +132,7 @@ fn check_version(got: u32) -> Result<(), ProtocolError> {
 }
 
 fn parse_body(body: &str) -> Result<Message, ProtocolError> {
+    check_object(body).map_err(ProtocolError::BadJson)?;
     let head: Head = serde_json::from_str(body).map_err(ProtocolError::BadJson)?;
     check_version(head.v)?;
     if COMMAND_TYPES.contains(&head.kind.as_str()) {

@@ -16,6 +16,7 @@
 mod envelope;
 mod error;
 mod message;
+mod strict;
 
 #[cfg(test)]
 mod tests;

@@ -411,3 +411,55 @@ fn a_snapshot_of_a_poll_at_every_limit_fits_in_a_frame() {
     let (_, opened) = open(&frame, Some(owner.peer_id())).unwrap();
     assert_eq!(opened, state);
 }
+
+/// §2.4 steps 2 and 9: a frame and a body are JSON objects. The same fields as an array (in
+/// field order, which serde's derive would otherwise accept) are `bad-json`, as is a repeated
+/// key anywhere in the frame or the body.
+#[test]
+fn frames_and_bodies_must_be_objects_with_unique_keys() {
+    let alice = identity(2);
+    let body = seal(&alice, &vote_frame()).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (signer, sig, inner) = (&raw["signer"], &raw["sig"], &raw["body"]);
+    // The valid frame opens; the same fields as an array do not.
+    assert!(open(&body, None).is_ok());
+    let as_array = format!("[1,{signer},{sig},{inner}]");
+    let error = open(&as_array, None).unwrap_err();
+    assert_eq!(ErrorCode::from(&error), ErrorCode::BadJson, "{error}");
+    // A signed body that is an array.
+    let array_body = r#"[1,"poll:vote",[1],"11111111-1111-4111-9111-111111111111","22222222-2222-4222-a222-222222222222"]"#;
+    let error = open(&frame_with_body(&alice, array_body), None).unwrap_err();
+    assert_eq!(ErrorCode::from(&error), ErrorCode::BadJson, "{error}");
+    // A repeated key, in the frame and in the body.
+    let repeated_frame = body.replacen(r#""v":1,"#, r#""v":1,"v":1,"#, 1);
+    let error = open(&repeated_frame, None).unwrap_err();
+    assert_eq!(ErrorCode::from(&error), ErrorCode::BadJson, "{error}");
+    for repeated in [
+        r#"{"v":1,"type":"poll:vote","type":"poll:vote","optionIds":[1],"pollId":"11111111-1111-4111-9111-111111111111","commandId":"22222222-2222-4222-a222-222222222222"}"#,
+        r#"{"v":1,"type":"poll:vote","optionIds":[1],"optionIds":[2],"pollId":"11111111-1111-4111-9111-111111111111","commandId":"22222222-2222-4222-a222-222222222222"}"#,
+        r#"{"v":1,"type":"sync:request","pollId":"11111111-1111-4111-9111-111111111111","pollId":"11111111-1111-4111-9111-111111111111"}"#,
+    ] {
+        let error = open(&frame_with_body(&alice, repeated), None).unwrap_err();
+        assert_eq!(
+            ErrorCode::from(&error),
+            ErrorCode::BadJson,
+            "{repeated}: {error}"
+        );
+    }
+}
+
+/// Nesting deeper than serde_json's recursion limit (128) is `bad-json`, never a stack overflow.
+#[test]
+fn deep_nesting_is_bad_json() {
+    let alice = identity(2);
+    let deep = format!(
+        r#"{{"v":1,"type":"poll:vote","optionIds":{}1{},"pollId":"11111111-1111-4111-9111-111111111111","commandId":"22222222-2222-4222-a222-222222222222"}}"#,
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    let error = open(&frame_with_body(&alice, &deep), None).unwrap_err();
+    assert_eq!(ErrorCode::from(&error), ErrorCode::BadJson, "{error}");
+    let deep_frame = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let error = open(&deep_frame, None).unwrap_err();
+    assert_eq!(ErrorCode::from(&error), ErrorCode::BadJson, "{error}");
+}
