@@ -24,7 +24,7 @@ use gloo::timers::callback::Timeout;
 use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::signal::Serialization;
-use peerjs_client::web::{ConnectionEvent, DataConnection};
+use peerjs_client::web::{ConnectionError, ConnectionEvent, DataConnection};
 use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
 use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal};
 use starpoll_core::protocol::PeerInfo;
@@ -210,6 +210,10 @@ impl HubHandle {
                             inner.hub.receive(id, Incoming::Text(text), now)
                         }
                         ConnectionEvent::Data(_) => inner.hub.receive(id, Incoming::NotText, now),
+                        ConnectionEvent::Error(ConnectionError::TooLarge(why)) => {
+                            gloo::console::warn!(format!("from {}: {why}", conn.peer()));
+                            inner.hub.receive(id, Incoming::TooLarge, now)
+                        }
                         ConnectionEvent::Error(e) => {
                             gloo::console::warn!(format!("connection from {}: {e}", conn.peer()));
                             Step::default()

@@ -87,3 +87,39 @@ test('a page that registers the owner\'s ID with another key is refused as an im
   await expect(ann.getByTestId('tally-1')).toHaveText('1');
   await expect(ann.getByTestId('sync-status')).not.toHaveAttribute('data-state', 'connected');
 });
+
+test('a message too large for the transport is answered too-large, and the connection keeps working', async ({ newUser }) => {
+  const owner = await openUser(newUser, 'Olga');
+  const { ownerId, pollId } = await createPoll(owner, { title: 'Big?', options: ['Yes', 'No'] });
+  const js = await protocolPage(newUser);
+  const answers = await js.evaluate(
+    ([ownerId, pollId, server]) =>
+      new Promise((resolve, reject) => {
+        const { seal, open, makeIdentity } = window.protocolDoc;
+        const me = makeIdentity(crypto.getRandomValues(new Uint8Array(32)));
+        const peer = new window.peerjs.Peer(me.id, server);
+        const got = [];
+        setTimeout(() => reject(new Error(`timed out with ${JSON.stringify(got)}`)), 30_000);
+        peer.on('open', () => {
+          const conn = peer.connect(ownerId, { serialization: 'binary', reliable: true });
+          conn.on('open', () => {
+            // ~5 MB: over the owner's reassembly cap (2 MiB, 129 chunks of 16 KiB).
+            conn.send('x'.repeat(5 * 1024 * 1024));
+          });
+          conn.on('data', (text) => {
+            const body = open(text, ownerId);
+            got.push({ type: body.type, code: body.code ?? null, commandId: body.commandId ?? null });
+            if (body.type === 'error' && body.code === 'too-large') {
+              conn.send(seal(me, { type: 'sync:request', pollId }));
+            }
+            if (body.type === 'poll:state') resolve(got);
+          });
+        });
+        peer.on('error', (e) => reject(new Error(String(e))));
+      }),
+    [ownerId, pollId, server],
+  );
+  expect(answers[0]).toEqual({ type: 'error', code: 'too-large', commandId: null });
+  expect(answers.filter((a) => a.code === 'too-large')).toHaveLength(1);
+  expect(answers.at(-1).type).toBe('poll:state');
+});

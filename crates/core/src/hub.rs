@@ -135,6 +135,9 @@ pub enum Incoming<'a> {
     Text(&'a str),
     /// Anything else PeerJS delivered (a number, bytes, an object): never a frame.
     NotText,
+    /// A message the transport dropped for its size before it could be read (over the
+    /// reassembly limits, PROTOCOL.md §1.3): answered `too-large`.
+    TooLarge,
 }
 
 struct Hosted {
@@ -399,15 +402,31 @@ impl Hub {
             }
             return step;
         }
-        let Incoming::Text(text) = incoming else {
-            let error = Control::Error {
-                command_id: None,
-                poll_id: None,
-                code: ErrorCode::BadJson,
-                message: "malformed JSON: a frame must be a string".into(),
-            };
-            self.send(&mut step, conn, &error.into());
-            return step;
+        let text = match incoming {
+            Incoming::Text(text) => text,
+            Incoming::NotText => {
+                let error = Control::Error {
+                    command_id: None,
+                    poll_id: None,
+                    code: ErrorCode::BadJson,
+                    message: "malformed JSON: a frame must be a string".into(),
+                };
+                self.send(&mut step, conn, &error.into());
+                return step;
+            }
+            Incoming::TooLarge => {
+                let error = Control::Error {
+                    command_id: None,
+                    poll_id: None,
+                    code: ErrorCode::TooLarge,
+                    message: format!(
+                        "message too large: the transport dropped it (a frame is at most {} bytes)",
+                        crate::protocol::MAX_FRAME_BYTES
+                    ),
+                };
+                self.send(&mut step, conn, &error.into());
+                return step;
+            }
         };
         let peer = state.peer.clone();
         match open_from(text, &peer) {

@@ -269,6 +269,20 @@ pub enum ReassemblyError {
     },
 }
 
+impl ReassemblyError {
+    /// The id of the message dropped for its size (too many chunks, too many bytes, or too much
+    /// in flight), if that is why this frame was rejected: the message will never arrive, and
+    /// its sender may be told so.
+    pub fn oversize_message(&self) -> Option<u64> {
+        match self {
+            Self::TooManyChunks { id, .. }
+            | Self::MessageTooLarge { id, .. }
+            | Self::InFlightLimit { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
 /// Counters of what a [`Reassembler`] has done, for diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReassemblyStats {

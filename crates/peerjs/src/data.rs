@@ -104,7 +104,19 @@ pub enum Incoming {
     Ping,
     /// The remote asked to close (`{__peerData:{type:"close"}}`).
     Close,
+    /// A chunked message was dropped for its size (over the reassembly limits): it will never
+    /// arrive. Reported once per message, on its first rejected chunk; its other chunks are
+    /// [`Incoming::Partial`].
+    TooLarge {
+        /// The message id.
+        id: u64,
+        /// Which limit it broke.
+        reason: String,
+    },
 }
+
+/// How many recently dropped message ids a codec remembers, so each is reported once.
+const DROPPED_REMEMBERED: usize = 8;
 
 /// Encodes and decodes the messages of one connection.
 #[derive(Debug)]
@@ -112,6 +124,8 @@ pub struct DataCodec {
     serialization: Serialization,
     chunker: Chunker,
     reassembler: Reassembler,
+    /// Ids of messages recently dropped for their size (each is reported once).
+    dropped: std::collections::VecDeque<u64>,
 }
 
 impl DataCodec {
@@ -121,6 +135,7 @@ impl DataCodec {
             serialization,
             chunker: Chunker::new(),
             reassembler: Reassembler::default(),
+            dropped: std::collections::VecDeque::new(),
         }
     }
 
@@ -191,7 +206,20 @@ impl DataCodec {
                     Ok(Received::Data(value)) => Ok(Incoming::Message(Data::Packed(value))),
                     Ok(Received::Pending { .. }) => Ok(Incoming::Partial),
                     Ok(Received::Close) => Ok(Incoming::Close),
-                    Err(e) => Err(DataError::BadBinaryPack(e.to_string())),
+                    Err(e) => match e.oversize_message() {
+                        Some(id) if self.dropped.contains(&id) => Ok(Incoming::Partial),
+                        Some(id) => {
+                            if self.dropped.len() == DROPPED_REMEMBERED {
+                                self.dropped.pop_front();
+                            }
+                            self.dropped.push_back(id);
+                            Ok(Incoming::TooLarge {
+                                id,
+                                reason: e.to_string(),
+                            })
+                        }
+                        None => Err(DataError::BadBinaryPack(e.to_string())),
+                    },
                 }
             }
         }
@@ -408,6 +436,43 @@ mod tests {
         assert_eq!(
             bin.decode(Frame::Bytes(bytes.clone())).unwrap(),
             Incoming::Message(Data::Packed(Value::from(json!({"a": 1}))))
+        );
+    }
+
+    /// A ~5 MB message is over the reassembly limits: it is reported once as dropped for its
+    /// size (so the receiver can answer `too-large`), and the next message still arrives.
+    #[test]
+    fn an_oversize_message_is_reported_once_and_the_connection_goes_on() {
+        let mut tx = DataCodec::new(Serialization::Binary);
+        let mut rx = DataCodec::new(Serialization::Binary);
+        let huge = "x".repeat(5 * 1024 * 1024);
+        let mut reports = 0;
+        for frame in tx.encode(&Data::Text(huge)).unwrap() {
+            match rx.decode(frame).unwrap() {
+                Incoming::TooLarge { .. } => reports += 1,
+                Incoming::Partial => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(reports, 1);
+        // Just over the byte limit with an allowed chunk count: dropped once too.
+        let big = "y".repeat(2 * 1024 * 1024 + 1024);
+        let mut reports = 0;
+        for frame in tx.encode(&Data::Text(big)).unwrap() {
+            if let Incoming::TooLarge { .. } = rx.decode(frame).unwrap() {
+                reports += 1;
+            }
+        }
+        assert_eq!(reports, 1);
+        let mut after = Vec::new();
+        for frame in tx.encode(&Data::Text("still here".into())).unwrap() {
+            after.push(rx.decode(frame).unwrap());
+        }
+        assert_eq!(
+            after,
+            [Incoming::Message(Data::Packed(Value::Str(
+                "still here".into()
+            )))]
         );
     }
 

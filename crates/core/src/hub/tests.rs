@@ -972,3 +972,23 @@ fn option_id_zero_is_an_unknown_option() {
         (Some(cid(2)), ErrorCode::UnknownOption)
     );
 }
+
+/// A message the transport dropped for its size is answered `too-large` (commandId null), and
+/// the connection keeps working (PROTOCOL.md §4.8).
+#[test]
+fn a_message_dropped_for_its_size_is_answered_too_large() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let step = hub.receive(ann.conn, Incoming::TooLarge, NOW);
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (None, ErrorCode::TooLarge)
+    );
+    assert!(step.closes.is_empty());
+    let step = ann.join(&mut hub, cid(1));
+    assert!(matches!(
+        to(&step, ann.conn).first(),
+        Some(Control::Ack { .. })
+    ));
+}

@@ -80,6 +80,10 @@ pub enum ConnectionError {
     /// A received frame could not be decoded; the connection keeps working.
     #[error("bad frame from the remote peer: {0}")]
     BadFrame(#[source] DataError),
+    /// A message from the remote was dropped for its size (over the reassembly limits); the
+    /// connection keeps working. Reported once per message.
+    #[error("a message from the remote peer was dropped: {0}")]
+    TooLarge(String),
     /// The remote stopped answering liveness pings.
     #[error("the remote peer stopped responding")]
     Unresponsive,
@@ -572,6 +576,9 @@ impl DataConnection {
             Ok(Incoming::Message(data)) => self.emit(ConnectionEvent::Data(data)),
             Ok(Incoming::Partial | Incoming::Ping) => {}
             Ok(Incoming::Close) => self.teardown(),
+            Ok(Incoming::TooLarge { reason, .. }) => {
+                self.emit(ConnectionEvent::Error(ConnectionError::TooLarge(reason)));
+            }
             Err(e) => self.emit(ConnectionEvent::Error(ConnectionError::BadFrame(e))),
         }
     }
