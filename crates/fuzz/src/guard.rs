@@ -5,8 +5,9 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 /// The biggest single allocation seen while running inputs, in bytes.
 static BIGGEST: AtomicUsize = AtomicUsize::new(0);
@@ -14,6 +15,10 @@ static BIGGEST: AtomicUsize = AtomicUsize::new(0);
 static LIMIT: AtomicUsize = AtomicUsize::new(0);
 /// The largest allocation over the limit during the current input (0: none).
 static OVER: AtomicUsize = AtomicUsize::new(0);
+
+/// The input being run, so an allocation too large to survive can still name it.
+static INPUT: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+static INPUT_LEN: AtomicUsize = AtomicUsize::new(0);
 
 /// The global allocator: the system's, counting.
 pub struct Counting;
@@ -50,8 +55,37 @@ fn observe(size: usize) {
         return;
     }
     BIGGEST.fetch_max(size, Ordering::Relaxed);
-    if size > limit {
-        OVER.fetch_max(size, Ordering::Relaxed);
+    if size > limit && OVER.fetch_max(size, Ordering::Relaxed) == 0 {
+        // The allocation may fail and abort the process before the loop can report it: name
+        // the input now, without allocating (a stack buffer, unbuffered stderr).
+        report_input(size, limit);
+    }
+}
+
+fn report_input(size: usize, limit: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let (ptr, len) = (
+        INPUT.load(Ordering::Relaxed),
+        INPUT_LEN.load(Ordering::Relaxed),
+    );
+    let mut stderr = std::io::stderr();
+    let _ = writeln!(
+        stderr,
+        "FINDING: allocation of {size} bytes (limit {limit}) for a {len}-byte input; input (hex, first 300 bytes):"
+    );
+    if !ptr.is_null() {
+        // SAFETY: `run` stores the input's pointer and length only while the input is borrowed
+        // and clears them before the borrow ends.
+        let input = unsafe { std::slice::from_raw_parts(ptr, len) };
+        let mut line = [0u8; 601];
+        let mut n = 0;
+        for b in input.iter().take(300) {
+            line[n] = HEX[usize::from(b >> 4)];
+            line[n + 1] = HEX[usize::from(b & 15)];
+            n += 2;
+        }
+        line[n] = b'\n';
+        let _ = stderr.write_all(&line[..=n]);
     }
 }
 
@@ -83,9 +117,13 @@ pub fn run(input: &[u8], run: fn(&[u8]) -> Result<bool, String>) -> Verdict {
     install_quiet_hook();
     let limit = (8usize << 20).max(input.len().saturating_mul(64));
     OVER.store(0, Ordering::Relaxed);
+    INPUT.store(input.as_ptr().cast_mut(), Ordering::Relaxed);
+    INPUT_LEN.store(input.len(), Ordering::Relaxed);
     LIMIT.store(limit, Ordering::Relaxed);
     let result = panic::catch_unwind(AssertUnwindSafe(|| run(input)));
     LIMIT.store(0, Ordering::Relaxed);
+    INPUT.store(std::ptr::null_mut(), Ordering::Relaxed);
+    INPUT_LEN.store(0, Ordering::Relaxed);
     let over = OVER.swap(0, Ordering::Relaxed);
     match result {
         Err(payload) => {
