@@ -380,26 +380,49 @@ pub fn App() -> Html {
             }
         });
     }
-    let body = match &*state {
+    // Once started, the top bar lives inside the router, so its links change the page in place:
+    // a reload would drop this tab's PeerJS peer and every participant connected to it.
+    let page = match &*state {
         AppState::Starting => html! {
-            <p class="starting" aria-live="polite">{ "Starting…" }</p>
+            <>
+                <TopBar />
+                <main class="page"><p class="starting" aria-live="polite">{ "Starting…" }</p></main>
+            </>
         },
-        AppState::Failed(error) => html! { <StartupError error={error.clone()} /> },
+        AppState::Failed(error) => html! {
+            <>
+                <TopBar />
+                <main class="page"><StartupError error={error.clone()} /></main>
+            </>
+        },
         AppState::Ready(_) => html! {
-            <Router render={Callback::from(switch)} />
+            <Router render={Callback::from(|route| html! {
+                <>
+                    <TopBar />
+                    <main class="page">{ switch(route) }</main>
+                </>
+            })} />
         },
     };
     html! {
         <ContextProvider<AppContext> context={context}>
-            <header class="topbar">
-                <a class="brand" href="/">{ "starpoll" }</a>
-                <nav class="topbar-nav" aria-label="Main">
-                    <a class="topbar-link" href="/verify" data-testid="verify-link">{ "Verify" }</a>
-                    <a class="topbar-link" href="/settings" data-testid="settings-link">{ "Settings" }</a>
-                </nav>
-            </header>
-            <main class="page">{ body }</main>
+            { page }
         </ContextProvider<AppContext>>
+    }
+}
+
+/// The top bar: the brand (home) and the Verify and Settings links, routed in place inside the
+/// router (plain links before the app started).
+#[component]
+fn TopBar() -> Html {
+    html! {
+        <header class="topbar">
+            <Link to={Route::Home} classes="brand">{ "starpoll" }</Link>
+            <nav class="topbar-nav" aria-label="Main">
+                <Link to={Route::Verify} classes="topbar-link" testid="verify-link">{ "Verify" }</Link>
+                <Link to={Route::Settings} classes="topbar-link" testid="settings-link">{ "Settings" }</Link>
+            </nav>
+        </header>
     }
 }
 

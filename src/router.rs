@@ -155,6 +155,9 @@ pub struct LinkProps {
     /// Classes of the `<a>`.
     #[prop_or_default]
     pub classes: Classes,
+    /// The `<a>`'s `data-testid`, if any.
+    #[prop_or_default]
+    pub testid: Option<AttrValue>,
     /// The link's content.
     #[prop_or_default]
     pub children: Html,
@@ -177,6 +180,8 @@ pub fn Link(props: &LinkProps) -> Html {
         })
     };
     html! {
-        <a class={props.classes.clone()} href={props.to.path()} {onclick}>{ props.children.clone() }</a>
+        <a class={props.classes.clone()} href={props.to.path()} data-testid={props.testid.clone()} {onclick}>
+            { props.children.clone() }
+        </a>
     }
 }

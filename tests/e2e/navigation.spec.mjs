@@ -1,0 +1,47 @@
+// Navigation inside the app never reloads it: a reload would destroy this tab's PeerJS peer and
+// drop every participant connected to the polls it serves.
+import { test, expect, appUrl, peerPort } from './fixtures.mjs';
+import { openUser, createPoll, joinByLink } from './app.mjs';
+
+test('a round of top-bar clicks loads the page once and registers the peer once', async ({ newUser }) => {
+  const context = await newUser();
+  const page = await context.newPage();
+  let loads = 0;
+  let registrations = 0;
+  page.on('load', () => {
+    loads += 1;
+  });
+  page.on('websocket', (ws) => {
+    if (ws.url().includes(`:${peerPort}/`)) registrations += 1;
+  });
+  await page.goto(appUrl('/'));
+  await expect(page.getByTestId('network-status')).toHaveAttribute('data-state', 'online');
+  await page.getByTestId('settings-link').click();
+  await expect(page).toHaveURL(/\/settings$/);
+  await page.getByTestId('verify-link').click();
+  await expect(page).toHaveURL(/\/verify$/);
+  await page.getByRole('link', { name: 'starpoll' }).click();
+  await expect(page.getByTestId('new-poll')).toBeVisible();
+  await page.getByTestId('settings-link').click();
+  await page.goBack();
+  await expect(page.getByTestId('new-poll')).toBeVisible();
+  await expect(page.getByTestId('network-status')).toHaveAttribute('data-state', 'online');
+  expect(loads).toBe(1);
+  expect(registrations).toBe(1);
+});
+
+test("the owner browsing its top bar keeps its participants connected", async ({ newUser }) => {
+  const owner = await openUser(newUser, 'Olga');
+  const { link } = await createPoll(owner, { title: 'Stay?', options: ['Yes', 'No'] });
+  const ann = await (await newUser()).newPage();
+  await joinByLink(ann, link);
+  await owner.getByTestId('settings-link').click();
+  await owner.getByTestId('verify-link').click();
+  await owner.goBack();
+  await owner.goBack();
+  await expect(owner.getByTestId('participant-count')).toHaveText('1');
+  await ann.getByTestId('vote-option-0').click();
+  await expect(ann.getByTestId('pending-badge')).toHaveCount(0);
+  await expect(owner.getByTestId('tally-0')).toHaveText('1');
+  await expect(ann.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
+});
