@@ -131,7 +131,8 @@ fn poll() -> impl Strategy<Value = Poll> {
         Just(PollKind::Single),
         (1u32..4).prop_map(|max| PollKind::Multiple { max })
     ];
-    let options = prop::sample::subsequence(vec!["Pizza", "Sushi", "Tacos"], 0..=3);
+    // A new poll has at least two options; more are added by the commands.
+    let options = prop::sample::subsequence(vec!["Pizza", "Sushi", "Tacos"], 2..=3);
     let deadline = prop::option::of((1u64..400).prop_map(|d| START + d));
     (settings, kind, options, deadline).prop_map(|(settings, kind, options, deadline)| {
         let draft = PollDraft {

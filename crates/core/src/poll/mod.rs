@@ -19,6 +19,7 @@
 mod apply;
 mod command;
 mod dedup;
+mod draft;
 mod ids;
 pub mod limits;
 mod model;
@@ -31,6 +32,7 @@ pub use apply::{apply, due_to_close, Change, Event};
 pub(crate) use command::CommandFields;
 pub use command::{Action, Command, Refusal};
 pub use dedup::{Outcome, Processed, ProcessedCommands, ProcessedRecord};
+pub use draft::{DraftField, DraftProblem, MIN_OPTIONS};
 pub use ids::{CommandId, IdError, OptionId, PollId, Revision};
 pub use limits::Field;
 pub use model::{

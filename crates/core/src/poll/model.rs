@@ -167,7 +167,7 @@ impl PollKind {
         }
     }
 
-    fn check(self) -> Result<(), Refusal> {
+    pub(crate) fn check(self) -> Result<(), Refusal> {
         let max = self.max_choices();
         if max == 0 || max as usize > MAX_OPTIONS {
             return Err(Refusal::InvalidMaxChoices { max });
@@ -312,7 +312,8 @@ pub struct PollDraft {
     pub title: String,
     /// Description (trimmed; may be empty).
     pub description: String,
-    /// Initial option texts, in order (may be empty if options will be added later).
+    /// Initial option texts, in order: at least two different ones ([`PollDraft::problems`]);
+    /// blank rows are skipped.
     pub options: Vec<String>,
     /// Single or multiple choice.
     pub kind: PollKind,
@@ -325,30 +326,22 @@ pub struct PollDraft {
 }
 
 impl Poll {
-    /// Creates a poll at revision 0, owned by `owner`, after checking every limit of the draft.
+    /// Creates a poll at revision 0, owned by `owner`, after checking every rule of the draft
+    /// ([`PollDraft::problems`]).
     pub fn new(id: PollId, owner: PeerId, draft: PollDraft, now_ms: u64) -> Result<Self, Refusal> {
+        // One set of rules for the form and the hub: the draft's first problem, if any.
+        if let Some(problem) = draft.problems(now_ms).into_iter().next() {
+            return Err(problem.refusal);
+        }
         let title = clean(Field::Title, &draft.title)?;
         let description = clean(Field::Description, &draft.description)?;
         let owner_name = clean(Field::DisplayName, &draft.owner_name)?;
-        draft.kind.check()?;
-        if draft.deadline.is_some_and(|deadline| deadline <= now_ms) {
-            return Err(Refusal::DeadlineInPast);
-        }
-        if draft.options.len() > MAX_OPTIONS {
-            return Err(Refusal::TooManyOptions { max: MAX_OPTIONS });
-        }
         let mut options: Vec<PollOption> = Vec::with_capacity(draft.options.len());
-        for (text, id) in draft.options.iter().zip(1..) {
-            let text = clean(Field::OptionText, text)?;
-            if options
-                .iter()
-                .any(|o| option_key(&o.text) == option_key(&text))
-            {
-                return Err(Refusal::DuplicateOption);
-            }
+        let texts = draft.options.iter().filter(|t| !t.trim().is_empty());
+        for (text, id) in texts.zip(1..) {
             options.push(PollOption {
                 id: OptionId(id),
-                text,
+                text: clean(Field::OptionText, text)?,
                 added_by: owner.clone(),
             });
         }

@@ -199,11 +199,72 @@ fn new_poll_checks_every_limit() {
         Err(Refusal::DeadlineInPast)
     );
     assert!(new(PollDraft {
-        options: vec![],
         deadline: Some(NOW + 1),
         ..draft()
     })
     .is_ok());
+}
+
+/// A poll needs a title and two different, non-empty options; the form shows each problem next
+/// to its field, and the hub refuses the same drafts.
+#[test]
+fn a_draft_needs_two_different_options_and_says_where_it_is_wrong() {
+    let new = |d: PollDraft| Poll::new(PollId::from_random_bytes([9; 16]), owner(), d, NOW);
+    let options = |texts: &[&str]| PollDraft {
+        options: texts.iter().map(|t| (*t).to_owned()).collect(),
+        ..draft()
+    };
+    for few in [&[][..], &["Pizza"], &["Pizza", "  "], &["", "Pizza", ""]] {
+        assert_eq!(
+            new(options(few)),
+            Err(Refusal::EmptyText {
+                field: Field::OptionText
+            }),
+            "{few:?}"
+        );
+    }
+    // Reported on the first blank row, or on the options as a whole without one.
+    let problems = options(&["Pizza", "", ""]).problems(NOW);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].field, DraftField::Option(1));
+    assert_eq!(options(&["Pizza"]).problems(NOW)[0].field, DraftField::Options);
+    // The same option twice is one option: the second row says so, and two are still missing.
+    let problems = options(&["Pizza", " pizza "]).problems(NOW);
+    assert_eq!(
+        problems.iter().map(|p| p.field).collect::<Vec<_>>(),
+        [DraftField::Option(1)]
+    );
+    assert_eq!(problems[0].refusal, Refusal::DuplicateOption);
+    // Blank rows between options are skipped, and ids stay consecutive.
+    let poll = new(options(&["Pizza", "", "Sushi"])).unwrap();
+    assert_eq!(
+        poll.options.iter().map(|o| (o.id, o.text.as_str())).collect::<Vec<_>>(),
+        [(OptionId(1), "Pizza"), (OptionId(2), "Sushi")]
+    );
+    // Every problem at once, in the form's order.
+    let all = PollDraft {
+        title: " ".into(),
+        options: vec!["x".repeat(201), String::new()],
+        deadline: Some(NOW),
+        ..draft()
+    }
+    .problems(NOW);
+    assert_eq!(
+        all.iter().map(|p| p.field).collect::<Vec<_>>(),
+        [
+            DraftField::Title,
+            DraftField::Option(0),
+            DraftField::Option(1),
+            DraftField::Deadline
+        ]
+    );
+    assert_eq!(
+        all[1].refusal,
+        Refusal::TextTooLong {
+            field: Field::OptionText,
+            max: 200
+        }
+    );
 }
 
 // ---- membership ----
