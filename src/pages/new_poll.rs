@@ -1,10 +1,17 @@
 //! The poll-creation form: title, description, options (two at first, more on demand), single or
-//! multiple choice with a maximum, an optional deadline, anonymity, who sees results, newcomers'
-//! role. Creating opens the poll's owner view.
+//! multiple choice with a maximum, and under "More options" an optional deadline, anonymity, who
+//! sees results, newcomers' role and who may add options. Creating opens the poll's owner view.
+//!
+//! The rules are the core's ([`PollDraft::problems`]): after the first attempt to create, each
+//! problem is shown in plain words next to its field (and the first one gets the focus); long
+//! texts show a character counter instead of being cut silently.
 
 use starpoll_core::poll::{
-    NewcomerRole, OptionAdders, PollDraft, PollKind, ResultsVisibility, Settings,
+    limits::{MAX_OPTION_CHARS, MAX_TITLE_CHARS},
+    DraftField, DraftProblem, NewcomerRole, OptionAdders, PollDraft, PollKind, Refusal,
+    ResultsVisibility, Settings,
 };
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -45,28 +52,121 @@ impl Default for Form {
     }
 }
 
+/// What is wrong with the form, field by field, in plain words.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Problems(Vec<(DraftField, String)>);
+
+impl Problems {
+    fn of(&self, field: DraftField) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, why)| why.as_str())
+    }
+
+    /// The element to focus for the first problem.
+    fn first_element(&self) -> Option<String> {
+        self.0.first().map(|(field, _)| match field {
+            DraftField::Title => "poll-title".to_owned(),
+            DraftField::Description => "poll-description".to_owned(),
+            DraftField::Option(i) => format!("poll-option-{i}"),
+            DraftField::Options | DraftField::OwnerName => "poll-option-0".to_owned(),
+            DraftField::Kind => "poll-max".to_owned(),
+            DraftField::Deadline => "poll-deadline".to_owned(),
+        })
+    }
+}
+
+/// A problem as the person filling the form should read it.
+fn plain(problem: &DraftProblem, form: &Form) -> String {
+    let chars = |text: &str| text.trim().chars().count();
+    match (&problem.field, &problem.refusal) {
+        (DraftField::Title, Refusal::EmptyText { .. }) => "Write the question.".into(),
+        (DraftField::Title, Refusal::TextTooLong { max, .. }) => format!(
+            "The question is {} characters long; it may have at most {max}.",
+            chars(&form.title)
+        ),
+        (DraftField::Title | DraftField::Option(_), Refusal::InvalidCharacter { .. }) => {
+            "Keep it to one line, without special characters.".into()
+        }
+        (DraftField::Option(_) | DraftField::Options, Refusal::EmptyText { .. }) => {
+            "Give at least two different options.".into()
+        }
+        (DraftField::Option(i), Refusal::TextTooLong { max, .. }) => format!(
+            "This option is {} characters long; it may have at most {max}.",
+            form.options.get(*i).map_or(0, |t| chars(t))
+        ),
+        (DraftField::Option(i), Refusal::DuplicateOption) => format!(
+            "“{}” is already an option.",
+            form.options.get(*i).map_or("", |t| t.trim())
+        ),
+        (DraftField::Options, Refusal::TooManyOptions { max }) => {
+            format!("A poll can have at most {max} options.")
+        }
+        (DraftField::Kind, Refusal::InvalidMaxChoices { .. }) => {
+            "Choose a number from 1 to the number of options.".into()
+        }
+        (DraftField::Deadline, _) => {
+            "That time has already passed: pick a later one, or no closing time.".into()
+        }
+        (DraftField::Description, Refusal::TextTooLong { max, .. }) => {
+            format!("The details may have at most {max} characters.")
+        }
+        (_, refusal) => refusal.to_string(),
+    }
+}
+
 impl Form {
-    /// The draft to create: blank option rows are skipped. Refused with a message when the
-    /// deadline is not a time.
+    /// Every problem of the form now, in plain words (empty when a poll can be created).
+    fn problems(&self, owner_name: &str) -> Problems {
+        let mut problems = Problems::default();
+        let draft = match self.draft(owner_name) {
+            Ok(draft) => draft,
+            Err(why) => {
+                problems.0.push((DraftField::Deadline, why));
+                PollDraft {
+                    deadline: None,
+                    ..self.draft_with(owner_name, None)
+                }
+            }
+        };
+        for problem in draft.problems(crate::random::now_ms()) {
+            if problems.of(problem.field).is_none() {
+                problems.0.push((problem.field, plain(&problem, self)));
+            }
+        }
+        let order = |f: &DraftField| match f {
+            DraftField::Title => 0,
+            DraftField::Description => 1,
+            DraftField::Option(i) => 2 + i,
+            DraftField::Options => 100,
+            DraftField::Kind => 101,
+            DraftField::Deadline => 102,
+            DraftField::OwnerName => 103,
+        };
+        problems.0.sort_by_key(|(f, _)| order(f));
+        problems
+    }
+
+    /// The draft to create: every option row (the core skips blank ones). Refused with a message
+    /// when the deadline is not a time.
     fn draft(&self, owner_name: &str) -> Result<PollDraft, String> {
         let deadline = match self.deadline.trim() {
             "" => None,
             text => Some(
                 time::from_local_input(text)
-                    .ok_or_else(|| "the closing time is not a date and time".to_owned())?,
+                    .ok_or_else(|| "That is not a date and time.".to_owned())?,
             ),
         };
-        let options: Vec<String> = self
-            .options
-            .iter()
-            .filter(|o| !o.trim().is_empty())
-            .cloned()
-            .collect();
+        Ok(self.draft_with(owner_name, deadline))
+    }
+
+    fn draft_with(&self, owner_name: &str, deadline: Option<u64>) -> PollDraft {
+        let options = self.options.clone();
+        let given = options.iter().filter(|o| !o.trim().is_empty()).count();
         let kind = if self.multi {
             PollKind::Multiple {
-                max: self
-                    .max
-                    .clamp(1, u32::try_from(options.len().max(1)).unwrap_or(1)),
+                max: self.max.clamp(1, u32::try_from(given.max(1)).unwrap_or(1)),
             }
         } else {
             PollKind::Single
@@ -76,7 +176,7 @@ impl Form {
         } else {
             owner_name
         };
-        Ok(PollDraft {
+        PollDraft {
             title: self.title.clone(),
             description: self.description.clone(),
             options,
@@ -89,7 +189,38 @@ impl Form {
                 anonymous: self.anonymous,
             },
             owner_name: owner_name.to_owned(),
-        })
+        }
+    }
+}
+
+/// A counter of characters, shown once a text nears its limit.
+fn counter(text: &str, max: usize, testid: String) -> Html {
+    let n = text.trim().chars().count();
+    if n * 5 < max * 4 {
+        return html! {};
+    }
+    let class = if n > max { "counter over" } else { "counter" };
+    html! { <span {class} data-testid={testid} aria-live="polite">{ format!("{n} / {max}") }</span> }
+}
+
+/// A field's problem, if shown.
+fn field_error(why: Option<&str>, id: &str) -> Html {
+    match why {
+        Some(why) => html! {
+            <p class="field-error" id={id.to_owned()} data-testid={id.to_owned()} role="alert">{ why.to_owned() }</p>
+        },
+        None => html! {},
+    }
+}
+
+/// Moves the focus to the element with this id (the first field with a problem).
+fn focus(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(element) = element {
+        let _ = element.focus();
     }
 }
 
@@ -102,6 +233,15 @@ fn input_value(e: &InputEvent) -> String {
 pub fn NewPoll() -> Html {
     let form = use_state(Form::default);
     let error = use_state(|| None::<String>);
+    // Problems show once the user tried to create (not while the form is still empty).
+    let tried = use_state(|| false);
+    // The field to focus after the render that shows the problems (a counter per attempt).
+    let focus_target = use_state(|| None::<(u32, String)>);
+    use_effect_with((*focus_target).clone(), |target| {
+        if let Some((_, id)) = target {
+            focus(id);
+        }
+    });
     let navigator = use_navigator();
     let Some(context) = use_context::<AppContext>() else {
         return html! {};
@@ -195,14 +335,31 @@ pub fn NewPoll() -> Html {
             _ => OptionAdders::Owner,
         }
     });
+    let owner_name = ready.profile.display_name.clone();
+    let problems = if *tried {
+        form.problems(&owner_name)
+    } else {
+        Problems::default()
+    };
     let onsubmit = {
         let form = form.clone();
         let error = error.clone();
+        let tried = tried.clone();
+        let focus_target = focus_target.clone();
         let context = context.clone();
-        let owner_name = ready.profile.display_name.clone();
+        let owner_name = owner_name.clone();
         let owner = ready.identity.peer_id().to_string();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            tried.set(true);
+            let problems = form.problems(&owner_name);
+            if let Some(id) = problems.first_element() {
+                error.set(None);
+                // Focused after the render, which may open "More options" for the deadline.
+                let attempt = focus_target.as_ref().map_or(0, |(n, _)| n + 1);
+                focus_target.set(Some((attempt, id)));
+                return;
+            }
             match form
                 .draft(&owner_name)
                 .and_then(|draft| context.create_poll(draft))
@@ -231,26 +388,39 @@ pub fn NewPoll() -> Html {
             }
             form.set(next);
         });
+        let why = problems.of(DraftField::Option(i));
+        let error_id = format!("poll-option-{i}-error");
         html! {
             <li>
-                <input type="text" data-testid={format!("poll-option-{i}")}
-                    aria-label={format!("Option {}", i + 1)} maxlength="200"
-                    placeholder={format!("Option {}", i + 1)} value={text.clone()} {oninput} />
-                if removable {
-                    <button type="button" class="secondary small" data-testid={format!("poll-remove-option-{i}")}
-                        aria-label={format!("Remove option {}", i + 1)} onclick={remove}>{ "Remove" }</button>
-                }
+                <div class="option-row">
+                    <input type="text" id={format!("poll-option-{i}")} data-testid={format!("poll-option-{i}")}
+                        aria-label={format!("Option {}", i + 1)} aria-invalid={why.is_some().to_string()}
+                        aria-describedby={why.map(|_| error_id.clone())}
+                        placeholder={format!("Option {}", i + 1)} value={text.clone()} {oninput} />
+                    if removable {
+                        <button type="button" class="secondary small" data-testid={format!("poll-remove-option-{i}")}
+                            aria-label={format!("Remove option {}", i + 1)} onclick={remove}>{ "Remove" }</button>
+                    }
+                </div>
+                { counter(text, MAX_OPTION_CHARS, format!("poll-option-{i}-counter")) }
+                { field_error(why, &error_id) }
             </li>
         }
     });
+    let title_problem = problems.of(DraftField::Title);
+    let deadline_problem = problems.of(DraftField::Deadline);
     html! {
         <section class="card" aria-labelledby="new-heading">
             <h1 id="new-heading">{ "New poll" }</h1>
             <form {onsubmit} novalidate=true>
                 <div class="field">
                     <label for="poll-title">{ "Question" }</label>
-                    <input id="poll-title" data-testid="poll-title" type="text" maxlength="200"
+                    <input id="poll-title" data-testid="poll-title" type="text"
+                        aria-invalid={title_problem.is_some().to_string()}
+                        aria-describedby={title_problem.map(|_| "poll-title-error")}
                         placeholder="Where shall we have lunch?" value={form.title.clone()} oninput={on_title} />
+                    { counter(&form.title, MAX_TITLE_CHARS, "poll-title-counter".into()) }
+                    { field_error(title_problem, "poll-title-error") }
                 </div>
                 <div class="field">
                     <label for="poll-description">{ "Details (optional)" }</label>
@@ -260,6 +430,7 @@ pub fn NewPoll() -> Html {
                 <fieldset class="field">
                     <legend>{ "Options" }</legend>
                     <ol class="option-inputs">{ for options }</ol>
+                    { field_error(problems.of(DraftField::Options), "poll-options-error") }
                     <button type="button" class="secondary" data-testid="poll-add-option" onclick={add_option}>
                         { "Add an option" }
                     </button>
@@ -271,20 +442,32 @@ pub fn NewPoll() -> Html {
                     </label>
                     if form.multi {
                         <label>{ "at most " }
-                            <input type="number" class="narrow" data-testid="poll-max" min="1" max="50"
+                            <input type="number" class="narrow" id="poll-max" data-testid="poll-max" min="1" max="50"
                                 value={form.max.to_string()} oninput={on_max} />
                         </label>
                     }
+                    { field_error(problems.of(DraftField::Kind), "poll-max-error") }
                 </div>
+                if let Some(why) = &*error {
+                    <p class="hint error" role="alert" data-testid="poll-create-error">{ why.clone() }</p>
+                }
+                if !can_create {
+                    <p class="hint">{ "Your polls are served from another tab of this browser; create polls there." }</p>
+                }
+                <button type="submit" data-testid="poll-create" disabled={!can_create}>{ "Create poll" }</button>
+                <details class="more-options" data-testid="poll-more-options" open={deadline_problem.is_some()}>
+                    <summary>{ "More options" }</summary>
                 <div class="field">
                     <label for="poll-deadline">{ "Closes by itself at (optional)" }</label>
                     <div class="row">
                         <input id="poll-deadline" data-testid="poll-deadline" type="datetime-local" step="1"
+                            aria-invalid={deadline_problem.is_some().to_string()}
                             value={form.deadline.clone()} oninput={on_deadline} aria-describedby="poll-deadline-hint" />
                         if !form.deadline.is_empty() {
                             <button type="button" class="secondary small" onclick={clear_deadline}>{ "No deadline" }</button>
                         }
                     </div>
+                    { field_error(deadline_problem, "poll-deadline-error") }
                     <p class="hint" id="poll-deadline-hint">{ "Your browser closes the poll at that time, if starpoll is open then; otherwise as soon as it opens again. Votes after the deadline are refused." }</p>
                 </div>
                 <div class="field">
@@ -317,13 +500,7 @@ pub fn NewPoll() -> Html {
                         <option value="voters" selected={form.adders == OptionAdders::Voters}>{ "everyone who votes" }</option>
                     </select>
                 </div>
-                if let Some(why) = &*error {
-                    <p class="hint error" role="alert" data-testid="poll-create-error">{ why.clone() }</p>
-                }
-                if !can_create {
-                    <p class="hint">{ "Your polls are served from another tab of this browser; create polls there." }</p>
-                }
-                <button type="submit" data-testid="poll-create" disabled={!can_create}>{ "Create poll" }</button>
+                </details>
             </form>
         </section>
     }

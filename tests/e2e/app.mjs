@@ -12,6 +12,12 @@ export async function openUser(newUser, name) {
   return page;
 }
 
+/** Unfolds "More options" of the new-poll form (deadline, anonymity, results, roles). */
+export async function openMoreOptions(page) {
+  const more = page.getByTestId('poll-more-options');
+  if ((await more.getAttribute('open')) === null) await more.locator('summary').click();
+}
+
 /** The owner creates a poll from the home page; returns { ownerId, pollId, link }. */
 export async function createPoll(page, { title, options, multi = false, newcomer }) {
   await page.getByTestId('new-poll').click();
@@ -19,7 +25,10 @@ export async function createPoll(page, { title, options, multi = false, newcomer
   for (let i = 2; i < options.length; i++) await page.getByTestId('poll-add-option').click();
   for (const [i, text] of options.entries()) await page.getByTestId(`poll-option-${i}`).fill(text);
   if (multi) await page.getByTestId('poll-multi').check();
-  if (newcomer) await page.getByTestId('poll-newcomer').selectOption(newcomer);
+  if (newcomer) {
+    await openMoreOptions(page);
+    await page.getByTestId('poll-newcomer').selectOption(newcomer);
+  }
   await page.getByTestId('poll-create').click();
   const root = page.getByTestId('poll-page');
   await expect(root).toHaveAttribute('data-role', 'owner');

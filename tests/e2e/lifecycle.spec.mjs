@@ -2,7 +2,7 @@
 // maximum, anonymity and hidden results, withdrawing a vote, leaving a poll. Real Chromium, the
 // real PeerJS server, the release build.
 import { test, expect, appUrl } from './fixtures.mjs';
-import { openUser, createPoll, joinByLink } from './app.mjs';
+import { openUser, createPoll, joinByLink, openMoreOptions } from './app.mjs';
 
 /** The `datetime-local` value (local time, seconds) `secondsAhead` from now in the page. */
 function localInputAhead(page, secondsAhead) {
@@ -19,6 +19,7 @@ test('a deadline closes the poll by itself, for the owner and the participants',
   await owner.getByTestId('poll-title').fill('Closes soon');
   await owner.getByTestId('poll-option-0').fill('Yes');
   await owner.getByTestId('poll-option-1').fill('No');
+  await openMoreOptions(owner);
   await owner.getByTestId('poll-deadline').fill(await localInputAhead(owner, 6));
   await owner.getByTestId('poll-create').click();
   await expect(owner.getByTestId('poll-page')).toHaveAttribute('data-role', 'owner');
@@ -44,9 +45,14 @@ test('a deadline in the past is refused with a clear message', async ({ newUser 
   await owner.getByTestId('poll-title').fill('Too late');
   await owner.getByTestId('poll-option-0').fill('Yes');
   await owner.getByTestId('poll-option-1').fill('No');
+  await openMoreOptions(owner);
   await owner.getByTestId('poll-deadline').fill(await localInputAhead(owner, -60));
   await owner.getByTestId('poll-create').click();
-  await expect(owner.getByTestId('poll-create-error')).toHaveText('the deadline must be in the future');
+  await expect(owner.getByTestId('poll-deadline-error')).toHaveText(
+    'That time has already passed: pick a later one, or no closing time.',
+  );
+  await expect(owner.getByTestId('poll-deadline')).toBeFocused();
+  await expect(owner.getByTestId('poll-page')).toHaveCount(0);
 });
 
 test('the owner edits title, details and deadline; participants see the edit', async ({ newUser }) => {
@@ -108,6 +114,7 @@ test('anonymous poll: tallies but no names; results after voting stay hidden unt
   await owner.getByTestId('poll-title').fill('Secret');
   await owner.getByTestId('poll-option-0').fill('Yes');
   await owner.getByTestId('poll-option-1').fill('No');
+  await openMoreOptions(owner);
   await owner.getByTestId('poll-anonymous').check();
   await owner.getByTestId('poll-results').selectOption('afterVoting');
   await owner.getByTestId('poll-create').click();
