@@ -163,7 +163,11 @@ fn hidden_results_are_an_error_not_an_empty_table() {
 
 /// A view built by hand, to reach texts the poll rules would refuse.
 fn view_with(options: &[&str], names: &[&str]) -> PollView {
-    let p = poll(&["x", "y"], PollKind::Multiple { max: 50 }, Settings::default());
+    let p = poll(
+        &["x", "y"],
+        PollKind::Multiple { max: 50 },
+        Settings::default(),
+    );
     let mut view = owner_view(&p);
     view.options = options
         .iter()

@@ -227,7 +227,10 @@ fn a_draft_needs_two_different_options_and_says_where_it_is_wrong() {
     let problems = options(&["Pizza", "", ""]).problems(NOW);
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].field, DraftField::Option(1));
-    assert_eq!(options(&["Pizza"]).problems(NOW)[0].field, DraftField::Options);
+    assert_eq!(
+        options(&["Pizza"]).problems(NOW)[0].field,
+        DraftField::Options
+    );
     // The same option twice is one option: the second row says so, and two are still missing.
     let problems = options(&["Pizza", " pizza "]).problems(NOW);
     assert_eq!(
@@ -238,7 +241,10 @@ fn a_draft_needs_two_different_options_and_says_where_it_is_wrong() {
     // Blank rows between options are skipped, and ids stay consecutive.
     let poll = new(options(&["Pizza", "", "Sushi"])).unwrap();
     assert_eq!(
-        poll.options.iter().map(|o| (o.id, o.text.as_str())).collect::<Vec<_>>(),
+        poll.options
+            .iter()
+            .map(|o| (o.id, o.text.as_str()))
+            .collect::<Vec<_>>(),
         [(OptionId(1), "Pizza"), (OptionId(2), "Sushi")]
     );
     // Every problem at once, in the form's order.
