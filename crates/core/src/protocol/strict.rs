@@ -1,6 +1,6 @@
 //! The strict JSON check every frame and every body passes before it is read (PROTOCOL.md §2.4
 //! steps 2 and 9): the text is one JSON **object**, no object anywhere in it repeats a key, and
-//! it nests no deeper than serde_json's recursion limit (128). serde's derived readers would
+//! it nests at most 127 levels (serde_json's recursion limit of 128 refuses the 128th). serde's derived readers would
 //! otherwise take an array as a struct (fields in declaration order) and let the last of two
 //! equal keys win; refusing both here, once for every message type, keeps the decoder from
 //! depending on how each type is declared.

@@ -463,3 +463,22 @@ fn deep_nesting_is_bad_json() {
     let error = open(&deep_frame, None).unwrap_err();
     assert_eq!(ErrorCode::from(&error), ErrorCode::BadJson, "{error}");
 }
+
+/// The depth PROTOCOL.md §2.4 states: a body nesting 127 levels (the outer object included)
+/// is read; 128 levels are `bad-json`.
+#[test]
+fn a_body_may_nest_127_levels_and_no_more() {
+    let alice = identity(2);
+    let nested = |levels: usize| {
+        // The body object is level 1; each `[` adds one.
+        let inner = levels - 1;
+        format!(
+            r#"{{"v":1,"type":"heartbeat","x":{}0{}}}"#,
+            "[".repeat(inner),
+            "]".repeat(inner)
+        )
+    };
+    assert!(open(&frame_with_body(&alice, &nested(127)), None).is_ok());
+    let error = open(&frame_with_body(&alice, &nested(128)), None).unwrap_err();
+    assert_eq!(ErrorCode::from(&error), ErrorCode::BadJson, "{error}");
+}
