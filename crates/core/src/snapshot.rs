@@ -334,6 +334,8 @@ pub fn verify(text: &str) -> Result<VerifiedSnapshot, SnapshotError> {
             got: text.len(),
         });
     }
+    // A file and its body are JSON objects with unique keys, as a frame is (§7.3, §2.4).
+    crate::protocol::check_object(text).map_err(SnapshotError::BadJson)?;
     let raw: RawFile = serde_json::from_str(text).map_err(SnapshotError::BadJson)?;
     if raw.format != FORMAT {
         return Err(SnapshotError::UnknownFormat { got: raw.format });
@@ -355,6 +357,7 @@ pub fn verify(text: &str) -> Result<VerifiedSnapshot, SnapshotError> {
     signer
         .verify(body.as_bytes(), &sig)
         .map_err(SnapshotError::OwnerSignature)?;
+    crate::protocol::check_object(&body).map_err(SnapshotError::BadBody)?;
     let body: RawBody = serde_json::from_str(&body).map_err(SnapshotError::BadBody)?;
     if body.format != FORMAT || body.v != VERSION {
         return Err(SnapshotError::HeaderMismatch {

@@ -17,6 +17,7 @@ mod envelope;
 mod error;
 mod message;
 mod strict;
+pub(crate) use strict::check_object;
 
 #[cfg(test)]
 mod tests;

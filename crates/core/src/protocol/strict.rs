@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Checks that `text` is a JSON object with no repeated key at any depth.
-pub(super) fn check_object(text: &str) -> Result<(), serde_json::Error> {
+pub(crate) fn check_object(text: &str) -> Result<(), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.deserialize_map(Value { top: true })?;
     de.end()

@@ -628,3 +628,36 @@ proptest! {
         prop_assert!(verify(&text).is_err());
     }
 }
+
+/// A file (or its signed body) written as an array in field order, or with a repeated key, is
+/// refused like a frame would be: only one reading of a signed file exists.
+#[test]
+fn a_file_or_body_in_array_form_or_with_a_repeated_key_is_refused() {
+    let (outer, body) = parts(file());
+    let as_array = json!([
+        outer["format"],
+        outer["v"],
+        outer["signer"],
+        outer["sig"],
+        outer["body"]
+    ])
+    .to_string();
+    assert!(matches!(refused(&as_array), SnapshotError::BadJson(_)));
+    let repeated = file().replacen('{', "{\"v\":1,", 1);
+    assert!(matches!(refused(&repeated), SnapshotError::BadJson(_)));
+    // A signed body with a repeated key.
+    let text = body.to_string();
+    let doubled = text.replacen('{', "{\"v\":1,", 1);
+    let file = format!(
+        r#"{{"format":{},"v":1,"signer":"{}","sig":"{}","body":{}}}"#,
+        outer["format"],
+        olga().peer_id(),
+        olga().sign(doubled.as_bytes()),
+        serde_json::to_string(&doubled).unwrap()
+    );
+    assert!(
+        matches!(refused(&file), SnapshotError::BadBody(_)),
+        "{:?}",
+        refused(&file)
+    );
+}
