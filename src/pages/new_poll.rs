@@ -187,6 +187,7 @@ impl Form {
                 results: self.results,
                 newcomer_role: self.newcomer,
                 anonymous: self.anonymous,
+                listed: false,
             },
             owner_name: owner_name.to_owned(),
         }
