@@ -7,7 +7,7 @@
 //! texts show a character counter instead of being cut silently.
 
 use starpoll_core::poll::{
-    limits::{MAX_OPTION_CHARS, MAX_TITLE_CHARS},
+    limits::{MAX_DESCRIPTION_CHARS, MAX_OPTION_CHARS, MAX_TITLE_CHARS},
     DraftField, DraftProblem, NewcomerRole, OptionAdders, PollDraft, PollKind, Refusal,
     ResultsVisibility, Settings,
 };
@@ -109,9 +109,13 @@ fn plain(problem: &DraftProblem, form: &Form) -> String {
         (DraftField::Deadline, _) => {
             "That time has already passed: pick a later one, or no closing time.".into()
         }
-        (DraftField::Description, Refusal::TextTooLong { max, .. }) => {
-            format!("The details may have at most {max} characters.")
+        (DraftField::Description, Refusal::InvalidCharacter { .. }) => {
+            "Remove the special characters (line breaks and tabs are fine).".into()
         }
+        (DraftField::Description, Refusal::TextTooLong { max, .. }) => format!(
+            "The details are {} characters long; they may have at most {max}.",
+            chars(&form.description)
+        ),
         (_, refusal) => refusal.to_string(),
     }
 }
@@ -409,6 +413,7 @@ pub fn NewPoll() -> Html {
         }
     });
     let title_problem = problems.of(DraftField::Title);
+    let description_problem = problems.of(DraftField::Description);
     let deadline_problem = problems.of(DraftField::Deadline);
     html! {
         <section class="card" aria-labelledby="new-heading">
@@ -425,8 +430,12 @@ pub fn NewPoll() -> Html {
                 </div>
                 <div class="field">
                     <label for="poll-description">{ "Details (optional)" }</label>
-                    <textarea id="poll-description" data-testid="poll-description" rows="2" maxlength="2000"
+                    <textarea id="poll-description" data-testid="poll-description" rows="2"
+                        aria-invalid={description_problem.is_some().to_string()}
+                        aria-describedby={description_problem.map(|_| "poll-description-error")}
                         value={form.description.clone()} oninput={on_description} />
+                    { counter(&form.description, MAX_DESCRIPTION_CHARS, "poll-description-counter".into()) }
+                    { field_error(description_problem, "poll-description-error") }
                 </div>
                 <fieldset class="field">
                     <legend>{ "Options" }</legend>
