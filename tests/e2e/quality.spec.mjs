@@ -74,6 +74,7 @@ test('every main screen passes axe (no serious or critical) and is photographed 
   });
   await owner.getByTestId('vote-option-1').click();
   await expect(owner.getByTestId('tally-1')).toHaveText('1');
+    listed: true,
 
   const ann = await openUser(newUser, 'Ann');
   await joinByLink(ann, link);
