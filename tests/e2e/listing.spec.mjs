@@ -22,6 +22,14 @@ test('a new poll is unlisted: the owner list shows only listed polls, and the in
   await ann.getByTestId('join-submit').click();
   await expect(ann.getByTestId('owner-polls-status')).toContainText('no listed polls');
   await expect(ann.getByTestId('poll-list-item')).toHaveCount(0);
+  for (const [name, width, height] of [['phone', 390, 844], ['desktop', 1280, 900]]) {
+    await ann.setViewportSize({ width, height });
+    for (const scheme of ['light', 'dark']) {
+      await ann.emulateMedia({ colorScheme: scheme });
+      await ann.screenshot({ path: `test-results/screens/owner-polls-none-${name}-${scheme}.png`, fullPage: true });
+    }
+  }
+  await ann.emulateMedia({ colorScheme: 'light' });
 
   await home();
   const open = await createPoll(owner, { title: 'Open question', options: ['Yes', 'No'], listed: true });
