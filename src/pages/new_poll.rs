@@ -281,7 +281,10 @@ pub fn NewPoll() -> Html {
         let form = form.clone();
         Callback::from(move |e: Event| {
             let mut next = (*form).clone();
-            apply(&mut next, e.target_unchecked_into::<HtmlInputElement>().checked());
+            apply(
+                &mut next,
+                e.target_unchecked_into::<HtmlInputElement>().checked(),
+            );
             form.set(next);
         })
     };
