@@ -380,39 +380,36 @@ pub fn App() -> Html {
             }
         });
     }
-    // Once started, the top bar lives inside the router, so its links change the page in place:
-    // a reload would drop this tab's PeerJS peer and every participant connected to it.
-    let page = match &*state {
-        AppState::Starting => html! {
-            <>
-                <TopBar />
-                <main class="page"><p class="starting" aria-live="polite">{ "Starting…" }</p></main>
-            </>
-        },
-        AppState::Failed(error) => html! {
-            <>
-                <TopBar />
-                <main class="page"><StartupError error={error.clone()} /></main>
-            </>
-        },
-        AppState::Ready(_) => html! {
-            <Router render={Callback::from(|route| html! {
+    // The router wraps the whole app, top bar included, from the first render, so every link
+    // changes the page in place: a reload would drop this tab's PeerJS peer and every
+    // participant connected to it.
+    let render = {
+        let state = state.clone();
+        Callback::from(move |route: Route| {
+            let page = match &*state {
+                AppState::Starting => {
+                    html! { <p class="starting" aria-live="polite">{ "Starting…" }</p> }
+                }
+                AppState::Failed(error) => html! { <StartupError error={error.clone()} /> },
+                AppState::Ready(_) => switch(route),
+            };
+            html! {
                 <>
                     <TopBar />
-                    <main class="page">{ switch(route) }</main>
+                    <main class="page">{ page }</main>
                 </>
-            })} />
-        },
+            }
+        })
     };
     html! {
         <ContextProvider<AppContext> context={context}>
-            { page }
+            <Router {render} />
         </ContextProvider<AppContext>>
     }
 }
 
-/// The top bar: the brand (home) and the Verify and Settings links, routed in place inside the
-/// router (plain links before the app started).
+/// The top bar: the brand (home) and the Verify and Settings links, routed in place (it is
+/// rendered inside the [`Router`]).
 #[component]
 fn TopBar() -> Html {
     html! {

@@ -22,6 +22,8 @@ pub struct ShareProps {
     pub link: AttrValue,
     /// The poll's title, offered to the share sheet.
     pub title: AttrValue,
+    /// Whether the poll is in the owner's public poll list (else the link is the only way in).
+    pub listed: bool,
 }
 
 /// The link's QR code, ready for the `<svg>` attributes (cheap to clone on every render).
@@ -40,8 +42,9 @@ enum Outcome {
     Failed(String),
 }
 
-/// The invite link (`share-link`, `copy-share-link`), its QR code (`share-qr`) and, where the
-/// browser supports it, a Share button (`share-native`) with its status line (`share-status`).
+/// The invite link (`share-link`, `copy-share-link`), whether the poll is listed
+/// (`share-listing`, `data-listed`), its QR code (`share-qr`) and, where the browser supports it,
+/// a Share button (`share-native`) with its status line (`share-status`).
 #[component]
 pub fn Share(props: &ShareProps) -> Html {
     let qr = use_memo(props.link.clone(), |link| {
@@ -101,6 +104,13 @@ pub fn Share(props: &ShareProps) -> Html {
                     <p class="hint error" data-testid="share-status" aria-live="polite">{ status }</p>
                 }
                 <p class="hint">{ "Anyone with this link can join while this browser has starpoll open." }</p>
+                <p class="hint" data-testid="share-listing" data-listed={props.listed.to_string()}>
+                    { if props.listed {
+                        "Listed: anyone with your peer ID can also find it in the list of your polls."
+                    } else {
+                        "Unlisted: the link is the only way in, so share it only with the people you invite."
+                    } }
+                </p>
             </div>
             <figure class="share-qr">
                 { drawing }

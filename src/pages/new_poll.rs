@@ -1,13 +1,14 @@
 //! The poll-creation form: title, description, options (two at first, more on demand), single or
-//! multiple choice with a maximum, and under "More options" an optional deadline, anonymity, who
-//! sees results, newcomers' role and who may add options. Creating opens the poll's owner view.
+//! multiple choice with a maximum, whether the poll stays unlisted (the default: only its invite
+//! link leads to it), and under "More options" an optional deadline, anonymity, who sees results,
+//! newcomers' role and who may add options. Creating opens the poll's owner view.
 //!
 //! The rules are the core's ([`PollDraft::problems`]): after the first attempt to create, each
 //! problem is shown in plain words next to its field (and the first one gets the focus); long
 //! texts show a character counter instead of being cut silently.
 
 use starpoll_core::poll::{
-    limits::{MAX_OPTION_CHARS, MAX_TITLE_CHARS},
+    limits::{MAX_DESCRIPTION_CHARS, MAX_OPTION_CHARS, MAX_TITLE_CHARS},
     DraftField, DraftProblem, NewcomerRole, OptionAdders, PollDraft, PollKind, Refusal,
     ResultsVisibility, Settings,
 };
@@ -31,6 +32,8 @@ struct Form {
     newcomer: NewcomerRole,
     adders: OptionAdders,
     anonymous: bool,
+    /// Kept out of the owner's public poll list (`Settings::listed` is its negation).
+    unlisted: bool,
     /// The `datetime-local` value of the deadline ("" = none).
     deadline: String,
 }
@@ -47,6 +50,7 @@ impl Default for Form {
             newcomer: NewcomerRole::Voter,
             adders: OptionAdders::Owner,
             anonymous: false,
+            unlisted: !Settings::default().listed,
             deadline: String::new(),
         }
     }
@@ -109,9 +113,13 @@ fn plain(problem: &DraftProblem, form: &Form) -> String {
         (DraftField::Deadline, _) => {
             "That time has already passed: pick a later one, or no closing time.".into()
         }
-        (DraftField::Description, Refusal::TextTooLong { max, .. }) => {
-            format!("The details may have at most {max} characters.")
+        (DraftField::Description, Refusal::InvalidCharacter { .. }) => {
+            "Remove the special characters (line breaks and tabs are fine).".into()
         }
+        (DraftField::Description, Refusal::TextTooLong { max, .. }) => format!(
+            "The details are {} characters long; they may have at most {max}.",
+            chars(&form.description)
+        ),
         (_, refusal) => refusal.to_string(),
     }
 }
@@ -187,6 +195,7 @@ impl Form {
                 results: self.results,
                 newcomer_role: self.newcomer,
                 anonymous: self.anonymous,
+                listed: !self.unlisted,
             },
             owner_name: owner_name.to_owned(),
         }
@@ -268,22 +277,20 @@ pub fn NewPoll() -> Html {
             form.set(next);
         })
     };
-    let on_multi = {
+    let check = |apply: fn(&mut Form, bool)| {
         let form = form.clone();
         Callback::from(move |e: Event| {
             let mut next = (*form).clone();
-            next.multi = e.target_unchecked_into::<HtmlInputElement>().checked();
+            apply(
+                &mut next,
+                e.target_unchecked_into::<HtmlInputElement>().checked(),
+            );
             form.set(next);
         })
     };
-    let on_anonymous = {
-        let form = form.clone();
-        Callback::from(move |e: Event| {
-            let mut next = (*form).clone();
-            next.anonymous = e.target_unchecked_into::<HtmlInputElement>().checked();
-            form.set(next);
-        })
-    };
+    let on_multi = check(|f, v| f.multi = v);
+    let on_anonymous = check(|f, v| f.anonymous = v);
+    let on_unlisted = check(|f, v| f.unlisted = v);
     let on_deadline = edit(|f, v| f.deadline = v).reform(|e: InputEvent| input_value(&e));
     let clear_deadline = {
         let form = form.clone();
@@ -408,6 +415,7 @@ pub fn NewPoll() -> Html {
         }
     });
     let title_problem = problems.of(DraftField::Title);
+    let description_problem = problems.of(DraftField::Description);
     let deadline_problem = problems.of(DraftField::Deadline);
     html! {
         <section class="card" aria-labelledby="new-heading">
@@ -424,8 +432,12 @@ pub fn NewPoll() -> Html {
                 </div>
                 <div class="field">
                     <label for="poll-description">{ "Details (optional)" }</label>
-                    <textarea id="poll-description" data-testid="poll-description" rows="2" maxlength="2000"
+                    <textarea id="poll-description" data-testid="poll-description" rows="2"
+                        aria-invalid={description_problem.is_some().to_string()}
+                        aria-describedby={description_problem.map(|_| "poll-description-error")}
                         value={form.description.clone()} oninput={on_description} />
+                    { counter(&form.description, MAX_DESCRIPTION_CHARS, "poll-description-counter".into()) }
+                    { field_error(description_problem, "poll-description-error") }
                 </div>
                 <fieldset class="field">
                     <legend>{ "Options" }</legend>
@@ -447,6 +459,20 @@ pub fn NewPoll() -> Html {
                         </label>
                     }
                     { field_error(problems.of(DraftField::Kind), "poll-max-error") }
+                </div>
+                <div class="field">
+                    <label>
+                        <input type="checkbox" data-testid="poll-unlisted" checked={form.unlisted} onchange={on_unlisted}
+                            aria-describedby="poll-unlisted-hint" />
+                        { " Unlisted: only people with the invite link can find it" }
+                    </label>
+                    <p class="hint" id="poll-unlisted-hint">
+                        { if form.unlisted {
+                            "It stays out of the list of your polls that anyone with your peer ID can see."
+                        } else {
+                            "Anyone with your peer ID will see it in the list of your polls and can join."
+                        } }
+                    </p>
                 </div>
                 if let Some(why) = &*error {
                     <p class="hint error" role="alert" data-testid="poll-create-error">{ why.clone() }</p>

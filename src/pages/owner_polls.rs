@@ -1,6 +1,7 @@
 //! The polls of an owner known only by peer ID (`/o/<owner>`): asks the owner's browser for
 //! `poll:list` through an intent (over the same connection as the polls followed there) and
-//! lists what it answers, verified against the owner's key.
+//! lists what it answers, verified against the owner's key. The owner answers with its *listed*
+//! polls only; the page says so, since an unlisted poll needs its invite link.
 
 use starpoll_core::poll::PollStatus;
 use starpoll_core::protocol::PollSummary;
@@ -86,7 +87,9 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
             </p>
         },
         Listing::Listed(polls) if polls.is_empty() => html! {
-            <p class="hint" data-testid="owner-polls-status">{ "This owner has no polls." }</p>
+            <p class="hint" data-testid="owner-polls-status">
+                { "This owner has no listed polls. Ask them for the invite link of the poll you want to join." }
+            </p>
         },
         Listing::Listed(polls) => html! {
             <ul class="poll-list">
@@ -105,9 +108,12 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
         },
     };
     html! {
-        <section class="card" aria-labelledby="owner-heading">
+        <section class="card owner-polls" aria-labelledby="owner-heading">
             <h1 id="owner-heading">{ "Polls of this owner" }</h1>
             <p class="hint"><code class="peer-id">{ owner.to_string() }</code></p>
+            <p class="hint" data-testid="owner-polls-note">
+                { "Only the polls the owner listed appear here; an unlisted poll opens from its invite link." }
+            </p>
             { body }
         </section>
     }

@@ -118,7 +118,8 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
                 <p class="notice error" role="alert" data-testid="command-error">{ why.clone() }</p>
             }
             <Ballot view={view.clone()} can_vote={open} {on_vote} />
-            <Share link={AttrValue::from(link)} title={AttrValue::from(hosted.poll.title.clone())} />
+            <Share link={AttrValue::from(link)} title={AttrValue::from(hosted.poll.title.clone())}
+                listed={hosted.poll.settings.listed} />
             <div class="row">
                 <button type="button" class="secondary" data-testid={if open { "poll-close" } else { "poll-reopen" }} onclick={toggle}>
                     { if open { "Close the poll" } else { "Reopen the poll" } }

@@ -18,13 +18,17 @@ export async function openMoreOptions(page) {
   if ((await more.getAttribute('open')) === null) await more.locator('summary').click();
 }
 
-/** The owner creates a poll from the home page; returns { ownerId, pollId, link }. */
-export async function createPoll(page, { title, options, multi = false, newcomer }) {
+/**
+ * The owner creates a poll from the home page; returns { ownerId, pollId, link }. `listed: true`
+ * unchecks `poll-unlisted`, so the poll is in the owner's poll list (new polls are unlisted).
+ */
+export async function createPoll(page, { title, options, multi = false, newcomer, listed = false }) {
   await page.getByTestId('new-poll').click();
   await page.getByTestId('poll-title').fill(title);
   for (let i = 2; i < options.length; i++) await page.getByTestId('poll-add-option').click();
   for (const [i, text] of options.entries()) await page.getByTestId(`poll-option-${i}`).fill(text);
   if (multi) await page.getByTestId('poll-multi').check();
+  if (listed) await page.getByTestId('poll-unlisted').uncheck();
   if (newcomer) {
     await openMoreOptions(page);
     await page.getByTestId('poll-newcomer').selectOption(newcomer);

@@ -41,11 +41,12 @@ async function goInApp(page, path) {
   }, appUrl(path));
 }
 
+// Listed, so that the owner's poll list shows them at the end.
 async function createPolls(page, count, prefix) {
   const polls = [];
   for (let i = 0; i < count; i++) {
     if (i > 0) await goInApp(page, '/');
-    polls.push(await createPoll(page, { title: `${prefix} ${i + 1}`, options: ['Yes', 'No'] }));
+    polls.push(await createPoll(page, { title: `${prefix} ${i + 1}`, options: ['Yes', 'No'], listed: true }));
   }
   return polls;
 }

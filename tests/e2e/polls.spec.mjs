@@ -16,7 +16,12 @@ async function expectTallies(pages, tallies) {
 test('owner and three participants vote, change votes, and converge after the owner reloads', async ({ newUser }) => {
   const owner = await openUser(newUser, 'Olga');
   const ownerId = (await owner.getByTestId('my-peer-id').textContent()).trim();
-  const { pollId, link } = await createPoll(owner, { title: 'Lunch?', options: ['Pizza', 'Sushi', 'Tacos'] });
+  // Listed, so that Cid can pick it from the owner's poll list.
+  const { pollId, link } = await createPoll(owner, {
+    title: 'Lunch?',
+    options: ['Pizza', 'Sushi', 'Tacos'],
+    listed: true,
+  });
   expect(link).toContain(`/p/${ownerId}/${pollId}`);
   await expect(owner.getByTestId('sync-status')).toHaveAttribute('data-state', 'owner');
 

@@ -6,13 +6,14 @@ import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test, expect, appUrl } from './fixtures.mjs';
-import { openUser, createPoll, joinByLink } from './app.mjs';
+import { openUser, openMoreOptions, createPoll, joinByLink } from './app.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const SCREENS_DIR = path.resolve('test-results/screens');
 const SIZES = [
-  { name: 'phone', width: 360, height: 740 },
+  { name: 'small', width: 360, height: 740 },
+  { name: 'phone', width: 390, height: 844 },
   { name: 'desktop', width: 1280, height: 860 },
 ];
 const SCHEMES = ['light', 'dark'];
@@ -67,10 +68,13 @@ test('every main screen passes axe (no serious or critical) and is photographed 
   await owner.getByTestId('new-poll').click();
   await owner.getByTestId('poll-title').fill('Team lunch on Friday');
   await checkScreen(owner, 'new-poll', () => expect(owner.getByTestId('poll-create')).toBeVisible());
+  await openMoreOptions(owner);
+  await checkScreen(owner, 'new-poll-more', () => expect(owner.getByTestId('poll-adders')).toBeVisible());
   await owner.goto(appUrl('/'));
   const { link, ownerId } = await createPoll(owner, {
     title: 'Team lunch on Friday',
     options: ['Pizza', 'Sushi', 'Tacos from the corner place'],
+    listed: true,
   });
   await owner.getByTestId('vote-option-1').click();
   await expect(owner.getByTestId('tally-1')).toHaveText('1');

@@ -28,6 +28,9 @@
 //! - [`Hub::delete`] forgets a poll and its records at once: the step's [`Write::DeletePoll`]
 //!   removes both from storage before anyone is told, subscribers get `unknown-poll`, and from
 //!   then on the poll is answered like any poll the hub never had.
+//! - `poll:list` names only the polls whose settings say `listed`; every poll, listed or not, is
+//!   served to whoever names its id (`sync:request`, commands), so an unlisted poll is reached by
+//!   its invite link alone.
 //!
 //! The rules implemented here are PROTOCOL.md §4.10, plus the limits in [`Limits`].
 //!
@@ -630,7 +633,12 @@ impl Hub {
                 }
             }
             Control::ListRequest => {
-                let polls = self.polls().map(PollSummary::from).collect();
+                // Only listed polls: an unlisted one is reached by its id alone (its invite link).
+                let polls = self
+                    .polls()
+                    .filter(|poll| poll.settings.listed)
+                    .map(PollSummary::from)
+                    .collect();
                 self.send(step, conn, &Control::List { polls }.into());
             }
             // A heartbeat only proves the connection alive (already noted); owner→participant

@@ -33,3 +33,10 @@ pub fn lunch_draft() -> PollDraft {
         owner_name: "Olga".into(),
     }
 }
+
+/// [`lunch_draft`] with the poll in the owner's public `poll:list`.
+pub fn listed_lunch_draft() -> PollDraft {
+    let mut draft = lunch_draft();
+    draft.settings.listed = true;
+    draft
+}

@@ -118,13 +118,15 @@ fn poll() -> impl Strategy<Value = Poll> {
         ]),
         prop::sample::select(vec![NewcomerRole::Voter, NewcomerRole::Viewer]),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
-            |(option_adders, results, newcomer_role, anonymous)| Settings {
+            |(option_adders, results, newcomer_role, anonymous, listed)| Settings {
                 option_adders,
                 results,
                 newcomer_role,
                 anonymous,
+                listed,
             },
         );
     let kind = prop_oneof![

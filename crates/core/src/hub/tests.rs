@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::poll::{OptionId, PollDraft, PollStatus, PollView, Role};
 use crate::protocol::open;
-use crate::testing::{cid, identity, poll_id, NOW};
+use crate::testing::{cid, identity, listed_lunch_draft, poll_id, NOW};
 
 fn draft() -> PollDraft {
     crate::testing::lunch_draft()
@@ -411,20 +411,43 @@ fn sync_request_subscribes_and_sends_state_only_when_newer() {
     assert_eq!(kinds(&to(&step, bob.conn)), ["event"]);
 }
 
-#[test]
-fn list_request_lists_every_poll() {
-    let mut hub = hub();
-    let second = PollId::from_random_bytes([0x12; 16]);
-    hub.create(second, draft(), NOW).unwrap();
-    let ann = Guest::new(2);
-    ann.open(&mut hub);
-    let step = ann.send(&mut hub, Control::ListRequest.into());
-    let got = to(&step, ann.conn);
+/// The ids in the hub's answer to a `poll:list:request` from `guest`.
+fn listed_ids(hub: &mut Hub, guest: &Guest) -> Vec<PollId> {
+    let step = guest.send(hub, Control::ListRequest.into());
+    let got = to(&step, guest.conn);
     let [Control::List { polls }] = &got[..] else {
         panic!("{got:?}")
     };
-    let ids: Vec<_> = polls.iter().map(|p| p.poll_id).collect();
-    assert_eq!(ids, [poll_id(), second]);
+    polls.iter().map(|p| p.poll_id).collect()
+}
+
+#[test]
+fn list_request_lists_only_listed_polls_and_an_unlisted_one_is_reached_by_its_id() {
+    // The hub's poll (default settings) is unlisted; two more are listed.
+    let mut hub = hub();
+    assert!(!hub.poll(&poll_id()).unwrap().settings.listed);
+    let second = PollId::from_random_bytes([0x12; 16]);
+    let third = PollId::from_random_bytes([0x13; 16]);
+    hub.create(second, listed_lunch_draft(), NOW).unwrap();
+    hub.create(third, listed_lunch_draft(), NOW).unwrap();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    assert_eq!(listed_ids(&mut hub, &ann), [second, third]);
+    // Knowing the unlisted poll's id (its invite link) is enough to follow and join it.
+    let step = ann.send(
+        &mut hub,
+        Control::SyncRequest {
+            poll_id: poll_id(),
+            since_revision: None,
+        }
+        .into(),
+    );
+    assert_eq!(kinds(&to(&step, ann.conn)), ["state", "discovery"]);
+    ann.join(&mut hub, cid(1));
+    let role = hub.poll(&poll_id()).unwrap().role_of(ann.me.peer_id());
+    assert_eq!(role, Some(Role::Voter));
+    // Being a member does not list it either: the list is the same for everyone.
+    assert_eq!(listed_ids(&mut hub, &ann), [second, third]);
 }
 
 #[test]
@@ -782,7 +805,7 @@ fn a_hub_snapshot_verifies_and_a_restored_hub_can_still_export_it() {
 fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
     let mut hub = hub();
     let second = PollId::from_random_bytes([0x12; 16]);
-    hub.create(second, draft(), NOW).unwrap();
+    hub.create(second, listed_lunch_draft(), NOW).unwrap();
     let (ann, bob, cat) = (Guest::new(2), Guest::new(3), Guest::new(4));
     ann.open(&mut hub);
     ann.join(&mut hub, cid(1));
@@ -991,4 +1014,64 @@ fn a_message_dropped_for_its_size_is_answered_too_large() {
         to(&step, ann.conn).first(),
         Some(Control::Ack { .. })
     ));
+}
+
+/// The exchange of PROTOCOL.md §5 run through the hub: every frame in it, Alice's and the
+/// owner's, is in the document exactly (ed25519 signatures are deterministic).
+#[test]
+fn the_documented_exchange_is_exact() {
+    let mut hub = Hub::new(identity(1), Limits::default());
+    hub.create(poll_id(), listed_lunch_draft(), NOW).unwrap();
+    let alice = Guest::new(2);
+    alice.open(&mut hub);
+    let mut frames = Vec::new();
+    let mut exchange = |hub: &mut Hub, message: Option<Message>| {
+        let step = match message {
+            Some(message) => {
+                let frame = seal(&alice.me, &message).unwrap();
+                frames.push(frame.clone());
+                hub.receive(alice.conn, Incoming::Text(&frame), NOW)
+            }
+            None => hub.local(poll_id(), cid(0x55), &Command::Close, NOW).0,
+        };
+        let sent = step.sends.iter().filter(|(conn, _)| *conn == alice.conn);
+        frames.extend(sent.map(|(_, frame)| frame.to_string()));
+    };
+    let command = |id: u8, command| {
+        Some(Message::Command(CommandFrame {
+            command,
+            poll_id: poll_id(),
+            command_id: CommandId::from_random_bytes([id; 16]),
+        }))
+    };
+    let vote = |id, option| {
+        command(
+            id,
+            Command::CastVote {
+                option_ids: vec![OptionId(option)],
+            },
+        )
+    };
+    let join = Command::Join {
+        display_name: "Alice".into(),
+    };
+    exchange(&mut hub, command(0x33, join));
+    exchange(&mut hub, vote(0x44, 2));
+    exchange(&mut hub, vote(0x44, 2));
+    exchange(&mut hub, None);
+    exchange(&mut hub, vote(0x66, 1));
+    let sync = Control::SyncRequest {
+        poll_id: poll_id(),
+        since_revision: Some(Revision(1)),
+    };
+    exchange(&mut hub, Some(sync.into()));
+    exchange(&mut hub, Some(Control::Heartbeat.into()));
+    let doc = include_str!("../../../../PROTOCOL.md");
+    let section = &doc[doc.find("## 5. Example exchange").unwrap()..];
+    let section = &section[..section.find("## 6.").unwrap()];
+    let missing: Vec<&String> = frames.iter().filter(|f| !section.contains(*f)).collect();
+    if std::env::var_os("STARPOLL_PRINT_EXAMPLES").is_some() {
+        frames.iter().for_each(|frame| println!("{frame}"));
+    }
+    assert!(missing.is_empty(), "not in PROTOCOL.md §5: {missing:#?}");
 }

@@ -9,7 +9,7 @@ use super::*;
 use crate::follower::Link;
 use crate::hub::{ConnId, Hub, Incoming, Limits};
 use crate::poll::OptionId;
-use crate::testing::{identity, lunch_draft, NOW};
+use crate::testing::{identity, listed_lunch_draft, NOW};
 
 fn olga() -> Identity {
     identity(1)
@@ -64,7 +64,7 @@ impl World {
     fn new(polls: u8) -> Self {
         let mut hub = Hub::new(olga(), Limits::default());
         for n in 1..=polls {
-            hub.create(poll(n), lunch_draft(), NOW).unwrap();
+            hub.create(poll(n), listed_lunch_draft(), NOW).unwrap();
         }
         Self {
             hub,

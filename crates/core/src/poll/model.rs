@@ -132,8 +132,27 @@ pub struct Settings {
     /// Whether who voted for what is hidden from every view (tallies stay visible). The owner's
     /// browser still holds the ballots: it has to, to validate them.
     pub anonymous: bool,
+    /// Whether the owner's `poll:list` shows this poll to anyone who asks. An unlisted poll (the
+    /// default for new polls) is reached only by its id, i.e. by its invite link.
+    ///
+    /// Absent in polls, frames and snapshot files written before the setting existed; those
+    /// read as listed, because every poll was in the list then and an owner may have handed out
+    /// their peer ID as the way in ([`Settings::LISTED_WHEN_ABSENT`]).
+    #[serde(default = "listed_when_absent")]
+    pub listed: bool,
 }
 
+impl Settings {
+    /// How a poll without the `listed` field reads: listed, as every poll was before the field.
+    pub const LISTED_WHEN_ABSENT: bool = true;
+}
+
+fn listed_when_absent() -> bool {
+    Settings::LISTED_WHEN_ABSENT
+}
+
+/// A new poll's settings unless the owner chooses otherwise: only the owner adds options, results
+/// are always visible, newcomers vote, not anonymous, and unlisted.
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -141,6 +160,7 @@ impl Default for Settings {
             results: ResultsVisibility::Always,
             newcomer_role: NewcomerRole::Voter,
             anonymous: false,
+            listed: false,
         }
     }
 }

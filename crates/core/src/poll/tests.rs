@@ -892,6 +892,32 @@ fn polls_round_trip_and_corrupt_polls_are_refused() {
 }
 
 #[test]
+fn new_polls_are_unlisted_and_polls_stored_before_the_setting_read_as_listed() {
+    assert!(!Settings::default().listed, "a new poll is unlisted");
+    let poll = poll();
+    assert!(!poll.settings.listed);
+    // The setting is always written.
+    let json = serde_json::to_string(&poll).unwrap();
+    assert!(
+        json.contains("\"anonymous\":false,\"listed\":false}"),
+        "{json}"
+    );
+    assert_eq!(serde_json::from_str::<Poll>(&json).unwrap(), poll);
+    // A poll written before the setting existed (no `listed`) stays in the owner's list.
+    let old = json.replace(",\"listed\":false", "");
+    assert!(!old.contains("listed"));
+    let read = serde_json::from_str::<Poll>(&old).unwrap();
+    assert!(read.settings.listed);
+    assert_eq!(Settings::LISTED_WHEN_ABSENT, read.settings.listed);
+    // The same holds for the settings alone, as in a `poll:state` view.
+    let settings: Settings = serde_json::from_str(
+        r#"{"optionAdders":"owner","results":"always","newcomerRole":"voter","anonymous":false}"#,
+    )
+    .unwrap();
+    assert!(settings.listed);
+}
+
+#[test]
 fn commands_use_the_spec_names_and_camel_case() {
     let json = |c: &Command| serde_json::to_string(c).unwrap();
     assert_eq!(

@@ -25,7 +25,7 @@ fn vote_frame() -> Message {
 }
 
 fn small_poll(owner: &Identity) -> Poll {
-    let draft = crate::testing::lunch_draft();
+    let draft = crate::testing::listed_lunch_draft();
     Poll::new(poll_id(), owner.peer_id().clone(), draft, NOW).unwrap()
 }
 

@@ -544,7 +544,7 @@ fn a_poll_at_every_limit_fits_in_a_snapshot() {
 /// the §2.2 test vector frame, Olga voting Pizza. Deterministic (ed25519 signatures are).
 fn documented_example() -> String {
     let mut hub = Hub::new(olga(), Limits::default());
-    let draft = crate::testing::lunch_draft();
+    let draft = crate::testing::listed_lunch_draft();
     hub.create(poll_id(), draft, NOW).unwrap();
     let alice = CommandId::from_random_bytes([0x44; 16]);
     send(
