@@ -6,6 +6,7 @@ mod confirm;
 mod copy_button;
 mod edit_poll;
 mod name_field;
+mod options_editor;
 mod share;
 mod startup_error;
 
@@ -14,5 +15,6 @@ pub use confirm::ConfirmButton;
 pub use copy_button::CopyButton;
 pub use edit_poll::EditPoll;
 pub use name_field::NameField;
+pub use options_editor::OptionsEditor;
 pub use share::Share;
 pub use startup_error::StartupError;

@@ -11,7 +11,7 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use crate::app::{AppContext, Route};
-use crate::components::{Ballot, ConfirmButton, EditPoll, Share};
+use crate::components::{Ballot, ConfirmButton, EditPoll, OptionsEditor, Share};
 use crate::files;
 use crate::follow::SyncState;
 use crate::network::NetworkStatus;
@@ -118,6 +118,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
                 <p class="notice error" role="alert" data-testid="command-error">{ why.clone() }</p>
             }
             <Ballot view={view.clone()} can_vote={open} {on_vote} />
+            <OptionsEditor view={view.clone()} may_add=true owner=true on_command={command.clone()} />
             <Share link={AttrValue::from(link)} title={AttrValue::from(hosted.poll.title.clone())}
                 listed={hosted.poll.settings.listed} />
             <div class="row">
@@ -283,6 +284,15 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             }
         })
     };
+    let may_add = role.is_some_and(|r| r.may_add_options(view.settings.option_adders));
+    let on_command = {
+        let context = context.clone();
+        Callback::from(move |command: Command| {
+            if let Err(e) = context.participant_command(poll_id, command) {
+                gloo::console::error!(e);
+            }
+        })
+    };
     let stale = sync != SyncState::Connected;
     let peers = snapshot.map(|s| s.peers.clone()).unwrap_or_default();
     let participants = peers.len().saturating_sub(1);
@@ -306,6 +316,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             }
             <p class="hint" data-testid="my-role">{ role_note }</p>
             <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} />
+            <OptionsEditor view={view.clone()} {may_add} {on_command} />
             { pending_list.unwrap_or_default() }
             <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
             <Export view={view.clone()} />
@@ -321,7 +332,9 @@ fn describe(command: &Command) -> String {
         Command::CastVote { option_ids } if option_ids.is_empty() => "withdrawing your vote".into(),
         Command::CastVote { .. } => "your vote".into(),
         Command::UpdateProfile { display_name } => format!("renaming yourself to {display_name}"),
-        Command::AddOption { text } => format!("adding the option {text}"),
+        Command::AddOption { text } => format!("adding the option “{text}”"),
+        Command::RenameOption { text, .. } => format!("renaming an option to “{text}”"),
+        Command::RemoveOption { .. } => "removing an option".into(),
         Command::SetRole { role, .. } => format!("making someone {} {role}", role.article()),
         Command::Close => "closing the poll".into(),
         Command::Reopen => "reopening the poll".into(),

@@ -72,6 +72,13 @@ fn command() -> impl Strategy<Value = Command> {
             option_ids: ids.into_iter().map(OptionId).collect(),
         }),
         3 => text().prop_map(|text| Command::AddOption { text }),
+        2 => (0u32..6, text()).prop_map(|(id, text)| Command::RenameOption {
+            option_id: OptionId(id),
+            text,
+        }),
+        2 => (0u32..6).prop_map(|id| Command::RemoveOption {
+            option_id: OptionId(id),
+        }),
         3 => (0..AUTHORS + 1, role()).prop_map(|(member, role)| Command::SetRole {
             member: peers()[member].clone(),
             role,

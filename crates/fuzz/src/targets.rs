@@ -205,7 +205,7 @@ fn command_id(rng: &mut Rng) -> CommandId {
 /// A random message a participant could send.
 fn participant_message(rng: &mut Rng) -> Message {
     let poll_id = poll_id();
-    let command = match rng.below(6) {
+    let command = match rng.below(8) {
         0 => Command::Join {
             display_name: format!("guest {}", rng.below(1000)),
         },
@@ -220,7 +220,14 @@ fn participant_message(rng: &mut Rng) -> Message {
         3 => Command::AddOption {
             text: format!("option {}", rng.below(1000)),
         },
-        4 => {
+        4 => Command::RenameOption {
+            option_id: OptionId(rng.below(5) as u32),
+            text: format!("option {}", rng.below(1000)),
+        },
+        5 => Command::RemoveOption {
+            option_id: OptionId(rng.below(5) as u32),
+        },
+        6 => {
             return Message::Control(Control::SyncRequest {
                 poll_id,
                 since_revision: None,

@@ -21,6 +21,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::limits::{clean, option_key, Field, MAX_MEMBERS, MAX_OPTIONS};
+use super::MIN_OPTIONS;
 use super::{
     Action, Command, Member, OptionId, Poll, PollData, PollOption, PollStatus, Refusal, Revision,
     Role, TallyEntry,
@@ -70,6 +71,18 @@ pub enum Change {
         /// The new option with its assigned id.
         option: PollOption,
     },
+    /// An option's text changed.
+    OptionRenamed {
+        /// The option.
+        option_id: OptionId,
+        /// Its new text.
+        text: String,
+    },
+    /// An option was removed (nobody had voted for it).
+    OptionRemoved {
+        /// The option.
+        option_id: OptionId,
+    },
     /// A member's role changed.
     RoleSet {
         /// The member.
@@ -117,6 +130,8 @@ struct ChangeFields {
     voter: Option<PeerId>,
     option_ids: Option<BTreeSet<OptionId>>,
     option: Option<PollOption>,
+    option_id: Option<OptionId>,
+    text: Option<String>,
     title: Option<String>,
     description: Option<String>,
     deadline: Option<u64>,
@@ -139,6 +154,13 @@ impl TryFrom<ChangeFields> for Change {
             },
             "optionAdded" => Self::OptionAdded {
                 option: required(f.option, "option")?,
+            },
+            "optionRenamed" => Self::OptionRenamed {
+                option_id: required(f.option_id, "optionId")?,
+                text: required(f.text, "text")?,
+            },
+            "optionRemoved" => Self::OptionRemoved {
+                option_id: required(f.option_id, "optionId")?,
             },
             "roleSet" => Self::RoleSet {
                 member: required(f.member, "member")?,
@@ -248,6 +270,37 @@ fn step(
             next.options.push(option.clone());
             Ok(Change::OptionAdded { option })
         }
+        Command::RenameOption { option_id, text } => {
+            require(is_owner, Action::EditOptions)?;
+            let index = unvoted_option(poll, *option_id)?;
+            let text = clean(Field::OptionText, text)?;
+            let key = option_key(&text);
+            let taken = poll
+                .options
+                .iter()
+                .any(|o| o.id != *option_id && option_key(&o.text) == key);
+            if taken {
+                return Err(Refusal::DuplicateOption);
+            }
+            if let Some(option) = next.options.get_mut(index) {
+                option.text.clone_from(&text);
+            }
+            Ok(Change::OptionRenamed {
+                option_id: *option_id,
+                text,
+            })
+        }
+        Command::RemoveOption { option_id } => {
+            require(is_owner, Action::EditOptions)?;
+            let index = unvoted_option(poll, *option_id)?;
+            if poll.options.len() <= MIN_OPTIONS {
+                return Err(Refusal::TooFewOptions { min: MIN_OPTIONS });
+            }
+            next.options.remove(index);
+            Ok(Change::OptionRemoved {
+                option_id: *option_id,
+            })
+        }
         Command::SetRole {
             member,
             role: new_role,
@@ -325,6 +378,23 @@ fn step(
             })
         }
     }
+}
+
+/// The index of `option` in `poll`, if it exists and no ballot names it.
+fn unvoted_option(poll: &Poll, option: OptionId) -> Result<usize, Refusal> {
+    let index = poll
+        .options
+        .iter()
+        .position(|o| o.id == option)
+        .ok_or(Refusal::UnknownOption { option })?;
+    if poll
+        .ballots
+        .values()
+        .any(|choices| choices.contains(&option))
+    {
+        return Err(Refusal::OptionHasVotes { option });
+    }
+    Ok(index)
 }
 
 fn join(

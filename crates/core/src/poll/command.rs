@@ -40,6 +40,21 @@ pub enum Command {
         /// The option's text.
         text: String,
     },
+    /// Change the text of an option nobody has voted for (owner only).
+    #[serde(rename = "poll:option:rename")]
+    RenameOption {
+        /// Which option.
+        option_id: OptionId,
+        /// Its new text.
+        text: String,
+    },
+    /// Remove an option nobody has voted for (owner only; a poll keeps at least
+    /// [`MIN_OPTIONS`](super::MIN_OPTIONS) options).
+    #[serde(rename = "poll:option:remove")]
+    RemoveOption {
+        /// Which option.
+        option_id: OptionId,
+    },
     /// Give a member another role (owner only; the owner's own role is fixed).
     #[serde(rename = "poll:role:update")]
     SetRole {
@@ -89,6 +104,7 @@ pub(crate) struct CommandFields {
     kind: String,
     display_name: Option<String>,
     option_ids: Option<Vec<OptionId>>,
+    option_id: Option<OptionId>,
     text: Option<String>,
     member: Option<PeerId>,
     role: Option<Role>,
@@ -115,6 +131,13 @@ impl TryFrom<CommandFields> for Command {
             },
             "poll:option:add" => Self::AddOption {
                 text: required(f.text, "text")?,
+            },
+            "poll:option:rename" => Self::RenameOption {
+                option_id: required(f.option_id, "optionId")?,
+                text: required(f.text, "text")?,
+            },
+            "poll:option:remove" => Self::RemoveOption {
+                option_id: required(f.option_id, "optionId")?,
             },
             "poll:role:update" => Self::SetRole {
                 member: required(f.member, "member")?,
@@ -153,6 +176,8 @@ pub enum Action {
     Vote,
     /// Add an option.
     AddOption,
+    /// Rename or remove an option.
+    EditOptions,
     /// Change a member's role.
     SetRole,
     /// Close the poll.
@@ -168,6 +193,7 @@ impl fmt::Display for Action {
         f.write_str(match self {
             Self::Vote => "vote",
             Self::AddOption => "add options",
+            Self::EditOptions => "rename or remove options",
             Self::SetRole => "change roles",
             Self::Close => "close the poll",
             Self::Reopen => "reopen the poll",
@@ -245,6 +271,19 @@ pub enum Refusal {
         /// Which text.
         field: Field,
     },
+    /// Renaming or removing an option someone has voted for (their ballot would change meaning
+    /// or vanish).
+    #[error("option {option} already has votes, so it cannot change")]
+    OptionHasVotes {
+        /// The option.
+        option: OptionId,
+    },
+    /// Removing an option would leave the poll with fewer than `min` options.
+    #[error("a poll needs at least {min} options")]
+    TooFewOptions {
+        /// The least number of options.
+        min: usize,
+    },
     /// An option with the same text (ignoring case and surrounding spaces) exists.
     #[error("that option already exists")]
     DuplicateOption,
@@ -300,6 +339,7 @@ struct RefusalFields {
     action: Option<Action>,
     option: Option<OptionId>,
     max: Option<u64>,
+    min: Option<u64>,
     field: Option<Field>,
     member: Option<PeerId>,
 }
@@ -343,6 +383,14 @@ impl TryFrom<RefusalFields> for Refusal {
             },
             "invalidCharacter" => Self::InvalidCharacter {
                 field: required(f.field, "field")?,
+            },
+            "optionHasVotes" => Self::OptionHasVotes {
+                option: required(f.option, "option")?,
+            },
+            "tooFewOptions" => Self::TooFewOptions {
+                min: required(f.min, "min")?
+                    .try_into()
+                    .map_err(|_| out_of_range("min"))?,
             },
             "duplicateOption" => Self::DuplicateOption,
             "tooManyOptions" => Self::TooManyOptions { max: max()? },

@@ -543,6 +543,124 @@ fn option_adders_follow_the_settings() {
     }
 }
 
+fn rename(id: u32, text: &str) -> Command {
+    Command::RenameOption {
+        option_id: OptionId(id),
+        text: text.into(),
+    }
+}
+
+fn remove(id: u32) -> Command {
+    Command::RemoveOption {
+        option_id: OptionId(id),
+    }
+}
+
+#[test]
+fn only_the_owner_renames_or_removes_options() {
+    let poll = with_settings(Settings {
+        option_adders: OptionAdders::Voters,
+        ..Settings::default()
+    });
+    for who in [editor(), voter(), viewer()] {
+        let role = poll.role_of(&who).unwrap();
+        let not_permitted = Refusal::NotPermitted {
+            role,
+            action: Action::EditOptions,
+        };
+        assert_eq!(refused(&poll, &who, rename(0, "Ramen")), not_permitted);
+        assert_eq!(refused(&poll, &who, remove(0)), not_permitted);
+    }
+    assert_eq!(refused(&poll, &stranger(), remove(0)), Refusal::NotAMember);
+}
+
+#[test]
+fn an_option_without_votes_is_renamed_in_place() {
+    let poll = poll();
+    let (next, event) = apply(&poll, &owner(), &rename(2, "  Ramen "), NOW).unwrap();
+    let texts: Vec<_> = next.options.iter().map(|o| o.text.as_str()).collect();
+    assert_eq!(texts, ["Pizza", "Ramen", "Tacos"]);
+    assert_eq!(next.options[1].id, OptionId(2));
+    assert_eq!(
+        event.change,
+        Change::OptionRenamed {
+            option_id: OptionId(2),
+            text: "Ramen".into()
+        }
+    );
+    // Renaming to its own text in another case is allowed; to another option's text is not.
+    assert!(apply(&poll, &owner(), &rename(2, "SUSHI"), NOW).is_ok());
+    assert_eq!(
+        refused(&poll, &owner(), rename(2, "pizza")),
+        Refusal::DuplicateOption
+    );
+    assert_eq!(
+        refused(&poll, &owner(), rename(2, " ")),
+        Refusal::EmptyText {
+            field: Field::OptionText
+        }
+    );
+    assert_eq!(
+        refused(&poll, &owner(), rename(9, "Ramen")),
+        Refusal::UnknownOption {
+            option: OptionId(9)
+        }
+    );
+}
+
+#[test]
+fn an_option_with_votes_cannot_change() {
+    let poll = ok(&poll(), &voter(), vote(&[3]));
+    for command in [rename(3, "Burritos"), remove(3)] {
+        assert_eq!(
+            refused(&poll, &owner(), command),
+            Refusal::OptionHasVotes {
+                option: OptionId(3)
+            }
+        );
+    }
+    // Once the vote is withdrawn the option is free again.
+    let withdrawn = ok(&poll, &voter(), vote(&[]));
+    assert!(apply(&withdrawn, &owner(), &remove(3), NOW).is_ok());
+}
+
+#[test]
+fn removing_keeps_at_least_two_options_and_never_reuses_ids() {
+    let poll = poll();
+    let two = ok(&poll, &owner(), remove(1));
+    let ids: Vec<_> = two.options.iter().map(|o| o.id.0).collect();
+    assert_eq!(ids, [2, 3]);
+    assert_eq!(
+        refused(&two, &owner(), remove(2)),
+        Refusal::TooFewOptions { min: 2 }
+    );
+    // A new option gets a fresh id, never the removed one's.
+    let added = ok(&two, &owner(), add("Pizza"));
+    assert_eq!(added.options.last().unwrap().id, OptionId(4));
+    // A ballot naming the removed option is refused.
+    assert_eq!(
+        refused(&added, &voter(), vote(&[1])),
+        Refusal::UnknownOption {
+            option: OptionId(1)
+        }
+    );
+}
+
+#[test]
+fn views_follow_renames_and_removals() {
+    for viewer_id in [owner(), voter(), stranger()] {
+        let before = poll();
+        let mut view = view_for(&before, &viewer_id);
+        let mut poll = before;
+        for command in [rename(2, "Ramen"), remove(1), add("Curry")] {
+            let (next, event) = apply(&poll, &owner(), &command, NOW).unwrap();
+            view = view.apply(&event).unwrap();
+            poll = next;
+            assert_eq!(view, view_for(&poll, &viewer_id));
+        }
+    }
+}
+
 #[test]
 fn option_text_is_checked_and_unique() {
     let poll = poll();
@@ -1095,6 +1213,19 @@ fn every_tagged_variant_round_trips_through_json() {
             "optionAdded",
         ),
         (
+            Change::OptionRenamed {
+                option_id: OptionId(1),
+                text: "Ramen".into(),
+            },
+            "optionRenamed",
+        ),
+        (
+            Change::OptionRemoved {
+                option_id: OptionId(2),
+            },
+            "optionRemoved",
+        ),
+        (
             Change::RoleSet {
                 member: viewer(),
                 role: Role::Editor,
@@ -1159,6 +1290,19 @@ fn every_tagged_variant_round_trips_through_json() {
                 text: "Curry".into(),
             },
             "poll:option:add",
+        ),
+        (
+            Command::RenameOption {
+                option_id: OptionId(1),
+                text: "Ramen".into(),
+            },
+            "poll:option:rename",
+        ),
+        (
+            Command::RemoveOption {
+                option_id: OptionId(2),
+            },
+            "poll:option:remove",
         ),
         (
             Command::SetRole {

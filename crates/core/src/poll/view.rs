@@ -240,6 +240,20 @@ impl PollView {
                     });
                 }
             }
+            Change::OptionRenamed { option_id, text } => {
+                let option = next.options.iter_mut().find(|o| o.id == *option_id);
+                option.ok_or(mismatch)?.text.clone_from(text);
+            }
+            Change::OptionRemoved { option_id } => {
+                let before = next.options.len();
+                next.options.retain(|o| o.id != *option_id);
+                if next.options.len() == before {
+                    return Err(mismatch);
+                }
+                if let Some(results) = &mut next.results {
+                    results.tally.retain(|t| t.option_id != *option_id);
+                }
+            }
             Change::BallotCast { voter, option_ids } => {
                 next.cast(voter, option_ids).ok_or(mismatch)?;
             }

@@ -94,6 +94,10 @@ pub enum ErrorCode {
     InvalidCharacter,
     /// [`Refusal::DuplicateOption`]
     DuplicateOption,
+    /// [`Refusal::OptionHasVotes`]
+    OptionHasVotes,
+    /// [`Refusal::TooFewOptions`]
+    TooFewOptions,
     /// [`Refusal::TooManyOptions`]
     TooManyOptions,
     /// [`Refusal::TooManyMembers`]
@@ -150,6 +154,8 @@ impl From<&Refusal> for ErrorCode {
             Refusal::TextTooLong { .. } => Self::TextTooLong,
             Refusal::InvalidCharacter { .. } => Self::InvalidCharacter,
             Refusal::DuplicateOption => Self::DuplicateOption,
+            Refusal::OptionHasVotes { .. } => Self::OptionHasVotes,
+            Refusal::TooFewOptions { .. } => Self::TooFewOptions,
             Refusal::TooManyOptions { .. } => Self::TooManyOptions,
             Refusal::TooManyMembers { .. } => Self::TooManyMembers,
             Refusal::InvalidMaxChoices { .. } => Self::InvalidMaxChoices,

@@ -17,10 +17,12 @@ use crate::wire::{required, unknown, WireError};
 use crate::PeerId;
 
 /// The `type`s of [`CommandFrame`]s (the spec's names for participant → owner commands).
-pub const COMMAND_TYPES: [&str; 8] = [
+pub const COMMAND_TYPES: [&str; 10] = [
     "poll:join",
     "poll:vote",
     "poll:option:add",
+    "poll:option:rename",
+    "poll:option:remove",
     "poll:role:update",
     "user:profile",
     "poll:close",

@@ -63,6 +63,13 @@ fn examples() -> Vec<(Identity, Message)> {
         a(Command::AddOption {
             text: "Tacos".into(),
         }),
+        o(Command::RenameOption {
+            option_id: OptionId(1),
+            text: "Ramen".into(),
+        }),
+        o(Command::RemoveOption {
+            option_id: OptionId(1),
+        }),
         o(Command::SetRole {
             member: alice.peer_id().clone(),
             role: Role::Editor,
