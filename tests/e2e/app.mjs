@@ -20,9 +20,10 @@ export async function openMoreOptions(page) {
 
 /**
  * The owner creates a poll from the home page; returns { ownerId, pollId, link }. `listed: true`
- * unchecks `poll-unlisted`, so the poll is in the owner's poll list (new polls are unlisted).
+ * unchecks `poll-unlisted`, so the poll is in the owner's poll list (new polls are unlisted);
+ * `adders` ('owner', 'editors', 'voters') sets who may add options.
  */
-export async function createPoll(page, { title, options, multi = false, newcomer, listed = false }) {
+export async function createPoll(page, { title, options, multi = false, newcomer, adders, listed = false }) {
   await page.getByTestId('new-poll').click();
   await page.getByTestId('poll-title').fill(title);
   for (let i = 2; i < options.length; i++) await page.getByTestId('poll-add-option').click();
@@ -32,6 +33,10 @@ export async function createPoll(page, { title, options, multi = false, newcomer
   if (newcomer) {
     await openMoreOptions(page);
     await page.getByTestId('poll-newcomer').selectOption(newcomer);
+  }
+  if (adders) {
+    await openMoreOptions(page);
+    await page.getByTestId('poll-adders').selectOption(adders);
   }
   await page.getByTestId('poll-create').click();
   const root = page.getByTestId('poll-page');
