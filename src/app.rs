@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use starpoll_core::poll::{Command, Outcome, PollDraft, PollId};
+use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, PollView};
 use starpoll_core::{PeerId, ServerConfig};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -233,6 +233,37 @@ impl AppContext {
         )
     }
 
+    /// Reads the polls this browser hosts from storage (for a tab that does not run the hub,
+    /// which shows them read-only). `done` gets them, oldest first; nothing on a storage error,
+    /// which is logged.
+    pub fn read_stored_polls(&self, done: Callback<Vec<Poll>>) {
+        let AppState::Ready(ready) = &*self.state else {
+            return;
+        };
+        let repo = ready.repo.clone();
+        spawn_local(async move {
+            match repo.stored_polls().await {
+                Ok(polls) => done.emit(polls),
+                Err(e) => gloo::console::error!(format!("could not read the stored polls: {e}")),
+            }
+        });
+    }
+
+    /// Reads the last view of a joined poll this browser saved (for a tab that does not run the
+    /// network). `done` gets it, or `None` if none was saved.
+    pub fn read_saved_view(&self, poll: PollId, done: Callback<Option<PollView>>) {
+        let AppState::Ready(ready) = &*self.state else {
+            return;
+        };
+        let repo = ready.repo.clone();
+        spawn_local(async move {
+            match repo.joined(poll).await {
+                Ok(joined) => done.emit(joined.and_then(|j| j.view)),
+                Err(e) => gloo::console::error!(format!("could not read the saved poll: {e}")),
+            }
+        });
+    }
+
     /// Dials the owner of a followed poll now, without waiting for the next scheduled attempt.
     pub fn retry_now(&self, poll: PollId) {
         if let Some(handle) = self.follows.get(&poll) {
@@ -396,6 +427,7 @@ pub fn App() -> Html {
             html! {
                 <>
                     <TopBar />
+                    <TabBanner />
                     <main class="page">{ page }</main>
                 </>
             }
@@ -420,6 +452,36 @@ fn TopBar() -> Html {
                 <Link to={Route::Settings} classes="topbar-link" testid="settings-link">{ "Settings" }</Link>
             </nav>
         </header>
+    }
+}
+
+/// At the top of every page of a tab that does not hold this browser's identity: what that
+/// means, and "Use this tab".
+#[component]
+fn TabBanner() -> Html {
+    let Some(context) = use_context::<AppContext>() else {
+        return html! {};
+    };
+    let AppState::Ready(ready) = context.state() else {
+        return html! {};
+    };
+    let text = match ready.network {
+        NetworkStatus::OtherTab => {
+            "starpoll is open in another tab of this browser. That tab serves your polls and \
+             sends your votes; this one only shows what is saved."
+        }
+        NetworkStatus::TakenOver => {
+            "Another tab of this browser took over: it serves your polls and sends your votes \
+             now. This tab only shows what is saved."
+        }
+        _ => return html! {},
+    };
+    let take_over = Callback::from(move |_: MouseEvent| context.start_network(true));
+    html! {
+        <div class="tab-banner" role="region" aria-label="Another tab is active" data-testid="tab-banner">
+            <p>{ text }</p>
+            <button type="button" data-testid="tab-takeover" onclick={take_over}>{ "Use this tab" }</button>
+        </div>
     }
 }
 

@@ -55,6 +55,12 @@ pub enum NetworkStatus {
 }
 
 impl NetworkStatus {
+    /// Whether another tab of this browser holds the identity (this one only shows what is
+    /// stored).
+    pub fn is_other_tab(&self) -> bool {
+        matches!(self, Self::OtherTab | Self::TakenOver)
+    }
+
     /// The `data-state` value the UI shows.
     pub fn key(&self) -> &'static str {
         match self {

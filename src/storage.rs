@@ -313,6 +313,16 @@ impl Repository {
         finish(tx, "commit a write").await
     }
 
+    /// Every hosted poll, without its command records (what a tab that does not run the hub
+    /// shows).
+    pub async fn stored_polls(&self) -> Result<Vec<Poll>, StorageError> {
+        let tx = self
+            .db
+            .transaction(&[OWNED], TransactionMode::ReadOnly)
+            .map_err(StorageError::idb("start a transaction"))?;
+        all_json::<Poll>(&tx, OWNED, "hosted poll").await
+    }
+
     /// Every hosted poll with its command records (the hub's state at startup).
     pub async fn hosted_polls(&self) -> Result<Vec<(Poll, Vec<ProcessedRecord>)>, StorageError> {
         let tx = self

@@ -1,7 +1,7 @@
 //! The home page: my polls and the polls I joined, create and join, and who I am on the
 //! network (peer ID, display name, signaling server).
 
-use starpoll_core::poll::{PollId, PollStatus};
+use starpoll_core::poll::{Poll, PollId, PollStatus};
 use starpoll_core::PeerId;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
@@ -73,11 +73,49 @@ fn JoinForm() -> Html {
     }
 }
 
+/// One of my polls in the list; `connected` is how many participants are connected now
+/// (`None` in a tab that does not run the hub, which knows only what is stored).
+fn my_poll_item(me: &str, poll: &Poll, connected: Option<usize>, voted: bool) -> Html {
+    let members = poll.members.len().saturating_sub(1);
+    let plural = if members == 1 { "" } else { "s" };
+    let connected = connected.map_or_else(String::new, |n| format!(" · {n} connected now"));
+    html! {
+        <li>
+            <Link to={Route::Poll { owner: me.to_owned(), poll: poll.id.to_string() }} classes="poll-list-item-link">
+                <span data-testid="poll-list-item" data-poll-id={poll.id.to_string()} class="poll-list-item">
+                    <span class="title">{ poll.title.clone() }</span>
+                    <span class={classes!("badge", (poll.status == PollStatus::Open).then_some("ok"))} data-testid="poll-list-status">
+                        { if poll.status == PollStatus::Open { "open" } else { "closed" } }
+                    </span>
+                    <span class="badge" data-testid="poll-list-vote">{ if voted { "you voted" } else { "not voted" } }</span>
+                    <span class="hint">
+                        { format!("you host it · {members} participant{plural}{connected}") }
+                    </span>
+                </span>
+            </Link>
+        </li>
+    }
+}
+
 /// My polls and the polls I joined.
 #[component]
 fn PollLists() -> Html {
     let joined = use_state(Vec::<JoinedPoll>::new);
+    // What storage holds, for a tab that does not run the hub (shown read-only).
+    let stored = use_state(Vec::<Poll>::new);
     let context = use_context::<AppContext>();
+    {
+        let (stored, context) = (stored.clone(), context.clone());
+        let other_tab = matches!(
+            context.as_ref().map(AppContext::state),
+            Some(AppState::Ready(r)) if r.network.is_other_tab()
+        );
+        use_effect_with(other_tab, move |other_tab| {
+            if let (true, Some(context)) = (*other_tab, context) {
+                context.read_stored_polls(Callback::from(move |polls| stored.set(polls)));
+            }
+        });
+    }
     {
         let (joined, context) = (joined.clone(), context.clone());
         use_effect_with((), move |_| {
@@ -98,37 +136,23 @@ fn PollLists() -> Html {
         return html! {};
     };
     let me = ready.identity.peer_id().to_string();
-    let mine: Vec<Html> = ready
-        .hub
-        .iter()
-        .flat_map(|hub| hub.polls.values())
-        .map(|hosted| {
-            let poll = &hosted.poll;
-            let connected = hosted.present.len().saturating_sub(1);
-            let voted = poll.ballots.contains_key(ready.identity.peer_id());
-            html! {
-                <li>
-                    <Link to={Route::Poll { owner: me.clone(), poll: poll.id.to_string() }} classes="poll-list-item-link">
-                        <span data-testid="poll-list-item" data-poll-id={poll.id.to_string()} class="poll-list-item">
-                            <span class="title">{ poll.title.clone() }</span>
-                            <span class={classes!("badge", (poll.status == PollStatus::Open).then_some("ok"))} data-testid="poll-list-status">
-                                { if poll.status == PollStatus::Open { "open" } else { "closed" } }
-                            </span>
-                            <span class="badge" data-testid="poll-list-vote">{ if voted { "you voted" } else { "not voted" } }</span>
-                            <span class="hint">
-                                { "you host it" }
-                                { {
-                                    let members = poll.members.len().saturating_sub(1);
-                                    let plural = if members == 1 { "" } else { "s" };
-                                    format!(" · {members} participant{plural} · {connected} connected now")
-                                } }
-                            </span>
-                        </span>
-                    </Link>
-                </li>
-            }
-        })
-        .collect();
+    let me_id = ready.identity.peer_id();
+    let mine: Vec<Html> = match &ready.hub {
+        Some(hub) => hub
+            .polls
+            .values()
+            .map(|hosted| {
+                let connected = hosted.present.len().saturating_sub(1);
+                let voted = hosted.poll.ballots.contains_key(me_id);
+                my_poll_item(&me, &hosted.poll, Some(connected), voted)
+            })
+            .collect(),
+        None if ready.network.is_other_tab() => stored
+            .iter()
+            .map(|poll| my_poll_item(&me, poll, None, poll.ballots.contains_key(me_id)))
+            .collect(),
+        None => Vec::new(),
+    };
     let others: Vec<Html> = joined
         .iter()
         .map(|j| {
@@ -219,28 +243,23 @@ pub fn Home() -> Html {
         let context = context.clone();
         Callback::from(move |name: String| context.set_display_name(name))
     };
-    let take_over = {
-        let context = context.clone();
-        Callback::from(move |_| context.start_network(true))
-    };
-    let (status_text, offer_take_over) = match &ready.network {
+    let status_text = match &ready.network {
         NetworkStatus::Starting | NetworkStatus::Connecting => {
-            ("Connecting to the signaling server…".to_owned(), false)
+            "Connecting to the signaling server…".to_owned()
         }
-        NetworkStatus::Online => ("Online: others can reach you.".to_owned(), false),
+        NetworkStatus::Online => "Online: others can reach you.".to_owned(),
         NetworkStatus::Reconnecting => {
-            ("Lost the signaling server; reconnecting by itself…".to_owned(), false)
+            "Lost the signaling server; reconnecting by itself…".to_owned()
         }
-        NetworkStatus::OtherTab => (
-            "starpoll is already open in another tab of this browser, which is the one others              reach. Keep using that tab, or use this one instead."
-                .to_owned(),
-            true,
-        ),
-        NetworkStatus::TakenOver => (
-            "Another tab took over: others now reach you there. This tab is offline.".to_owned(),
-            true,
-        ),
-        NetworkStatus::Stopped(why) => (format!("Offline: {why}"), false),
+        NetworkStatus::OtherTab => {
+            "starpoll is already open in another tab of this browser, which is the one others \
+             reach. Keep using that tab, or use this one instead (above)."
+                .to_owned()
+        }
+        NetworkStatus::TakenOver => {
+            "Another tab took over: others now reach you there. This tab is offline.".to_owned()
+        }
+        NetworkStatus::Stopped(why) => format!("Offline: {why}"),
     };
     let server_note = match &ready.server.rejected_override {
         Some(e) => html! {
@@ -275,11 +294,6 @@ pub fn Home() -> Html {
                 <p class="hint" role="status" data-testid="network-status" data-state={ready.network.key()}>
                     { status_text }
                 </p>
-                if offer_take_over {
-                    <button type="button" data-testid="take-over" onclick={take_over}>
-                        { "Use starpoll in this tab" }
-                    </button>
-                }
                 <p class="hint" data-testid="signaling-server">
                     { "Signaling server: " }<code>{ ready.server.server.to_url() }</code>
                 </p>

@@ -384,6 +384,7 @@ pub fn NewPoll() -> Html {
         })
     };
     let can_create = ready.hub.is_some();
+    let other_tab = ready.network.is_other_tab();
     let removable = form.options.len() > 2;
     let options = form.options.iter().enumerate().map(|(i, text)| {
         let form = form.clone();
@@ -420,7 +421,13 @@ pub fn NewPoll() -> Html {
     html! {
         <section class="card" aria-labelledby="new-heading">
             <h1 id="new-heading">{ "New poll" }</h1>
+            if other_tab {
+                <p class="notice warn" role="status" data-testid="new-poll-other-tab">
+                    { "Polls are created and served by the tab that is active. Press “Use this tab” above to create one here." }
+                </p>
+            }
             <form {onsubmit} novalidate=true>
+            <fieldset class="plain" disabled={other_tab}>
                 <div class="field">
                     <label for="poll-title">{ "Question" }</label>
                     <input id="poll-title" data-testid="poll-title" type="text"
@@ -477,9 +484,6 @@ pub fn NewPoll() -> Html {
                 if let Some(why) = &*error {
                     <p class="hint error" role="alert" data-testid="poll-create-error">{ why.clone() }</p>
                 }
-                if !can_create {
-                    <p class="hint">{ "Your polls are served from another tab of this browser; create polls there." }</p>
-                }
                 <button type="submit" data-testid="poll-create" disabled={!can_create}>{ "Create poll" }</button>
                 <details class="more-options" data-testid="poll-more-options" open={deadline_problem.is_some()}>
                     <summary>{ "More options" }</summary>
@@ -527,6 +531,7 @@ pub fn NewPoll() -> Html {
                     </select>
                 </div>
                 </details>
+            </fieldset>
             </form>
         </section>
     }

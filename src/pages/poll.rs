@@ -73,7 +73,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
         return html! {};
     };
     let Some(hub) = &ready.hub else {
-        return not_serving(&context, ready);
+        return not_serving(ready, props.poll, true);
     };
     let Some(hosted) = hub.polls.get(&props.poll) else {
         return html! {
@@ -135,24 +135,88 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
     }
 }
 
-/// Shown on the owner's pages when this tab does not run the hub.
-fn not_serving(context: &AppContext, ready: &Ready) -> Html {
-    let take_over = {
-        let context = context.clone();
-        Callback::from(move |_| context.start_network(true))
-    };
+/// Shown on a poll's page when this tab does not run the network: in a tab that does not hold
+/// the identity, the poll as last stored (read-only; the banner above offers "Use this tab").
+fn not_serving(ready: &Ready, poll: PollId, owned: bool) -> Html {
     match &ready.network {
-        NetworkStatus::OtherTab | NetworkStatus::TakenOver => html! {
-            <section class="card" data-testid="poll-other-tab">
-                <h1>{ "Open in another tab" }</h1>
-                <p>{ "starpoll is active in another tab of this browser: your polls are served and your votes are sent from there." }</p>
-                <button type="button" data-testid="take-over" onclick={take_over}>{ "Use this tab instead" }</button>
-            </section>
-        },
+        status if status.is_other_tab() => html! { <StoredPoll {poll} {owned} /> },
         NetworkStatus::Stopped(why) => html! {
             <section class="card error-card"><h1>{ "Offline" }</h1><p>{ why.clone() }</p></section>
         },
         _ => html! { <p class="starting" aria-live="polite">{ "Loading…" }</p> },
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct StoredPollProps {
+    poll: PollId,
+    /// Whether this browser owns the poll (else: a poll it joined).
+    owned: bool,
+}
+
+/// A poll as this browser stored it, read-only.
+#[component]
+fn StoredPoll(props: &StoredPollProps) -> Html {
+    let view = use_state(|| None::<Rc<PollView>>);
+    let loaded = use_state(|| false);
+    let context = use_context::<AppContext>();
+    {
+        let (view, loaded, context) = (view.clone(), loaded.clone(), context.clone());
+        let (poll, owned) = (props.poll, props.owned);
+        use_effect_with((poll, owned), move |_| {
+            let Some(context) = context else { return };
+            let AppState::Ready(ready) = context.state() else {
+                return;
+            };
+            let me = ready.identity.peer_id().clone();
+            if owned {
+                context.read_stored_polls(Callback::from(
+                    move |polls: Vec<starpoll_core::poll::Poll>| {
+                        view.set(
+                            polls
+                                .iter()
+                                .find(|p| p.id == poll)
+                                .map(|p| Rc::new(view_for(p, &me))),
+                        );
+                        loaded.set(true);
+                    },
+                ));
+            } else {
+                context.read_saved_view(
+                    poll,
+                    Callback::from(move |saved: Option<PollView>| {
+                        view.set(saved.map(Rc::new));
+                        loaded.set(true);
+                    }),
+                );
+            }
+        });
+    }
+    let role = if props.owned { "owner" } else { "participant" };
+    let body = match (&*view, *loaded) {
+        (Some(view), _) => html! {
+            <>
+                <Header view={view.clone()} />
+                <p class="hint" data-testid="read-only-note">{ if props.owned {
+                    "Read-only here: this poll is served from your other tab. Use this tab to manage it."
+                } else {
+                    "Read-only here: your votes are sent from your other tab. Use this tab to vote."
+                } }</p>
+                <Ballot view={view.clone()} can_vote=false on_vote={Callback::noop()} />
+            </>
+        },
+        (None, true) => html! {
+            <>
+                <h1>{ "Open in another tab" }</h1>
+                <p>{ "This browser has nothing saved for this poll yet; open it in the tab that is active." }</p>
+            </>
+        },
+        (None, false) => html! { <p class="starting" aria-live="polite">{ "Loading…" }</p> },
+    };
+    html! {
+        <section class="card poll" data-testid="poll-other-tab" data-poll-id={props.poll.to_string()} data-role={role}>
+            { body }
+        </section>
     }
 }
 
@@ -185,7 +249,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         return html! {};
     };
     if !active {
-        return not_serving(&context, ready);
+        return not_serving(ready, props.poll, false);
     }
     let poll_id = props.poll;
     let me = ready.identity.peer_id();

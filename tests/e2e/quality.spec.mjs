@@ -100,8 +100,14 @@ test('every main screen passes axe (no serious or critical) and is photographed 
   // The owner's page with the edit form and the delete confirmation open.
   await owner.goto(link.replace(/^https?:\/\/[^/]+/, ''));
   await owner.getByTestId('edit-open').click();
+  await owner.getByTestId('edit-options').locator('summary').click();
   await owner.getByTestId('poll-delete').click();
   await checkScreen(owner, 'poll-owner-manage', () => expect(owner.getByTestId('poll-delete-confirm')).toBeVisible());
+  // A second tab of the owner's browser: the banner and the polls, read-only.
+  const second = await owner.context().newPage();
+  await second.goto(appUrl('/'));
+  await checkScreen(second, 'home-other-tab', () => expect(second.getByTestId('poll-list-item')).toHaveCount(1));
+  await second.close();
 });
 
 test('user text is rendered as text: script, img onerror and svg onload payloads stay inert', async ({ newUser }) => {
