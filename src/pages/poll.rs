@@ -338,8 +338,13 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         };
     };
     let role = view.members.get(me).map(|m| m.role);
-    // The owner decides: a viewer's vote is sent and refused with the owner's reason.
-    let can_vote = view.status == PollStatus::Open;
+    // A viewer's buttons are disabled with the reason (the owner would refuse the vote anyway);
+    // a participant still joining may vote: the vote waits in the outbox behind the join.
+    let may_vote = role.is_none_or(|r| r.may_vote());
+    let can_vote = view.status == PollStatus::Open && may_vote;
+    let cannot_vote_because = (!may_vote).then(|| {
+        AttrValue::from("You can watch this poll but not vote: the owner has not let you vote yet.")
+    });
     let on_vote = {
         let context = context.clone();
         Callback::from(move |option_ids: Vec<OptionId>| {
@@ -379,7 +384,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
                 ) }</p>
             }
             <p class="hint" data-testid="my-role">{ role_note }</p>
-            <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} />
+            <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} {cannot_vote_because} />
             <OptionsEditor view={view.clone()} {may_add} {on_command} />
             { pending_list.unwrap_or_default() }
             <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
@@ -414,6 +419,21 @@ struct HeaderProps {
 #[component]
 fn Header(props: &HeaderProps) -> Html {
     let view = &props.view;
+    {
+        // The poll's title in the browser tab while its page is open.
+        let title = view.title.clone();
+        use_effect_with(title, |title| {
+            let document = web_sys::window().and_then(|w| w.document());
+            if let Some(document) = &document {
+                document.set_title(&format!("{title} · starpoll"));
+            }
+            move || {
+                if let Some(document) = document {
+                    document.set_title("starpoll");
+                }
+            }
+        });
+    }
     let owner_name = view
         .members
         .get(&view.owner)
@@ -421,12 +441,12 @@ fn Header(props: &HeaderProps) -> Html {
         .unwrap_or_default();
     html! {
         <header class="poll-header">
-            <h1 data-testid="poll-heading">{ view.title.clone() }</h1>
+            <h1 data-testid="poll-heading" dir="auto">{ view.title.clone() }</h1>
             if !view.description.is_empty() {
-                <p class="description" data-testid="poll-description-text">{ view.description.clone() }</p>
+                <p class="description" data-testid="poll-description-text" dir="auto">{ view.description.clone() }</p>
             }
             <p class="hint">
-                { format!("Hosted by {owner_name}") }
+                { "Hosted by " }<bdi>{ owner_name }</bdi>
                 <span data-testid="poll-state">{ if view.status == PollStatus::Closed { " · closed" } else { " · open" } }</span>
                 if let (Some(at), PollStatus::Open) = (view.deadline, view.status) {
                     <span data-testid="poll-deadline-text">{ format!(" · closes by itself at {}", date_time(at)) }</span>
@@ -434,7 +454,7 @@ fn Header(props: &HeaderProps) -> Html {
             </p>
             <p class="hint" data-testid="privacy-note">{
                 if view.settings.anonymous {
-                    "Anonymous poll: participants see only the tallies. The owner's browser receives every ballot (it checks and counts them)."
+                    "Anonymous towards other participants: they see only the tallies. Not towards the owner: the owner's browser receives your ballot under your name, and the owner can export a signed snapshot that names every voter and their choice."
                 } else {
                     "Everyone in this poll sees who voted for what. The owner's browser receives every ballot."
                 }
@@ -456,6 +476,35 @@ struct MembersProps {
 /// Members with names, roles, and who is connected now.
 #[component]
 fn Members(props: &MembersProps) -> Html {
+    // The owner's page: who joined as a viewer and waits to be let vote.
+    let waiting: Vec<_> = props
+        .view
+        .members
+        .iter()
+        .filter(|(_, m)| m.role == Role::Viewer)
+        .collect();
+    let waiting = match (&props.on_role, waiting.is_empty()) {
+        (Some(on_role), false) => html! {
+            <div class="notice" data-testid="waiting-voters">
+                <p>{ format!("Waiting for your permission to vote ({}):", waiting.len()) }</p>
+                <ul class="waiting-list">
+                    { for waiting.into_iter().map(|(peer, member)| {
+                        let on_role = on_role.clone();
+                        let peer = peer.clone();
+                        let allow = Callback::from(move |_: MouseEvent| on_role.emit((peer.clone(), Role::Voter)));
+                        html! {
+                            <li data-testid="waiting-voter">
+                                <span dir="auto">{ member.display_name.clone() }</span>{ " " }
+                                <button type="button" class="secondary small" data-testid="allow-vote" onclick={allow}
+                                    aria-label={format!("Let {} vote", member.display_name)}>{ "Let vote" }</button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+            </div>
+        },
+        _ => html! {},
+    };
     let rows = props.view.members.iter().map(|(peer, member)| {
         let online = props.present.iter().any(|p| p.peer_id == *peer);
         let role = match (&props.on_role, member.role) {
@@ -484,7 +533,7 @@ fn Members(props: &MembersProps) -> Html {
         html! {
             <li class="member" data-testid="member" data-peer-id={peer.to_string()}>
                 <span class={classes!("dot", online.then_some("online"))} role="img" aria-label={if online { "connected" } else { "not connected" }}></span>
-                <span class="name">{ member.display_name.clone() }</span>
+                <span class="name" dir="auto">{ member.display_name.clone() }</span>
                 { role }
             </li>
         }
@@ -495,6 +544,7 @@ fn Members(props: &MembersProps) -> Html {
                 { "Participants " }
                 <span class="hint">{ "(" }<span data-testid="participant-count">{ props.participants }</span>{ " connected now)" }</span>
             </h2>
+            { waiting }
             <ul data-testid="members-list">{ for rows }</ul>
         </section>
     }
