@@ -571,7 +571,7 @@ fn Export(props: &ExportProps) -> Html {
     let csv = {
         let (error, view, stem) = (error.clone(), view.clone(), stem.clone());
         Callback::from(move |_: MouseEvent| {
-            let result = starpoll_core::export::results_csv(&view)
+            let result = starpoll_core::export::results_file(&view, crate::random::now_ms())
                 .map_err(|e| e.to_string())
                 .and_then(|text| {
                     files::download(&format!("{stem}-results.csv"), "text/csv", &text)
