@@ -230,6 +230,8 @@ struct ParticipantViewProps {
 #[component]
 fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let context = use_context::<AppContext>();
+    // A first vote by someone without a name waits here while the page asks for one.
+    let asking_name = use_state(|| None::<Vec<OptionId>>);
     let active = context
         .as_ref()
         .is_some_and(|c| matches!(c.state(), AppState::Ready(r) if r.hub.is_some()));
@@ -345,7 +347,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let cannot_vote_because = (!may_vote).then(|| {
         AttrValue::from("You can watch this poll but not vote: the owner has not let you vote yet.")
     });
-    let on_vote = {
+    let vote = {
         let context = context.clone();
         Callback::from(move |option_ids: Vec<OptionId>| {
             if let Err(e) = context.participant_command(poll_id, Command::CastVote { option_ids }) {
@@ -353,6 +355,31 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             }
         })
     };
+    let nameless = ready.profile.display_name.trim().is_empty();
+    let on_vote = {
+        let (vote, asking_name) = (vote.clone(), asking_name.clone());
+        Callback::from(move |option_ids: Vec<OptionId>| {
+            if nameless {
+                asking_name.set(Some(option_ids));
+            } else {
+                vote.emit(option_ids);
+            }
+        })
+    };
+    let name_prompt = (*asking_name).clone().map(|choices| {
+        let on_name = {
+            let (context, vote, asking_name) = (context.clone(), vote.clone(), asking_name.clone());
+            let choices = choices.clone();
+            Callback::from(move |name: Option<String>| {
+                if let Some(name) = name {
+                    context.set_display_name(name);
+                }
+                vote.emit(choices.clone());
+                asking_name.set(None);
+            })
+        };
+        html! { <NamePrompt {on_name} /> }
+    });
     let may_add = role.is_some_and(|r| r.may_add_options(view.settings.option_adders));
     let on_command = {
         let context = context.clone();
@@ -385,12 +412,68 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             }
             <p class="hint" data-testid="my-role">{ role_note }</p>
             <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} {cannot_vote_because} />
+            { name_prompt.unwrap_or_default() }
             <OptionsEditor view={view.clone()} {may_add} {on_command} />
             { pending_list.unwrap_or_default() }
             <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
             <Export view={view.clone()} />
             <Leave poll={poll_id} pending={pending_count} />
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct NamePromptProps {
+    /// Called with the name typed, or `None` to vote without one.
+    on_name: Callback<Option<String>>,
+}
+
+/// Asks for a name the first time someone without one votes, so others see who voted rather
+/// than a made-up "Guest".
+#[component]
+fn NamePrompt(props: &NamePromptProps) -> Html {
+    let name = use_state(String::new);
+    let input = use_node_ref();
+    {
+        let input = input.clone();
+        use_effect_with((), move |_| {
+            if let Some(input) = input.cast::<web_sys::HtmlInputElement>() {
+                let _ = input.focus();
+            }
+        });
+    }
+    let oninput = {
+        let name = name.clone();
+        Callback::from(move |e: InputEvent| {
+            name.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .value(),
+            )
+        })
+    };
+    let onsubmit = {
+        let (name, on_name) = (name.clone(), props.on_name.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let typed = name.trim().to_owned();
+            on_name.emit((!typed.is_empty()).then_some(typed));
+        })
+    };
+    let skip = {
+        let on_name = props.on_name.clone();
+        Callback::from(move |_: MouseEvent| on_name.emit(None))
+    };
+    html! {
+        <form class="notice name-prompt" data-testid="name-prompt" {onsubmit}>
+            <label for="name-prompt-input">{ "Your name, so others in this poll see who voted" }</label>
+            <div class="peer-id-row">
+                <input id="name-prompt-input" data-testid="name-prompt-input" type="text" dir="auto" ref={input}
+                    maxlength={starpoll_core::poll::limits::MAX_DISPLAY_NAME_CHARS.to_string()}
+                    value={(*name).clone()} {oninput} autocomplete="name" />
+                <button type="submit" data-testid="name-prompt-submit" disabled={name.trim().is_empty()}>{ "Vote" }</button>
+                <button type="button" class="secondary" data-testid="name-prompt-skip" onclick={skip}>{ "Vote without a name" }</button>
+            </div>
+        </form>
     }
 }
 

@@ -70,3 +70,29 @@ test('an anonymous poll tells participants what the owner can see before they vo
   await expect(note).toContainText('Not towards the owner');
   await expect(note).toContainText('signed snapshot that names every voter');
 });
+
+test('someone without a name is asked for one inline on their first vote', async ({ newUser }) => {
+  const owner = await openUser(newUser, 'Olga');
+  const { link } = await createPoll(owner, { title: 'Snacks', options: ['Chips', 'Fruit'] });
+  const page = await (await newUser()).newPage();
+  await page.goto(link);
+  await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
+  await page.getByTestId('vote-option-1').click();
+  // Nothing is sent yet: the page asks for a name first, focused.
+  await expect(page.getByTestId('name-prompt')).toBeVisible();
+  await expect(page.getByTestId('name-prompt-input')).toBeFocused();
+  await expect(owner.getByTestId('tally-1')).toHaveText('0');
+  await page.getByTestId('name-prompt-input').fill('Nadia');
+  await page.screenshot({ path: 'test-results/screens/name-prompt-phone-light.png', fullPage: true });
+  await page.getByTestId('name-prompt-submit').click();
+  await expect(page.getByTestId('name-prompt')).toHaveCount(0);
+  await expect(owner.getByTestId('tally-1')).toHaveText('1');
+  // The owner sees the name, not a made-up guest name; the next vote asks nothing.
+  await expect(owner.getByTestId('members-list')).toContainText('Nadia');
+  await expect(owner.getByTestId('members-list')).not.toContainText('Guest');
+  await page.getByTestId('vote-option-0').click();
+  await expect(page.getByTestId('name-prompt')).toHaveCount(0);
+  await expect(owner.getByTestId('tally-0')).toHaveText('1');
+  await page.goto(page.url().replace(/\/p\/.*/, '/'));
+  await expect(page.getByTestId('participant-name')).toHaveValue('Nadia');
+});
