@@ -46,6 +46,9 @@ pub enum NetworkStatus {
     TakenOver,
     /// Registering with the signaling server.
     Connecting,
+    /// The signaling server cannot be reached (it is down, or this browser's network is): the
+    /// peer keeps retrying by itself, and nobody can reach this browser meanwhile.
+    Unreachable,
     /// Registered: others can reach this browser.
     Online,
     /// Lost the server; reconnecting by itself.
@@ -62,6 +65,7 @@ impl NetworkStatus {
             Self::OtherTab | Self::TakenOver => "other-tab",
             Self::Online => "online",
             Self::Reconnecting => "reconnecting",
+            Self::Unreachable => "unreachable",
             Self::Stopped(_) => "stopped",
         }
     }
@@ -229,6 +233,12 @@ impl NetworkHandle {
                         )),
                         PeerErrorKind::ServerError | PeerErrorKind::InvalidId => {
                             report.emit(NetworkStatus::Stopped(e.to_string()))
+                        }
+                        // The socket could not open or was lost (reported once per outage): the
+                        // session retries by itself; say so instead of "Connecting…".
+                        PeerErrorKind::Network | PeerErrorKind::SocketError => {
+                            gloo::console::warn!(format!("signaling server: {e}"));
+                            report.emit(NetworkStatus::Unreachable)
                         }
                         _ => {}
                     },

@@ -76,7 +76,7 @@ test("a viewer's vote is refused by the owner with its reason, and nothing chang
   await wes.goto(link);
   await expect(wes.getByTestId('my-role')).toContainText('watch');
   await wes.getByTestId('vote-option-0').click();
-  await expect(wes.getByTestId('command-error')).toContainText('a viewer may not vote');
+  await expect(wes.getByTestId('command-error')).toContainText('has not let you vote');
   await expectTallies([owner, wes], [0, 0]);
   await expect(wes.getByTestId('pending-badge')).toHaveCount(0);
 

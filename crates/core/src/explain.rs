@@ -8,10 +8,11 @@
 //!
 //! Pure: the sentences depend only on the error and the command it answers.
 
+use crate::identity_file::IdentityFileError;
 use crate::poll::limits::{MAX_MEMBERS, MAX_OPTIONS};
 use crate::poll::{Command, Field, Refusal};
 use crate::protocol::ErrorCode;
-use crate::snapshot::SnapshotError;
+use crate::snapshot::{ExportError, SnapshotError};
 use crate::PeerId;
 
 /// What the page calls a text field (the wire calls the question `title`).
@@ -233,6 +234,37 @@ pub fn refused(code: ErrorCode, command: &Command) -> String {
 /// The owner's own `command` was refused with `refusal`: what the owner's page says.
 pub fn refusal(refusal: &Refusal, command: &Command) -> String {
     explain(ErrorCode::from(refusal), Some(refusal), command)
+}
+
+/// Why a text is not a usable identity file, without the parser's detail (the settings page).
+pub fn identity_file_problem(error: &IdentityFileError) -> String {
+    match error {
+        IdentityFileError::NotJson(_) => "This is not a starpoll identity file (it is not the \
+             text of one). Choose the “…-identity.json” file you saved, or paste its whole text."
+            .into(),
+        IdentityFileError::BadPeerId(_) => {
+            "The identity file is damaged: its peer ID is invalid.".into()
+        }
+        // The other messages are written for people already and carry no parser detail.
+        other => other.to_string(),
+    }
+}
+
+/// Why the owner's signed snapshot could not be exported, in plain words.
+pub fn export_problem(error: &ExportError) -> String {
+    match error {
+        ExportError::UnknownPoll(_) => "This browser no longer hosts this poll.".into(),
+        ExportError::NotOwner => "Only the poll's owner can export its signed snapshot.".into(),
+        ExportError::UnsignedBallot { voter } => format!(
+            "The ballot of {} was cast with an older version of starpoll, which kept no \
+             signature of it, so no verifiable snapshot can be made until they vote again.",
+            short(voter)
+        ),
+        ExportError::TooLarge { limit, .. } => {
+            format!("The poll is too large for a snapshot file (at most {limit} bytes).")
+        }
+        ExportError::Encode(_) => "The snapshot could not be written. Please try again.".into(),
+    }
 }
 
 /// Why a file does not verify as a signed snapshot, in plain words (the verify page).

@@ -194,3 +194,26 @@ fn a_tampered_snapshot_says_the_signature_does_not_match() {
     let text = snapshot_problem(&error);
     assert!(text.contains("signature does not match"), "{error}: {text}");
 }
+
+#[test]
+fn an_export_of_an_unsigned_ballot_says_who_must_vote_again() {
+    let voter = identity(3).peer_id().clone();
+    let text = export_problem(&ExportError::UnsignedBallot {
+        voter: voter.clone(),
+    });
+    assert!(text.contains(&voter.as_str()[..8]), "{text}");
+    assert!(text.contains("vote again"), "{text}");
+    assert!(
+        !text.contains(voter.as_str()),
+        "the whole peer ID is not shown: {text}"
+    );
+}
+
+#[test]
+fn an_identity_file_that_is_not_json_is_not_a_parser_message() {
+    let error = crate::identity_file::decode("hello").unwrap_err();
+    assert!(error.to_string().contains("line 1 column 1"), "{error}");
+    let text = identity_file_problem(&error);
+    assert!(text.contains("not a starpoll identity file"), "{text}");
+    assert!(!text.contains("line 1"), "{text}");
+}
