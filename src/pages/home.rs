@@ -276,8 +276,18 @@ pub fn Home() -> Html {
         },
         None => html! {},
     };
+    let unreachable = matches!(
+        ready.network,
+        NetworkStatus::Unreachable | NetworkStatus::Reconnecting | NetworkStatus::Stopped(_)
+    );
     html! {
         <>
+            if unreachable {
+                <p class="notice warn" data-testid="home-unreachable">
+                    <strong>{ "You are offline: participants can't reach your polls now. " }</strong>
+                    { "Votes wait in their browsers until this browser is back online (details below)." }
+                </p>
+            }
             <PollLists />
             <section class="card" aria-labelledby="me-heading">
                 <h1 id="me-heading">{ "You" }</h1>
@@ -298,7 +308,7 @@ pub fn Home() -> Html {
                 </div>
             </section>
             <section class="card muted" aria-label="Connection">
-                <p class="hint" role="status" data-testid="network-status" data-state={ready.network.key()}>
+                <p class={if unreachable { "notice warn" } else { "hint" }} role="status" data-testid="network-status" data-state={ready.network.key()}>
                     { status_text }
                 </p>
                 if offer_take_over {
