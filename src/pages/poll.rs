@@ -342,7 +342,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
                 { impostor.unwrap_or_default() }
                 { reason.unwrap_or_default() }
                 <p class="hint">
-                    { "The poll appears once its owner's browser answers, and you join it then. Owner: " }<code>{ props.owner.to_string() }</code>
+                    { "The poll appears once its owner's browser answers, and you join it then. Owner: " }<code class="owner-id">{ props.owner.to_string() }</code>
                 </p>
                 <p><Link to={Route::Home} testid="go-home">{ "Go to the home page" }</Link></p>
             </section>
