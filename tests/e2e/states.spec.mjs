@@ -107,6 +107,28 @@ test('a link to a poll the online owner never had says "no such poll", stays off
   await expect(owner.getByTestId('my-peer-id')).toBeVisible();
 });
 
+test('joined polls are keyed by owner and poll: the same poll ID at another owner is another poll', async ({ newUser }) => {
+  const olga = await openUser(newUser, 'Olga');
+  const { link, pollId } = await createPoll(olga, { title: "Olga's poll", options: ['A', 'B'] });
+  const bob = await openUser(newUser, 'Bob');
+  const bobId = (await bob.getByTestId('my-peer-id').textContent()).trim();
+  const ann = await openUser(newUser, 'Ann');
+  await joinByLink(ann, link);
+  // Bob is online and has no poll with Olga's poll ID: Ann is not shown Olga's poll.
+  await ann.goto(appUrl(`/p/${bobId}/${pollId}`));
+  await expect(ann.getByTestId('poll-gone')).toHaveAttribute('data-reason', 'not-found');
+  await expect(ann.getByTestId('poll-heading')).toHaveCount(0);
+  await ann.getByTestId('go-home').click();
+  const item = ann.getByTestId('poll-list-item');
+  await expect(item).toHaveCount(1);
+  await expect(item).toHaveAttribute('data-owner', new URL(link).pathname.split('/')[2]);
+  await expect(item).toContainText("Olga's poll");
+  // Olga's poll is still followed and live.
+  await item.click();
+  await expect(ann.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
+  await expect(ann.getByTestId('poll-heading')).toHaveText("Olga's poll");
+});
+
 test('a deleted poll says "deleted by its owner", also to someone who opens the link later and after the owner reloads', async ({
   newUser,
 }) => {
