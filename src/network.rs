@@ -136,9 +136,14 @@ impl NetworkHandle {
         };
         match tab_lock::request(&lock_name, steal, on_lock) {
             Ok(lock) => self.0.borrow_mut().lock = Some(lock),
-            Err(e) => report.emit(NetworkEvent::Status(NetworkStatus::Stopped(format!(
-                "could not coordinate with other tabs: {e}"
-            )))),
+            Err(e) => {
+                gloo::console::error!(format!("tab lock: {e}"));
+                report.emit(NetworkEvent::Status(NetworkStatus::Stopped(
+                    "this browser does not let starpoll coordinate its tabs (Web Locks), so it \
+                     stays offline here"
+                        .into(),
+                )))
+            }
         }
     }
 
@@ -177,9 +182,14 @@ impl NetworkHandle {
                 report.emit(NetworkEvent::Hub(Some(hub.snapshot())));
                 self.0.borrow_mut().hub = Some(hub);
             }
-            Err(e) => report.emit(NetworkEvent::Status(NetworkStatus::Stopped(format!(
-                "could not load this browser's polls: {e}"
-            )))),
+            Err(e) => {
+                gloo::console::error!(format!("loading the hosted polls: {e}"));
+                report.emit(NetworkEvent::Status(NetworkStatus::Stopped(
+                    "this browser's polls could not be loaded from its storage, so they are not \
+                     served"
+                        .into(),
+                )))
+            }
         }
     }
 
@@ -232,7 +242,12 @@ impl NetworkHandle {
                                 .into(),
                         )),
                         PeerErrorKind::ServerError | PeerErrorKind::InvalidId => {
-                            report.emit(NetworkStatus::Stopped(e.to_string()))
+                            gloo::console::error!(format!("signaling server: {e}"));
+                            report.emit(NetworkStatus::Stopped(
+                                "the signaling server refused to register this browser (check \
+                                 the server's address and key in Settings)"
+                                    .into(),
+                            ))
                         }
                         // The socket could not open or was lost (reported once per outage): the
                         // session retries by itself; say so instead of "Connecting…".
