@@ -11,6 +11,7 @@ pub use starpoll_core::explain::{
     export_problem, identity_file_problem, refusal, refused, snapshot_problem,
 };
 
+use crate::error::StorageError;
 use crate::follow::DialProblem;
 use crate::network::NetworkStatus;
 
@@ -79,6 +80,23 @@ pub fn cannot_queue(error: &FollowError) -> String {
         FollowError::Seal(_) => "This change is too large to send.".into(),
         _ => "This change could not be prepared. Reload the page and try again.".into(),
     }
+}
+
+/// A write or read of this browser's storage (IndexedDB) failed.
+pub fn storage(error: &StorageError) -> String {
+    gloo::console::error!(format!("storage: {error}"));
+    match error {
+        StorageError::Unavailable => "this browser does not let this site store data (private \
+             windows may not)"
+            .into(),
+        StorageError::Corrupt { .. } => "the data stored in this browser could not be read".into(),
+        _ => "this browser's storage refused it (it may be full, or the tab is closing)".into(),
+    }
+}
+
+/// A file download the browser did not start.
+pub fn download_failed() -> String {
+    "The browser did not start the download. Try again, or allow downloads for this site.".into()
 }
 
 /// A command whose outbox write failed (so it was not sent).

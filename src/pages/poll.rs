@@ -308,7 +308,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         </p>
     });
     let refusal = snapshot.and_then(|s| s.refusal.clone()).map(|why| html! {
-        <p class="notice error" role="alert" data-testid="command-error">{ format!("Not accepted by the owner: {why}") }</p>
+        <p class="notice error" role="alert" data-testid="command-error"><strong>{ "Not accepted by the owner. " }</strong>{ why }</p>
     });
     if let Some(snapshot) = snapshot.filter(|s| s.gone) {
         let loaded = snapshot.view.as_ref();
@@ -522,10 +522,18 @@ fn Export(props: &ExportProps) -> Html {
         let (error, view, stem) = (error.clone(), view.clone(), stem.clone());
         Callback::from(move |_: MouseEvent| {
             let result = starpoll_core::export::results_csv(&view)
-                .map_err(|e| e.to_string())
+                .map_err(|e| {
+                    gloo::console::warn!(format!("CSV export: {e}"));
+                    "The results are hidden from you for now, so there is nothing to export yet."
+                        .to_owned()
+                })
                 .and_then(|text| {
-                    files::download(&format!("{stem}-results.csv"), "text/csv", &text)
-                        .map_err(|e| e.to_string())
+                    files::download(&format!("{stem}-results.csv"), "text/csv", &text).map_err(
+                        |e| {
+                            gloo::console::warn!(format!("download: {e}"));
+                            messages::download_failed()
+                        },
+                    )
                 });
             error.set(result.err());
         })
@@ -535,7 +543,10 @@ fn Export(props: &ExportProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let result = context.snapshot(poll).and_then(|text| {
                 files::download(&format!("{stem}-snapshot.json"), "application/json", &text)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| {
+                        gloo::console::warn!(format!("download: {e}"));
+                        messages::download_failed()
+                    })
             });
             error.set(result.err());
         })
