@@ -54,15 +54,17 @@ pub fn gone(reason: Option<GoneReason>) -> &'static str {
     }
 }
 
-/// Whether this tab is unreachable for participants, and why (`None`: others can reach it, or
-/// another tab of this browser is the one they reach). `server` is the signaling server's URL.
+/// Whether this tab is unreachable for participants, and why (`None`: others can reach it,
+/// it is registering right now, or another tab of this browser is the one they reach). `server` is the signaling server's URL.
 pub fn unreachable(status: &NetworkStatus, server: &str) -> Option<String> {
     match status {
-        NetworkStatus::Online | NetworkStatus::OtherTab | NetworkStatus::TakenOver => None,
-        NetworkStatus::Starting | NetworkStatus::Connecting => Some(format!(
-            "Connecting to the signaling server at {server}… participants can reach this \
-             browser once it is connected."
-        )),
+        // Registering takes a moment at every load; a socket that cannot open or gets no answer
+        // becomes `Unreachable` (the session's own timeout), so this is never for long.
+        NetworkStatus::Online
+        | NetworkStatus::OtherTab
+        | NetworkStatus::TakenOver
+        | NetworkStatus::Starting
+        | NetworkStatus::Connecting => None,
         NetworkStatus::Unreachable | NetworkStatus::Reconnecting => Some(format!(
             "Can't reach the signaling server at {server}: participants can't connect to this \
              browser until it is back (or your network is). Retrying by itself."

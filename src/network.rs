@@ -58,6 +58,15 @@ pub enum NetworkStatus {
 }
 
 impl NetworkStatus {
+    /// Whether this tab is cut off from the signaling server (not merely registering, and not
+    /// handing over to another tab): nobody can reach it, and it can reach nobody.
+    pub fn is_offline(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable | Self::Reconnecting | Self::Stopped(_)
+        )
+    }
+
     /// The `data-state` value the UI shows.
     pub fn key(&self) -> &'static str {
         match self {

@@ -185,7 +185,7 @@ fn PollLists() -> Html {
                             <span class="hint" data-testid="poll-list-owner">{ match (sync, live.and_then(|s| s.last_error.as_ref())) {
                                 (Some(_), _) if live.is_some_and(|s| s.gone) => "",
                                 (Some(SyncState::Connected), _) => "owner online",
-                                (_, _) if !matches!(ready.network, NetworkStatus::Online) => "you are offline",
+                                (_, _) if ready.network.is_offline() => "you are offline",
                                 (Some(_), Some(DialProblem::OwnerOffline)) => "owner not online",
                                 (Some(SyncState::Connecting), _) => "connecting…",
                                 (Some(SyncState::Offline), _) => "owner not reachable",
@@ -276,10 +276,7 @@ pub fn Home() -> Html {
         },
         None => html! {},
     };
-    let unreachable = matches!(
-        ready.network,
-        NetworkStatus::Unreachable | NetworkStatus::Reconnecting | NetworkStatus::Stopped(_)
-    );
+    let unreachable = ready.network.is_offline();
     html! {
         <>
             if unreachable {

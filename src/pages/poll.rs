@@ -226,13 +226,17 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let sync = snapshot.map_or(SyncState::Connecting, |s| s.sync);
     // Why the owner is not reachable: this browser offline (its own peer is not registered)
     // comes first, then what the last dial said.
-    let self_offline = !matches!(ready.network, NetworkStatus::Online);
+    let self_offline = ready.network.is_offline();
     let problem = if sync == SyncState::Connected {
         None
     } else if self_offline {
         Some(DialProblem::SelfOffline)
     } else {
-        snapshot.and_then(|s| s.last_error.clone())
+        // A dial made before this tab's peer registered says "self offline"; the status above
+        // is what tells whether this browser is offline now.
+        snapshot
+            .and_then(|s| s.last_error.clone())
+            .filter(|p| *p != DialProblem::SelfOffline)
     };
     let sync_text = match (sync, snapshot.and_then(|s| s.impostor.as_ref()), &problem) {
         (_, Some(_), _) => "The owner's ID is taken by someone else",
