@@ -13,7 +13,8 @@ use yew::prelude::*;
 use crate::components::StartupError;
 use crate::config;
 use crate::error::AppError;
-use crate::follow::{FollowHandle, FollowStart, Follows, ListWatch, OwnerList};
+use crate::follow::{FollowHandle, FollowKey, FollowStart, Follows, ListWatch, OwnerList};
+use crate::messages;
 use crate::network::{NetworkHandle, NetworkStatus};
 use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage, Verify};
 use crate::router::{Link, Router};
@@ -29,7 +30,7 @@ pub struct AppContext {
     edits: Rc<Cell<u64>>,
     network: NetworkHandle,
     follows: Follows,
-    starting: Rc<RefCell<BTreeSet<PollId>>>,
+    starting: Rc<RefCell<BTreeSet<FollowKey>>>,
     /// Debounces telling poll owners about a new display name.
     name_timer: Debounce,
 }
@@ -74,43 +75,44 @@ impl AppContext {
 
     /// Creates a poll owned by this browser; its ID, or why not.
     pub fn create_poll(&self, draft: PollDraft) -> Result<PollId, String> {
-        let hub = self.network.hub().ok_or_else(|| {
-            "this tab does not serve your polls right now (another tab does)".to_owned()
-        })?;
+        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
         hub.create(draft).map_err(|e| e.to_string())
     }
 
     /// The owner's own command on one of its polls: `Err` with the reason if refused.
     pub fn owner_command(&self, poll: PollId, command: &Command) -> Result<(), String> {
-        let hub = self.network.hub().ok_or_else(|| {
-            "this tab does not serve your polls right now (another tab does)".to_owned()
-        })?;
+        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
         match hub.local(poll, command) {
             Ok(Some(Outcome::Acked { .. })) => Ok(()),
-            Ok(Some(Outcome::Refused { refusal })) => Err(refusal.to_string()),
-            Ok(None) => Err(format!("no poll {poll} here")),
-            Err(e) => Err(e.to_string()),
+            Ok(Some(Outcome::Refused { refusal })) => Err(messages::refusal(&refusal, command)),
+            Ok(None) => Err("This browser no longer hosts this poll.".to_owned()),
+            Err(e) => {
+                gloo::console::error!(format!("the owner's command on {poll}: {e}"));
+                Err(
+                    "Your change could not be saved in this browser, so it was not made."
+                        .to_owned(),
+                )
+            }
         }
     }
 
     /// Deletes one of this browser's polls, for good: its participants see it as gone.
     pub fn delete_poll(&self, poll: PollId) -> Result<(), String> {
-        let hub = self.network.hub().ok_or_else(|| {
-            "this tab does not serve your polls right now (another tab does)".to_owned()
-        })?;
+        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
         if hub.delete(poll) {
             Ok(())
         } else {
-            Err(format!("no poll {poll} here"))
+            Err("This browser no longer hosts this poll.".to_owned())
         }
     }
 
     /// The signed snapshot file of one of this browser's polls, exported now.
     pub fn snapshot(&self, poll: PollId) -> Result<String, String> {
-        let hub = self.network.hub().ok_or_else(|| {
-            "this tab does not serve your polls right now (another tab does)".to_owned()
-        })?;
-        hub.signed_export(&poll).map_err(|e| e.to_string())
+        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
+        hub.signed_export(&poll).map_err(|e| {
+            gloo::console::error!(format!("export of {poll}: {e}"));
+            messages::export_problem(&e)
+        })
     }
 
     /// Whether this tab holds the identity (runs the hub and the followers).
@@ -124,9 +126,10 @@ impl AppContext {
         let AppState::Ready(ready) = &*self.state else {
             return;
         };
+        let key: FollowKey = (owner.clone(), poll);
         if !self.is_active()
-            || self.follows.get(&poll).is_some()
-            || !self.starting.borrow_mut().insert(poll)
+            || self.follows.get(&key).is_some()
+            || !self.starting.borrow_mut().insert(key.clone())
         {
             return;
         }
@@ -158,10 +161,10 @@ impl AppContext {
         let (follows, starting) = (self.follows.clone(), self.starting.clone());
         spawn_local(async move {
             match FollowHandle::start(start, &follows).await {
-                Ok(handle) => follows.insert(poll, handle),
+                Ok(handle) => follows.insert(key.clone(), handle),
                 Err(e) => gloo::console::error!(format!("could not follow poll {poll}: {e}")),
             }
-            starting.borrow_mut().remove(&poll);
+            starting.borrow_mut().remove(&key);
         });
     }
 
@@ -175,7 +178,8 @@ impl AppContext {
         spawn_local(async move {
             match repo.joined_polls().await {
                 Ok(joined) => {
-                    for j in joined {
+                    // Only polls that loaded once (older versions saved others too).
+                    for j in joined.into_iter().filter(|j| j.view.is_some()) {
                         context.follow(j.owner, j.poll_id);
                     }
                 }
@@ -190,24 +194,30 @@ impl AppContext {
     }
 
     /// A participant's command on a followed poll.
-    pub fn participant_command(&self, poll: PollId, command: Command) -> Result<(), String> {
+    pub fn participant_command(&self, poll: &FollowKey, command: Command) -> Result<(), String> {
         let handle = self
             .follows
-            .get(&poll)
-            .ok_or_else(|| "this poll is still loading".to_owned())?;
-        handle.submit(command).map_err(|e| e.to_string())
+            .get(poll)
+            .ok_or_else(|| "This poll is still loading.".to_owned())?;
+        handle.submit(command).map_err(|e| {
+            gloo::console::error!(format!("could not make a command id: {e}"));
+            "This browser could not prepare your change. Reload the page and try again.".to_owned()
+        })
     }
 
     /// Leaves a followed poll: stops following it and forgets its saved view and unsent
     /// commands. `done` gets the outcome once the forgetting is durable.
-    pub fn leave(&self, poll: PollId, done: Callback<Result<(), String>>) {
+    pub fn leave(&self, poll: FollowKey, done: Callback<Result<(), String>>) {
         let AppState::Ready(ready) = &*self.state else {
             return;
         };
         self.follows.remove(&poll);
         let (repo, state) = (ready.repo.clone(), self.state.clone());
         spawn_local(async move {
-            let result = repo.leave(poll).await.map_err(|e| e.to_string());
+            let result = repo.leave(&poll.0, poll.1).await.map_err(|e| {
+                gloo::console::error!(format!("could not forget the poll: {e}"));
+                "This browser could not forget the poll (its storage failed). Try again.".to_owned()
+            });
             state.dispatch(Action::Left(poll));
             done.emit(result);
         });
@@ -251,13 +261,13 @@ impl AppContext {
 
     /// Reads the last view of a joined poll this browser saved (for a tab that does not run the
     /// network). `done` gets it, or `None` if none was saved.
-    pub fn read_saved_view(&self, poll: PollId, done: Callback<Option<PollView>>) {
+    pub fn read_saved_view(&self, owner: PeerId, poll: PollId, done: Callback<Option<PollView>>) {
         let AppState::Ready(ready) = &*self.state else {
             return;
         };
         let repo = ready.repo.clone();
         spawn_local(async move {
-            match repo.joined(poll).await {
+            match repo.joined(&owner, poll).await {
                 Ok(joined) => done.emit(joined.and_then(|j| j.view)),
                 Err(e) => gloo::console::error!(format!("could not read the saved poll: {e}")),
             }
@@ -265,8 +275,8 @@ impl AppContext {
     }
 
     /// Dials the owner of a followed poll now, without waiting for the next scheduled attempt.
-    pub fn retry_now(&self, poll: PollId) {
-        if let Some(handle) = self.follows.get(&poll) {
+    pub fn retry_now(&self, poll: &FollowKey) {
+        if let Some(handle) = self.follows.get(poll) {
             handle.dial();
         }
     }

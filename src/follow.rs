@@ -22,9 +22,19 @@
 //! right after the page got the snapshot that shows it; views that arrive while a save is under
 //! way are saved together once it ends (the latest wins).
 //!
-//! When the owner says the poll is gone (`unknown-poll`), the dropped commands' records are
-//! deleted and the snapshot says `gone`; the link stops asking for it (and closes the connection
-//! if no other poll of that owner needs it).
+//! When the owner says the poll is gone (`unknown-poll`: no such poll; `poll-deleted`: deleted
+//! by its owner), the dropped commands' records are deleted and the snapshot says `gone` and
+//! why; the link stops asking for it (and closes the connection if no other poll of that owner
+//! needs it).
+//!
+//! **Joined once loaded.** A poll is saved to the `joined` store (and so listed on the
+//! dashboard) only once a view verified against the owner's key has arrived, and this
+//! participant joins (`poll:join`) only then: a mistyped or made-up link leaves nothing behind,
+//! neither a dashboard entry nor a pending join. Followed polls are keyed by owner **and** poll
+//! ID ([`FollowKey`]): the same poll ID at another owner is another poll.
+//!
+//! Why the owner cannot be reached is kept typed ([`DialProblem`]): the page tells "the
+//! owner's browser is not online" (PeerJS `peer-unavailable`) from "this browser is offline".
 //!
 //! The page gets a snapshot in a task after the change (`notify`), so frames that arrive
 //! together (an event and its ack, a burst of acks) cost one snapshot and one render.
@@ -42,8 +52,9 @@ use futures_util::StreamExt;
 use gloo::timers::callback::Timeout;
 use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
+use peerjs_client::web::ConnectionError;
 use peerjs_client::web::{ConnectionEvent, DataConnection};
-use starpoll_core::follower::{Follower, Link, Notice};
+use starpoll_core::follower::{Follower, GoneReason, Link, Notice};
 use starpoll_core::owner_link::{Input, LinkState, Output, OwnerLink};
 use starpoll_core::poll::{Command, CommandId, PollId, PollView};
 use starpoll_core::protocol::{PeerInfo, PollSummary};
@@ -62,6 +73,39 @@ pub const PENDING_SHOW_MS: u32 = 50;
 /// A snapshot carries this many pending commands (a page lists no more); a thousand queued votes
 /// then cost a short copy per snapshot, not a thousand.
 pub const PENDING_SHOWN: usize = 10;
+
+/// A followed poll: its owner and its ID (the same poll ID at two owners is two polls).
+pub type FollowKey = (PeerId, PollId);
+
+/// Why the last attempt to reach the owner failed, as far as this browser can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialProblem {
+    /// The signaling server does not know the owner's peer ID (PeerJS `peer-unavailable`):
+    /// the owner's browser is not online now.
+    OwnerOffline,
+    /// This tab is not registered with the signaling server (its network or the server is
+    /// down), so it cannot dial anyone.
+    SelfOffline,
+    /// The owner's browser did not answer in time (it may be asleep or behind a firewall).
+    NoAnswer,
+    /// The connection to the owner broke or stopped answering.
+    Lost,
+    /// Another failure; the detail is for the console.
+    Other(String),
+}
+
+impl DialProblem {
+    /// The problem a connection error shows.
+    pub fn from_error(error: &ConnectionError) -> Self {
+        match error {
+            ConnectionError::PeerUnavailable(_) => Self::OwnerOffline,
+            ConnectionError::Timeout => Self::NoAnswer,
+            ConnectionError::Disconnected => Self::SelfOffline,
+            ConnectionError::Unresponsive | ConnectionError::Closed => Self::Lost,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
 
 /// Where the connection to the owner stands, as the page shows it (`sync-status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,9 +157,11 @@ pub struct FollowSnapshot {
     /// Set while the peer at the owner's ID is not the owner.
     pub impostor: Option<String>,
     /// Why the last dial failed (e.g. the owner is not online).
-    pub last_error: Option<String>,
-    /// The owner deleted the poll: nothing is sent or dialed any more (final).
+    pub last_error: Option<DialProblem>,
+    /// The owner does not have the poll: nothing is sent or dialed any more (final).
     pub gone: bool,
+    /// Why it is gone: no such poll, or deleted by its owner.
+    pub gone_reason: Option<GoneReason>,
 }
 
 /// What the owner's poll list page hears ([`Follows::list`]).
@@ -124,7 +170,7 @@ pub enum OwnerList {
     /// The owner's `poll:list`, verified against its key.
     Listed(Vec<PollSummary>),
     /// The last attempt to reach the owner failed (e.g. it is not online); retrying.
-    Unreachable(String),
+    Unreachable(DialProblem),
     /// The peer at the owner's ID does not hold its key.
     Impostor(String),
 }
@@ -139,7 +185,7 @@ struct Channel {
     timer: Option<Timeout>,
     /// When `timer` fires (Unix ms).
     timer_at: Option<u64>,
-    last_error: Option<String>,
+    last_error: Option<DialProblem>,
     polls: BTreeMap<PollId, Weak<RefCell<Inner>>>,
     lists: Vec<(u64, Callback<OwnerList>)>,
     next_list: u64,
@@ -253,10 +299,9 @@ fn dial(channel: &ChannelRef) {
         }
     }) else {
         // This tab's own peer is not registered yet (or the network is down): try again soon.
-        channel
-            .borrow_mut()
-            .link
-            .handle_input(Input::NotReady, random::now_ms());
+        let mut c = channel.borrow_mut();
+        c.last_error = Some(DialProblem::SelfOffline);
+        c.link.handle_input(Input::NotReady, random::now_ms());
         return;
     };
     let generation = {
@@ -296,7 +341,8 @@ fn on_event(channel: &ChannelRef, event: ConnectionEvent) {
             gloo::console::warn!("dropped a non-string message from the owner");
         }
         ConnectionEvent::Error(e) => {
-            let why = e.to_string();
+            gloo::console::warn!(format!("the connection to the owner: {e}"));
+            let why = DialProblem::from_error(&e);
             let listeners: Vec<Callback<OwnerList>> = {
                 let mut c = channel.borrow_mut();
                 c.last_error = Some(why.clone());
@@ -424,7 +470,7 @@ impl FollowHandle {
             repo,
             on_change,
         } = start;
-        let saved = repo.joined(poll).await?.filter(|j| j.owner == owner);
+        let saved = repo.joined(&owner, poll).await?;
         let saved_at = saved.as_ref().map(|j| j.saved_at);
         let cached = saved.and_then(|j| j.view);
         let mut follower = Follower::new(me.clone(), owner.clone(), poll, cached);
@@ -434,8 +480,10 @@ impl FollowHandle {
             gloo::console::error!(format!("could not restore a stored command: {e}"));
         }
         // Join if not a member yet, rename if the owner holds another name; nothing if a join
-        // or rename is already pending (the core decides: `Follower::name_command`).
-        if let Some(command) = follower.name_command(&display_name) {
+        // or rename is already pending (the core decides: `Follower::name_command`). Only for a
+        // poll loaded before: a new one is joined once its first view arrives (`tell_name`).
+        let loaded = follower.view().is_some();
+        if let Some(command) = follower.name_command(&display_name).filter(|_| loaded) {
             let id = random::command_id()?;
             match follower.stage(id, command) {
                 Ok(Some(record)) => {
@@ -446,14 +494,6 @@ impl FollowHandle {
                 Err(e) => gloo::console::error!(format!("could not prepare the join: {e}")),
             }
         }
-        // Remember the poll at once, so the dashboard lists it even before the owner answers.
-        repo.save_joined(&JoinedPoll {
-            owner: owner.clone(),
-            poll_id: poll,
-            view: follower.view().cloned(),
-            saved_at: saved_at.unwrap_or_else(random::now_ms),
-        })
-        .await?;
         let channel = follows.channel(&me, &owner, &network);
         let handle = Self(Rc::new(RefCell::new(Inner {
             poll,
@@ -529,6 +569,7 @@ impl FollowHandle {
             impostor: f.impostor().map(str::to_owned),
             last_error: channel.last_error.clone(),
             gone: f.is_gone(),
+            gone_reason: f.gone_reason(),
         };
         Some(Rc::new(snapshot))
     }
@@ -552,7 +593,8 @@ impl FollowHandle {
                 }
                 Ok(None) => None,
                 Err(e) => {
-                    inner.refusal = Some(e.to_string());
+                    gloo::console::warn!(format!("could not queue the command: {e}"));
+                    inner.refusal = Some(crate::messages::cannot_queue(&e));
                     None
                 }
             }
@@ -591,9 +633,8 @@ impl FollowHandle {
         match saved {
             Ok(()) => run(&channel, |link, now| link.saved(&poll, id, now)),
             Err(e) => {
-                self.0.borrow_mut().refusal = Some(format!(
-                    "your change could not be saved, so it was not sent: {e}"
-                ));
+                gloo::console::error!(format!("could not store a command: {e}"));
+                self.0.borrow_mut().refusal = Some(crate::messages::not_stored());
                 run(&channel, |link, now| link.discard(&poll, id, now));
             }
         }
@@ -617,9 +658,11 @@ impl FollowHandle {
                 return;
             }
             let channel = inner.channel.borrow();
+            // Join only a poll that loaded: a link to no poll leaves no pending join behind.
             channel
                 .link
                 .follower(&inner.poll)
+                .filter(|f| f.view().is_some())
                 .and_then(|f| f.name_command(&inner.name))
         };
         if let Some(command) = command {
@@ -639,15 +682,21 @@ impl FollowHandle {
     fn on_notice(&self, notice: Notice) {
         let mut answered = Vec::new();
         match notice {
-            Notice::ViewChanged => self.save_view(),
+            Notice::ViewChanged => {
+                self.save_view();
+                // The first view of a new poll: now join it.
+                self.tell_name();
+            }
             Notice::Acked { command_id, .. } => answered.push(command_id),
             Notice::Refused {
                 command_id,
+                command,
+                code,
                 message,
-                ..
             } => {
+                gloo::console::warn!(format!("the owner refused: {message}"));
                 answered.push(command_id);
-                self.0.borrow_mut().refusal = Some(message);
+                self.0.borrow_mut().refusal = Some(starpoll_core::explain::refused(code, &command));
             }
             Notice::OwnerError { message, .. } => {
                 gloo::console::warn!(format!("the owner says: {message}"));
@@ -718,7 +767,12 @@ impl FollowHandle {
             }
             let joined = {
                 let channel = inner.channel.borrow();
-                let Some(f) = channel.link.follower(&inner.poll) else {
+                // Only a loaded poll is remembered (and listed on the dashboard).
+                let Some(f) = channel
+                    .link
+                    .follower(&inner.poll)
+                    .filter(|f| f.view().is_some())
+                else {
                     return;
                 };
                 JoinedPoll {
@@ -816,12 +870,12 @@ impl Drop for ListWatch {
 
 #[derive(Default)]
 struct Registry {
-    polls: BTreeMap<PollId, FollowHandle>,
+    polls: BTreeMap<FollowKey, FollowHandle>,
     channels: BTreeMap<PeerId, Weak<RefCell<Channel>>>,
 }
 
-/// The app's followed polls, by poll ID (one follower per poll for the app's lifetime), and the
-/// one connection per owner they share.
+/// The app's followed polls, by owner and poll ID (one follower per poll for the app's
+/// lifetime), and the one connection per owner they share.
 #[derive(Clone, Default)]
 pub struct Follows(Rc<RefCell<Registry>>);
 
@@ -833,17 +887,17 @@ impl PartialEq for Follows {
 
 impl Follows {
     /// The follower of `poll`, if started.
-    pub fn get(&self, poll: &PollId) -> Option<FollowHandle> {
+    pub fn get(&self, poll: &FollowKey) -> Option<FollowHandle> {
         self.0.borrow().polls.get(poll).cloned()
     }
 
     /// Records a started follower.
-    pub fn insert(&self, poll: PollId, handle: FollowHandle) {
+    pub fn insert(&self, poll: FollowKey, handle: FollowHandle) {
         self.0.borrow_mut().polls.insert(poll, handle);
     }
 
     /// Stops and forgets the follower of `poll` (leaving it).
-    pub fn remove(&self, poll: &PollId) {
+    pub fn remove(&self, poll: &FollowKey) {
         let stopped = self.0.borrow_mut().polls.remove(poll);
         if let Some(handle) = stopped {
             handle.stop();

@@ -101,6 +101,7 @@ impl HubHandle {
                 gloo::console::warn!(format!("skipped a stored poll: {e}"));
             }
         }
+        hub.restore_deleted(repo.deleted_polls().await?);
         let handle = Self(Rc::new(RefCell::new(Inner {
             hub,
             repo,
@@ -172,6 +173,11 @@ impl HubHandle {
         let existed = !step.writes.is_empty();
         self.enqueue(step);
         existed
+    }
+
+    /// Whether the owner deleted `poll` (the hub keeps the ids of deleted polls).
+    pub fn was_deleted(&self, poll: &PollId) -> bool {
+        self.0.borrow().hub.was_deleted(poll)
     }
 
     /// The signed snapshot file of one of the owner's polls, exported now

@@ -46,6 +46,9 @@ pub enum NetworkStatus {
     TakenOver,
     /// Registering with the signaling server.
     Connecting,
+    /// The signaling server cannot be reached (it is down, or this browser's network is): the
+    /// peer keeps retrying by itself, and nobody can reach this browser meanwhile.
+    Unreachable,
     /// Registered: others can reach this browser.
     Online,
     /// Lost the server; reconnecting by itself.
@@ -61,6 +64,15 @@ impl NetworkStatus {
         matches!(self, Self::OtherTab | Self::TakenOver)
     }
 
+    /// Whether this tab is cut off from the signaling server (not merely registering, and not
+    /// handing over to another tab): nobody can reach it, and it can reach nobody.
+    pub fn is_offline(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable | Self::Reconnecting | Self::Stopped(_)
+        )
+    }
+
     /// The `data-state` value the UI shows.
     pub fn key(&self) -> &'static str {
         match self {
@@ -68,6 +80,7 @@ impl NetworkStatus {
             Self::OtherTab | Self::TakenOver => "other-tab",
             Self::Online => "online",
             Self::Reconnecting => "reconnecting",
+            Self::Unreachable => "unreachable",
             Self::Stopped(_) => "stopped",
         }
     }
@@ -138,9 +151,14 @@ impl NetworkHandle {
         };
         match tab_lock::request(&lock_name, steal, on_lock) {
             Ok(lock) => self.0.borrow_mut().lock = Some(lock),
-            Err(e) => report.emit(NetworkEvent::Status(NetworkStatus::Stopped(format!(
-                "could not coordinate with other tabs: {e}"
-            )))),
+            Err(e) => {
+                gloo::console::error!(format!("tab lock: {e}"));
+                report.emit(NetworkEvent::Status(NetworkStatus::Stopped(
+                    "this browser does not let starpoll coordinate its tabs (Web Locks), so it \
+                     stays offline here"
+                        .into(),
+                )))
+            }
         }
     }
 
@@ -179,9 +197,14 @@ impl NetworkHandle {
                 report.emit(NetworkEvent::Hub(Some(hub.snapshot())));
                 self.0.borrow_mut().hub = Some(hub);
             }
-            Err(e) => report.emit(NetworkEvent::Status(NetworkStatus::Stopped(format!(
-                "could not load this browser's polls: {e}"
-            )))),
+            Err(e) => {
+                gloo::console::error!(format!("loading the hosted polls: {e}"));
+                report.emit(NetworkEvent::Status(NetworkStatus::Stopped(
+                    "this browser's polls could not be loaded from its storage, so they are not \
+                     served"
+                        .into(),
+                )))
+            }
         }
     }
 
@@ -234,7 +257,18 @@ impl NetworkHandle {
                                 .into(),
                         )),
                         PeerErrorKind::ServerError | PeerErrorKind::InvalidId => {
-                            report.emit(NetworkStatus::Stopped(e.to_string()))
+                            gloo::console::error!(format!("signaling server: {e}"));
+                            report.emit(NetworkStatus::Stopped(
+                                "the signaling server refused to register this browser (check \
+                                 the server's address and key in Settings)"
+                                    .into(),
+                            ))
+                        }
+                        // The socket could not open or was lost (reported once per outage): the
+                        // session retries by itself; say so instead of "Connecting…".
+                        PeerErrorKind::Network | PeerErrorKind::SocketError => {
+                            gloo::console::warn!(format!("signaling server: {e}"));
+                            report.emit(NetworkStatus::Unreachable)
                         }
                         _ => {}
                     },

@@ -10,10 +10,8 @@ use yew::Reducible;
 use crate::config::ServerChoice;
 use std::collections::BTreeMap;
 
-use starpoll_core::poll::PollId;
-
 use crate::error::{AppError, StorageError};
-use crate::follow::FollowSnapshot;
+use crate::follow::{FollowKey, FollowSnapshot};
 use crate::hub::HubSnapshot;
 use crate::network::{NetworkEvent, NetworkStatus};
 use crate::storage::{Profile, Repository};
@@ -40,8 +38,9 @@ pub struct Ready {
     pub network: NetworkStatus,
     /// The polls this browser hosts, while this tab runs the hub.
     pub hub: Option<Rc<HubSnapshot>>,
-    /// The polls this browser follows as a participant (started this session).
-    pub follows: BTreeMap<PollId, Rc<FollowSnapshot>>,
+    /// The polls this browser follows as a participant (started this session), by owner and
+    /// poll ID.
+    pub follows: BTreeMap<FollowKey, Rc<FollowSnapshot>>,
 }
 
 impl PartialEq for Ready {
@@ -96,7 +95,7 @@ pub enum Action {
     /// A followed poll changed.
     Follow(Rc<FollowSnapshot>),
     /// This browser left a poll it followed.
-    Left(PollId),
+    Left(FollowKey),
 }
 
 impl Reducible for AppState {
@@ -133,11 +132,12 @@ impl Reducible for AppState {
                 Rc::new(AppState::Ready(next))
             }
             (AppState::Ready(ready), Action::Follow(snapshot)) => {
-                if ready.follows.get(&snapshot.poll_id) == Some(&snapshot) {
+                let key = (snapshot.owner.clone(), snapshot.poll_id);
+                if ready.follows.get(&key) == Some(&snapshot) {
                     return self;
                 }
                 let mut next = ready.clone();
-                next.follows.insert(snapshot.poll_id, snapshot);
+                next.follows.insert(key, snapshot);
                 Rc::new(AppState::Ready(next))
             }
             (AppState::Ready(ready), Action::Left(poll)) => {

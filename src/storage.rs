@@ -1,16 +1,21 @@
 //! The typed IndexedDB repository (through rexie). The only module that knows the schema.
 //!
-//! Schema (version 4):
+//! Schema (version 5):
 //! - `identity`: one record under key `"self"`: this browser's secret seed and PeerJS token.
 //! - `profile`: one record under key `"self"`: the display name.
 //! - `owned_polls` (v2): the polls this browser hosts, key = poll ID, value = the poll's JSON.
 //! - `processed` (v2): the hub's command records, key = `"<pollId>/<commandId>"`, value = JSON.
-//! - `joined` (v2): polls this browser follows as a participant, key = poll ID, value = JSON of
-//!   [`JoinedPoll`] (the owner and the last view verified against the owner's key).
+//! - `joined` (v2): polls this browser joined as a participant and has loaded at least once, key
+//!   = `"<owner>/<pollId>"` (before v5: the poll ID alone; such records are still read, and
+//!   replaced on the next save), value = JSON of [`JoinedPoll`] (the owner and the last view
+//!   verified against the owner's key).
 //! - `outbox` (v3): this participant's commands not yet answered by their poll's owner, key =
 //!   `"<pollId>/<commandId>"`, value = JSON of [`OutboxRecord`] (its `seq` gives the order). A
 //!   record is written before its command is first sent and deleted after the owner answers
 //!   (possibly in the same transaction as the next command's record).
+//! - `deleted_polls` (v5): the ids of the polls this browser hosted and deleted (tombstones),
+//!   key = value = poll ID; written in the transaction that deletes the poll, so its
+//!   participants keep hearing `poll-deleted` rather than `unknown-poll`.
 //! - `settings` (v4): one record under key `"self"`: JSON of [`Settings`] (signaling and ICE
 //!   servers), checked by the core's deserializer when read.
 //!
@@ -39,7 +44,7 @@ use crate::error::StorageError;
 
 /// The database name the app uses (tests open others).
 pub const DB_NAME: &str = "starpoll";
-const DB_VERSION: u32 = 4;
+const DB_VERSION: u32 = 5;
 const IDENTITY: &str = "identity";
 const PROFILE: &str = "profile";
 const OWNED: &str = "owned_polls";
@@ -47,8 +52,9 @@ const PROCESSED: &str = "processed";
 const JOINED: &str = "joined";
 const OUTBOX: &str = "outbox";
 const SETTINGS: &str = "settings";
+const DELETED: &str = "deleted_polls";
 /// The stores that belong to an identity: cleared when it is replaced.
-const IDENTITY_STORES: [&str; 6] = [IDENTITY, PROFILE, OWNED, PROCESSED, JOINED, OUTBOX];
+const IDENTITY_STORES: [&str; 7] = [IDENTITY, PROFILE, OWNED, PROCESSED, JOINED, OUTBOX, DELETED];
 const SELF_KEY: &str = "self";
 
 /// The identity as stored: the 32-byte seed in hex and the PeerJS token.
@@ -118,6 +124,7 @@ impl Repository {
             .add_object_store(ObjectStore::new(JOINED))
             .add_object_store(ObjectStore::new(OUTBOX))
             .add_object_store(ObjectStore::new(SETTINGS))
+            .add_object_store(ObjectStore::new(DELETED))
             .build()
             .await
             .map_err(StorageError::idb("open the database"))?;
@@ -380,13 +387,21 @@ impl Repository {
         }
         let tx = self
             .db
-            .transaction(&[OWNED, PROCESSED], TransactionMode::ReadWrite)
+            .transaction(&[OWNED, PROCESSED, DELETED], TransactionMode::ReadWrite)
             .map_err(StorageError::idb("start a transaction"))?;
         let owned = tx.store(OWNED).map_err(StorageError::idb("open a store"))?;
         let processed = tx
             .store(PROCESSED)
             .map_err(StorageError::idb("open a store"))?;
+        let tombstones = tx
+            .store(DELETED)
+            .map_err(StorageError::idb("open a store"))?;
         for poll_id in deleted {
+            let id = JsValue::from_str(&poll_id.to_string());
+            tombstones
+                .put(&id, Some(&id))
+                .await
+                .map_err(StorageError::idb("keep a deleted poll's id"))?;
             owned
                 .delete(JsValue::from_str(&poll_id.to_string()))
                 .await
@@ -418,39 +433,81 @@ impl Repository {
         finish(tx, "commit poll changes").await
     }
 
-    /// Every poll this browser follows.
+    /// The ids of the polls this browser hosted and deleted (the hub's tombstones).
+    pub async fn deleted_polls(&self) -> Result<Vec<PollId>, StorageError> {
+        let (_tx, store) = self.open_store(DELETED, TransactionMode::ReadOnly)?;
+        let values = store
+            .get_all(None, None)
+            .await
+            .map_err(StorageError::idb("read deleted polls"))?;
+        values
+            .into_iter()
+            .map(|value| {
+                value
+                    .as_string()
+                    .and_then(|text| text.parse().ok())
+                    .ok_or_else(|| StorageError::Corrupt {
+                        record: "deleted poll id",
+                        message: "not a poll ID".into(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Every poll this browser joined and loaded, one per owner and poll (a record stored
+    /// under the pre-v5 key and again under the new one counts once: the newer save wins).
     pub async fn joined_polls(&self) -> Result<Vec<JoinedPoll>, StorageError> {
         let tx = self
             .db
             .transaction(&[JOINED], TransactionMode::ReadOnly)
             .map_err(StorageError::idb("start a transaction"))?;
-        all_json(&tx, JOINED, "joined poll").await
+        let all: Vec<JoinedPoll> = all_json(&tx, JOINED, "joined poll").await?;
+        let mut by_key: BTreeMap<(PeerId, PollId), JoinedPoll> = BTreeMap::new();
+        for joined in all {
+            let key = (joined.owner.clone(), joined.poll_id);
+            match by_key.get(&key) {
+                Some(kept) if kept.saved_at >= joined.saved_at => {}
+                _ => {
+                    by_key.insert(key, joined);
+                }
+            }
+        }
+        Ok(by_key.into_values().collect())
     }
 
-    /// One followed poll, if this browser follows it.
-    pub async fn joined(&self, poll: PollId) -> Result<Option<JoinedPoll>, StorageError> {
+    /// One followed poll of `owner`, if this browser joined and loaded it.
+    pub async fn joined(
+        &self,
+        owner: &PeerId,
+        poll: PollId,
+    ) -> Result<Option<JoinedPoll>, StorageError> {
         let (_tx, store) = self.open_store(JOINED, TransactionMode::ReadOnly)?;
-        let value = store
-            .get(JsValue::from_str(&poll.to_string()))
-            .await
-            .map_err(StorageError::idb("read a joined poll"))?;
-        value
-            .filter(|v| !v.is_undefined())
-            .map(|v| parse_json(v, "joined poll"))
-            .transpose()
+        for key in [joined_key(owner, poll), legacy_joined_key(poll)] {
+            let value = store
+                .get(key)
+                .await
+                .map_err(StorageError::idb("read a joined poll"))?;
+            let found: Option<JoinedPoll> = value
+                .filter(|v| !v.is_undefined())
+                .map(|v| parse_json(v, "joined poll"))
+                .transpose()?;
+            if let Some(found) = found.filter(|j| j.owner == *owner && j.poll_id == poll) {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
-    /// Saves (replaces) a followed poll.
+    /// Saves (replaces) a followed poll under its owner and poll ID, and drops its record under
+    /// the pre-v5 key (the poll ID alone) if there is one of the same owner.
     pub async fn save_joined(&self, joined: &JoinedPoll) -> Result<(), StorageError> {
         let (tx, store) = self.open_store(JOINED, TransactionMode::ReadWrite)?;
         let value = JsValue::from_str(&json(joined, "joined poll")?);
         store
-            .put(
-                &value,
-                Some(&JsValue::from_str(&joined.poll_id.to_string())),
-            )
+            .put(&value, Some(&joined_key(&joined.owner, joined.poll_id)))
             .await
             .map_err(StorageError::idb("write a joined poll"))?;
+        drop_legacy_joined(&store, &joined.owner, joined.poll_id).await?;
         finish(tx, "commit a joined poll").await
     }
 
@@ -502,9 +559,10 @@ impl Repository {
         finish(tx, "commit an outbox deletion").await
     }
 
-    /// Forgets a followed poll: its saved view and every unsent command, in one transaction
-    /// (leaving a poll; its owner is not told, and a ballot already counted stays counted).
-    pub async fn leave(&self, poll: PollId) -> Result<(), StorageError> {
+    /// Forgets a followed poll of `owner`: its saved view and every unsent command, in one
+    /// transaction (leaving a poll; its owner is not told, and a ballot already counted stays
+    /// counted).
+    pub async fn leave(&self, owner: &PeerId, poll: PollId) -> Result<(), StorageError> {
         let tx = self
             .db
             .transaction(&[JOINED, OUTBOX], TransactionMode::ReadWrite)
@@ -514,11 +572,14 @@ impl Repository {
             .delete(keys_of(poll)?.into())
             .await
             .map_err(StorageError::idb("delete a poll's outbox"))?;
-        tx.store(JOINED)
-            .map_err(StorageError::idb("open a store"))?
-            .delete(JsValue::from_str(&poll.to_string()))
+        let joined = tx
+            .store(JOINED)
+            .map_err(StorageError::idb("open a store"))?;
+        joined
+            .delete(joined_key(owner, poll))
             .await
             .map_err(StorageError::idb("delete a joined poll"))?;
+        drop_legacy_joined(&joined, owner, poll).await?;
         finish(tx, "commit leaving a poll").await
     }
 }
@@ -535,6 +596,40 @@ fn keys_of(poll: PollId) -> Result<KeyRange, StorageError> {
         Some(true),
     )
     .map_err(|e| StorageError::idb("select a poll's records")(e.into()))
+}
+
+/// The `joined` key of `owner`'s `poll`.
+fn joined_key(owner: &PeerId, poll: PollId) -> JsValue {
+    JsValue::from_str(&format!("{owner}/{poll}"))
+}
+
+/// The `joined` key before v5: the poll ID alone.
+fn legacy_joined_key(poll: PollId) -> JsValue {
+    JsValue::from_str(&poll.to_string())
+}
+
+/// Deletes the pre-v5 `joined` record of `poll` if it is `owner`'s (a record of another
+/// owner's poll with the same ID stays).
+async fn drop_legacy_joined(
+    store: &Store,
+    owner: &PeerId,
+    poll: PollId,
+) -> Result<(), StorageError> {
+    let legacy = store
+        .get(legacy_joined_key(poll))
+        .await
+        .map_err(StorageError::idb("read a joined poll"))?;
+    let same_owner = legacy
+        .filter(|v| !v.is_undefined())
+        .and_then(|v| parse_json::<JoinedPoll>(v, "joined poll").ok())
+        .is_some_and(|j| j.owner == *owner);
+    if same_owner {
+        store
+            .delete(legacy_joined_key(poll))
+            .await
+            .map_err(StorageError::idb("delete a joined poll"))?;
+    }
+    Ok(())
 }
 
 fn outbox_key(poll: PollId, command_id: CommandId) -> JsValue {

@@ -345,5 +345,51 @@ async fn deleting_a_poll_removes_it_and_only_its_records_in_one_commit() {
     let repo = Repository::open(name).await.expect("reopen");
     let hosted = repo.hosted_polls().await.expect("read");
     assert_eq!(hosted, [(kept, vec![record(3)])]);
+    // The deleted poll's id is kept (its participants hear `poll-deleted`), the other's not.
+    assert_eq!(repo.deleted_polls().await.expect("tombstones"), [doomed.id]);
+    repo.close();
+}
+
+#[wasm_bindgen_test]
+async fn joined_polls_are_keyed_by_owner_and_poll() {
+    use starpoll::storage::JoinedPoll;
+    use starpoll_core::poll::PollId;
+
+    let name = "test-joined-keys";
+    let repo = fresh(name).await;
+    let poll = PollId::from_random_bytes([7; 16]);
+    let ann = identity::generate().expect("ann").peer_id().clone();
+    let bob = identity::generate().expect("bob").peer_id().clone();
+    let joined = |owner: &starpoll_core::PeerId, saved_at| JoinedPoll {
+        owner: owner.clone(),
+        poll_id: poll,
+        view: None,
+        saved_at,
+    };
+    // The same poll ID at two owners: two joined polls, neither replacing the other.
+    repo.save_joined(&joined(&ann, 1)).await.expect("ann's");
+    repo.save_joined(&joined(&bob, 2)).await.expect("bob's");
+    let mut owners: Vec<_> = repo
+        .joined_polls()
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|j| j.owner)
+        .collect();
+    owners.sort();
+    let mut expected = vec![ann.clone(), bob.clone()];
+    expected.sort();
+    assert_eq!(owners, expected);
+    assert_eq!(
+        repo.joined(&bob, poll).await.expect("read"),
+        Some(joined(&bob, 2))
+    );
+    // Leaving one keeps the other.
+    repo.leave(&ann, poll).await.expect("leave");
+    assert_eq!(repo.joined(&ann, poll).await.expect("read"), None);
+    assert_eq!(
+        repo.joined_polls().await.expect("read"),
+        vec![joined(&bob, 2)]
+    );
     repo.close();
 }

@@ -57,7 +57,13 @@ pub fn CopyButton(props: &CopyButtonProps) -> Html {
             spawn_local(async move {
                 outcome.set(match write_clipboard(&text).await {
                     Ok(()) => Outcome::Copied,
-                    Err(e) => Outcome::Failed(e.message),
+                    Err(e) => {
+                        gloo::console::warn!(format!("clipboard: {}", e.message));
+                        Outcome::Failed(
+                            "the browser did not allow it; select the text and copy it yourself"
+                                .into(),
+                        )
+                    }
                 });
             });
         })

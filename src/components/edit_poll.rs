@@ -41,8 +41,10 @@ impl Draft {
         } else if self.deadline.trim().is_empty() {
             Some(None)
         } else {
-            let at = time::from_local_input(&self.deadline)
-                .ok_or_else(|| "the closing time is not a date and time".to_owned())?;
+            let at = time::from_local_input(&self.deadline).ok_or_else(|| {
+                "The closing time is not a date and time: pick one, or press “No deadline”."
+                    .to_owned()
+            })?;
             Some(Some(at))
         };
         let title = (self.title != before.title).then(|| self.title.clone());

@@ -30,7 +30,10 @@ pub fn NameField(props: &NameFieldProps) -> Html {
         SaveState::Unchanged => ("unchanged", String::new()),
         SaveState::Saving(_) => ("saving", "Saving…".to_owned()),
         SaveState::Saved(_) => ("saved", "Saved".to_owned()),
-        SaveState::Failed(e) => ("failed", format!("Not saved: {e}")),
+        SaveState::Failed(e) => (
+            "failed",
+            format!("Not saved: {}.", crate::messages::storage(e)),
+        ),
     };
     html! {
         <div class="field">

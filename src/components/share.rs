@@ -24,6 +24,10 @@ pub struct ShareProps {
     pub title: AttrValue,
     /// Whether the poll is in the owner's public poll list (else the link is the only way in).
     pub listed: bool,
+    /// Set while participants cannot reach this browser, with why (the page explains it; the
+    /// link area says that the link does not work until then).
+    #[prop_or_default]
+    pub unreachable: Option<AttrValue>,
 }
 
 /// The link's QR code, ready for the `<svg>` attributes (cheap to clone on every render).
@@ -103,7 +107,14 @@ pub fn Share(props: &ShareProps) -> Html {
                 if can_share {
                     <p class="hint error" data-testid="share-status" aria-live="polite">{ status }</p>
                 }
-                <p class="hint">{ "Anyone with this link can join while this browser has starpoll open." }</p>
+                if props.unreachable.is_some() {
+                    <p class="notice warn" data-testid="share-unreachable">
+                        <strong>{ "The link does not work right now: " }</strong>
+                        { "this browser is not connected to the signaling server, so nobody can join or vote until it is (see above)." }
+                    </p>
+                } else {
+                    <p class="hint">{ "Anyone with this link can join while this browser has starpoll open." }</p>
+                }
                 <p class="hint" data-testid="share-listing" data-listed={props.listed.to_string()}>
                     { if props.listed {
                         "Listed: anyone with your peer ID can also find it in the list of your polls."

@@ -9,7 +9,13 @@ use yew::prelude::*;
 
 use crate::app::{AppContext, Route};
 use crate::components::{CopyButton, NameField};
-use crate::follow::SyncState;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use starpoll_core::follower::GoneReason;
+
+use crate::follow::{DialProblem, FollowKey, FollowSnapshot, SyncState};
+use crate::messages;
 use crate::network::NetworkStatus;
 use crate::router::{use_navigator, Link};
 use crate::state::AppState;
@@ -168,26 +174,35 @@ fn PollLists() -> Html {
             my_poll_item(&me, poll, connected, poll.ballots.contains_key(me_id))
         })
         .collect();
-    let others: Vec<Html> = joined
+    // Joined polls, by owner and poll ID: those stored (saved once loaded) and those that loaded
+    // in this session since the list was read. A link that never loaded is not listed.
+    let mut listed: BTreeMap<FollowKey, (Option<&JoinedPoll>, Option<&Rc<FollowSnapshot>>)> =
+        BTreeMap::new();
+    for j in joined.iter().filter(|j| j.view.is_some()) {
+        listed.entry((j.owner.clone(), j.poll_id)).or_default().0 = Some(j);
+    }
+    for (key, live) in ready.follows.iter().filter(|(_, s)| s.view.is_some()) {
+        listed.entry(key.clone()).or_default().1 = Some(live);
+    }
+    let others: Vec<Html> = listed
         .iter()
-        .map(|j| {
-            let live = ready.follows.get(&j.poll_id);
-            let title = live
-                .and_then(|s| s.view.as_ref().map(|v| v.title.clone()))
-                .or_else(|| j.view.as_ref().map(|v| v.title.clone()))
-                .unwrap_or_else(|| "(not loaded yet)".to_owned());
+        .filter_map(|((owner, poll_id), (stored, live))| {
+            let live = *live;
+            let stored_view = stored.and_then(|j| j.view.as_ref());
+            let view = live.and_then(|s| s.view.as_deref()).or(stored_view)?;
+            Some((owner, *poll_id, live, view))
+        })
+        .map(|(owner, poll_id, live, view)| {
+            let title = view.title.clone();
             let pending = live.map_or(0, |s| s.pending_count);
             let sync = live.map(|s| s.sync);
-            let view = live
-                .and_then(|s| s.view.as_deref())
-                .or(j.view.as_ref());
-            let open = view.map(|v| v.status == PollStatus::Open);
-            let voted = view.map(|v| !v.my_ballot.is_empty());
+            let open = Some(view.status == PollStatus::Open);
+            let voted = Some(!view.my_ballot.is_empty());
             let vote_pending = live.is_some_and(|s| s.vote_pending);
             html! {
                 <li>
-                    <Link to={Route::Poll { owner: j.owner.to_string(), poll: j.poll_id.to_string() }} classes="poll-list-item-link">
-                        <span data-testid="poll-list-item" data-poll-id={j.poll_id.to_string()} class="poll-list-item">
+                    <Link to={Route::Poll { owner: owner.to_string(), poll: poll_id.to_string() }} classes="poll-list-item-link">
+                        <span data-testid="poll-list-item" data-poll-id={poll_id.to_string()} data-owner={owner.to_string()} class="poll-list-item">
                             <span class="title" dir="auto">{ title }</span>
                             if let Some(open) = open {
                                 <span class={classes!("badge", open.then_some("ok"))} data-testid="poll-list-status">
@@ -201,14 +216,19 @@ fn PollLists() -> Html {
                                     (false, false) => "not voted",
                                 } }</span>
                             }
-                            if live.is_some_and(|s| s.gone) {
-                                <span class="badge" data-testid="poll-list-gone">{ "deleted by its owner" }</span>
+                            if let Some(gone) = live.filter(|s| s.gone) {
+                                <span class="badge" data-testid="poll-list-gone">{
+                                    if gone.gone_reason == Some(GoneReason::NotFound) { "no such poll" } else { "deleted by its owner" }
+                                }</span>
                             }
-                            <span class="hint" data-testid="poll-list-owner">{ match sync {
-                                Some(SyncState::Connected) => "owner online",
-                                Some(SyncState::Connecting) => "connecting…",
-                                Some(SyncState::Offline) => "owner not reachable",
-                                None => "",
+                            <span class="hint" data-testid="poll-list-owner">{ match (sync, live.and_then(|s| s.last_error.as_ref())) {
+                                (Some(_), _) if live.is_some_and(|s| s.gone) => "",
+                                (Some(SyncState::Connected), _) => "owner online",
+                                (_, _) if ready.network.is_offline() => "you are offline",
+                                (Some(_), Some(DialProblem::OwnerOffline)) => "owner not online",
+                                (Some(SyncState::Connecting), _) => "connecting…",
+                                (Some(SyncState::Offline), _) => "owner not reachable",
+                                (None, _) => "",
                             } }</span>
                             if pending > 0 {
                                 <span class="badge warn" data-testid="poll-list-pending">{ format!("{pending} pending") }</span>
@@ -258,14 +278,16 @@ pub fn Home() -> Html {
         let context = context.clone();
         Callback::from(move |name: String| context.set_display_name(name))
     };
+    let server_url = ready.server.server.to_url();
     let status_text = match &ready.network {
         NetworkStatus::Starting | NetworkStatus::Connecting => {
-            "Connecting to the signaling server…".to_owned()
+            format!("Connecting to the signaling server at {server_url}…")
         }
         NetworkStatus::Online => "Online: others can reach you.".to_owned(),
-        NetworkStatus::Reconnecting => {
-            "Lost the signaling server; reconnecting by itself…".to_owned()
-        }
+        NetworkStatus::Reconnecting | NetworkStatus::Unreachable => format!(
+            "Offline. {}",
+            messages::unreachable(&ready.network, &server_url).unwrap_or_default()
+        ),
         NetworkStatus::OtherTab => {
             "starpoll is already open in another tab of this browser, which is the one others \
              reach. Keep using that tab, or use this one instead (above)."
@@ -284,8 +306,15 @@ pub fn Home() -> Html {
         },
         None => html! {},
     };
+    let unreachable = ready.network.is_offline();
     html! {
         <>
+            if unreachable {
+                <p class="notice warn" data-testid="home-unreachable">
+                    <strong>{ "You are offline: participants can't reach your polls now. " }</strong>
+                    { "Votes wait in their browsers until this browser is back online (details below)." }
+                </p>
+            }
             <PollLists />
             <section class="card" aria-labelledby="me-heading">
                 <h1 id="me-heading">{ "You" }</h1>
@@ -306,7 +335,7 @@ pub fn Home() -> Html {
                 </div>
             </section>
             <section class="card muted" aria-label="Connection">
-                <p class="hint" role="status" data-testid="network-status" data-state={ready.network.key()}>
+                <p class={if unreachable { "notice warn" } else { "hint" }} role="status" data-testid="network-status" data-state={ready.network.key()}>
                     { status_text }
                 </p>
                 <p class="hint" data-testid="signaling-server">

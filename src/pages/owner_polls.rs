@@ -47,7 +47,9 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
             let on_list = Callback::from(move |list: OwnerList| {
                 listing.set(match list {
                     OwnerList::Listed(polls) => Listing::Listed(polls),
-                    OwnerList::Unreachable(why) => Listing::Waiting(Some(why)),
+                    OwnerList::Unreachable(why) => {
+                        Listing::Waiting(Some(crate::messages::dial_problem(&why).to_owned()))
+                    }
                     OwnerList::Impostor(why) => Listing::Impostor(why),
                 });
             });

@@ -13,7 +13,8 @@ use yew::prelude::*;
 use crate::app::{AppContext, Route};
 use crate::components::{Ballot, ConfirmButton, EditPoll, OptionsEditor, Share};
 use crate::files;
-use crate::follow::SyncState;
+use crate::follow::{DialProblem, SyncState};
+use crate::messages;
 use crate::network::NetworkStatus;
 use crate::router::{use_navigator, Link};
 use crate::state::{AppState, Ready};
@@ -47,6 +48,7 @@ pub fn PollPage(props: &PollPageProps) -> Html {
             <section class="card error-card" data-testid="bad-link">
                 <h1>{ "This link is not a poll" }</h1>
                 <p>{ "An invite link looks like …/p/<owner peer ID>/<poll ID>. Check that it was copied whole." }</p>
+                <p><Link to={Route::Home} testid="go-home">{ "Go to the home page" }</Link></p>
             </section>
         };
     };
@@ -65,7 +67,8 @@ struct OwnerViewProps {
 /// The owner's page of one of its polls.
 #[component]
 fn OwnerView(props: &OwnerViewProps) -> Html {
-    let error = use_state(|| None::<String>);
+    // The last refused command and why (a close or reopen shows next to its button).
+    let error = use_state(|| None::<(Command, String)>);
     let Some(context) = use_context::<AppContext>() else {
         return html! {};
     };
@@ -73,13 +76,22 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
         return html! {};
     };
     let Some(hub) = &ready.hub else {
-        return not_serving(ready, props.poll, true);
+        return not_serving(ready, ready.identity.peer_id().clone(), props.poll, true);
     };
     let Some(hosted) = hub.polls.get(&props.poll) else {
+        let deleted = context
+            .network()
+            .hub()
+            .is_some_and(|hub| hub.was_deleted(&props.poll));
         return html! {
-            <section class="card" data-testid="poll-missing">
-                <h1>{ "No such poll" }</h1>
-                <p>{ "This browser hosts no poll with this ID." }</p>
+            <section class="card" data-testid="poll-missing" data-reason={if deleted { "deleted" } else { "not-found" }}>
+                <h1>{ if deleted { "Poll deleted" } else { "No such poll" } }</h1>
+                <p>{ if deleted {
+                    "You deleted this poll. Its participants see that it is gone."
+                } else {
+                    "This browser hosts no poll with this ID. Check that the link was copied whole."
+                } }</p>
+                <p><Link to={Route::Home} testid="go-home">{ "Go to the home page" }</Link></p>
             </section>
         };
     };
@@ -90,7 +102,8 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
         let context = context.clone();
         let error = error.clone();
         Callback::from(move |command: Command| {
-            error.set(context.owner_command(poll_id, &command).err());
+            let refused = context.owner_command(poll_id, &command).err();
+            error.set(refused.map(|why| (command, why)));
         })
     };
     let on_vote = command.reform(|option_ids: Vec<OptionId>| Command::CastVote { option_ids });
@@ -107,25 +120,45 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
     };
     let link = context.invite_link(me, poll_id);
     let participants = hosted.present.len().saturating_sub(1);
+    let unreachable = messages::unreachable(&ready.network, &ready.server.server.to_url());
+    // A refused close or reopen is explained next to its button; anything else at the top.
+    let (toggle_error, top_error) = match &*error {
+        Some((Command::Close | Command::Reopen, why)) => (Some(why.clone()), None),
+        Some((_, why)) => (None, Some(why.clone())),
+        None => (None, None),
+    };
     html! {
         <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="owner">
             <Header view={view.clone()} />
             <p class="status-line">
-                <span class="badge ok" data-testid="sync-status" data-state="owner">{ "You host this poll" }</span>
+                <span class={classes!("badge", unreachable.is_none().then_some("ok"))} data-testid="sync-status" data-state="owner"
+                    data-reachable={unreachable.is_none().to_string()}>
+                    { if unreachable.is_none() { "You host this poll" } else { "You host this poll · offline" } }
+                </span>
                 <span class="hint">{ "revision " }<span data-testid="revision">{ hosted.poll.revision.0 }</span></span>
             </p>
-            if let Some(why) = &*error {
-                <p class="notice error" role="alert" data-testid="command-error">{ why.clone() }</p>
+            if let Some(why) = &unreachable {
+                <p class="notice warn" role="status" data-testid="owner-unreachable">
+                    <strong>{ "Participants can't reach this browser now. " }</strong>{ why.clone() }
+                    { " Votes they cast meanwhile wait in their browsers and arrive once it is reachable again." }
+                </p>
+            }
+            if let Some(why) = top_error {
+                <p class="notice error" role="alert" data-testid="command-error">{ why }</p>
             }
             <Ballot view={view.clone()} can_vote={open} {on_vote} />
             <OptionsEditor view={view.clone()} may_add=true owner=true on_command={command.clone()} />
             <Share link={AttrValue::from(link)} title={AttrValue::from(hosted.poll.title.clone())}
-                listed={hosted.poll.settings.listed} />
+                listed={hosted.poll.settings.listed} unreachable={unreachable.clone().map(AttrValue::from)} />
             <div class="row">
-                <button type="button" class="secondary" data-testid={if open { "poll-close" } else { "poll-reopen" }} onclick={toggle}>
+                <button type="button" class="secondary" data-testid={if open { "poll-close" } else { "poll-reopen" }} onclick={toggle}
+                    aria-describedby={toggle_error.is_some().then_some("poll-toggle-error")}>
                     { if open { "Close the poll" } else { "Reopen the poll" } }
                 </button>
             </div>
+            if let Some(why) = toggle_error {
+                <p class="notice error" role="alert" id="poll-toggle-error" data-testid="command-error">{ why }</p>
+            }
             <EditPoll view={view.clone()} on_edit={command.clone()} />
             <Export view={view.clone()} owner=true />
             <Members view={view} present={hosted.present.clone()} participants={participants}
@@ -137,9 +170,9 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
 
 /// Shown on a poll's page when this tab does not run the network: in a tab that does not hold
 /// the identity, the poll as last stored (read-only; the banner above offers "Use this tab").
-fn not_serving(ready: &Ready, poll: PollId, owned: bool) -> Html {
+fn not_serving(ready: &Ready, owner: PeerId, poll: PollId, owned: bool) -> Html {
     match &ready.network {
-        status if status.is_other_tab() => html! { <StoredPoll {poll} {owned} /> },
+        status if status.is_other_tab() => html! { <StoredPoll {owner} {poll} {owned} /> },
         NetworkStatus::Stopped(why) => html! {
             <section class="card error-card"><h1>{ "Offline" }</h1><p>{ why.clone() }</p></section>
         },
@@ -149,6 +182,7 @@ fn not_serving(ready: &Ready, poll: PollId, owned: bool) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct StoredPollProps {
+    owner: PeerId,
     poll: PollId,
     /// Whether this browser owns the poll (else: a poll it joined).
     owned: bool,
@@ -162,8 +196,8 @@ fn StoredPoll(props: &StoredPollProps) -> Html {
     let context = use_context::<AppContext>();
     {
         let (view, loaded, context) = (view.clone(), loaded.clone(), context.clone());
-        let (poll, owned) = (props.poll, props.owned);
-        use_effect_with((poll, owned), move |_| {
+        let (owner, poll, owned) = (props.owner.clone(), props.poll, props.owned);
+        use_effect_with((owner.clone(), poll, owned), move |_| {
             let Some(context) = context else { return };
             let AppState::Ready(ready) = context.state() else {
                 return;
@@ -183,6 +217,7 @@ fn StoredPoll(props: &StoredPollProps) -> Html {
                 ));
             } else {
                 context.read_saved_view(
+                    owner,
                     poll,
                     Callback::from(move |saved: Option<PollView>| {
                         view.set(saved.map(Rc::new));
@@ -251,18 +286,53 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         return html! {};
     };
     if !active {
-        return not_serving(ready, props.poll, false);
+        return not_serving(ready, props.owner.clone(), props.poll, false);
     }
     let poll_id = props.poll;
+    let key = (props.owner.clone(), poll_id);
     let me = ready.identity.peer_id();
-    let snapshot = ready.follows.get(&poll_id);
+    let snapshot = ready.follows.get(&key);
     let sync = snapshot.map_or(SyncState::Connecting, |s| s.sync);
-    let sync_text = match (sync, snapshot.and_then(|s| s.impostor.as_ref())) {
-        (_, Some(_)) => "The owner's ID is taken by someone else",
-        (SyncState::Connected, _) => "Connected to the owner",
-        (SyncState::Offline, _) => "Owner not reachable",
-        (SyncState::Connecting, _) => "Connecting to the owner…",
+    // Why the owner is not reachable: this browser offline (its own peer is not registered)
+    // comes first, then what the last dial said.
+    let self_offline = ready.network.is_offline();
+    let problem = if sync == SyncState::Connected {
+        None
+    } else if self_offline {
+        Some(DialProblem::SelfOffline)
+    } else {
+        // A dial made before this tab's peer registered says "self offline"; the status above
+        // is what tells whether this browser is offline now.
+        snapshot
+            .and_then(|s| s.last_error.clone())
+            .filter(|p| *p != DialProblem::SelfOffline)
     };
+    let sync_text = match (sync, snapshot.and_then(|s| s.impostor.as_ref()), &problem) {
+        (_, Some(_), _) => "The owner's ID is taken by someone else",
+        (SyncState::Connected, _, _) => "Connected to the owner",
+        (_, _, Some(DialProblem::SelfOffline)) => "You are offline",
+        (_, _, Some(DialProblem::OwnerOffline)) => "Owner not online",
+        (SyncState::Offline, _, _) => "Owner not reachable",
+        (SyncState::Connecting, _, _) => "Connecting to the owner…",
+    };
+    let reason = problem.as_ref().map(|p| {
+        let (key, text) = match p {
+            DialProblem::SelfOffline => (
+                "self-offline",
+                format!(
+                    "This browser is offline: it can't reach the signaling server at {}, so it \
+                     can't reach the owner either. Your vote and changes are kept here and sent \
+                     once you are back online.",
+                    ready.server.server.to_url()
+                ),
+            ),
+            DialProblem::OwnerOffline => ("owner-offline", messages::dial_problem(p).to_owned()),
+            DialProblem::NoAnswer => ("no-answer", messages::dial_problem(p).to_owned()),
+            DialProblem::Lost => ("lost", messages::dial_problem(p).to_owned()),
+            DialProblem::Other(_) => ("other", messages::dial_problem(p).to_owned()),
+        };
+        html! { <p class="hint" data-testid="sync-error" data-reason={key}>{ text }</p> }
+    });
     let next_attempt = snapshot
         .and_then(|s| s.next_attempt_at)
         .filter(|_| sync == SyncState::Offline)
@@ -271,8 +341,8 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let pending_count = snapshot.map_or(0, |s| s.pending_count);
     let pending_vote = snapshot.is_some_and(|s| s.vote_pending);
     let retry = {
-        let context = context.clone();
-        Callback::from(move |_: MouseEvent| context.retry_now(poll_id))
+        let (context, key) = (context.clone(), key.clone());
+        Callback::from(move |_: MouseEvent| context.retry_now(&key))
     };
     let status = html! {
         <p class="status-line">
@@ -311,31 +381,43 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         </p>
     });
     let refusal = snapshot.and_then(|s| s.refusal.clone()).map(|why| html! {
-        <p class="notice error" role="alert" data-testid="command-error">{ format!("The owner refused: {why}") }</p>
+        <p class="notice error" role="alert" data-testid="command-error"><strong>{ "Not accepted by the owner. " }</strong>{ why }</p>
     });
-    if snapshot.is_some_and(|s| s.gone) {
+    if let Some(snapshot) = snapshot.filter(|s| s.gone) {
+        let loaded = snapshot.view.as_ref();
+        let reason = match snapshot.gone_reason {
+            Some(starpoll_core::follower::GoneReason::NotFound) => "not-found",
+            _ => "deleted",
+        };
+        let heading = match (loaded, reason) {
+            (Some(view), _) => view.title.clone(),
+            (None, "not-found") => "No such poll".to_owned(),
+            (None, _) => "Poll deleted".to_owned(),
+        };
         return html! {
             <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
-                <h1>{ snapshot.and_then(|s| s.view.as_ref()).map_or_else(|| "Poll".to_owned(), |v| v.title.clone()) }</h1>
-                <p class="notice warn" role="status" data-testid="poll-gone">
-                    { "This poll no longer exists: its owner deleted it. Nothing more can be sent to it." }
+                <h1>{ heading }</h1>
+                <p class="notice warn" role="status" data-testid="poll-gone" data-reason={reason}>
+                    { messages::gone(snapshot.gone_reason) }
                 </p>
-                <Leave poll={poll_id} pending={0} />
+                if loaded.is_some() {
+                    <Leave poll={key.clone()} pending={0} />
+                }
+                <p><Link to={Route::Home} testid="go-home">{ "Go to the home page" }</Link></p>
             </section>
         };
     }
     let Some(view) = snapshot.and_then(|s| s.view.clone()) else {
         return html! {
             <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
-                <h1>{ "Joining the poll…" }</h1>
+                <h1>{ "Opening the poll…" }</h1>
                 { status }
                 { impostor.unwrap_or_default() }
+                { reason.unwrap_or_default() }
                 <p class="hint">
-                    { "The poll appears once its owner's browser answers. Owner: " }<code>{ props.owner.to_string() }</code>
+                    { "The poll appears once its owner's browser answers, and you join it then. Owner: " }<code class="owner-id">{ props.owner.to_string() }</code>
                 </p>
-                if let Some(e) = snapshot.and_then(|s| s.last_error.clone()) {
-                    <p class="hint" data-testid="sync-error">{ e }</p>
-                }
+                <p><Link to={Route::Home} testid="go-home">{ "Go to the home page" }</Link></p>
             </section>
         };
     };
@@ -348,9 +430,9 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         AttrValue::from("You can watch this poll but not vote: the owner has not let you vote yet.")
     });
     let vote = {
-        let context = context.clone();
+        let (context, key) = (context.clone(), key.clone());
         Callback::from(move |option_ids: Vec<OptionId>| {
-            if let Err(e) = context.participant_command(poll_id, Command::CastVote { option_ids }) {
+            if let Err(e) = context.participant_command(&key, Command::CastVote { option_ids }) {
                 gloo::console::error!(e);
             }
         })
@@ -382,9 +464,9 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     });
     let may_add = role.is_some_and(|r| r.may_add_options(view.settings.option_adders));
     let on_command = {
-        let context = context.clone();
+        let (context, key) = (context.clone(), key.clone());
         Callback::from(move |command: Command| {
-            if let Err(e) = context.participant_command(poll_id, command) {
+            if let Err(e) = context.participant_command(&key, command) {
                 gloo::console::error!(e);
             }
         })
@@ -401,6 +483,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
             <Header view={view.clone()} />
             { status }
+            { reason.unwrap_or_default() }
             { impostor.unwrap_or_default() }
             { refusal.unwrap_or_default() }
             if stale {
@@ -417,7 +500,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             { pending_list.unwrap_or_default() }
             <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
             <Export view={view.clone()} />
-            <Leave poll={poll_id} pending={pending_count} />
+            <Leave poll={key} pending={pending_count} />
         </section>
     }
 }
@@ -655,10 +738,18 @@ fn Export(props: &ExportProps) -> Html {
         let (error, view, stem) = (error.clone(), view.clone(), stem.clone());
         Callback::from(move |_: MouseEvent| {
             let result = starpoll_core::export::results_file(&view, crate::random::now_ms())
-                .map_err(|e| e.to_string())
+                .map_err(|e| {
+                    gloo::console::warn!(format!("CSV export: {e}"));
+                    "The results are hidden from you for now, so there is nothing to export yet."
+                        .to_owned()
+                })
                 .and_then(|text| {
-                    files::download(&format!("{stem}-results.csv"), "text/csv", &text)
-                        .map_err(|e| e.to_string())
+                    files::download(&format!("{stem}-results.csv"), "text/csv", &text).map_err(
+                        |e| {
+                            gloo::console::warn!(format!("download: {e}"));
+                            messages::download_failed()
+                        },
+                    )
                 });
             error.set(result.err());
         })
@@ -668,7 +759,10 @@ fn Export(props: &ExportProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let result = context.snapshot(poll).and_then(|text| {
                 files::download(&format!("{stem}-snapshot.json"), "application/json", &text)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| {
+                        gloo::console::warn!(format!("download: {e}"));
+                        messages::download_failed()
+                    })
             });
             error.set(result.err());
         })
@@ -713,7 +807,7 @@ fn file_stem(title: &str) -> String {
 
 #[derive(Properties, PartialEq)]
 struct LeaveProps {
-    poll: PollId,
+    poll: crate::follow::FollowKey,
     /// Unsent commands that leaving would drop.
     pending: usize,
 }
@@ -725,7 +819,7 @@ fn Leave(props: &LeaveProps) -> Html {
     let Some(context) = use_context::<AppContext>() else {
         return html! {};
     };
-    let poll = props.poll;
+    let poll = props.poll.clone();
     let mut warning = String::from(
         "This browser will forget the poll. Your vote, if the owner has counted it, stays counted: \
          withdraw it first if you want it gone.",
@@ -738,7 +832,7 @@ fn Leave(props: &LeaveProps) -> Html {
     }
     html! {
         <FinalStep label="Leave this poll" confirm_label="Leave" testid="poll-leave" warning={warning}
-            run={Callback::from(move |done| context.leave(poll, done))} />
+            run={Callback::from(move |done| context.leave(poll.clone(), done))} />
     }
 }
 

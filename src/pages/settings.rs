@@ -222,7 +222,7 @@ fn save(
     spawn_local(async move {
         editor.dispatch(match repo.save_settings(&settings).await {
             Ok(()) => EditorAction::Saved(settings, what),
-            Err(e) => EditorAction::Failed(format!("Not saved: {e}")),
+            Err(e) => EditorAction::Failed(format!("Not saved: {}.", crate::messages::storage(&e))),
         });
     });
 }
@@ -328,7 +328,10 @@ fn NetworkSettings() -> Html {
         use_effect_with((), move |_| {
             if let Some(repo) = repo {
                 spawn_local(async move {
-                    let loaded = repo.settings().await.map_err(|e| e.to_string());
+                    let loaded = repo
+                        .settings()
+                        .await
+                        .map_err(|e| crate::messages::storage(&e));
                     dispatcher.dispatch(EditorAction::Loaded(loaded));
                 });
             }

@@ -45,9 +45,19 @@ pub fn Verify() -> Html {
                     match files::read_text(&file, MAX_SNAPSHOT_BYTES as f64).await {
                         Ok(text) => match verify(&text) {
                             Ok(verified) => Outcome::Valid(Rc::new(verified)),
-                            Err(why) => Outcome::Invalid(why.to_string()),
+                            Err(why) => {
+                                gloo::console::warn!(format!("snapshot check: {why}"));
+                                Outcome::Invalid(crate::messages::snapshot_problem(&why))
+                            }
                         },
-                        Err(why) => Outcome::Invalid(format!("could not read the file: {why}")),
+                        Err(why) => {
+                            gloo::console::warn!(format!("reading the file: {why}"));
+                            Outcome::Invalid(
+                                "This file could not be read (it may be too large, or not a \
+                                 text file)."
+                                    .into(),
+                            )
+                        }
                     },
                 );
             });

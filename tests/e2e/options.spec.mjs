@@ -26,7 +26,7 @@ test('participants add options when the owner allows it, and a duplicate is refu
   // A duplicate (case and spaces ignored) is refused by the owner, and the page says so.
   await ann.getByTestId('add-option-input').fill('pizza');
   await ann.getByTestId('add-option-submit').click();
-  await expect(ann.getByTestId('command-error')).toContainText('already exists');
+  await expect(ann.getByTestId('command-error')).toContainText('“pizza” is already an option');
   await expect(ann.getByTestId('pending-badge')).toHaveCount(0);
   await expect.poll(() => optionTexts(owner)).toEqual(['Pizza', 'Sushi', 'Curry']);
 

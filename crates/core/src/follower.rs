@@ -42,7 +42,7 @@
 //!   (§4.3). Optimism lives only in [`Follower::optimistic_view`], computed on demand.
 //! - At most one `sync:request` is outstanding on a link: after one is sent, the next is sent only
 //!   once a `poll:state` arrived or an event applied cleanly.
-//! - An `unknown-poll` error from the owner about this poll (it names the poll with `pollId`,
+//! - An `unknown-poll` or `poll-deleted` error from the owner about this poll (it names the poll with `pollId`,
 //!   or answers one of this poll's commands; [`crate::owner_link::OwnerLink`] routes it here
 //!   when several polls share one connection) means the poll is gone: the follower then enters
 //!   the gone state for good: every pending command is settled at once (reported in one
@@ -69,6 +69,27 @@ pub enum Link {
     /// A frame on this connection was not signed by the owner's key: nothing is sent or accepted
     /// until the shell closes it and dials again.
     Impostor,
+}
+
+/// Why the owner does not have a followed poll ([`Follower::gone_reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoneReason {
+    /// `unknown-poll`: the owner never had a poll with this id (a mistyped or made-up link), or
+    /// deleted it before it kept the ids of deleted polls.
+    NotFound,
+    /// `poll-deleted`: the owner deleted the poll.
+    Deleted,
+}
+
+impl GoneReason {
+    /// The reason an error code gives (`poll-deleted` → deleted, anything else → not found).
+    pub fn from_code(code: ErrorCode) -> Self {
+        if code == ErrorCode::PollDeleted {
+            Self::Deleted
+        } else {
+            Self::NotFound
+        }
+    }
 }
 
 /// What the shell should tell the user (or its UI state) after a frame.
@@ -104,8 +125,8 @@ pub enum Notice {
         /// Human-readable reason.
         message: String,
     },
-    /// The owner has no such poll any more (`unknown-poll`): it was deleted. Every pending
-    /// command was dropped (delete their stored records); nothing more will be sent. Reported
+    /// The owner does not have the poll (`unknown-poll`: it never had it; `poll-deleted`: it
+    /// deleted it; [`Follower::gone_reason`] tells which). Every pending command was dropped (delete their stored records); nothing more will be sent. Reported
     /// once.
     Gone {
         /// The pending commands dropped, oldest first.
@@ -182,7 +203,7 @@ pub enum FollowError {
     Seal(#[source] ProtocolError),
     /// The owner deleted the poll ([`Notice::Gone`]): no command can be made, and frames from
     /// the owner are no longer used.
-    #[error("the owner deleted this poll")]
+    #[error("the owner does not have this poll (never had it, or deleted it)")]
     Gone,
 }
 
@@ -199,6 +220,7 @@ pub struct Follower {
     sync_outstanding: bool,
     impostor: Option<String>,
     gone: bool,
+    gone_reason: Option<GoneReason>,
     /// The name the owner holds for this participant, as last confirmed (an ack of a join or
     /// rename, or a verified view listing this participant).
     owner_name: Option<String>,
@@ -228,6 +250,7 @@ impl Follower {
             sync_outstanding: false,
             impostor: None,
             gone: false,
+            gone_reason: None,
             owner_name,
             refused_name: None,
         }
@@ -476,9 +499,14 @@ impl Follower {
         self.link == Link::Verified
     }
 
-    /// Whether the owner deleted the poll (see [`Notice::Gone`]); final.
+    /// Whether the owner does not have the poll (see [`Notice::Gone`]); final.
     pub fn is_gone(&self) -> bool {
         self.gone
+    }
+
+    /// Why the poll is gone, once it is: the owner never had it, or deleted it.
+    pub fn gone_reason(&self) -> Option<GoneReason> {
+        self.gone_reason
     }
 
     /// Why the last link was refused, until a later link is verified.
@@ -600,10 +628,10 @@ impl Follower {
                 reaction.notices.push(Notice::PeersChanged);
             }
             Control::Error {
-                code: ErrorCode::UnknownPoll,
+                code: code @ (ErrorCode::UnknownPoll | ErrorCode::PollDeleted),
                 message,
                 ..
-            } => self.mark_gone(message, reaction),
+            } => self.mark_gone(GoneReason::from_code(code), message, reaction),
             Control::Ack {
                 command_id,
                 revision,
@@ -661,12 +689,13 @@ impl Follower {
         }
     }
 
-    /// The owner no longer has the poll: settle every pending command and stop.
-    fn mark_gone(&mut self, message: String, reaction: &mut Reaction) {
+    /// The owner does not have the poll: settle every pending command and stop.
+    fn mark_gone(&mut self, reason: GoneReason, message: String, reaction: &mut Reaction) {
         if self.gone {
             return;
         }
         self.gone = true;
+        self.gone_reason = Some(reason);
         self.sync_outstanding = false;
         let dropped: Vec<CommandId> = self.outbox.iter().map(|e| e.command_id).collect();
         for id in &dropped {

@@ -26,8 +26,10 @@
 //!   by the hub with the owner's key), so [`Hub::snapshot`] can export a file in which every
 //!   ballot carries its voter's signature ([`crate::snapshot`]).
 //! - [`Hub::delete`] forgets a poll and its records at once: the step's [`Write::DeletePoll`]
-//!   removes both from storage before anyone is told, subscribers get `unknown-poll`, and from
-//!   then on the poll is answered like any poll the hub never had.
+//!   removes both from storage (and stores the poll's id as deleted) before anyone is told;
+//!   subscribers get `poll-deleted`, and from then on anyone who names the poll gets
+//!   `poll-deleted` too (the hub keeps the ids of deleted polls: [`Hub::restore_deleted`]),
+//!   while a poll the hub never had gets `unknown-poll`.
 //! - `poll:list` names only the polls whose settings say `listed`; every poll, listed or not, is
 //!   served to whoever names its id (`sync:request`, commands), so an unlisted poll is reached by
 //!   its invite link alone.
@@ -89,8 +91,9 @@ pub enum Write {
     Poll(Box<Poll>),
     /// Store this command record of a poll.
     Record(PollId, ProcessedRecord),
-    /// Delete this poll and every command record of it (the owner deleted the poll). Writes
-    /// before it in the same batch are superseded; writes after it stand.
+    /// Delete this poll and every command record of it (the owner deleted the poll), and keep
+    /// its id as deleted (restored with [`Hub::restore_deleted`], so participants keep hearing
+    /// `poll-deleted`). Writes before it in the same batch are superseded; writes after it stand.
     DeletePoll(PollId),
 }
 
@@ -167,6 +170,8 @@ pub struct Hub {
     limits: Limits,
     polls: BTreeMap<PollId, Hosted>,
     conns: BTreeMap<ConnId, Conn>,
+    /// Ids of the polls the owner deleted: answered `poll-deleted`, not `unknown-poll`.
+    deleted: BTreeSet<PollId>,
     /// The time of the input being handled (every entry point that can send sets it).
     now_ms: u64,
 }
@@ -179,6 +184,7 @@ impl Hub {
             limits,
             polls: BTreeMap::new(),
             conns: BTreeMap::new(),
+            deleted: BTreeSet::new(),
             now_ms: 0,
         }
     }
@@ -201,6 +207,17 @@ impl Hub {
         let processed = records.into_iter().collect();
         self.polls.insert(poll.id, Hosted { poll, processed });
         Ok(())
+    }
+
+    /// Loads the ids of polls the owner deleted (at startup, from the [`Write::DeletePoll`]s
+    /// stored before): whoever names one of them hears `poll-deleted`, not `unknown-poll`.
+    pub fn restore_deleted(&mut self, ids: impl IntoIterator<Item = PollId>) {
+        self.deleted.extend(ids);
+    }
+
+    /// Whether the owner deleted `poll` (since the ids of deleted polls have been kept).
+    pub fn was_deleted(&self, poll: &PollId) -> bool {
+        self.deleted.contains(poll)
     }
 
     /// The hosted polls, by id.
@@ -293,7 +310,8 @@ impl Hub {
 
     /// Deletes a hosted poll (the owner's decision): the step's writes delete it and its
     /// records ([`Write::DeletePoll`]); then every connection subscribed to it gets an `error`
-    /// with `commandId: null` and code `unknown-poll`, and is unsubscribed. Other polls and the
+    /// with `commandId: null` and code `poll-deleted`, and is unsubscribed; the id is kept, so
+    /// whoever names the poll later hears `poll-deleted` too. Other polls and the
     /// connections themselves are untouched. An unknown poll gives an empty step.
     pub fn delete(&mut self, poll: PollId) -> Step {
         let mut step = Step::default();
@@ -302,13 +320,13 @@ impl Hub {
         }
         step.writes.push(Write::DeletePoll(poll));
         step.changed.insert(poll);
+        self.deleted.insert(poll);
         let subscribers: Vec<ConnId> = self
             .conns
             .iter_mut()
             .filter_map(|(id, c)| c.subscribed.remove(&poll).then_some(*id))
             .collect();
-        let gone: Message =
-            Control::poll_gone(poll, format!("the owner deleted poll {poll}")).into();
+        let gone: Message = Control::poll_deleted(poll, None).into();
         for conn in subscribers {
             self.send(&mut step, conn, &gone);
         }
@@ -542,7 +560,11 @@ impl Hub {
         } = frame;
         let Some(outcome) = self.process(step, poll_id, author, command_id, &command, Some(text))
         else {
-            let error = Control::unknown_poll(command_id, poll_id);
+            let error = if self.deleted.contains(&poll_id) {
+                Control::poll_deleted(poll_id, Some(command_id))
+            } else {
+                Control::unknown_poll(command_id, poll_id)
+            };
             self.send(step, conn, &error.into());
             return;
         };
@@ -628,7 +650,11 @@ impl Hub {
                 if self.polls.contains_key(&poll_id) {
                     self.subscribe(step, conn, poll_id, since_revision);
                 } else {
-                    let error = Control::poll_gone(poll_id, format!("no poll {poll_id} here"));
+                    let error = if self.deleted.contains(&poll_id) {
+                        Control::poll_deleted(poll_id, None)
+                    } else {
+                        Control::poll_gone(poll_id, format!("no poll {poll_id} here"))
+                    };
                     self.send(step, conn, &error.into());
                 }
             }

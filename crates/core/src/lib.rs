@@ -20,6 +20,7 @@
 //! - [`snapshot`]: a poll's signed snapshot file — export (owner) and offline verification.
 //! - [`export`]: a poll's results as CSV, from a member's view.
 
+pub mod explain;
 pub mod export;
 pub mod follower;
 pub mod hub;

@@ -492,7 +492,7 @@ impl OwnerLink {
             Control::Error {
                 command_id: None,
                 poll_id: None,
-                code: ErrorCode::UnknownPoll,
+                code: ErrorCode::UnknownPoll | ErrorCode::PollDeleted,
                 ..
             } => self.only_awaiting_sync(),
             Control::Error {

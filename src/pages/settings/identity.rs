@@ -52,7 +52,7 @@ fn check(text: &str, current: &Identity) -> Import {
     match identity_file::decode(text) {
         Ok(identity) if identity.peer_id() == current.peer_id() => Import::Same,
         Ok(identity) => Import::Ready(Rc::new(identity)),
-        Err(e) => Import::Invalid(e.to_string()),
+        Err(e) => Import::Invalid(crate::messages::identity_file_problem(&e)),
     }
 }
 

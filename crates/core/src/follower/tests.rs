@@ -1431,6 +1431,24 @@ fn an_unknown_poll_answer_to_a_command_means_gone_too() {
         matches!(&reaction.notices[..], [Notice::Gone { dropped, .. }] if *dropped == [cid(2)])
     );
     assert!(f.is_gone());
+    assert_eq!(f.gone_reason(), Some(GoneReason::NotFound));
+}
+
+#[test]
+fn a_poll_deleted_error_means_gone_because_deleted() {
+    let (mut f, owner) = joined(Settings::default());
+    assert_eq!(f.gone_reason(), None);
+    submit(&mut f, cid(2), vote(&[1])).unwrap();
+    let error = owner.seal(Control::poll_deleted(poll_id(), None));
+    let reaction = f.receive(&error, NOW).unwrap();
+    assert!(
+        matches!(&reaction.notices[..], [Notice::Gone { dropped, .. }] if *dropped == [cid(2)])
+    );
+    assert!(f.is_gone());
+    assert_eq!(f.gone_reason(), Some(GoneReason::Deleted));
+    // A later error changes nothing: the first reason stands.
+    assert!(matches!(f.receive(&error, NOW), Err(FollowError::Gone)));
+    assert_eq!(f.gone_reason(), Some(GoneReason::Deleted));
 }
 
 /// A follower wired to a real hub over one connection: frames are pumped both ways until quiet.

@@ -827,7 +827,7 @@ fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
     assert!(step.changed.contains(&poll_id()));
     let got = to(&step, ann.conn);
     assert!(
-        matches!(&got[..], [Control::Error { command_id: None, poll_id: Some(about), code: ErrorCode::UnknownPoll, message }]
+        matches!(&got[..], [Control::Error { command_id: None, poll_id: Some(about), code: ErrorCode::PollDeleted, message }]
         if message.contains("deleted") && *about == poll_id()),
         "{got:?}"
     );
@@ -838,17 +838,17 @@ fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
     assert_eq!(hub.polls().count(), 1);
     assert_eq!(hub.connections(), 3);
 
-    // Afterwards the poll is unknown: a resent command, a new one, a sync request.
+    // Afterwards the poll is known as deleted: a resent command, a new one, a sync request.
     let step = ann.vote(&mut hub, cid(2), 0);
     assert!(step.writes.is_empty());
     assert_eq!(
         error_code(&to(&step, ann.conn)),
-        (Some(cid(2)), ErrorCode::UnknownPoll)
+        (Some(cid(2)), ErrorCode::PollDeleted)
     );
     let step = ann.vote(&mut hub, cid(3), 1);
     assert_eq!(
         error_code(&to(&step, ann.conn)),
-        (Some(cid(3)), ErrorCode::UnknownPoll)
+        (Some(cid(3)), ErrorCode::PollDeleted)
     );
     let step = ann.send(
         &mut hub,
@@ -860,7 +860,7 @@ fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
     );
     assert_eq!(
         error_code(&to(&step, ann.conn)),
-        (None, ErrorCode::UnknownPoll)
+        (None, ErrorCode::PollDeleted)
     );
     assert!(hub.present(&poll_id()).is_empty());
     assert!(hub.snapshot(&poll_id(), NOW).is_err());
@@ -879,6 +879,47 @@ fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
     assert!(step.sends.is_empty());
     // Deleting again, or an unknown poll, does nothing.
     assert!(hub.delete(poll_id()).is_empty());
+    assert!(hub.was_deleted(&poll_id()));
+    assert!(!hub.was_deleted(&second));
+}
+
+#[test]
+fn a_restarted_hub_tells_deleted_polls_from_polls_it_never_had() {
+    // The ids of deleted polls come back from storage; a poll never had stays unknown.
+    let mut hub = Hub::new(identity(1), Limits::default());
+    hub.restore_deleted([poll_id()]);
+    let never = PollId::from_random_bytes([0x77; 16]);
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let sync = |hub: &mut Hub, poll| {
+        let step = ann.send(
+            hub,
+            Control::SyncRequest {
+                poll_id: poll,
+                since_revision: None,
+            }
+            .into(),
+        );
+        to(&step, ann.conn)
+    };
+    let got = sync(&mut hub, poll_id());
+    assert!(
+        matches!(&got[..], [Control::Error { command_id: None, poll_id: Some(about), code: ErrorCode::PollDeleted, message }]
+        if *about == poll_id() && message.contains("deleted")),
+        "{got:?}"
+    );
+    let got = sync(&mut hub, never);
+    assert!(
+        matches!(&got[..], [Control::Error { command_id: None, poll_id: Some(about), code: ErrorCode::UnknownPoll, .. }]
+        if *about == never),
+        "{got:?}"
+    );
+    let step = ann.join(&mut hub, cid(1));
+    assert!(step.writes.is_empty());
+    assert_eq!(
+        error_code(&to(&step, ann.conn)),
+        (Some(cid(1)), ErrorCode::PollDeleted)
+    );
 }
 
 proptest! {

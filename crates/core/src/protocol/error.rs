@@ -116,8 +116,11 @@ pub enum ErrorCode {
     AlreadyOpen,
     /// [`Refusal::CommandIdReused`]
     CommandIdReused,
-    /// The owner has no poll with the command's `pollId`.
+    /// The owner has no poll with the command's `pollId` (it never had one).
     UnknownPoll,
+    /// The owner had a poll with that `pollId` and deleted it (it keeps the ids of the polls it
+    /// deleted). Final for the participant, like [`ErrorCode::UnknownPoll`].
+    PollDeleted,
     /// [`ProtocolError::TooLarge`]
     TooLarge,
     /// [`ProtocolError::BadJson`] and [`ProtocolError::MissingField`]

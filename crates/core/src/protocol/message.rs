@@ -193,6 +193,18 @@ impl Control {
         }
     }
 
+    /// A `poll-deleted` error about `poll_id`, which the owner deleted: the answer to a
+    /// `sync:request` or a command for it (`command_id`), and the news sent to its subscribers
+    /// when the owner deletes it.
+    pub fn poll_deleted(poll_id: PollId, command_id: Option<CommandId>) -> Self {
+        Self::Error {
+            command_id,
+            poll_id: Some(poll_id),
+            code: ErrorCode::PollDeleted,
+            message: format!("the owner deleted poll {poll_id}"),
+        }
+    }
+
     /// An `error` for a frame that could not be opened (its command id is unknown).
     pub fn protocol_error(error: &super::ProtocolError) -> Self {
         Self::Error {

@@ -1,0 +1,116 @@
+//! Every error a person can see, in plain words, in one place.
+//!
+//! Pages never show an error's `Display` text (that goes to the console): they ask here. The
+//! domain's errors — the owner's refusals, snapshot checks — are worded by the pure core
+//! ([`starpoll_core::explain`], unit-tested natively) and re-exported; this module adds the
+//! browser's own: reaching the owner, reaching the signaling server, storage.
+
+use starpoll_core::follower::{FollowError, GoneReason};
+
+pub use starpoll_core::explain::{
+    export_problem, identity_file_problem, refusal, refused, snapshot_problem,
+};
+
+use crate::error::StorageError;
+use crate::follow::DialProblem;
+use crate::network::NetworkStatus;
+
+/// Why a followed poll's owner cannot be reached now (a participant's page).
+pub fn dial_problem(problem: &DialProblem) -> &'static str {
+    match problem {
+        DialProblem::OwnerOffline => {
+            "The owner's browser is not online right now. Your vote and changes are kept in \
+             this browser and sent by themselves when it is."
+        }
+        DialProblem::SelfOffline => {
+            "This browser is offline: it cannot reach the signaling server, so it cannot reach \
+             the owner. Your vote and changes are kept here and sent once you are back online."
+        }
+        DialProblem::NoAnswer => {
+            "The owner's browser is online but did not answer in time (it may be asleep, or a \
+             firewall is in the way). Trying again by itself."
+        }
+        DialProblem::Lost => {
+            "The connection to the owner's browser broke. Reconnecting by itself; your changes \
+             are kept here meanwhile."
+        }
+        DialProblem::Other(_) => {
+            "Could not connect to the owner's browser. Trying again by itself; your changes are \
+             kept here meanwhile."
+        }
+    }
+}
+
+/// A followed poll the owner does not have.
+pub fn gone(reason: Option<GoneReason>) -> &'static str {
+    match reason {
+        Some(GoneReason::NotFound) => {
+            "There is no such poll: the owner's browser answered, and it has no poll with this \
+             ID. Check that the link was copied whole, or ask for a new one."
+        }
+        Some(GoneReason::Deleted) | None => {
+            "This poll no longer exists: its owner deleted it. Nothing more can be sent to it."
+        }
+    }
+}
+
+/// Whether this tab is unreachable for participants, and why (`None`: others can reach it,
+/// it is registering right now, or another tab of this browser is the one they reach). `server` is the signaling server's URL.
+pub fn unreachable(status: &NetworkStatus, server: &str) -> Option<String> {
+    match status {
+        // Registering takes a moment at every load; a socket that cannot open or gets no answer
+        // becomes `Unreachable` (the session's own timeout), so this is never for long.
+        NetworkStatus::Online
+        | NetworkStatus::OtherTab
+        | NetworkStatus::TakenOver
+        | NetworkStatus::Starting
+        | NetworkStatus::Connecting => None,
+        NetworkStatus::Unreachable | NetworkStatus::Reconnecting => Some(format!(
+            "Can't reach the signaling server at {server}: participants can't connect to this \
+             browser until it is back (or your network is). Retrying by itself."
+        )),
+        NetworkStatus::Stopped(why) => {
+            Some(format!("Participants can't reach this browser: {why}"))
+        }
+    }
+}
+
+/// A command the page could not queue ([`FollowError`] from staging it).
+pub fn cannot_queue(error: &FollowError) -> String {
+    match error {
+        FollowError::Gone => "This poll is gone, so nothing more can be sent to it.".into(),
+        FollowError::Seal(_) => "This change is too large to send.".into(),
+        _ => "This change could not be prepared. Reload the page and try again.".into(),
+    }
+}
+
+/// A write or read of this browser's storage (IndexedDB) failed.
+pub fn storage(error: &StorageError) -> String {
+    gloo::console::error!(format!("storage: {error}"));
+    match error {
+        StorageError::Unavailable => "this browser does not let this site store data (private \
+             windows may not)"
+            .into(),
+        StorageError::Corrupt { .. } => "the data stored in this browser could not be read".into(),
+        _ => "this browser's storage refused it (it may be full, or the tab is closing)".into(),
+    }
+}
+
+/// A file download the browser did not start.
+pub fn download_failed() -> String {
+    "The browser did not start the download. Try again, or allow downloads for this site.".into()
+}
+
+/// A command whose outbox write failed (so it was not sent).
+pub fn not_stored() -> String {
+    "Your change could not be saved in this browser, so it was not sent. Check that the browser \
+     lets this site store data (private windows may not), then try again."
+        .into()
+}
+
+/// The owner's own action failed because this tab does not run the hub.
+pub fn other_tab() -> String {
+    "This tab does not serve your polls right now (another tab does): use that tab, or press \
+     “Use this tab”."
+        .into()
+}
