@@ -178,9 +178,16 @@ impl AppContext {
         spawn_local(async move {
             match repo.joined_polls().await {
                 Ok(joined) => {
-                    // Only polls that loaded once (older versions saved others too).
-                    for j in joined.into_iter().filter(|j| j.view.is_some()) {
-                        context.follow(j.owner, j.poll_id);
+                    for j in joined {
+                        if j.view.is_some() {
+                            context.follow(j.owner, j.poll_id);
+                        } else if let Err(e) = repo.leave(&j.owner, j.poll_id).await {
+                            // Saved by an older version before it ever loaded (a wrong link,
+                            // or an owner never reached): nothing in it is worth keeping.
+                            gloo::console::warn!(format!(
+                                "could not drop a never-loaded poll: {e}"
+                            ));
+                        }
                     }
                 }
                 Err(e) => gloo::console::error!(format!("could not list joined polls: {e}")),

@@ -41,6 +41,9 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
             _ => None,
         })
         .unwrap_or(false);
+    let self_offline = context
+        .as_ref()
+        .is_some_and(|c| matches!(c.state(), AppState::Ready(r) if r.network.is_offline()));
     {
         let (listing, context, owner) = (listing.clone(), context.clone(), owner.clone());
         use_effect_with((owner, online, *attempt), move |(owner, online, _)| {
@@ -67,6 +70,7 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
             <section class="card error-card" data-testid="bad-link">
                 <h1>{ "Not a peer ID" }</h1>
                 <p>{ "An owner's peer ID is the long code shown on their home page." }</p>
+                <p><Link to={Route::Home} testid="go-home">{ "Go to the home page" }</Link></p>
             </section>
         };
     };
@@ -78,7 +82,11 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
         Listing::Waiting(error) => html! {
             <>
                 <p class="hint" data-testid="owner-polls-status" role="status">
-                    { error.clone().unwrap_or_else(|| "Asking the owner's browser for its polls…".to_owned()) }
+                    { if self_offline {
+                        crate::messages::dial_problem(&crate::follow::DialProblem::SelfOffline).to_owned()
+                    } else {
+                        error.clone().unwrap_or_else(|| "Asking the owner's browser for its polls…".to_owned())
+                    } }
                 </p>
                 <button type="button" class="secondary" onclick={retry}>{ "Try again" }</button>
             </>

@@ -185,6 +185,7 @@ test('owner not online: the participant is told so, the vote waits, and a link t
   await expect(item).toHaveCount(1);
   await expect(item).toContainText('Lunch?');
   await expect(ann.getByTestId('poll-list-owner')).toHaveText('owner not online');
+  await photograph(ann, 'dashboard-owner-offline');
 
   // A link to another poll of the absent owner: we cannot know yet whether it exists, so the
   // page says the owner is not online and the dashboard does not list it.
