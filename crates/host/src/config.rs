@@ -63,13 +63,36 @@ pub struct Cli {
 }
 
 /// The subcommands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Action {
     /// Run the hub until SIGTERM or Ctrl-C (the default).
     Run,
     /// Print the host's peer ID (line 1) and the link an owner pastes (line 2), creating the
     /// identity if there is none yet.
     Id,
+    /// Create a poll owned by the host itself and print its ID (line 1) and invite link (line
+    /// 2). Run it while the host is stopped: the host loads its polls when it starts.
+    NewPoll(NewPoll),
+}
+
+/// The poll `new-poll` creates.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct NewPoll {
+    /// The title.
+    #[arg(long)]
+    pub title: String,
+    /// An option (give at least two).
+    #[arg(long = "option", required = true)]
+    pub options: Vec<String>,
+    /// Allow several choices per ballot.
+    #[arg(long)]
+    pub multi: bool,
+    /// List the poll in the host's poll list (what anyone with its peer ID sees).
+    #[arg(long)]
+    pub listed: bool,
+    /// The name participants see for the host.
+    #[arg(long, default_value = "starpoll-host")]
+    pub owner_name: String,
 }
 
 /// A STUN server to learn the public address from.
@@ -227,6 +250,27 @@ mod tests {
         assert_eq!(addrs[1].port(), 5000);
         assert_eq!(addrs[2], "[::1]:7".parse().expect("addr"));
         assert!(parse_listen("localhost").is_err());
+    }
+
+    #[test]
+    fn new_poll_takes_its_options() {
+        let cli = Cli::try_parse_from([
+            "starpoll-host",
+            "new-poll",
+            "--title",
+            "Lunch?",
+            "--option",
+            "A",
+            "--option",
+            "B",
+            "--listed",
+        ])
+        .expect("parses");
+        let Some(Action::NewPoll(poll)) = cli.command else {
+            panic!("not new-poll");
+        };
+        assert_eq!(poll.options, vec!["A".to_owned(), "B".to_owned()]);
+        assert!(poll.listed && !poll.multi);
     }
 
     #[test]

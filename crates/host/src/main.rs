@@ -38,9 +38,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Action::Run) {
+    let result = match cli.command.clone().unwrap_or(Action::Run) {
         Action::Id => print_id(&config),
         Action::Run => serve(&config),
+        Action::NewPoll(poll) => new_poll(&config, poll),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -68,6 +69,10 @@ enum HostError {
     Net(#[from] net::NetError),
     #[error(transparent)]
     Run(#[from] run::RunError),
+    #[error("the poll was refused: {0}")]
+    Poll(#[from] starpoll_core::poll::Refusal),
+    #[error("no randomness from the operating system: {0}")]
+    Random(#[source] getrandom::Error),
     #[error("could not start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -87,6 +92,40 @@ fn print_id(config: &Config) -> Result<(), HostError> {
     }
     println!("{}", identity.peer_id());
     println!("{}/o/{}", config.app_url, identity.peer_id());
+    Ok(())
+}
+
+fn new_poll(config: &Config, poll: config::NewPoll) -> Result<(), HostError> {
+    data_dir(config)?;
+    let (identity, _) = identity::load_or_create(&config.data)?;
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(HostError::Random)?;
+    let id = starpoll_core::poll::PollId::from_random_bytes(bytes);
+    let option_count = poll.options.len();
+    let draft = starpoll_core::poll::PollDraft {
+        title: poll.title,
+        description: String::new(),
+        options: poll.options,
+        kind: if poll.multi {
+            starpoll_core::poll::PollKind::Multiple {
+                max: u32::try_from(option_count).unwrap_or(u32::MAX),
+            }
+        } else {
+            starpoll_core::poll::PollKind::Single
+        },
+        deadline: None,
+        settings: starpoll_core::poll::Settings {
+            listed: poll.listed,
+            ..Default::default()
+        },
+        owner_name: poll.owner_name,
+    };
+    let mut hub = starpoll_core::hub::Hub::new(identity.clone(), Default::default());
+    let step = hub.create(id, draft, run::unix_ms())?;
+    store::Store::open(&config.data.join(DATABASE))?.commit(&step.writes)?;
+    log!(Info, "poll.created", poll = id, listed = poll.listed);
+    println!("{id}");
+    println!("{}/p/{}/{id}", config.app_url, identity.peer_id());
     Ok(())
 }
 
