@@ -37,7 +37,7 @@ pub enum IdentityError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: IdentityFileError,
+        source: Box<IdentityFileError>,
     },
     /// The OS gave no randomness.
     #[error("no randomness from the operating system: {0}")]
@@ -51,7 +51,10 @@ pub fn load_or_create(dir: &Path) -> Result<(Identity, bool), IdentityError> {
     match fs::read_to_string(&path) {
         Ok(text) => identity_file::decode(&text)
             .map(|identity| (identity, false))
-            .map_err(|source| IdentityError::Damaged { path, source }),
+            .map_err(|source| IdentityError::Damaged {
+                path,
+                source: Box::new(source),
+            }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let identity = fresh()?;
             write_new(&path, &identity_file::encode(&identity))?;

@@ -448,25 +448,23 @@ impl Transport {
                         }
                     }
                     Ok(Output::Event(event)) => match event {
-                        RtcEvent::ChannelOpen(id, label) => {
-                            if c.channel.is_none() {
-                                c.channel = Some(id);
-                                c.opened = true;
-                                c.deadline = None;
-                                c.liveness = Some(Liveness::new(c.remote_pings, mono));
-                                log!(
-                                    Info,
-                                    "conn.open",
-                                    conn = conn.0,
-                                    peer = c.peer,
-                                    label = label
-                                );
-                                events.push(Event::Opened {
-                                    conn,
-                                    peer: c.peer.as_str().to_owned(),
-                                    connection_id: c.connection_id.clone(),
-                                });
-                            }
+                        RtcEvent::ChannelOpen(id, label) if c.channel.is_none() => {
+                            c.channel = Some(id);
+                            c.opened = true;
+                            c.deadline = None;
+                            c.liveness = Some(Liveness::new(c.remote_pings, mono));
+                            log!(
+                                Info,
+                                "conn.open",
+                                conn = conn.0,
+                                peer = c.peer,
+                                label = label
+                            );
+                            events.push(Event::Opened {
+                                conn,
+                                peer: c.peer.as_str().to_owned(),
+                                connection_id: c.connection_id.clone(),
+                            });
                         }
                         RtcEvent::ChannelData(data) => {
                             if Some(data.id) != c.channel {
@@ -496,10 +494,8 @@ impl Transport {
                                 }
                             }
                         }
-                        RtcEvent::ChannelClose(id) => {
-                            if Some(id) == c.channel {
-                                ended = true;
-                            }
+                        RtcEvent::ChannelClose(id) if Some(id) == c.channel => {
+                            ended = true;
                         }
                         RtcEvent::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                             ended = true;
