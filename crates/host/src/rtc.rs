@@ -551,3 +551,6 @@ impl Transport {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;
