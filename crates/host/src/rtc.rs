@@ -18,7 +18,7 @@
 //! - Nothing a remote sends can panic this module: bad SDP, candidates and frames are logged and
 //!   the rest carries on.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,6 +127,9 @@ pub struct Transport {
     candidates: Vec<Candidate>,
     conns: BTreeMap<ConnId, Conn>,
     by_connection_id: BTreeMap<String, ConnId>,
+    /// The connection each remote address last sent to (checked with `accepts` before use), so a
+    /// datagram does not ask every connection in turn.
+    by_source: HashMap<SocketAddr, ConnId>,
     next_conn: u64,
     start: Instant,
 }
@@ -152,6 +155,7 @@ impl Transport {
             candidates,
             conns: BTreeMap::new(),
             by_connection_id: BTreeMap::new(),
+            by_source: HashMap::new(),
             next_conn: 0,
             start: Instant::now(),
         }
@@ -292,14 +296,20 @@ impl Transport {
                 contents,
             },
         );
-        let Some(conn) = self
-            .conns
-            .iter()
-            .find(|(_, c)| c.rtc.accepts(&input))
-            .map(|(id, _)| *id)
-        else {
+        let cached = self
+            .by_source
+            .get(&source)
+            .copied()
+            .filter(|id| self.conns.get(id).is_some_and(|c| c.rtc.accepts(&input)));
+        let Some(conn) = cached.or_else(|| {
+            self.conns
+                .iter()
+                .find(|(_, c)| c.rtc.accepts(&input))
+                .map(|(id, _)| *id)
+        }) else {
             return;
         };
+        self.by_source.insert(source, conn);
         if let Some(c) = self.conns.get_mut(&conn) {
             if let Err(error) = c.rtc.handle_input(input) {
                 log!(Warn, "rtc.input_failed", conn = conn.0, error = error);
@@ -375,7 +385,21 @@ impl Transport {
     /// Time passed: str0m timers, liveness pings, connections that never opened.
     pub fn handle_timeout(&mut self, now: Instant, events: &mut Vec<Event>) {
         let mono = self.mono_ms(now);
-        let due: Vec<ConnId> = self.conns.keys().copied().collect();
+        let start = self.start;
+        // Only the connections with something due: a timer of one must not cost all of them.
+        let due: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                let liveness = c
+                    .liveness
+                    .as_ref()
+                    .and_then(Liveness::next_deadline)
+                    .is_some_and(|ms| start + Duration::from_millis(ms) <= now);
+                c.next_timeout <= now || c.deadline.is_some_and(|d| d <= now) || liveness
+            })
+            .map(|(id, _)| *id)
+            .collect();
         for conn in due {
             let Some(c) = self.conns.get_mut(&conn) else {
                 continue;
@@ -524,6 +548,7 @@ impl Transport {
             return;
         };
         self.by_connection_id.remove(c.connection_id.as_str());
+        self.by_source.retain(|_, id| *id != conn);
         c.rtc.disconnect();
         // Drain what the disconnect produced (str0m's contract); sends are best effort.
         while let Ok(output) = c.rtc.poll_output() {
