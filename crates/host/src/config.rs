@@ -52,6 +52,14 @@ pub struct Cli {
         global = true
     )]
     pub app_url: String,
+    /// Most WebRTC connections at once; further offers are refused.
+    #[arg(
+        long,
+        env = "STARPOLL_MAX_CONNECTIONS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub max_connections: usize,
     /// Seconds between health lines (polls, connections, commands/s).
     #[arg(
         long,
@@ -140,6 +148,8 @@ pub struct Config {
     pub app_url: String,
     /// Health line interval, ms.
     pub health_ms: u64,
+    /// Most connections at once.
+    pub max_connections: usize,
 }
 
 impl Cli {
@@ -162,6 +172,7 @@ impl Cli {
             listen,
             app_url: self.app_url.trim_end_matches('/').to_owned(),
             health_ms: self.health_secs.saturating_mul(1000),
+            max_connections: self.max_connections,
         })
     }
 }

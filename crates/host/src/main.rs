@@ -160,7 +160,7 @@ fn serve(config: &Config) -> Result<(), HostError> {
         let extra = net::reflexive_candidates(&sockets, &config.stun).await;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         net::spawn_readers(&sockets, &tx);
-        let transport = rtc::Transport::new(sockets, extra);
+        let transport = rtc::Transport::new(sockets, extra, config.max_connections);
         let host = run::Host::new(
             &identity,
             &config.server,

@@ -43,6 +43,14 @@ use crate::log;
 /// How long a connection may take from its OFFER to an open channel.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Connections of one remote peer still negotiating; more offers from it are refused (the hub
+/// itself allows 4 open ones per peer).
+const MAX_PENDING_PER_PEER: usize = 4;
+
+/// Bytes waiting for SCTP room on one connection; a reader that slow is closed (it resyncs with
+/// `sync:request` when it comes back) rather than holding the host's memory.
+const MAX_QUEUED_BYTES: usize = 8 << 20;
+
 /// What happened on a connection, for the hub driver.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -96,6 +104,12 @@ pub enum OfferError {
     /// No socket to receive on.
     #[error("no local address to receive on")]
     NoCandidates,
+    /// The host serves as many connections as it was allowed.
+    #[error("the host is full ({0} connections)")]
+    Full(usize),
+    /// This peer already has that many connections negotiating.
+    #[error("too many connections of this peer still negotiating")]
+    TooManyPending,
 }
 
 /// One UDP socket and its address (a host candidate).
@@ -114,6 +128,8 @@ struct Conn {
     channel: Option<ChannelId>,
     opened: bool,
     outbox: VecDeque<Frame>,
+    /// Bytes in `outbox`.
+    queued_bytes: usize,
     remote_pings: bool,
     liveness: Option<Liveness>,
     next_timeout: Instant,
@@ -131,12 +147,21 @@ pub struct Transport {
     /// datagram does not ask every connection in turn.
     by_source: HashMap<SocketAddr, ConnId>,
     next_conn: u64,
+    max_connections: usize,
     start: Instant,
 }
 
+fn frame_len(frame: &Frame) -> usize {
+    match frame {
+        Frame::Bytes(bytes) => bytes.len(),
+        Frame::Text(text) => text.len(),
+    }
+}
+
 impl Transport {
-    /// A transport on `sockets`, offering `extra` candidates (server-reflexive) besides them.
-    pub fn new(sockets: Vec<Socket>, extra: Vec<Candidate>) -> Self {
+    /// A transport on `sockets`, offering `extra` candidates (server-reflexive) besides them,
+    /// with at most `max_connections` connections at once.
+    pub fn new(sockets: Vec<Socket>, extra: Vec<Candidate>, max_connections: usize) -> Self {
         let mut candidates = Vec::new();
         for socket in &sockets {
             match Candidate::host(socket.addr, "udp") {
@@ -157,6 +182,7 @@ impl Transport {
             by_connection_id: BTreeMap::new(),
             by_source: HashMap::new(),
             next_conn: 0,
+            max_connections,
             start: Instant::now(),
         }
     }
@@ -183,6 +209,17 @@ impl Transport {
         }
         if self.candidates.is_empty() {
             return Err(OfferError::NoCandidates);
+        }
+        if self.conns.len() >= self.max_connections {
+            return Err(OfferError::Full(self.max_connections));
+        }
+        let pending = self
+            .conns
+            .values()
+            .filter(|c| !c.opened && c.peer == src)
+            .count();
+        if pending >= MAX_PENDING_PER_PEER {
+            return Err(OfferError::TooManyPending);
         }
         let sdp =
             SdpOffer::from_sdp_string(&offer.sdp).map_err(|e| OfferError::Sdp(e.to_string()))?;
@@ -213,6 +250,7 @@ impl Transport {
                 channel: None,
                 opened: false,
                 outbox: VecDeque::new(),
+                queued_bytes: 0,
                 remote_pings,
                 liveness: None,
                 next_timeout: now,
@@ -324,13 +362,31 @@ impl Transport {
             return;
         };
         match c.codec.encode(&Data::Text(text.to_owned())) {
-            Ok(frames) => c.outbox.extend(frames),
+            Ok(frames) => {
+                for frame in frames {
+                    c.queued_bytes += frame_len(&frame);
+                    c.outbox.push_back(frame);
+                }
+            }
             Err(error) => {
                 log!(Warn, "rtc.encode_failed", conn = conn.0, error = error);
                 return;
             }
         }
         self.drive(conn, now, events);
+        if self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.queued_bytes > MAX_QUEUED_BYTES)
+        {
+            log!(
+                Warn,
+                "conn.too_slow",
+                conn = conn.0,
+                limit = MAX_QUEUED_BYTES
+            );
+            self.end(conn, events);
+        }
     }
 
     /// Closes `conn` (the hub's decision, or LEAVE): tells a PeerJS peer, then ends it.
@@ -449,14 +505,14 @@ impl Transport {
                             Frame::Text(text) => ch.write(false, text.as_bytes()),
                         };
                         match written {
-                            Ok(true) => {
-                                c.outbox.pop_front();
-                            }
                             Ok(false) => break,
+                            Ok(true) => {}
                             Err(error) => {
-                                log!(Warn, "rtc.write_failed", conn = conn.0, error = error);
-                                c.outbox.pop_front();
+                                log!(Warn, "rtc.write_failed", conn = conn.0, error = error)
                             }
+                        }
+                        if let Some(frame) = c.outbox.pop_front() {
+                            c.queued_bytes = c.queued_bytes.saturating_sub(frame_len(&frame));
                         }
                     }
                 }

@@ -128,6 +128,7 @@ fn a_str0m_dialer_opens_a_peerjs_binary_channel_and_messages_flow_both_ways() {
                 addr: host_addr,
             }],
             Vec::new(),
+            10,
         );
 
         let socket = StdUdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -259,7 +260,7 @@ fn an_offer_that_is_not_binary_or_not_sdp_is_refused() {
     runtime.block_on(async {
         let host = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
         let addr = host.local_addr().expect("addr");
-        let mut transport = Transport::new(vec![Socket { socket: host, addr }], Vec::new());
+        let mut transport = Transport::new(vec![Socket { socket: host, addr }], Vec::new(), 10);
         let mut events = Vec::new();
         let json = OfferPayload::new(ConnectionId::new("dc_a"), "v=0", Serialization::Json, None);
         let refused = transport.answer(PeerName::new("x"), json, Instant::now(), &mut events);
@@ -274,5 +275,71 @@ fn an_offer_that_is_not_binary_or_not_sdp_is_refused() {
         assert!(matches!(refused, Err(OfferError::Sdp(_))));
         assert_eq!(transport.count(), 0);
         assert!(events.is_empty());
+    });
+}
+
+/// A real offer SDP (from a throwaway str0m peer) for connection `id`.
+fn offer(id: &str) -> OfferPayload {
+    let mut rtc = Rtc::builder().build(Instant::now());
+    let addr: SocketAddr = "127.0.0.1:9".parse().expect("addr");
+    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+    let mut change = rtc.sdp_api();
+    change.add_channel(id.into());
+    let (sdp, _) = change.apply().expect("an offer");
+    OfferPayload::new(
+        ConnectionId::new(id),
+        sdp.to_sdp_string(),
+        Serialization::Binary,
+        None,
+    )
+}
+
+#[test]
+fn offers_beyond_the_connection_limit_or_the_per_peer_pending_limit_are_refused() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let host = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+        let addr = host.local_addr().expect("addr");
+        let socket = || Socket {
+            socket: Arc::clone(&host),
+            addr,
+        };
+        let mut events = Vec::new();
+        let now = Instant::now();
+
+        let mut small = Transport::new(vec![socket()], Vec::new(), 2);
+        for (n, peer) in ["a", "b"].into_iter().enumerate() {
+            let id = format!("dc_{n}");
+            small
+                .answer(PeerName::new(peer), offer(&id), now, &mut events)
+                .expect("within the limit");
+        }
+        let full = small.answer(PeerName::new("c"), offer("dc_9"), now, &mut events);
+        assert!(matches!(full, Err(OfferError::Full(2))));
+
+        let mut transport = Transport::new(vec![socket()], Vec::new(), 100);
+        for n in 0..MAX_PENDING_PER_PEER {
+            let id = format!("dc_p{n}");
+            transport
+                .answer(PeerName::new("eager"), offer(&id), now, &mut events)
+                .expect("within the per-peer limit");
+        }
+        let refused = transport.answer(PeerName::new("eager"), offer("dc_px"), now, &mut events);
+        assert!(matches!(refused, Err(OfferError::TooManyPending)));
+        transport
+            .answer(PeerName::new("other"), offer("dc_o"), now, &mut events)
+            .expect("another peer is not affected");
+
+        // Offers that never open are dropped after the open timeout, reported once each.
+        transport.handle_timeout(now + OPEN_TIMEOUT + Duration::from_secs(1), &mut events);
+        assert_eq!(transport.count(), 0);
+        let closed = events
+            .iter()
+            .filter(|e| matches!(e, Event::Closed { opened: false, .. }))
+            .count();
+        assert_eq!(closed, MAX_PENDING_PER_PEER + 1);
     });
 }
