@@ -29,6 +29,9 @@ use crate::config::{Action, Cli, Config};
 /// The SQLite file's name in the data directory.
 const DATABASE: &str = "host.sqlite3";
 
+/// The lock file that keeps a second host (or `new-poll`) off a data directory in use.
+const LOCK: &str = "host.lock";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match cli.config() {
@@ -69,6 +72,14 @@ enum HostError {
     Net(#[from] net::NetError),
     #[error(transparent)]
     Run(#[from] run::RunError),
+    #[error("another starpoll-host is using {path} (it holds {LOCK}); stop it first")]
+    Locked { path: String },
+    #[error("could not lock {path}: {source}")]
+    Lock {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the poll was refused: {0}")]
     Poll(#[from] starpoll_core::poll::Refusal),
     #[error("no randomness from the operating system: {0}")]
@@ -84,6 +95,32 @@ fn data_dir(config: &Config) -> Result<(), HostError> {
     })
 }
 
+/// Takes the data directory's lock for as long as the returned file is open: one hub per
+/// database, or two would hand out the same revisions.
+fn lock(config: &Config) -> Result<std::fs::File, HostError> {
+    let path = config.data.join(LOCK);
+    let shown = path.display().to_string();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| HostError::Lock {
+            path: shown.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(HostError::Locked {
+            path: config.data.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(HostError::Lock {
+            path: shown,
+            source,
+        }),
+    }
+}
+
 fn print_id(config: &Config) -> Result<(), HostError> {
     data_dir(config)?;
     let (identity, created) = identity::load_or_create(&config.data)?;
@@ -97,6 +134,7 @@ fn print_id(config: &Config) -> Result<(), HostError> {
 
 fn new_poll(config: &Config, poll: config::NewPoll) -> Result<(), HostError> {
     data_dir(config)?;
+    let _lock = lock(config)?;
     let (identity, _) = identity::load_or_create(&config.data)?;
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(HostError::Random)?;
@@ -131,6 +169,7 @@ fn new_poll(config: &Config, poll: config::NewPoll) -> Result<(), HostError> {
 
 fn serve(config: &Config) -> Result<(), HostError> {
     data_dir(config)?;
+    let _lock = lock(config)?;
     let (identity, created) = identity::load_or_create(&config.data)?;
     log!(
         Info,

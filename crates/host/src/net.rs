@@ -6,7 +6,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use str0m::ice::StunMessage;
 use str0m::Candidate;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::UnboundedSender;
@@ -153,15 +152,73 @@ async fn stun_mapped(socket: &UdpSocket, server: SocketAddr) -> Option<SocketAdd
         let Ok(Ok((n, from))) = answer else {
             continue;
         };
-        if from != server || n < 20 || buf[8..20] != transaction {
+        if from != server {
             continue;
         }
-        let message = StunMessage::parse(&buf[..n]).ok()?;
-        if message.is_successful_binding_response() {
-            return message.mapped_address();
+        if let Some(mapped) = binding_success(&buf[..n], &transaction) {
+            return Some(mapped);
         }
     }
     None
+}
+
+const MAGIC_COOKIE: [u8; 4] = [0x21, 0x12, 0xA4, 0x42];
+
+/// The mapped address of a STUN binding success response to `transaction` (RFC 5389:
+/// XOR-MAPPED-ADDRESS, or the older MAPPED-ADDRESS), or `None` for anything else. Untrusted
+/// bytes: every length is checked. (str0m's own parser is for ICE checks and requires
+/// MESSAGE-INTEGRITY, which a STUN server's answer does not carry.)
+pub fn binding_success(buf: &[u8], transaction: &[u8; 12]) -> Option<SocketAddr> {
+    let header = buf.get(..20)?;
+    if header[..2] != [0x01, 0x01] || header[4..8] != MAGIC_COOKIE || header[8..20] != *transaction
+    {
+        return None;
+    }
+    let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    let mut attrs = buf.get(20..20 + length)?;
+    let mut plain = None;
+    while attrs.len() >= 4 {
+        let kind = u16::from_be_bytes([attrs[0], attrs[1]]);
+        let len = usize::from(u16::from_be_bytes([attrs[2], attrs[3]]));
+        let value = attrs.get(4..4 + len)?;
+        match kind {
+            0x0020 => return address(value, Some(transaction)),
+            0x0001 => plain = address(value, None),
+            _ => {}
+        }
+        // Attributes are padded to 4 bytes.
+        attrs = attrs.get((4 + len).div_ceil(4) * 4..).unwrap_or(&[]);
+    }
+    plain
+}
+
+/// A (XOR-)MAPPED-ADDRESS value; `xor` holds the transaction for the XOR form.
+fn address(value: &[u8], xor: Option<&[u8; 12]>) -> Option<SocketAddr> {
+    let family = *value.get(1)?;
+    let mut port = u16::from_be_bytes([*value.get(2)?, *value.get(3)?]);
+    let mut key = MAGIC_COOKIE.to_vec();
+    if let Some(transaction) = xor {
+        port ^= 0x2112;
+        key.extend_from_slice(transaction);
+    }
+    let masked = |bytes: &[u8]| -> Vec<u8> {
+        bytes
+            .iter()
+            .zip(key.iter().chain(std::iter::repeat(&0)))
+            .map(|(b, k)| if xor.is_some() { b ^ k } else { *b })
+            .collect()
+    };
+    match family {
+        0x01 => {
+            let ip: [u8; 4] = masked(value.get(4..8)?).try_into().ok()?;
+            Some(SocketAddr::new(IpAddr::from(ip), port))
+        }
+        0x02 => {
+            let ip: [u8; 16] = masked(value.get(4..20)?).try_into().ok()?;
+            Some(SocketAddr::new(IpAddr::from(ip), port))
+        }
+        _ => None,
+    }
 }
 
 /// Starts one task per socket forwarding each datagram to `tx`.
@@ -185,5 +242,103 @@ pub fn spawn_readers(sockets: &[Socket], tx: &UnboundedSender<Datagram>) {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A binding success response (RFC 5389 §15.2: XOR-MAPPED-ADDRESS) for `request`, mapping
+    /// to `mapped` (IPv4).
+    fn success_for(request: &[u8], mapped: SocketAddr) -> Vec<u8> {
+        let SocketAddr::V4(mapped) = mapped else {
+            panic!("IPv4 only");
+        };
+        let mut out = vec![0x01, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xA4, 0x42];
+        out.extend_from_slice(&request[8..20]);
+        out.extend_from_slice(&[0x00, 0x20, 0x00, 0x08, 0x00, 0x01]);
+        out.extend_from_slice(&(mapped.port() ^ 0x2112).to_be_bytes());
+        let ip = u32::from(*mapped.ip()) ^ 0x2112_A442;
+        out.extend_from_slice(&ip.to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn a_stun_server_tells_the_public_address_and_a_silent_one_nothing() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let client = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            let server = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            let server_addr = server.local_addr().expect("addr");
+            let public: SocketAddr = "203.0.113.7:4242".parse().expect("addr");
+            let responder = async {
+                let mut buf = [0u8; 1500];
+                let (n, from) = server.recv_from(&mut buf).await.expect("request");
+                assert_eq!(&buf[..2], &[0x00, 0x01], "a binding request");
+                assert_eq!(n, 20, "with no attributes");
+                server
+                    .send_to(&success_for(&buf[..n], public), from)
+                    .await
+                    .expect("answer");
+            };
+            let (mapped, ()) = tokio::join!(stun_mapped(&client, server_addr), responder);
+            assert_eq!(mapped, Some(public));
+
+            // Nobody answers: three tries, then nothing.
+            let silent = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            let silent_addr = silent.local_addr().expect("addr");
+            assert_eq!(stun_mapped(&client, silent_addr).await, None);
+        });
+    }
+
+    #[test]
+    fn the_parser_reads_ipv6_and_plain_addresses_and_refuses_the_rest() {
+        let tx = [7u8; 12];
+        // XOR-MAPPED-ADDRESS, IPv6 [2001:db8::1]:3478.
+        let ip: std::net::Ipv6Addr = "2001:db8::1".parse().expect("ip");
+        let mut key = MAGIC_COOKIE.to_vec();
+        key.extend_from_slice(&tx);
+        let xored: Vec<u8> = ip.octets().iter().zip(&key).map(|(a, b)| a ^ b).collect();
+        let mut msg = vec![0x01, 0x01, 0x00, 0x18, 0x21, 0x12, 0xA4, 0x42];
+        msg.extend_from_slice(&tx);
+        msg.extend_from_slice(&[0x00, 0x20, 0x00, 0x14, 0x00, 0x02]);
+        msg.extend_from_slice(&(3478u16 ^ 0x2112).to_be_bytes());
+        msg.extend_from_slice(&xored);
+        let expected = SocketAddr::new(IpAddr::V6(ip), 3478);
+        assert_eq!(binding_success(&msg, &tx), Some(expected));
+        // Another transaction, a truncated message, a request: nothing.
+        assert_eq!(binding_success(&msg, &[8u8; 12]), None);
+        assert_eq!(binding_success(&msg[..30], &tx), None);
+        let mut request = msg.clone();
+        request[..2].copy_from_slice(&[0x00, 0x01]);
+        assert_eq!(binding_success(&request, &tx), None);
+        // Plain MAPPED-ADDRESS after an unknown, padded attribute.
+        let mut plain = vec![0x01, 0x01, 0x00, 0x14, 0x21, 0x12, 0xA4, 0x42];
+        plain.extend_from_slice(&tx);
+        plain.extend_from_slice(&[0x80, 0x22, 0x00, 0x01, b'x', 0, 0, 0]);
+        plain.extend_from_slice(&[
+            0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x10, 0x00, 198, 51, 100, 2,
+        ]);
+        let expected: SocketAddr = "198.51.100.2:4096".parse().expect("addr");
+        assert_eq!(binding_success(&plain, &tx), Some(expected));
+    }
+
+    #[test]
+    fn explicit_addresses_are_kept_and_unspecified_ones_expand_to_interfaces() {
+        let explicit: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        assert_eq!(
+            listen_addresses(&[explicit]).expect("listed"),
+            vec![explicit]
+        );
+        let any: SocketAddr = "0.0.0.0:0".parse().expect("addr");
+        let expanded = listen_addresses(&[any]).expect("listed");
+        assert!(expanded
+            .iter()
+            .all(|a| a.is_ipv4() && !a.ip().is_unspecified()));
+        assert!(expanded.iter().any(|a| a.ip().is_loopback()));
     }
 }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::session::{
-    Input as SessionInput, Output as SessionOutput, Session, SessionConfig, SignalingServer,
+    Input as SessionInput, Output as SessionOutput, PeerErrorKind, Session, SessionConfig,
+    SignalingServer,
 };
 use peerjs_client::signal::PeerName;
 use starpoll_core::hub::Incoming;
@@ -79,7 +80,12 @@ pub struct Host {
     health: Health,
     /// Set when the session is registered (for the health line).
     registered: bool,
+    /// When to ask a stopped session to register again (after ID-TAKEN or a server ERROR).
+    reconnect_at: Option<Instant>,
 }
+
+/// How long a session stopped by the server waits before registering again.
+const RETRY_STOPPED_AFTER: Duration = Duration::from_secs(30);
 
 impl Host {
     /// A host for `identity` on `server`.
@@ -121,6 +127,7 @@ impl Host {
                 last_at: now,
             },
             registered: false,
+            reconnect_at: None,
         })
     }
 
@@ -209,6 +216,9 @@ impl Host {
     fn next_deadline(&self) -> Instant {
         let now = Instant::now();
         let mut deadline = self.health.next;
+        if let Some(at) = self.reconnect_at {
+            deadline = deadline.min(at);
+        }
         if let Some(at) = self.session.poll_timeout() {
             deadline = deadline.min(self.start + Duration::from_millis(at));
         }
@@ -244,6 +254,11 @@ impl Host {
         }
         if self.health.next <= now {
             self.health_line(now);
+        }
+        if self.reconnect_at.is_some_and(|at| at <= now) {
+            self.reconnect_at = None;
+            log!(Info, "signal.retry");
+            self.drive_session(Some(SessionInput::Reconnect));
         }
     }
 
@@ -392,11 +407,24 @@ impl Host {
                     log!(Warn, "signal.disconnected");
                 }
                 SessionOutput::Error(error) => {
+                    // ID-TAKEN and server errors stop the session; a host keeps trying.
+                    let stopped = matches!(
+                        error.kind,
+                        PeerErrorKind::UnavailableId | PeerErrorKind::ServerError
+                    );
+                    if stopped {
+                        self.reconnect_at = Some(Instant::now() + RETRY_STOPPED_AFTER);
+                    }
                     log!(
                         Warn,
                         "signal.error",
                         kind = error.kind,
-                        message = error.message
+                        message = error.message,
+                        retry_in_s = if stopped {
+                            RETRY_STOPPED_AFTER.as_secs()
+                        } else {
+                            0
+                        },
                     );
                 }
                 SessionOutput::IncomingOffer { src, payload } => {
