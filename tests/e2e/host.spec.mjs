@@ -70,6 +70,10 @@ test('the native host serves its polls to the app: list, join, vote, kill -9, re
     expect(invite).toBe(`${baseURL}/p/${hostId}/${pollId}`);
 
     hosts.push(await startHost(data, baseURL));
+    // One hub per database: a second writer is refused while the host runs.
+    expect(() => hostCommand(['new-poll', '--title', 'Twice', '--option', 'A', '--option', 'B'], data, baseURL)).toThrow(
+      /another starpoll-host is using/,
+    );
 
     // The app dials the host by its peer ID and shows its list, verified against the host's key.
     const ann = await openUser(newUser, 'Ann');
