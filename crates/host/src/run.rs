@@ -75,8 +75,9 @@ pub struct Host {
     start: Instant,
     socket: Option<SocketHandle>,
     generation: u64,
-    /// Where signaling sockets report (replaced by [`Host::run`]'s channel).
+    /// Where signaling sockets report, and where the loop reads it.
     socket_tx: UnboundedSender<SocketEvent>,
+    socket_rx: UnboundedReceiver<SocketEvent>,
     health: Health,
     /// Set when the session is registered (for the health line).
     registered: bool,
@@ -111,7 +112,7 @@ impl Host {
         let mut seed = [0u8; 8];
         getrandom::fill(&mut seed).map_err(RunError::Random)?;
         let start = Instant::now();
-        let now = Instant::now();
+        let (socket_tx, socket_rx) = signaling::channel();
         Ok(Self {
             runtime,
             transport,
@@ -119,12 +120,13 @@ impl Host {
             start,
             socket: None,
             generation: 0,
-            socket_tx: signaling::channel().0,
+            socket_tx,
+            socket_rx,
             health: Health {
                 every_ms: health_ms,
-                next: now + Duration::from_millis(health_ms),
+                next: start + Duration::from_millis(health_ms),
                 last_records: 0,
-                last_at: now,
+                last_at: start,
             },
             registered: false,
             reconnect_at: None,
@@ -140,8 +142,6 @@ impl Host {
         let mut term = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
         let mut int = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
         // Deadlines that passed while the host was down close now.
-        let (socket_tx, mut socket_rx) = signaling::channel();
-        self.socket_tx = socket_tx;
         self.runtime.wake(unix_ms(), fresh_command_id);
         self.drive_session(None);
         self.flush()?;
@@ -163,9 +163,9 @@ impl Host {
                     self.transport_events(events);
                     None
                 }
-                Some(event) = socket_rx.recv() => {
+                Some(event) = self.socket_rx.recv() => {
                     self.socket_event(event);
-                    while let Ok(event) = socket_rx.try_recv() {
+                    while let Ok(event) = self.socket_rx.try_recv() {
                         self.socket_event(event);
                     }
                     None
@@ -181,13 +181,10 @@ impl Host {
                 break;
             }
         }
-        self.shutdown(&mut socket_rx).await
+        self.shutdown().await
     }
 
-    async fn shutdown(
-        &mut self,
-        socket_rx: &mut UnboundedReceiver<SocketEvent>,
-    ) -> Result<(), RunError> {
+    async fn shutdown(&mut self) -> Result<(), RunError> {
         let now = Instant::now();
         let mut events = Vec::new();
         self.transport.close_all(now, &mut events);
@@ -198,7 +195,7 @@ impl Host {
         self.drain_session();
         // Give the clean close a moment to reach the server.
         let _ = tokio::time::timeout(Duration::from_millis(500), async {
-            while let Some(event) = socket_rx.recv().await {
+            while let Some(event) = self.socket_rx.recv().await {
                 if matches!(event, SocketEvent::Closed(..)) {
                     break;
                 }
