@@ -117,6 +117,9 @@ test('the native host serves its polls to the app: list, join, vote, kill -9, re
     expect(code).toBe(0);
     expect(hosts[1].log).toContain('event=host.stopped');
   } finally {
+    // The hosts' structured logs, for whoever reads a failure.
+    fs.mkdirSync('test-results', { recursive: true });
+    fs.writeFileSync('test-results/host-e2e.log', hosts.map((h) => h.log).join('\n--- restart ---\n'));
     for (const host of hosts) if (host.child.exitCode === null && host.child.signalCode === null) host.child.kill('SIGKILL');
     fs.rmSync(data, { recursive: true, force: true });
   }
