@@ -1,30 +1,12 @@
-//! `starpoll-host`: the app's hub as a native, always-on process — the second shell around
-//! `starpoll_core::hub::Hub` (the first is the browser's `src/hub.rs`).
-//!
-//! Modules:
-//! - [`config`]: flags and environment, checked;
-//! - [`identity`]: the host's key and token, created once in the data directory;
-//! - [`store`]: SQLite (WAL, versioned schema, one transaction per flush);
-//! - [`hub`]: the hub runtime (queue, commit, then sends) — the mirror of `src/hub.rs`;
-//! - [`rtc`]: str0m WebRTC connections carrying PeerJS `binary` data channels;
-//! - [`net`]: UDP sockets and STUN-learnt candidates; [`signaling`]: the PeerJS WebSocket;
-//! - [`run`]: the main loop; [`log`]: structured log lines.
-
-mod config;
-mod hub;
-mod identity;
-mod log;
-mod net;
-mod rtc;
-mod run;
-mod signaling;
-mod store;
+//! The `starpoll-host` command: parses the command line and runs one of its actions (`run`,
+//! `id`, `new-poll`) on the library's modules.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::{Action, Cli, Config};
+use starpoll_host::config::{self, Action, Cli, Config};
+use starpoll_host::{hub, identity, log, net, rtc, run, store};
 
 /// The SQLite file's name in the data directory.
 const DATABASE: &str = "host.sqlite3";
