@@ -25,14 +25,15 @@ use std::time::{Duration, Instant};
 
 use peerjs_client::chunker::CLOSE_FRAME;
 use peerjs_client::data::{
-    take_liveness, Data, DataCodec, Frame, Incoming, Liveness, LivenessAction, PING_FRAME,
+    advertise_liveness, take_liveness, Data, DataCodec, Frame, Incoming, Liveness, LivenessAction,
+    PING_FRAME,
 };
 use peerjs_client::signal::{
     AnswerPayload, CandidatePayload, ConnectionId, IceCandidate, OfferPayload, PeerName,
     Serialization,
 };
 use starpoll_core::hub::ConnId;
-use str0m::change::SdpOffer;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::ChannelId;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event as RtcEvent, IceConnectionState, Input, Output, Rtc};
@@ -135,6 +136,8 @@ struct Conn {
     next_timeout: Instant,
     deadline: Option<Instant>,
     closing: bool,
+    /// A dial waiting for its ANSWER.
+    pending_offer: Option<SdpPendingOffer>,
 }
 
 /// Every WebRTC connection of the host.
@@ -256,22 +259,11 @@ impl Transport {
                 next_timeout: now,
                 deadline: Some(now + OPEN_TIMEOUT),
                 closing: false,
+                pending_offer: None,
             },
         );
         self.drive(conn, now, events);
-        let candidates = self
-            .candidates
-            .iter()
-            .map(|candidate| CandidatePayload {
-                candidate: IceCandidate {
-                    candidate: candidate.to_sdp_string(),
-                    sdp_mid: mid.clone(),
-                    sdp_m_line_index: Some(0),
-                    username_fragment: Some(ufrag.clone()),
-                },
-                connection_id: offer.connection_id.clone(),
-            })
-            .collect();
+        let candidates = self.candidate_payloads(&offer.connection_id, mid, &ufrag);
         Ok(Answered {
             conn,
             answer: AnswerPayload {
@@ -282,7 +274,122 @@ impl Transport {
         })
     }
 
-    /// A trickled candidate of the dialer.
+    /// The host's candidates as PeerJS CANDIDATE payloads for `connection_id`.
+    fn candidate_payloads(
+        &self,
+        connection_id: &ConnectionId,
+        mid: Option<String>,
+        ufrag: &str,
+    ) -> Vec<CandidatePayload> {
+        self.candidates
+            .iter()
+            .map(|candidate| CandidatePayload {
+                candidate: IceCandidate {
+                    candidate: candidate.to_sdp_string(),
+                    sdp_mid: mid.clone(),
+                    sdp_m_line_index: Some(0),
+                    username_fragment: Some(ufrag.to_owned()),
+                },
+                connection_id: connection_id.clone(),
+            })
+            .collect()
+    }
+
+    /// Dials `peer` the way a PeerJS dialer does (for load clients and tests; the hub only
+    /// answers): an ordered channel labelled with `connection_id`, `binary` serialization, and
+    /// the liveness advertisement in the metadata. Returns the connection, the OFFER and the
+    /// candidates to trickle after it.
+    pub fn dial(
+        &mut self,
+        peer: PeerName,
+        connection_id: ConnectionId,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<(ConnId, OfferPayload, Vec<CandidatePayload>), OfferError> {
+        if self.candidates.is_empty() {
+            return Err(OfferError::NoCandidates);
+        }
+        if self.conns.len() >= self.max_connections {
+            return Err(OfferError::Full(self.max_connections));
+        }
+        let mut rtc = Rtc::builder().build(now);
+        for candidate in &self.candidates {
+            rtc.add_local_candidate(candidate.clone());
+        }
+        let mut change = rtc.sdp_api();
+        change.add_channel(connection_id.as_str().to_owned());
+        let Some((offer, pending)) = change.apply() else {
+            return Err(OfferError::Sdp("nothing to offer".into()));
+        };
+        let sdp = offer.to_sdp_string();
+        let mid = sdp
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("a=mid:"))
+            .map(str::to_owned);
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        self.next_conn += 1;
+        let conn = ConnId(self.next_conn);
+        self.by_connection_id
+            .insert(connection_id.as_str().to_owned(), conn);
+        self.conns.insert(
+            conn,
+            Conn {
+                rtc,
+                peer,
+                connection_id: connection_id.clone(),
+                codec: DataCodec::new(Serialization::Binary),
+                channel: None,
+                opened: false,
+                outbox: VecDeque::new(),
+                queued_bytes: 0,
+                // A dialer waits for the answerer's first ping.
+                remote_pings: false,
+                liveness: None,
+                next_timeout: now,
+                deadline: Some(now + OPEN_TIMEOUT),
+                closing: false,
+                pending_offer: Some(pending),
+            },
+        );
+        self.drive(conn, now, events);
+        let mut metadata = None;
+        advertise_liveness(&mut metadata);
+        let offer = OfferPayload::new(connection_id.clone(), sdp, Serialization::Binary, metadata);
+        let candidates = self.candidate_payloads(&connection_id, mid, &ufrag);
+        Ok((conn, offer, candidates))
+    }
+
+    /// The ANSWER to one of our dials. A bad or unexpected one ends that dial.
+    pub fn remote_answer(&mut self, answer: &AnswerPayload, now: Instant, events: &mut Vec<Event>) {
+        let Some(&conn) = self.by_connection_id.get(answer.connection_id.as_str()) else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(pending) = c.pending_offer.take() else {
+            log!(Warn, "rtc.unexpected_answer", conn = conn.0);
+            return;
+        };
+        let accepted = SdpAnswer::from_sdp_string(&answer.sdp)
+            .map_err(|e| e.to_string())
+            .and_then(|sdp| {
+                c.rtc
+                    .sdp_api()
+                    .accept_answer(pending, sdp)
+                    .map_err(|e| e.to_string())
+            });
+        match accepted {
+            Ok(()) => self.drive(conn, now, events),
+            Err(error) => {
+                log!(Warn, "rtc.bad_answer", conn = conn.0, error = error);
+                self.drive(conn, now, events);
+                self.end(conn, events);
+            }
+        }
+    }
+
+    /// A trickled candidate of the remote side.
     pub fn remote_candidate(
         &mut self,
         connection_id: &ConnectionId,

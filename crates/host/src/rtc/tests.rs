@@ -343,3 +343,137 @@ fn offers_beyond_the_connection_limit_or_the_per_peer_pending_limit_are_refused(
         assert_eq!(closed, MAX_PENDING_PER_PEER + 1);
     });
 }
+
+/// Two transports on loopback: one dials, the other answers, both pumped until `done`.
+async fn pump_pair(
+    a: (&mut Transport, &Arc<UdpSocket>, &mut Vec<Event>),
+    b: (&mut Transport, &Arc<UdpSocket>, &mut Vec<Event>),
+    mut done: impl FnMut(&[Event], &[Event]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = vec![0u8; 2048];
+    let (ta, sa, ea) = a;
+    let (tb, sb, eb) = b;
+    while !done(ea, eb) {
+        assert!(Instant::now() < deadline, "timed out: {ea:?} / {eb:?}");
+        for (transport, socket, events) in [(&mut *ta, sa, &mut *ea), (&mut *tb, sb, &mut *eb)] {
+            let local = socket.local_addr().expect("addr");
+            while let Ok((n, source)) = socket.try_recv_from(&mut buf) {
+                transport.receive(source, local, &buf[..n], Instant::now(), events);
+            }
+            if transport
+                .poll_timeout()
+                .is_some_and(|at| at <= Instant::now())
+            {
+                transport.handle_timeout(Instant::now(), events);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[test]
+fn one_transport_dials_another_and_they_talk_with_liveness_pings() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let transport = |socket: &Arc<UdpSocket>| {
+            let addr = socket.local_addr().expect("addr");
+            Transport::new(
+                vec![Socket {
+                    socket: Arc::clone(socket),
+                    addr,
+                }],
+                Vec::new(),
+                10,
+            )
+        };
+        let host_socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+        let client_socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+        let (mut host, mut client) = (transport(&host_socket), transport(&client_socket));
+        let (mut host_events, mut client_events) = (Vec::new(), Vec::new());
+
+        let now = Instant::now();
+        let (dialed, offer, candidates) = client
+            .dial(
+                PeerName::new("host"),
+                ConnectionId::new("dc_load1"),
+                now,
+                &mut client_events,
+            )
+            .expect("dial");
+        assert_eq!(offer.label, "dc_load1");
+        assert!(offer.reliable && offer.serialization == Serialization::Binary);
+        assert!(offer.metadata.is_some(), "liveness is advertised");
+        let answered = host
+            .answer(PeerName::new("client"), offer, now, &mut host_events)
+            .expect("answer");
+        client.remote_answer(&answered.answer, now, &mut client_events);
+        // Trickled candidates both ways (duplicates of the SDP's are harmless).
+        for candidate in &candidates {
+            host.remote_candidate(&candidate.connection_id, candidate, now, &mut host_events);
+        }
+        for candidate in &answered.candidates {
+            client.remote_candidate(&candidate.connection_id, candidate, now, &mut client_events);
+        }
+        pump_pair(
+            (&mut client, &client_socket, &mut client_events),
+            (&mut host, &host_socket, &mut host_events),
+            |c, h| {
+                c.iter().any(|e| matches!(e, Event::Opened { .. }))
+                    && h.iter().any(|e| matches!(e, Event::Opened { .. }))
+            },
+        )
+        .await;
+        host_events.clear();
+        client_events.clear();
+
+        client.send(
+            dialed,
+            "poll:list please",
+            Instant::now(),
+            &mut client_events,
+        );
+        host.send(answered.conn, &big_text(), Instant::now(), &mut host_events);
+        pump_pair(
+            (&mut client, &client_socket, &mut client_events),
+            (&mut host, &host_socket, &mut host_events),
+            |c, h| !c.is_empty() && !h.is_empty(),
+        )
+        .await;
+        let said = Data::Packed(Value::Str("poll:list please".into()));
+        assert_eq!(host_events, vec![Event::Message(answered.conn, said)]);
+        let big = Data::Packed(Value::Str(big_text()));
+        assert_eq!(client_events, vec![Event::Message(dialed, big)]);
+
+        // Both stay up past the liveness deadline: the answerer pings at once (the dialer
+        // advertised it), the dialer answers once pinged, and no ping reaches the hub.
+        host_events.clear();
+        client_events.clear();
+        let until = Instant::now()
+            + Duration::from_millis(Liveness::DEAD_AFTER_MS + Liveness::PING_INTERVAL_MS);
+        pump_pair(
+            (&mut client, &client_socket, &mut client_events),
+            (&mut host, &host_socket, &mut host_events),
+            |_, _| Instant::now() >= until,
+        )
+        .await;
+        assert!(
+            host_events.is_empty() && client_events.is_empty(),
+            "{host_events:?} {client_events:?}"
+        );
+
+        // The client closes: the host hears PeerJS's close message.
+        client.close(dialed, Instant::now(), &mut client_events);
+        pump_pair(
+            (&mut client, &client_socket, &mut client_events),
+            (&mut host, &host_socket, &mut host_events),
+            |_, h| h.iter().any(|e| matches!(e, Event::Closed { .. })),
+        )
+        .await;
+        assert_eq!(host.count(), 0);
+        assert_eq!(client.count(), 0);
+    });
+}
