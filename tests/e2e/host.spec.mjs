@@ -124,3 +124,47 @@ test('the native host serves its polls to the app: list, join, vote, kill -9, re
     fs.rmSync(data, { recursive: true, force: true });
   }
 });
+
+test('a vote cast while the host is down waits in the outbox and is counted once when it is back', async ({
+  newUser,
+  baseURL,
+}) => {
+  test.setTimeout(120_000);
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'starpoll-host-e2e-'));
+  const hosts = [];
+  try {
+    const [hostId] = hostCommand(['id'], data, baseURL);
+    const [pollId] = hostCommand(
+      ['new-poll', '--title', 'Offsite', '--option', 'Lisbon', '--option', 'Porto'],
+      data,
+      baseURL,
+    );
+    hosts.push(await startHost(data, baseURL));
+    const ann = await openUser(newUser, 'Ann');
+    await joinByLink(ann, appUrl(`/p/${hostId}/${pollId}`));
+    await ann.getByTestId('vote-option-0').click();
+    await expect(ann.getByTestId('pending-badge')).toHaveCount(0);
+    await expect(ann.getByTestId('tally-0')).toHaveText('1');
+
+    // The host dies; Ann changes her vote meanwhile: it waits, pending, in her outbox.
+    hosts[0].child.kill('SIGKILL');
+    await hosts[0].exit;
+    await ann.getByTestId('vote-option-1').click();
+    await expect(ann.getByTestId('pending-badge')).toHaveCount(1);
+
+    // Back: the outbox delivers it, the host applies it once (her ballot moves, no double count).
+    hosts.push(await startHost(data, baseURL));
+    await expect(ann.getByTestId('pending-badge')).toHaveCount(0, { timeout: 60_000 });
+    await expect(ann.getByTestId('tally-1')).toHaveText('1');
+    await expect(ann.getByTestId('tally-0')).toHaveText('0');
+    const bob = await openUser(newUser, 'Bob');
+    await joinByLink(bob, appUrl(`/p/${hostId}/${pollId}`));
+    await expect(bob.getByTestId('tally-1')).toHaveText('1');
+    await expect(bob.getByTestId('tally-0')).toHaveText('0');
+  } finally {
+    fs.mkdirSync('test-results', { recursive: true });
+    fs.writeFileSync('test-results/host-e2e-outbox.log', hosts.map((h) => h.log).join('\n--- restart ---\n'));
+    for (const host of hosts) if (host.child.exitCode === null && host.child.signalCode === null) host.child.kill('SIGKILL');
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+});
