@@ -96,6 +96,23 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever a value holds (a remote peer's text, an error), the line stays one line and
+        /// its fields split back into the values.
+        #[test]
+        fn any_value_stays_on_one_line_and_reads_back(value in ".*") {
+            let line = format_line(0, Level::Info, "e", &[("v", &value)]);
+            proptest::prop_assert!(!line.contains('\n') && !line.contains('\r'));
+            let raw = line.strip_prefix("ts=0 level=info event=e v=").unwrap_or_default();
+            let read: String = if raw.starts_with('"') {
+                serde_json::from_str(raw).unwrap_or_default()
+            } else {
+                raw.to_owned()
+            };
+            proptest::prop_assert_eq!(read, value);
+        }
+    }
+
     #[test]
     fn a_newline_in_a_value_cannot_start_a_new_line() {
         let line = format_line(1, Level::Info, "x", &[("m", &"a\nlevel=error")]);

@@ -327,6 +327,19 @@ mod tests {
         assert_eq!(binding_success(&plain, &tx), Some(expected));
     }
 
+    proptest::proptest! {
+        /// Untrusted bytes: any datagram is read without panicking, and only a success response
+        /// to our transaction yields an address.
+        #[test]
+        fn any_datagram_is_read_safely(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let tx = [3u8; 12];
+            if let Some(_addr) = binding_success(&bytes, &tx) {
+                proptest::prop_assert_eq!(&bytes[..2], &[0x01, 0x01]);
+                proptest::prop_assert_eq!(&bytes[8..20], &tx);
+            }
+        }
+    }
+
     #[test]
     fn explicit_addresses_are_kept_and_unspecified_ones_expand_to_interfaces() {
         let explicit: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
