@@ -1,0 +1,142 @@
+//! The hub runtime: runs the core's [`Hub`] for the host's polls against the real world —
+//! WebRTC connections, SQLite, the clock. The native mirror of the app's `src/hub.rs`.
+//!
+//! The loop: every input (a connection opening, a frame, a close, the timer) goes into the pure
+//! hub with the current time and yields a [`Step`], which is queued. [`HubRuntime::flush`] takes
+//! **all** queued steps, commits their writes in one SQLite transaction, and only then hands
+//! back their sends and closes, in order, for the transport to perform. So an ack never leaves
+//! before its commit (PROTOCOL.md §4.2), and a burst of commands costs one transaction per
+//! flush, not one per command.
+//!
+//! If a commit fails, the runtime stops: its in-memory state is ahead of the database, so it
+//! performs nothing more and the host exits; participants keep their commands and resend them
+//! when it is back (restored from what was committed).
+//!
+//! All use of [`Hub`]'s constructor and restore is in [`HubRuntime::start`], so the hand-off
+//! work on the core (a hub serving delegated polls) changes this file in one place.
+
+use std::rc::Rc;
+
+use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
+use starpoll_core::poll::CommandId;
+use starpoll_core::Identity;
+
+use crate::log;
+use crate::store::{Store, StoreError};
+
+/// What a flush asks the transport to do, in order, after the commit.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Perform {
+    /// Frames to send.
+    pub sends: Vec<(ConnId, Rc<str>)>,
+    /// Connections to close.
+    pub closes: Vec<ConnId>,
+}
+
+/// The hub, its store and its queue of uncommitted steps.
+pub struct HubRuntime {
+    hub: Hub,
+    store: Store,
+    queue: Vec<Step>,
+    /// Command records committed so far (for the health line).
+    committed_records: u64,
+}
+
+impl HubRuntime {
+    /// Loads the stored polls into a hub for `identity`. A stored poll the hub refuses (another
+    /// owner's) is skipped with a log line.
+    pub fn start(identity: Identity, store: Store) -> Result<Self, StoreError> {
+        let mut hub = Hub::new(identity, Limits::default());
+        for (poll, records) in store.load()? {
+            let count = records.len();
+            match hub.restore(poll, records) {
+                Ok(()) => {}
+                Err(error) => log!(Warn, "store.poll_skipped", error = error, records = count),
+            }
+        }
+        Ok(Self {
+            hub,
+            store,
+            queue: Vec::new(),
+            committed_records: 0,
+        })
+    }
+
+    /// The hub (read only).
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Command records committed since start.
+    pub fn committed_records(&self) -> u64 {
+        self.committed_records
+    }
+
+    /// A participant's data channel opened.
+    pub fn opened(&mut self, conn: ConnId, remote: &str, now_ms: u64) {
+        let step = self.hub.opened(conn, remote, now_ms);
+        self.enqueue(step);
+    }
+
+    /// A message arrived: a string is a frame; anything else is answered as not one.
+    pub fn receive(&mut self, conn: ConnId, incoming: Incoming<'_>, now_ms: u64) {
+        let step = self.hub.receive(conn, incoming, now_ms);
+        self.enqueue(step);
+    }
+
+    /// A connection closed.
+    pub fn closed(&mut self, conn: ConnId) {
+        let step = self.hub.closed(conn);
+        self.enqueue(step);
+    }
+
+    /// The timer fired (or the host starts): heartbeats, silent connections, poll deadlines.
+    pub fn wake(&mut self, now_ms: u64, fresh_id: impl FnMut() -> Option<CommandId>) {
+        let step = self.hub.handle_timeout(now_ms, fresh_id);
+        self.enqueue(step);
+    }
+
+    /// When [`HubRuntime::wake`] has something to do (Unix ms).
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.hub.poll_timeout()
+    }
+
+    /// Whether steps wait for a flush.
+    pub fn pending(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    fn enqueue(&mut self, step: Step) {
+        if !step.is_empty() {
+            self.queue.push(step);
+        }
+    }
+
+    /// Commits every queued step's writes in one transaction, then returns their sends and
+    /// closes, in order. On error nothing is returned and the steps are dropped: the caller
+    /// must stop.
+    pub fn flush(&mut self) -> Result<Perform, StoreError> {
+        let steps = std::mem::take(&mut self.queue);
+        let writes: Vec<Write> = steps
+            .iter()
+            .flat_map(|s| s.writes.iter().cloned())
+            .collect();
+        self.store.commit(&writes)?;
+        self.committed_records += writes
+            .iter()
+            .filter(|w| matches!(w, Write::Record(..)))
+            .count() as u64;
+        let mut perform = Perform::default();
+        for step in steps {
+            for line in &step.log {
+                log!(Info, "hub.note", message = line);
+            }
+            perform.sends.extend(step.sends);
+            perform.closes.extend(step.closes);
+        }
+        Ok(perform)
+    }
+}
+
+#[cfg(test)]
+mod tests;
