@@ -1559,11 +1559,12 @@ impl Hub {
             )));
         }
         let seq = delegation.seq();
+        // What this hub adopted before (a seq it only signed, as the owner, does not count:
+        // the owner accepts the transfer of its own new delegation).
         let known = self
             .polls
             .get(&poll_id)
-            .map(|h| (h.seq().max(h.highest_seq), &h.phase))
-            .map(|(seq, phase)| (seq, matches!(phase, Phase::Prepared { .. })));
+            .map(|h| (h.seq(), matches!(h.phase, Phase::Prepared { .. })));
         if let Some(hosted) = self.polls.get(&poll_id) {
             if let Phase::Prepared { from } = &hosted.phase {
                 if hosted.seq() == seq && from == sender {
@@ -1580,11 +1581,7 @@ impl Hub {
             _ => {}
         }
         if let Some(departed) = self.departed.get(&poll_id) {
-            if departed
-                .highest_seq
-                .max(departed.delegation().map_or(0, |d| d.seq()))
-                >= seq
-            {
+            if departed.delegation().map_or(0, SignedDelegation::seq) >= seq {
                 return Err(bad(&"not newer than a delegation seen here"));
             }
         }
@@ -1964,3 +1961,6 @@ pub enum MoveError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod move_tests;
