@@ -1288,3 +1288,61 @@ proptest! {
         w.check_converged();
     }
 }
+
+#[test]
+fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_link() {
+    let mut w = World::new();
+    assert!(w.move_to(HOST));
+    w.settle();
+    // Olga's browser follows her own poll like a participant: her hub redirects her to the host.
+    w.people.push(Person {
+        me: identity(OLGA),
+        links: BTreeMap::new(),
+        conns: BTreeMap::new(),
+        outbox: Vec::new(),
+        saved: None,
+        acked: BTreeMap::new(),
+        answered: BTreeSet::new(),
+        votes: BTreeMap::new(),
+        next: 0,
+    });
+    let olga = w.people.len() - 1;
+    w.start(olga, None);
+    w.settle();
+    assert_eq!(w.follower(olga).hub(), &peer(HOST));
+    assert_eq!(w.follower(olga).link(), Link::Verified);
+    // Her commands carry owner rights at the host.
+    let close = w.submit(olga, Command::Close).unwrap();
+    w.settle();
+    assert!(w.people[olga].acked.contains_key(&close));
+    assert_eq!(w.served_poll().status, crate::poll::PollStatus::Closed);
+    // She moves it on through the same link.
+    let revision = w.served_poll().revision;
+    let (step, d) = w
+        .node(OLGA)
+        .hub
+        .sign_move(poll_id(), peer(HOST2), revision)
+        .unwrap();
+    w.take(&peer(OLGA), step);
+    let now = w.now;
+    w.people[olga]
+        .links
+        .get_mut(&peer(HOST))
+        .unwrap()
+        .request_move(&poll_id(), &d, now)
+        .unwrap();
+    w.settle();
+    assert_eq!(w.serving(), [peer(HOST2)]);
+    assert_eq!(w.follower(olga).hub(), &peer(HOST2));
+    // A stale request (the same seq again) is refused by the new hub.
+    let refused = w.people[olga]
+        .links
+        .get_mut(&peer(HOST2))
+        .unwrap()
+        .request_move(&poll_id(), &d, now);
+    assert!(refused.is_ok(), "sent");
+    w.settle();
+    assert_eq!(w.serving(), [peer(HOST2)]);
+    w.advance(20_000);
+    w.check_converged();
+}
