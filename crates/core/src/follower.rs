@@ -696,11 +696,16 @@ impl Follower {
             }
         }
         match control {
-            // Checked on its own (§8.6 step 2); an error about no poll is informational.
+            // Checked on its own (§8.6 step 2); an error about no poll is informational; and
+            // any peer may say it does not have the poll (§8.6 step 5: not an impostor).
             Control::Delegation { .. }
             | Control::Error {
                 command_id: None,
                 poll_id: None,
+                ..
+            }
+            | Control::Error {
+                code: ErrorCode::UnknownPoll,
                 ..
             } => Ok(()),
             _ if self.serves_here() => Ok(()),
@@ -755,6 +760,7 @@ impl Follower {
                 } else {
                     // A hub that is not the owner does not have it: ask the owner (§8.6 step 5).
                     self.fallback = true;
+                    self.reset_link(Link::Down);
                     reaction.notices.push(Notice::Moved {
                         hub: self.owner.clone(),
                     });

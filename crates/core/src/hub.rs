@@ -74,10 +74,16 @@ use crate::{Identity, PeerId};
 const RECORDS_BATCH_BYTES: usize = 128 * 1024;
 
 /// At most this many transfers are received at once; a newer one evicts the oldest.
-const MAX_INBOUND: usize = 8;
+const MAX_INBOUND: usize = 4;
 
-/// At most this many records are accepted for one transfer.
-const MAX_INBOUND_RECORDS: usize = 200_000;
+/// At most this many bytes of records (approximately: their frames plus a fixed overhead) are
+/// held for all transfers together, so `hub:records` from strangers cannot exhaust memory.
+const MAX_INBOUND_BYTES: usize = 32 * 1024 * 1024;
+
+/// The approximate memory of a record: its frame and the rest.
+fn record_bytes(record: &ProcessedRecord) -> usize {
+    256 + record.frame.as_ref().map_or(0, String::len)
+}
 
 /// A data connection, numbered by the shell (unique for the hub's lifetime).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -1459,14 +1465,19 @@ impl Hub {
                 records: Vec::new(),
             };
         }
-        if inbound.records.len() + records.len() > MAX_INBOUND_RECORDS {
+        inbound.records.extend(records);
+        let held: usize = self
+            .inbound
+            .values()
+            .flat_map(|i| &i.records)
+            .map(record_bytes)
+            .sum();
+        if held > MAX_INBOUND_BYTES {
             self.inbound.remove(&key);
             step.log.push(format!(
                 "dropped a transfer of poll {poll_id}: too many records"
             ));
-            return;
         }
-        inbound.records.extend(records);
     }
 
     /// `hub:prepare` (§8.4 step 3): check everything, commit as prepared, answer.

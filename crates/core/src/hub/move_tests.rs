@@ -1346,3 +1346,39 @@ fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_
     w.advance(20_000);
     w.check_converged();
 }
+
+#[test]
+fn a_via_hub_that_does_not_have_the_poll_sends_the_participant_to_the_owner() {
+    let mut w = World::new();
+    w.people.push(Person {
+        me: identity(7),
+        links: BTreeMap::new(),
+        conns: BTreeMap::new(),
+        outbox: Vec::new(),
+        saved: None,
+        acked: BTreeMap::new(),
+        answered: BTreeSet::new(),
+        votes: BTreeMap::new(),
+        next: 0,
+    });
+    // The invite names the host, but the poll was never moved there.
+    w.start(3, Some(peer(HOST)));
+    w.settle();
+    let follower = w.follower(3);
+    assert_eq!(follower.hub(), &peer(OLGA));
+    assert_eq!(
+        follower.impostor(),
+        None,
+        "an honest hub without the poll is no impostor"
+    );
+    assert!(!follower.is_gone());
+    w.submit(
+        3,
+        Command::Join {
+            display_name: "Via".into(),
+        },
+    );
+    w.submit(3, vote(1));
+    w.advance(10_000);
+    w.check_converged();
+}
