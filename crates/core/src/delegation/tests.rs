@@ -135,3 +135,34 @@ fn a_chain_must_be_valid_and_ascending() {
         Err(ChainError::Invalid { index: 1, .. })
     ));
 }
+
+/// The example of PROTOCOL.md §8: Olga (seed 0x01) delegates poll `1111…` to Bob's peer (seed
+/// 0x03) from revision 1, and redirects a participant there with `hub:delegation`.
+#[test]
+fn the_documented_delegation_and_redirect_are_exact() {
+    let d = SignedDelegation::sign(
+        &olga(),
+        poll_id(),
+        identity(3).peer_id().clone(),
+        1,
+        Revision(1),
+    )
+    .unwrap();
+    let redirect = crate::protocol::seal(
+        &olga(),
+        &crate::protocol::Control::Delegation {
+            poll_id: poll_id(),
+            delegation: d.text().to_owned(),
+        }
+        .into(),
+    )
+    .unwrap();
+    if std::env::var_os("STARPOLL_PRINT_EXAMPLES").is_some() {
+        println!("{}\n{redirect}", d.text());
+    }
+    let doc = include_str!("../../../../PROTOCOL.md");
+    let section = &doc[doc.find("## 8. Hubs").unwrap()..];
+    let section = &section[..section.find("## Appendix A").unwrap()];
+    assert!(section.contains(d.text()), "PROTOCOL.md §8 shows the delegation");
+    assert!(section.contains(&redirect), "PROTOCOL.md §8 shows the redirect");
+}
