@@ -1697,10 +1697,29 @@ impl Hub {
         let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
             return;
         };
+        // An activation this hub already went through (the poll has moved on since, or came
+        // back under a newer delegation) is acknowledged, so the old hub stops re-sending it.
+        let me = self.me().clone();
+        let went_through =
+            |chain: &[SignedDelegation]| chain.iter().any(|d| d.seq() == seq && *d.hub() == me);
         let Some(hosted) = self.polls.get_mut(&poll_id) else {
+            if self
+                .departed
+                .get(&poll_id)
+                .is_some_and(|d| went_through(&d.chain))
+            {
+                self.send(step, conn, &Control::Activated { poll_id, seq }.into());
+            }
             return;
         };
         if hosted.seq() != seq {
+            if hosted
+                .chain
+                .iter()
+                .any(|d| d.seq() == seq && *d.hub() == me)
+            {
+                self.send(step, conn, &Control::Activated { poll_id, seq }.into());
+            }
             return;
         }
         match &hosted.phase {

@@ -163,6 +163,12 @@ fn the_documented_delegation_and_redirect_are_exact() {
     let doc = include_str!("../../../../PROTOCOL.md");
     let section = &doc[doc.find("## 8. Hubs").unwrap()..];
     let section = &section[..section.find("## Appendix A").unwrap()];
-    assert!(section.contains(d.text()), "PROTOCOL.md §8 shows the delegation");
-    assert!(section.contains(&redirect), "PROTOCOL.md §8 shows the redirect");
+    assert!(
+        section.contains(d.text()),
+        "PROTOCOL.md §8 shows the delegation"
+    );
+    assert!(
+        section.contains(&redirect),
+        "PROTOCOL.md §8 shows the redirect"
+    );
 }

@@ -1382,3 +1382,173 @@ fn a_via_hub_that_does_not_have_the_poll_sends_the_participant_to_the_owner() {
     w.advance(10_000);
     w.check_converged();
 }
+
+/// The frames the test's hand-made connections received, opened against `signer`.
+fn raw_answers(w: &mut World, signer: u8) -> Vec<Control> {
+    std::mem::take(&mut w.raw)
+        .iter()
+        .map(
+            |f| match crate::protocol::open(f, Some(&peer(signer))).unwrap().1 {
+                Message::Control(c) => c,
+                Message::Command(_) => unreachable!("hubs send no commands"),
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn a_frozen_poll_answers_recorded_commands_from_their_records_and_holds_the_rest() {
+    let mut w = World::new();
+    w.set_online(HOST, false);
+    let first = w.submit(0, vote(1)).unwrap();
+    w.settle();
+    let revision = w.served_poll().revision;
+    assert!(w.move_to(HOST));
+    let resend = Message::Command(CommandFrame {
+        command: vote(1),
+        poll_id: poll_id(),
+        command_id: first,
+    });
+    // Person 0's resend (by hand, signed by them) gets its original ack…
+    w.send_raw(&peer(OLGA), &identity(PEOPLE[0]), resend);
+    // …a new command gets nothing at all, and the owner's own command is not applied.
+    let new = Message::Command(CommandFrame {
+        command: vote(2),
+        poll_id: poll_id(),
+        command_id: crate::testing::cid(0xD0),
+    });
+    w.send_raw(&peer(OLGA), &identity(PEOPLE[1]), new);
+    w.settle();
+    let answers = raw_answers(&mut w, OLGA);
+    assert_eq!(
+        answers,
+        [Control::Ack {
+            command_id: first,
+            revision: w.people[0].acked[&first]
+        }]
+    );
+    let now = w.now;
+    let (_, outcome) =
+        w.node(OLGA)
+            .hub
+            .local(poll_id(), crate::testing::cid(0xD1), &Command::Close, now);
+    assert_eq!(outcome, None);
+    assert_eq!(w.served_poll().revision, revision);
+}
+
+#[test]
+fn a_hub_a_poll_moved_away_from_redirects_syncs_and_commands() {
+    let mut w = World::new();
+    assert!(w.move_to(HOST));
+    w.settle();
+    let sync = Control::SyncRequest {
+        poll_id: poll_id(),
+        since_revision: None,
+    };
+    w.send_raw(&peer(OLGA), &identity(7), sync.into());
+    let command = Message::Command(CommandFrame {
+        command: vote(1),
+        poll_id: poll_id(),
+        command_id: crate::testing::cid(0xD2),
+    });
+    w.send_raw(&peer(OLGA), &identity(7), command);
+    w.settle();
+    let answers = raw_answers(&mut w, OLGA);
+    assert_eq!(answers.len(), 2);
+    for answer in answers {
+        let Control::Delegation {
+            poll_id: p,
+            delegation,
+        } = answer
+        else {
+            panic!("a redirect, got {answer:?}");
+        };
+        assert_eq!(p, poll_id());
+        let d = SignedDelegation::check(&delegation, poll_id(), &peer(OLGA)).unwrap();
+        assert_eq!((d.seq(), d.hub()), (1, &peer(HOST)));
+    }
+}
+
+#[test]
+fn move_requests_need_the_owner_and_a_newer_delegation() {
+    let mut w = World::new();
+    assert!(w.move_to(HOST));
+    w.settle();
+    let current = w.node(HOST).hub.delegation(&poll_id()).unwrap().clone();
+    // The same delegation again: not newer.
+    w.send_raw(
+        &peer(HOST),
+        &identity(OLGA),
+        Control::Move {
+            poll_id: poll_id(),
+            delegation: current.text().to_owned(),
+        }
+        .into(),
+    );
+    // A newer one, but sent by someone else.
+    let newer = delegation(5, HOST2);
+    w.send_raw(
+        &peer(HOST),
+        &identity(PEOPLE[0]),
+        Control::Move {
+            poll_id: poll_id(),
+            delegation: newer.text().to_owned(),
+        }
+        .into(),
+    );
+    w.settle();
+    let codes: Vec<ErrorCode> = raw_answers(&mut w, HOST)
+        .into_iter()
+        .filter_map(|c| match c {
+            Control::Error { code, .. } => Some(code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(codes, [ErrorCode::BadDelegation, ErrorCode::NotPermitted]);
+    assert!(!w.node(HOST).hub.is_moving(&poll_id()));
+    assert_eq!(w.serving(), [peer(HOST)]);
+}
+
+#[test]
+fn an_activation_repeated_after_the_poll_moved_on_is_still_acknowledged() {
+    let mut w = World::new();
+    assert!(w.move_to(HOST));
+    w.settle();
+    assert!(w.move_to(HOST2));
+    w.settle();
+    assert_eq!(w.serving(), [peer(HOST2)]);
+    // (Olga's `hub:move` connection got the redirect to the second host.)
+    assert!(matches!(
+        &raw_answers(&mut w, HOST)[..],
+        [Control::Delegation { .. }]
+    ));
+    // Olga restarted before she heard `hub:activated` for seq 1: she asks again.
+    w.send_raw(
+        &peer(HOST),
+        &identity(OLGA),
+        Control::Activate {
+            poll_id: poll_id(),
+            seq: 1,
+        }
+        .into(),
+    );
+    // Someone who never moved it gets nothing.
+    w.send_raw(
+        &peer(HOST),
+        &identity(MALLORY),
+        Control::Activate {
+            poll_id: poll_id(),
+            seq: 7,
+        }
+        .into(),
+    );
+    w.settle();
+    assert_eq!(
+        raw_answers(&mut w, HOST),
+        [Control::Activated {
+            poll_id: poll_id(),
+            seq: 1
+        }]
+    );
+    assert_eq!(w.serving(), [peer(HOST2)]);
+}
