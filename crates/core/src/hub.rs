@@ -695,7 +695,26 @@ impl Hub {
         for (poll_id, seq) in activations {
             self.send(&mut step, conn, &Control::Activate { poll_id, seq }.into());
         }
+        self.release(&mut step, conn);
         step
+    }
+
+    /// Closes a hub-to-hub connection this hub opened once no move needs it any more.
+    fn release(&mut self, step: &mut Step, conn: ConnId) {
+        if !self.conns.get(&conn).is_some_and(|c| c.outgoing) {
+            return;
+        }
+        let moving = self
+            .polls
+            .values()
+            .any(|h| matches!(&h.phase, Phase::Moving(m) if m.conn == Some(conn)));
+        let activating = self
+            .departed
+            .values()
+            .any(|d| !d.activated && d.conn == Some(conn));
+        if !moving && !activating {
+            self.drop_conn(step, conn);
+        }
     }
 
     fn open_conn(&mut self, conn: ConnId, remote: &str, now_ms: u64, outgoing: bool) -> Step {
@@ -1641,11 +1660,17 @@ impl Hub {
                 .moved_to(&poll_id)
                 .is_some_and(|d| d.seq() == seq && *d.hub() == peer);
             let answer = if committed {
+                if let Some(departed) = self.departed.get_mut(&poll_id) {
+                    if !departed.activated {
+                        departed.conn = Some(conn);
+                    }
+                }
                 Control::Activate { poll_id, seq }
             } else {
                 Control::Abort { poll_id, seq }
             };
             self.send(step, conn, &answer.into());
+            self.release(step, conn);
             return;
         }
         let Some(hosted) = self.polls.remove(&poll_id) else {
@@ -1760,9 +1785,11 @@ impl Hub {
             .is_some_and(|d| d.seq() == seq && *d.hub() == peer);
         if matches && !departed.activated {
             departed.activated = true;
+            departed.conn = None;
             step.writes
                 .push(Write::Hosting(poll_id, Box::new(departed.hosting())));
         }
+        self.release(step, conn);
     }
 
     /// `hub:abort`: forget a prepared copy (§8.4 "Abort").
@@ -1830,6 +1857,7 @@ impl Hub {
         ));
         if let Some(conn) = moving.conn {
             self.send(step, conn, &Control::Abort { poll_id, seq }.into());
+            self.release(step, conn);
         }
         if let Some(requester) = moving.requester {
             let error = Control::Error {

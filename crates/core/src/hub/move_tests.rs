@@ -796,6 +796,13 @@ fn a_moved_poll_is_served_by_the_new_hub_and_participants_follow_the_redirect() 
             .map(|d| d.hub().clone()),
         Some(peer(HOST))
     );
+    // The hub-to-hub connection closed once the target acknowledged activation.
+    assert!(
+        !w.wires
+            .values()
+            .any(|wire| matches!(wire.dialer, End::Hub(_))),
+        "no hub-to-hub connection left open"
+    );
     // Every participant was redirected and is verified at the host.
     for who in 0..PEOPLE.len() {
         assert_eq!(w.follower(who).hub(), &peer(HOST));
