@@ -662,7 +662,7 @@ impl FollowHandle {
             }
             Notice::PeersChanged => {}
             // Following a poll to another hub (PROTOCOL.md §8) is not wired into the shell yet.
-            Notice::Delegated => {}
+            Notice::Delegated | Notice::Snapshot { .. } => {}
             Notice::Moved { hub } => {
                 gloo::console::warn!(format!("the poll is served by {hub} now"));
             }

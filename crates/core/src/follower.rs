@@ -128,6 +128,12 @@ pub enum Notice {
     /// A newer owner-signed delegation of the poll was adopted ([`Follower::delegation`]):
     /// save it with the view.
     Delegated,
+    /// The hub sent the poll's signed snapshot file (answering
+    /// [`crate::owner_link::OwnerLink::request_snapshot`], the owner's export).
+    Snapshot {
+        /// The file's text, to verify and save.
+        file: String,
+    },
     /// The poll is served by another peer now: follow it there (link the follower to `hub`;
     /// [`crate::owner_link::OwnerLink`] hands it over with [`crate::owner_link::Output::Moved`]).
     Moved {
@@ -671,12 +677,16 @@ impl Follower {
             Control::Event { poll_id, .. }
             | Control::Discovery { poll_id, .. }
             | Control::Delegation { poll_id, .. }
+            | Control::Snapshot { poll_id, .. }
             | Control::Error {
                 poll_id: Some(poll_id),
                 ..
             } => Some(*poll_id),
             Control::SyncRequest { .. } => return Err(unexpected_from_participant("sync:request")),
             Control::ListRequest => return Err(unexpected_from_participant("poll:list:request")),
+            Control::SnapshotRequest { .. } => {
+                return Err(unexpected_from_participant("snapshot:request"))
+            }
             Control::Move { .. } => return Err(hub_message("hub:move")),
             Control::Records { .. } => return Err(hub_message("hub:records")),
             Control::Prepare { .. } => return Err(hub_message("hub:prepare")),
@@ -750,6 +760,7 @@ impl Follower {
                 reaction.notices.push(Notice::PeersChanged);
             }
             Control::Delegation { delegation, .. } => self.delegated(&delegation, reaction)?,
+            Control::Snapshot { file, .. } => reaction.notices.push(Notice::Snapshot { file }),
             Control::Error {
                 code: ErrorCode::UnknownPoll,
                 message,
@@ -812,6 +823,7 @@ impl Follower {
             // Refused by `check`.
             Control::SyncRequest { .. }
             | Control::ListRequest
+            | Control::SnapshotRequest { .. }
             | Control::Move { .. }
             | Control::Records { .. }
             | Control::Prepare { .. }

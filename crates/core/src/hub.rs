@@ -1135,6 +1135,7 @@ impl Hub {
             Control::Activate { poll_id, seq } => self.activate(step, conn, poll_id, seq),
             Control::Activated { poll_id, seq } => self.activated(step, conn, poll_id, seq),
             Control::Abort { poll_id, seq } => self.aborted(step, conn, poll_id, seq),
+            Control::SnapshotRequest { poll_id } => self.snapshot_requested(step, conn, poll_id),
             // A heartbeat only proves the connection alive (already noted); owner→participant
             // types from a participant are ignored without reply (§4.10 rule 10), and so is a
             // redirect (a hub does not follow polls).
@@ -1145,8 +1146,42 @@ impl Hub {
             | Control::Ack { .. }
             | Control::Error { .. }
             | Control::List { .. }
-            | Control::Delegation { .. } => {}
+            | Control::Delegation { .. }
+            | Control::Snapshot { .. } => {}
         }
+    }
+
+    /// `snapshot:request`: the poll's owner (only) gets its signed snapshot file (§8.7), or an
+    /// `error` saying why not.
+    fn snapshot_requested(&mut self, step: &mut Step, conn: ConnId, poll_id: PollId) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        let error = |code: ErrorCode, message: String| Control::Error {
+            command_id: None,
+            poll_id: Some(poll_id),
+            code,
+            message,
+        };
+        let answer = match self.poll(&poll_id).map(|poll| poll.owner == peer) {
+            None => Control::poll_gone(poll_id, format!("no poll {poll_id} here")),
+            Some(false) => error(
+                ErrorCode::NotPermitted,
+                "only the poll's owner may export its snapshot".into(),
+            ),
+            Some(true) => match self.snapshot(&poll_id, self.now_ms) {
+                Ok(file) => Control::Snapshot { poll_id, file },
+                Err(e) => error(ErrorCode::Internal, e.to_string()),
+            },
+        };
+        let message: Message = answer.into();
+        if let Err(e) = seal(&self.me, &message) {
+            // Too large for one frame (a snapshot may reach 5 MiB).
+            let error = error(ErrorCode::TooLarge, e.to_string());
+            self.send(step, conn, &error.into());
+            return;
+        }
+        self.send(step, conn, &message);
     }
 
     /// Sends `conn` the poll's state (unless it holds `since` and nothing is newer) and

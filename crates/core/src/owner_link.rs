@@ -167,6 +167,22 @@ impl OwnerLink {
         self.moved.remove(poll)
     }
 
+    /// Asks the hub serving `poll` for its signed snapshot file (`snapshot:request`, the owner's
+    /// export of a poll served elsewhere, PROTOCOL.md §8.7): answered with
+    /// [`Notice::Snapshot`], or an `error` ([`Notice::OwnerError`]).
+    pub fn request_snapshot(&mut self, poll: &PollId, now_ms: u64) -> Result<(), FollowError> {
+        if !self.followers.contains_key(poll) || !matches!(self.conn, Conn::Open { .. }) {
+            return Err(FollowError::NotConnected);
+        }
+        let frame = protocol::seal(
+            &self.me,
+            &Message::Control(Control::SnapshotRequest { poll_id: *poll }),
+        )
+        .map_err(FollowError::Seal)?;
+        self.send_all(vec![frame], now_ms);
+        Ok(())
+    }
+
     /// Asks the hub serving `poll` to move it under `delegation` (`hub:move`, PROTOCOL.md
     /// §8.4): this participant must be the poll's owner (who signed the delegation). Sent now
     /// if the link is open; the outcome shows as a redirect ([`Output::Moved`]) or an
@@ -535,7 +551,8 @@ impl OwnerLink {
             Control::State { poll } => Some(poll.id),
             Control::Event { poll_id, .. }
             | Control::Discovery { poll_id, .. }
-            | Control::Delegation { poll_id, .. } => Some(*poll_id),
+            | Control::Delegation { poll_id, .. }
+            | Control::Snapshot { poll_id, .. } => Some(*poll_id),
             Control::Ack { command_id, .. }
             | Control::Error {
                 command_id: Some(command_id),
@@ -561,7 +578,9 @@ impl OwnerLink {
                 self.dropped(format!("the owner says ({code:?}): {message}"));
                 return;
             }
-            Control::SyncRequest { .. } | Control::ListRequest => {
+            Control::SyncRequest { .. }
+            | Control::ListRequest
+            | Control::SnapshotRequest { .. } => {
                 self.dropped("the owner sent a message only participants send".into());
                 return;
             }

@@ -140,6 +140,8 @@ struct World {
     /// Dials waiting to be attempted: (person, hub peer).
     dials: Vec<(usize, PeerId)>,
     raw: Vec<String>,
+    /// Snapshot files participants received.
+    snapshots: Vec<String>,
     next_conn: u64,
 }
 
@@ -165,6 +167,7 @@ impl World {
             queue: VecDeque::new(),
             dials: Vec::new(),
             raw: Vec::new(),
+            snapshots: Vec::new(),
             next_conn: 1,
         };
         let step = world
@@ -401,6 +404,7 @@ impl World {
                     self.close_wire(conn, None);
                 }
             }
+            Output::Poll(_, Notice::Snapshot { file }) => self.snapshots.push(file),
             Output::Poll(_, notice) => {
                 let person = &mut self.people[who];
                 let mut settle = |id: CommandId| {
@@ -1558,4 +1562,51 @@ fn an_activation_repeated_after_the_poll_moved_on_is_still_acknowledged() {
         }]
     );
     assert_eq!(w.serving(), [peer(HOST2)]);
+}
+
+#[test]
+fn the_owner_exports_a_delegated_poll_through_her_link_and_others_may_not() {
+    let mut w = World::new();
+    w.submit(0, vote(2));
+    assert!(w.move_to(HOST));
+    w.settle();
+    w.submit(1, vote(1));
+    w.settle();
+    // Olga follows her poll at the host and asks for its snapshot.
+    w.people.push(Person {
+        me: identity(OLGA),
+        links: BTreeMap::new(),
+        conns: BTreeMap::new(),
+        outbox: Vec::new(),
+        saved: None,
+        acked: BTreeMap::new(),
+        answered: BTreeSet::new(),
+        votes: BTreeMap::new(),
+        next: 0,
+    });
+    let olga = w.people.len() - 1;
+    w.start(olga, None);
+    w.settle();
+    let now = w.now;
+    let link = w.people[olga].links.get_mut(&peer(HOST)).unwrap();
+    link.request_snapshot(&poll_id(), now).unwrap();
+    w.settle();
+    let file = w.snapshots.pop();
+    let verified = crate::snapshot::verify(&file.expect("the snapshot arrived")).unwrap();
+    assert_eq!(verified.served_by, [peer(OLGA), peer(HOST)]);
+    assert_eq!(verified.signatures, 2);
+    // A participant may not have it.
+    w.send_raw(
+        &peer(HOST),
+        &identity(PEOPLE[0]),
+        Control::SnapshotRequest { poll_id: poll_id() }.into(),
+    );
+    w.settle();
+    assert!(matches!(
+        &raw_answers(&mut w, HOST)[..],
+        [Control::Error {
+            code: ErrorCode::NotPermitted,
+            ..
+        }]
+    ));
 }

@@ -102,6 +102,8 @@ fn kinds(messages: &[Control]) -> Vec<&'static str> {
             Control::Activate { .. } => "activate",
             Control::Activated { .. } => "activated",
             Control::Abort { .. } => "abort",
+            Control::SnapshotRequest { .. } => "snapshot-request",
+            Control::Snapshot { .. } => "snapshot",
         })
         .collect()
 }

@@ -29,7 +29,7 @@ pub const COMMAND_TYPES: [&str; 8] = [
 ];
 
 /// The `type`s of [`Control`] messages.
-pub const CONTROL_TYPES: [&str; 17] = [
+pub const CONTROL_TYPES: [&str; 19] = [
     "poll:state",
     "poll:event",
     "peer:discovery",
@@ -47,6 +47,8 @@ pub const CONTROL_TYPES: [&str; 17] = [
     "hub:activate",
     "hub:activated",
     "hub:abort",
+    "snapshot:request",
+    "snapshot",
 ];
 
 /// Any message of the protocol.
@@ -237,6 +239,20 @@ pub enum Control {
         /// The delegation's seq.
         seq: u64,
     },
+    /// Owner → the hub serving its poll: send me the poll's signed snapshot file (§8.7).
+    #[serde(rename = "snapshot:request")]
+    SnapshotRequest {
+        /// The poll.
+        poll_id: PollId,
+    },
+    /// Hub → owner: the signed snapshot file (PROTOCOL.md §7, §8.9) of the poll.
+    #[serde(rename = "snapshot")]
+    Snapshot {
+        /// The poll.
+        poll_id: PollId,
+        /// The file's text.
+        file: String,
+    },
 }
 
 impl Control {
@@ -315,6 +331,7 @@ struct ControlFields {
     chain: Option<Vec<String>>,
     poll_data: Option<Box<Poll>>,
     record_count: Option<u64>,
+    file: Option<String>,
 }
 
 impl TryFrom<ControlFields> for Control {
@@ -390,6 +407,13 @@ impl TryFrom<ControlFields> for Control {
             "hub:abort" => Self::Abort {
                 poll_id: required(f.poll_id, "pollId")?,
                 seq: required(f.seq, "seq")?,
+            },
+            "snapshot:request" => Self::SnapshotRequest {
+                poll_id: required(f.poll_id, "pollId")?,
+            },
+            "snapshot" => Self::Snapshot {
+                poll_id: required(f.poll_id, "pollId")?,
+                file: required(f.file, "file")?,
             },
             other => return Err(unknown("type", other)),
         })

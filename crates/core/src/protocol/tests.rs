@@ -170,6 +170,24 @@ fn examples() -> Vec<(Identity, Message)> {
             poll_id: poll_id(),
             seq: 1,
         }),
+        (
+            owner.clone(),
+            Message::Control(Control::SnapshotRequest { poll_id: poll_id() }),
+        ),
+        (
+            identity(3),
+            Message::Control(Control::Snapshot {
+                poll_id: poll_id(),
+                file: crate::snapshot::export_served(
+                    &identity(3),
+                    &joined,
+                    &[],
+                    &[example_delegation()],
+                    NOW,
+                )
+                .unwrap(),
+            }),
+        ),
     ]
 }
 
