@@ -1610,3 +1610,44 @@ fn the_owner_exports_a_delegated_poll_through_her_link_and_others_may_not() {
         }]
     ));
 }
+
+#[test]
+fn moving_one_poll_leaves_the_others_on_the_shared_link_alone() {
+    let mut w = World::new();
+    let other = crate::poll::PollId::from_random_bytes([0x33; 16]);
+    let now = w.now;
+    let step = w.node(OLGA).hub.create(other, lunch_draft(), now).unwrap();
+    w.take(&peer(OLGA), step);
+    let follower = Follower::new(identity(PEOPLE[0]), peer(OLGA), other, None);
+    w.people[0]
+        .links
+        .get_mut(&peer(OLGA))
+        .unwrap()
+        .follow(follower, now);
+    w.settle();
+    assert!(w.move_to(HOST));
+    w.settle();
+    let person = &w.people[0];
+    // The moved poll's follower went to the host's link; the other stayed, still verified.
+    assert!(person.links[&peer(OLGA)].follower(&poll_id()).is_none());
+    assert!(person.links[&peer(HOST)].follower(&poll_id()).is_some());
+    let stayed = person.links[&peer(OLGA)].follower(&other).unwrap();
+    assert_eq!(stayed.link(), Link::Verified);
+    assert!(stayed.view().is_some());
+    assert_eq!(stayed.delegation(), None);
+    // A command for it still goes to Olga, on the same connection.
+    let link = w.people[0].links.get_mut(&peer(OLGA)).unwrap();
+    let id = crate::testing::cid(0xE0);
+    let join = Command::Join {
+        display_name: "Ann".into(),
+    };
+    link.stage(&other, id, join).unwrap().unwrap();
+    link.saved(&other, id, now);
+    w.settle();
+    assert!(w.people[0].acked.contains_key(&id));
+    assert_eq!(w.node(OLGA).hub.poll(&other).unwrap().members.len(), 2);
+    // (The convergence check is about the moved poll.)
+    w.people[0].acked.remove(&id);
+    w.advance(20_000);
+    w.check_converged();
+}
