@@ -1651,3 +1651,73 @@ fn moving_one_poll_leaves_the_others_on_the_shared_link_alone() {
     w.advance(20_000);
     w.check_converged();
 }
+
+#[test]
+fn a_prepared_answer_after_the_abort_is_answered_with_abort_and_the_copy_is_dropped() {
+    let mut w = World::new();
+    assert!(w.move_to(HOST));
+    // The host prepares, but its answer is lost with the connection.
+    while !w.node(HOST).hub.is_prepared(&poll_id()) {
+        assert!(w.deliver_one());
+    }
+    let transfer: Vec<ConnId> = w
+        .wires
+        .iter()
+        .filter(|(_, wire)| wire.dialer == End::Hub(peer(OLGA)))
+        .map(|(c, _)| *c)
+        .collect();
+    for conn in transfer {
+        w.close_wire(conn, Some(peer(HOST)));
+    }
+    w.advance(11_000);
+    assert!(!w.node(OLGA).hub.is_moving(&poll_id()), "aborted");
+    assert_eq!(w.serving(), [peer(OLGA)]);
+    // A late `hub:prepared` (from the host, on any connection) gets `hub:abort`…
+    w.send_raw(
+        &peer(OLGA),
+        &identity(HOST),
+        Control::Prepared {
+            poll_id: poll_id(),
+            seq: 1,
+        }
+        .into(),
+    );
+    w.settle();
+    let answer = raw_answers(&mut w, OLGA);
+    assert_eq!(
+        answer,
+        [Control::Abort {
+            poll_id: poll_id(),
+            seq: 1
+        }]
+    );
+    assert_eq!(w.serving(), [peer(OLGA)]);
+    // …which the host obeys when it comes from the hub it prepared from.
+    w.send_raw(
+        &peer(HOST),
+        &identity(MALLORY),
+        Control::Abort {
+            poll_id: poll_id(),
+            seq: 1,
+        }
+        .into(),
+    );
+    w.settle();
+    assert!(w.node(HOST).hub.is_prepared(&poll_id()), "not from Mallory");
+    w.send_raw(
+        &peer(HOST),
+        &identity(OLGA),
+        Control::Abort {
+            poll_id: poll_id(),
+            seq: 1,
+        }
+        .into(),
+    );
+    w.settle();
+    assert!(!w.node(HOST).hub.is_prepared(&poll_id()));
+    assert!(
+        w.node(HOST).store.polls.is_empty(),
+        "the copy left its store too"
+    );
+    w.check_converged();
+}
