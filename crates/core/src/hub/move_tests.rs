@@ -142,6 +142,8 @@ struct World {
     raw: Vec<String>,
     /// Snapshot files participants received.
     snapshots: Vec<String>,
+    /// Olga's own votes so far (for their command ids).
+    owner_votes: u32,
     next_conn: u64,
 }
 
@@ -168,6 +170,7 @@ impl World {
             dials: Vec::new(),
             raw: Vec::new(),
             snapshots: Vec::new(),
+            owner_votes: 0,
             next_conn: 1,
         };
         let step = world
@@ -783,6 +786,13 @@ impl World {
                 "the view converged"
             );
         }
+        // The serving hub's snapshot verifies: every ballot's signed frame moved with the
+        // poll, and the chain names who served it, ending at this hub.
+        let file = node.hub.snapshot(&poll_id(), self.now).unwrap();
+        let verified = crate::snapshot::verify(&file).unwrap();
+        assert_eq!(verified.signatures, poll.ballots.len());
+        assert_eq!(verified.served_by.first(), Some(&peer(OLGA)));
+        assert_eq!(verified.served_by.last(), Some(&serving[0]));
     }
 }
 
@@ -1245,6 +1255,8 @@ fn a_hub_refuses_a_transfer_from_someone_without_the_right_to_send_it() {
 #[derive(Debug, Clone)]
 enum Op {
     Vote(usize, u32),
+    /// Olga votes on her own screen (when her hub serves the poll).
+    OwnerVote(u32),
     Move(u8),
     Deliver(usize),
     Crash(u8),
@@ -1258,6 +1270,7 @@ fn op() -> impl Strategy<Value = Op> {
     let hub = prop_oneof![Just(OLGA), Just(HOST), Just(HOST2)];
     prop_oneof![
         4 => (0..PEOPLE.len(), 1u32..3).prop_map(|(w, o)| Op::Vote(w, o)),
+        1 => (1u32..3).prop_map(Op::OwnerVote),
         4 => hub.clone().prop_map(Op::Move),
         4 => (1usize..12).prop_map(Op::Deliver),
         1 => hub.clone().prop_map(Op::Crash),
@@ -1283,6 +1296,13 @@ proptest! {
         for op in ops {
             match op {
                 Op::Vote(who, option) => { w.submit(who, vote(option)); }
+                Op::OwnerVote(option) => {
+                    w.owner_votes += 1;
+                    let id = CommandId::from_random_bytes([0xA0, (w.owner_votes % 256) as u8, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE]);
+                    let now = w.now;
+                    let (step, _) = w.node(OLGA).hub.local(poll_id(), id, &vote(option), now);
+                    w.take(&peer(OLGA), step);
+                }
                 Op::Move(target) => { w.move_to(target); }
                 Op::Deliver(n) => w.deliver(n),
                 Op::Crash(n) => w.crash(n, true),
