@@ -1741,3 +1741,57 @@ fn a_prepared_answer_after_the_abort_is_answered_with_abort_and_the_copy_is_drop
     );
     w.check_converged();
 }
+
+#[test]
+fn a_stored_hosting_that_does_not_fit_is_refused_at_restore() {
+    let poll = Poll::new(poll_id(), peer(OLGA), lunch_draft(), NOW).unwrap();
+    let mut host = Hub::new(identity(HOST), Limits::default());
+    let hosting = |state, chain: Vec<SignedDelegation>| Hosting {
+        state,
+        chain,
+        highest_seq: 1,
+    };
+    // Moved away with no delegation to say where.
+    assert_eq!(
+        host.restore_hosting(
+            poll_id(),
+            hosting(HostingState::Moved { activated: true }, vec![]),
+            None,
+            []
+        ),
+        Err(RestoreError::Inconsistent(poll_id()))
+    );
+    // Served without the poll.
+    assert_eq!(
+        host.restore_hosting(
+            poll_id(),
+            hosting(HostingState::Serving, vec![delegation(1, HOST)]),
+            None,
+            []
+        ),
+        Err(RestoreError::MissingPoll(poll_id()))
+    );
+    // Served under a delegation naming someone else, or none (someone else's poll).
+    for chain in [vec![delegation(1, HOST2)], vec![]] {
+        assert_eq!(
+            host.restore_hosting(
+                poll_id(),
+                hosting(HostingState::Serving, chain),
+                Some(poll.clone()),
+                []
+            ),
+            Err(RestoreError::Inconsistent(poll_id()))
+        );
+    }
+    assert!(host.poll(&poll_id()).is_none());
+    // The right one is served.
+    host.restore_hosting(
+        poll_id(),
+        hosting(HostingState::Serving, vec![delegation(1, HOST)]),
+        Some(poll),
+        [],
+    )
+    .unwrap();
+    assert!(host.poll(&poll_id()).is_some());
+    assert_eq!(host.delegation(&poll_id()).map(|d| d.seq()), Some(1));
+}
