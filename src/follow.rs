@@ -242,6 +242,10 @@ fn drain(channel: &ChannelRef) {
             Output::List(polls) => lists.push(OwnerList::Listed(polls)),
             Output::StateChanged => state_changed = true,
             Output::Dropped(why) => gloo::console::warn!(why),
+            // Not wired yet (PROTOCOL.md §8): the poll is served by another hub.
+            Output::Moved { poll, hub } => {
+                gloo::console::warn!(format!("poll {poll} is served by {hub} now"))
+            }
         }
     }
     let (handles, listeners, impostor) = {
@@ -706,6 +710,11 @@ impl FollowHandle {
                 answered.extend(dropped);
             }
             Notice::PeersChanged => {}
+            // Following a poll to another hub (PROTOCOL.md §8) is not wired into the shell yet.
+            Notice::Delegated | Notice::Snapshot { .. } => {}
+            Notice::Moved { hub } => {
+                gloo::console::warn!(format!("the poll is served by {hub} now"));
+            }
         }
         if !answered.is_empty() {
             self.forget(answered);

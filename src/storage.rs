@@ -365,6 +365,7 @@ impl Repository {
         let mut polls: BTreeMap<PollId, &Poll> = BTreeMap::new();
         let mut records = Vec::new();
         let mut deleted = Vec::new();
+        let mut tombstoned = Vec::new();
         for write in writes {
             match write {
                 Write::Poll(poll) => {
@@ -383,6 +384,11 @@ impl Repository {
                     records.retain(|(of, _, _)| of != poll_id);
                     deleted.push(*poll_id);
                 }
+                Write::Tombstone(poll_id) => tombstoned.push(*poll_id),
+                // Moving polls between hubs (PROTOCOL.md §8) is not wired into the browser
+                // shell yet: it never starts a move, and a poll another hub hands it is not
+                // restored after a reload (its owner is someone else), so nothing to store.
+                Write::Hosting(..) => {}
             }
         }
         let tx = self
@@ -396,12 +402,14 @@ impl Repository {
         let tombstones = tx
             .store(DELETED)
             .map_err(StorageError::idb("open a store"))?;
-        for poll_id in deleted {
+        for poll_id in tombstoned {
             let id = JsValue::from_str(&poll_id.to_string());
             tombstones
                 .put(&id, Some(&id))
                 .await
                 .map_err(StorageError::idb("keep a deleted poll's id"))?;
+        }
+        for poll_id in deleted {
             owned
                 .delete(JsValue::from_str(&poll_id.to_string()))
                 .await

@@ -329,6 +329,16 @@ pub fn snapshot_problem(error: &SnapshotError) -> String {
             "The file holds a signed vote of {}, who has no ballot in the poll.",
             short(voter)
         ),
+        SnapshotError::DelegationChain(_) => {
+            "The poll was served by another hub, but the owner's delegations in the file do not \
+             check out, so that hub's signature proves nothing."
+                .into()
+        }
+        SnapshotError::NotServedBy { signer } => format!(
+            "The file was signed by {}, whom the owner's delegations in it do not name as the \
+             poll's hub.",
+            short(signer)
+        ),
     }
 }
 

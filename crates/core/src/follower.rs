@@ -48,8 +48,20 @@
 //!   the gone state for good: every pending command is settled at once (reported in one
 //!   [`Notice::Gone`]), nothing is sent any more, and [`Follower::stage`] refuses
 //!   ([`FollowError::Gone`]). The last verified view stays readable.
+//! - A poll may be served by a hub other than its owner (PROTOCOL.md §8). The follower keeps the
+//!   highest valid owner-signed delegation it saw ([`Follower::delegation`], saved with the
+//!   view) and the peer it is linked to now ([`Follower::hub`]). Frames about the poll are used
+//!   only from its serving hub ([`Follower::serving_hub`]: the delegation's hub, or the owner);
+//!   commands are sent only there. A `hub:delegation` that does not check out, or an older one
+//!   naming the sender, or any other frame about the poll from a peer that does not serve it,
+//!   makes the link an impostor's for this poll. A newer delegation naming another hub is a
+//!   redirect ([`Notice::Moved`]): the follower is to be linked there, where its pending
+//!   commands are resent unchanged (and answered from the records that moved with the poll).
+//!   `unknown-poll` means deleted only from the owner; from another hub it sends the follower
+//!   back to the owner.
 //! - Pure: no clock (time comes in as `now_ms`), no randomness, no I/O.
 
+use crate::delegation::{serving_hub, DelegationError, Relation, SignedDelegation};
 use crate::outbox::{Outbox, OutboxRecord};
 use crate::poll::{Change, Command, CommandId, Event, PollId, PollView, Revision};
 use crate::protocol::{
@@ -134,6 +146,21 @@ pub enum Notice {
         /// The owner's words.
         message: String,
     },
+    /// A newer owner-signed delegation of the poll was adopted ([`Follower::delegation`]):
+    /// save it with the view.
+    Delegated,
+    /// The hub sent the poll's signed snapshot file (answering
+    /// [`crate::owner_link::OwnerLink::request_snapshot`], the owner's export).
+    Snapshot {
+        /// The file's text, to verify and save.
+        file: String,
+    },
+    /// The poll is served by another peer now: follow it there (link the follower to `hub`;
+    /// [`crate::owner_link::OwnerLink`] hands it over with [`crate::owner_link::Output::Moved`]).
+    Moved {
+        /// The peer to dial.
+        hub: PeerId,
+    },
 }
 
 /// The result of one received frame: frames to send to the owner, and what changed.
@@ -175,6 +202,12 @@ pub enum Unexpected {
         /// The message type.
         kind: &'static str,
     },
+    /// A message only hubs exchange (§8.2).
+    #[error("a {kind} message, which only hubs exchange")]
+    HubMessage {
+        /// The message type.
+        kind: &'static str,
+    },
 }
 
 /// Why a frame was not used, or one could not be built.
@@ -205,6 +238,24 @@ pub enum FollowError {
     /// the owner are no longer used.
     #[error("the owner does not have this poll (never had it, or deleted it)")]
     Gone,
+    /// A frame about the poll from a peer that does not serve it (no valid delegation names
+    /// it): an impostor hub for this poll (§8.6 step 4).
+    #[error("{hub} does not serve this poll (no delegation from its owner names it)")]
+    NotServingHub {
+        /// The peer.
+        hub: PeerId,
+    },
+    /// A `hub:delegation` that does not check out (§8.1): an impostor hub for this poll.
+    #[error("a delegation that does not check out: {0}")]
+    BadDelegation(#[source] DelegationError),
+    /// A delegation older than one already seen, naming the sender: an impostor hub (§8.6).
+    #[error("a delegation older than one already seen (seq {got}, current {current})")]
+    StaleDelegation {
+        /// Its seq.
+        got: u64,
+        /// The current one's.
+        current: u64,
+    },
 }
 
 /// A participant following one poll of one owner. See the module docs for the driving loop.
@@ -212,6 +263,12 @@ pub enum FollowError {
 pub struct Follower {
     me: Identity,
     owner: PeerId,
+    /// The peer this follower is linked to (dials, opens frames against).
+    hub: PeerId,
+    /// The highest valid delegation seen.
+    delegation: Option<SignedDelegation>,
+    /// A non-owner hub said it does not have the poll: back to the owner.
+    fallback: bool,
     poll: PollId,
     view: Option<PollView>,
     peers: Vec<PeerInfo>,
@@ -241,7 +298,10 @@ impl Follower {
             .map(|m| m.display_name.clone());
         Self {
             me,
+            hub: owner.clone(),
             owner,
+            delegation: None,
+            fallback: false,
             poll,
             view,
             peers: Vec::new(),
@@ -254,6 +314,55 @@ impl Follower {
             owner_name,
             refused_name: None,
         }
+    }
+
+    /// Puts back the delegation saved with the view (after a reload): it is kept if it is the
+    /// owner's for this poll and newer than the one held; the follower is then linked to its
+    /// hub. A delegation of another poll or owner is refused.
+    pub fn restore_delegation(&mut self, delegation: SignedDelegation) -> Result<(), FollowError> {
+        let checked = SignedDelegation::check(delegation.text(), self.poll, &self.owner)
+            .map_err(FollowError::BadDelegation)?;
+        if checked.relation_to(self.delegation.as_ref()) == Relation::Newer {
+            self.delegation = Some(checked);
+            let hub = self.serving_hub().clone();
+            self.set_hub(hub);
+        }
+        Ok(())
+    }
+
+    /// Links the follower to `hub` (an invite's `?via=`, a redirect, a saved delegation): the
+    /// link is down until the shell (or the owner link) connects it. Frames about the poll are
+    /// used from `hub` only once it proves to serve it.
+    pub fn set_hub(&mut self, hub: PeerId) {
+        if hub != self.hub {
+            self.hub = hub;
+            self.reset_link(Link::Down);
+        }
+    }
+
+    /// The peer this follower is linked to.
+    pub fn hub(&self) -> &PeerId {
+        &self.hub
+    }
+
+    /// The peer serving the poll as far as this follower knows: the current delegation's hub,
+    /// or the owner.
+    pub fn serving_hub(&self) -> &PeerId {
+        if self.fallback {
+            &self.owner
+        } else {
+            serving_hub(&self.owner, self.delegation.as_ref())
+        }
+    }
+
+    /// The highest valid owner-signed delegation seen (save it with the view).
+    pub fn delegation(&self) -> Option<&SignedDelegation> {
+        self.delegation.as_ref()
+    }
+
+    /// Whether the linked peer is the poll's serving hub.
+    fn serves_here(&self) -> bool {
+        self.hub == *self.serving_hub()
     }
 
     /// What the owner must be told so that it holds `desired` as this participant's name: a
@@ -385,12 +494,17 @@ impl Follower {
     /// applied (§3.4, §4.3). On error nothing changed, except that an impostor is recorded.
     pub fn receive(&mut self, text: &str, now_ms: u64) -> Result<Reaction, FollowError> {
         self.usable()?;
-        let message = match protocol::open_from(text, &self.owner) {
+        let message = match protocol::open_from(text, &self.hub) {
             Ok((_, message)) => message,
             Err(error) if is_impostor(&error) => {
+                let whose = if self.hub == self.owner {
+                    "the owner's"
+                } else {
+                    "its"
+                };
                 self.refuse_link(format!(
-                    "the peer answering at {} does not hold the owner's key ({error})",
-                    self.owner
+                    "the peer answering at {} does not hold {whose} key ({error})",
+                    self.hub
                 ));
                 return Err(FollowError::Impostor(error));
             }
@@ -407,11 +521,29 @@ impl Follower {
     /// (flushing pending commands). On error nothing changed.
     pub fn accept(&mut self, control: Control, now_ms: u64) -> Result<Reaction, FollowError> {
         self.usable()?;
-        self.check(&control)?;
         // `handle` either fails before changing anything or succeeds; only then is the link
         // verified, so a failure never loses the flushed commands.
         let mut reaction = Reaction::default();
-        self.handle(control, &mut reaction)?;
+        let checked = self
+            .check(&control)
+            .and_then(|()| self.handle(control, &mut reaction));
+        if let Err(error) = checked {
+            if matches!(
+                error,
+                FollowError::NotServingHub { .. }
+                    | FollowError::BadDelegation(_)
+                    | FollowError::StaleDelegation { .. }
+            ) {
+                self.refuse_link(format!(
+                    "{} is an impostor for this poll: {error}",
+                    self.hub
+                ));
+            }
+            return Err(error);
+        }
+        if !self.serves_here() {
+            return Ok(reaction);
+        }
         let mut send = self.verify(now_ms);
         send.append(&mut reaction.send);
         reaction.send = send;
@@ -422,7 +554,7 @@ impl Follower {
     /// (a frame about another poll): the link is verified; returns the pending commands to send.
     /// Nothing happens unless the link is [`Link::Unverified`].
     pub fn link_verified(&mut self, now_ms: u64) -> Vec<String> {
-        if self.gone || self.link != Link::Unverified {
+        if self.gone || self.link != Link::Unverified || !self.serves_here() {
             return Vec::new();
         }
         self.verify(now_ms)
@@ -554,9 +686,9 @@ impl Follower {
         ))
     }
 
-    /// Refuses owner-signed messages that do not fit this follower, before anything changes.
+    /// Refuses hub-signed messages that do not fit this follower, before anything changes.
     fn check(&self, control: &Control) -> Result<(), FollowError> {
-        let poll_id = match control {
+        let poll_id: Option<PollId> = match control {
             Control::State { poll } => {
                 if poll.owner != self.owner {
                     return Err(FollowError::Unexpected(Unexpected::OtherOwner {
@@ -568,28 +700,56 @@ impl Follower {
                         got: poll.viewer.clone(),
                     }));
                 }
-                poll.id
+                Some(poll.id)
             }
             Control::Event { poll_id, .. }
             | Control::Discovery { poll_id, .. }
+            | Control::Delegation { poll_id, .. }
+            | Control::Snapshot { poll_id, .. }
             | Control::Error {
                 poll_id: Some(poll_id),
                 ..
-            } => *poll_id,
+            } => Some(*poll_id),
             Control::SyncRequest { .. } => return Err(unexpected_from_participant("sync:request")),
             Control::ListRequest => return Err(unexpected_from_participant("poll:list:request")),
-            Control::Ack { .. }
-            | Control::Error { .. }
-            | Control::List { .. }
-            | Control::Heartbeat => return Ok(()),
+            Control::SnapshotRequest { .. } => {
+                return Err(unexpected_from_participant("snapshot:request"))
+            }
+            Control::Move { .. } => return Err(hub_message("hub:move")),
+            Control::Records { .. } => return Err(hub_message("hub:records")),
+            Control::Prepare { .. } => return Err(hub_message("hub:prepare")),
+            Control::Prepared { .. } => return Err(hub_message("hub:prepared")),
+            Control::Activate { .. } => return Err(hub_message("hub:activate")),
+            Control::Activated { .. } => return Err(hub_message("hub:activated")),
+            Control::Abort { .. } => return Err(hub_message("hub:abort")),
+            Control::Ack { .. } | Control::Error { .. } => None,
+            Control::List { .. } | Control::Heartbeat => return Ok(()),
         };
-        if poll_id == self.poll {
-            Ok(())
-        } else {
-            Err(FollowError::Unexpected(Unexpected::OtherPoll {
-                expected: self.poll,
-                got: poll_id,
-            }))
+        if let Some(poll_id) = poll_id {
+            if poll_id != self.poll {
+                return Err(FollowError::Unexpected(Unexpected::OtherPoll {
+                    expected: self.poll,
+                    got: poll_id,
+                }));
+            }
+        }
+        match control {
+            // Checked on its own (§8.6 step 2); an error about no poll is informational; and
+            // any peer may say it does not have the poll (§8.6 step 5: not an impostor).
+            Control::Delegation { .. }
+            | Control::Error {
+                command_id: None,
+                poll_id: None,
+                ..
+            }
+            | Control::Error {
+                code: ErrorCode::UnknownPoll,
+                ..
+            } => Ok(()),
+            _ if self.serves_here() => Ok(()),
+            _ => Err(FollowError::NotServingHub {
+                hub: self.hub.clone(),
+            }),
         }
     }
 
@@ -627,11 +787,24 @@ impl Follower {
                 self.peers = peers;
                 reaction.notices.push(Notice::PeersChanged);
             }
+            Control::Delegation { delegation, .. } => self.delegated(&delegation, reaction)?,
+            Control::Snapshot { file, .. } => reaction.notices.push(Notice::Snapshot { file }),
             Control::Error {
                 code: code @ (ErrorCode::UnknownPoll | ErrorCode::PollDeleted),
                 message,
                 ..
-            } => self.mark_gone(GoneReason::from_code(code), message, reaction),
+            } => {
+                if self.hub == self.owner {
+                    self.mark_gone(GoneReason::from_code(code), message, reaction);
+                } else {
+                    // A hub that is not the owner does not have it: ask the owner (§8.6 step 5).
+                    self.fallback = true;
+                    self.reset_link(Link::Down);
+                    reaction.notices.push(Notice::Moved {
+                        hub: self.owner.clone(),
+                    });
+                }
+            }
             Control::Ack {
                 command_id,
                 revision,
@@ -676,9 +849,43 @@ impl Follower {
             } => reaction.notices.push(Notice::OwnerError { code, message }),
             Control::List { .. } | Control::Heartbeat => {}
             // Refused by `check`.
-            Control::SyncRequest { .. } | Control::ListRequest => {}
+            Control::SyncRequest { .. }
+            | Control::ListRequest
+            | Control::SnapshotRequest { .. }
+            | Control::Move { .. }
+            | Control::Records { .. }
+            | Control::Prepare { .. }
+            | Control::Prepared { .. }
+            | Control::Activate { .. }
+            | Control::Activated { .. }
+            | Control::Abort { .. } => {}
         }
         Ok(())
+    }
+
+    /// A `hub:delegation` about this poll (§8.6 step 2). Fails before changing anything.
+    fn delegated(&mut self, text: &str, reaction: &mut Reaction) -> Result<(), FollowError> {
+        let delegation = SignedDelegation::check(text, self.poll, &self.owner)
+            .map_err(FollowError::BadDelegation)?;
+        match delegation.relation_to(self.delegation.as_ref()) {
+            Relation::Newer => {
+                self.delegation = Some(delegation);
+                self.fallback = false;
+                reaction.notices.push(Notice::Delegated);
+                if !self.serves_here() {
+                    reaction.notices.push(Notice::Moved {
+                        hub: self.serving_hub().clone(),
+                    });
+                }
+                Ok(())
+            }
+            Relation::Same => Ok(()),
+            Relation::Stale if *delegation.hub() == self.hub => Err(FollowError::StaleDelegation {
+                got: delegation.seq(),
+                current: self.delegation.as_ref().map_or(0, SignedDelegation::seq),
+            }),
+            Relation::Stale => Ok(()),
+        }
     }
 
     /// Takes the owner's name for this participant from a new verified view.
@@ -802,6 +1009,10 @@ pub(crate) fn is_impostor(error: &ProtocolError) -> bool {
             | ProtocolError::BadSigner(_)
             | ProtocolError::BadSignature(_)
     )
+}
+
+fn hub_message(kind: &'static str) -> FollowError {
+    FollowError::Unexpected(Unexpected::HubMessage { kind })
 }
 
 fn unexpected_from_participant(kind: &'static str) -> FollowError {

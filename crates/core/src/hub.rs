@@ -1,6 +1,15 @@
-//! The owner's hub: the authority at the centre of the star. It holds the owner's polls and
-//! their command records, follows every participant's data connection, and decides what to store
-//! and what to send — without doing either (sans-IO, like the PeerJS [session] machine).
+//! A hub: the authority at the centre of a poll's star. It holds the polls it serves and their
+//! command records, follows every participant's data connection, and decides what to store and
+//! what to send — without doing either (sans-IO, like the PeerJS [session] machine).
+//!
+//! A hub has its own identity (`me`), which seals every frame it sends. It serves its own polls
+//! (`poll.owner == me`) and polls other owners **delegated** to it (PROTOCOL.md §8): a poll
+//! whose current owner-signed delegation names `me`. It moves a poll to another hub in two
+//! phases committed here ([`Hub::move_poll`], or the owner's `hub:move`): freeze, transfer
+//! (`hub:records`, `hub:prepare`), commit on `hub:prepared`, then `hub:activate` and a redirect
+//! (`hub:delegation`) to every subscriber; a move whose target does not prepare within
+//! [`Limits::move_timeout_ms`] is aborted and the poll served here as before. Hub-to-hub
+//! connections are opened by the hub ([`Step::dials`], reported back with [`Hub::dialed`]).
 //!
 //! The driving loop (the browser shell in `src/hub.rs`):
 //! - feed it what happens: [`Hub::opened`], [`Hub::receive`], [`Hub::closed`], the owner's own
@@ -21,7 +30,14 @@
 //!   message types are ignored.
 //! - Subscriptions belong to connections and end with them; every change of a poll's subscriber
 //!   set is announced with `peer:discovery` (§4.9).
-//! - Every frame the hub sends is sealed by the owner's identity.
+//! - Every frame the hub sends is sealed by the hub's own identity (`me`); for a delegated poll,
+//!   `poll:state` is always preceded on its connection by the `hub:delegation` that entitles
+//!   the hub to serve it (§8.3).
+//! - A poll is in at most one of: served (possibly frozen by a move in flight), prepared (held,
+//!   never served before `hub:activate`), moved away (only its delegation is kept, to redirect).
+//!   While frozen, no command of the poll is applied; a command already recorded is answered
+//!   from its record. The move's commit point is the write of "moved" at the old hub, which
+//!   happens only after the target committed everything as prepared: a move is atomic.
 //! - An applied `poll:vote` keeps its signed frame in its record (the owner's own vote is sealed
 //!   by the hub with the owner's key), so [`Hub::snapshot`] can export a file in which every
 //!   ballot carries its voter's signature ([`crate::snapshot`]).
@@ -34,13 +50,17 @@
 //!   served to whoever names its id (`sync:request`, commands), so an unlisted poll is reached by
 //!   its invite link alone.
 //!
-//! The rules implemented here are PROTOCOL.md §4.10, plus the limits in [`Limits`].
+//! The rules implemented here are PROTOCOL.md §4.10 and §8.3–8.5, plus the limits in
+//! [`Limits`].
 //!
 //! [session]: https://docs.rs/peerjs-client
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+use serde::{Deserialize, Serialize};
+
+use crate::delegation::{check_chain, DelegationError, SignedDelegation};
 use crate::poll::{
     due_to_close, update_for, view_for, Change, Command, CommandId, Outcome, Poll, PollDraft,
     PollId, Processed, ProcessedCommands, ProcessedRecord, Refusal, Revision, Update,
@@ -50,6 +70,22 @@ use crate::protocol::{
 };
 use crate::snapshot::{self, ExportError};
 use crate::{Identity, PeerId};
+
+/// The largest `hub:records` batch the hub sends, in bytes of JSON (a frame is at most
+/// [`crate::protocol::MAX_FRAME_BYTES`]).
+const RECORDS_BATCH_BYTES: usize = 128 * 1024;
+
+/// At most this many transfers are received at once; a newer one evicts the oldest.
+const MAX_INBOUND: usize = 4;
+
+/// At most this many bytes of records (approximately: their frames plus a fixed overhead) are
+/// held for all transfers together, so `hub:records` from strangers cannot exhaust memory.
+const MAX_INBOUND_BYTES: usize = 32 * 1024 * 1024;
+
+/// The approximate memory of a record: its frame and the rest.
+fn record_bytes(record: &ProcessedRecord) -> usize {
+    256 + record.frame.as_ref().map_or(0, String::len)
+}
 
 /// A data connection, numbered by the shell (unique for the hub's lifetime).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,11 +104,16 @@ pub struct Limits {
     pub per_second: u32,
     /// Open connections per remote peer; a newer one closes the oldest.
     pub per_peer: usize,
+    /// A move whose target has not answered `hub:prepared` this long after the freeze is
+    /// aborted; a committed move re-dials its target this often until activation is
+    /// acknowledged (ms).
+    pub move_timeout_ms: u64,
 }
 
 impl Default for Limits {
     /// 5 s heartbeat, 15 s silence (PROTOCOL.md §4.9); a returning participant may flush a
-    /// 2,000-command outbox at once, then 500 frames/s; 4 connections per peer (tabs).
+    /// 2,000-command outbox at once, then 500 frames/s; 4 connections per peer (tabs); 10 s for
+    /// a move's target to prepare (§8.4).
     fn default() -> Self {
         Self {
             heartbeat_after_ms: crate::protocol::HEARTBEAT_AFTER_MS,
@@ -80,6 +121,7 @@ impl Default for Limits {
             burst: 2_000,
             per_second: 500,
             per_peer: 4,
+            move_timeout_ms: 10_000,
         }
     }
 }
@@ -91,10 +133,49 @@ pub enum Write {
     Poll(Box<Poll>),
     /// Store this command record of a poll.
     Record(PollId, ProcessedRecord),
-    /// Delete this poll and every command record of it (the owner deleted the poll), and keep
-    /// its id as deleted (restored with [`Hub::restore_deleted`], so participants keep hearing
-    /// `poll-deleted`). Writes before it in the same batch are superseded; writes after it stand.
+    /// Delete this poll, every command record of it and its [`Hosting`] (the owner deleted the
+    /// poll, or it moved away). Writes before it in the same batch are superseded; writes after
+    /// it stand. An owner's deletion is followed by [`Write::Tombstone`].
     DeletePoll(PollId),
+    /// Keep this poll's id as deleted by its owner (after its [`Write::DeletePoll`]), so that
+    /// whoever names it later hears `poll-deleted`; given back with [`Hub::restore_deleted`].
+    Tombstone(PollId),
+    /// Store how this hub holds a poll (replacing the stored one): its delegation chain and
+    /// whether it is served, prepared or moved away. Absent for an own poll never moved.
+    Hosting(PollId, Box<Hosting>),
+}
+
+/// How a hub holds a poll beyond the poll itself (PROTOCOL.md §8): stored with
+/// [`Write::Hosting`], given back to [`Hub::restore_hosting`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hosting {
+    /// Served, prepared, or moved away.
+    pub state: HostingState,
+    /// The delegations under which the poll reached this hub, oldest first (for a moved poll:
+    /// ending with the one it moved away under).
+    pub chain: Vec<SignedDelegation>,
+    /// The highest delegation seq this hub signed or saw for the poll (an owner signs the next
+    /// one above it, also after an aborted move).
+    pub highest_seq: u64,
+}
+
+/// The state in a [`Hosting`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum HostingState {
+    /// Served here.
+    Serving,
+    /// Received from `from` and committed, not served until `hub:activate`.
+    Prepared {
+        /// The old hub.
+        from: PeerId,
+    },
+    /// Moved away under the last delegation of the chain; `activated` once the target said so.
+    Moved {
+        /// Whether the target acknowledged `hub:activate`.
+        activated: bool,
+    },
 }
 
 /// What one input asks the shell to do, in this order: commit `writes`, send `sends`, close
@@ -108,6 +189,10 @@ pub struct Step {
     pub sends: Vec<(ConnId, Rc<str>)>,
     /// Then close these connections (the hub has already forgotten them).
     pub closes: Vec<ConnId>,
+    /// Then open a data connection to each of these peers (hub-to-hub, §8.4) and report it with
+    /// [`Hub::dialed`] once open (a failed dial needs no report: the hub retries or aborts on
+    /// its own timer).
+    pub dials: Vec<PeerId>,
     /// Polls whose state or connected peers changed (for the owner's screen).
     pub changed: BTreeSet<PollId>,
     /// What went wrong with someone's input, for the console.
@@ -120,6 +205,7 @@ impl Step {
         self.writes.extend(later.writes);
         self.sends.extend(later.sends);
         self.closes.extend(later.closes);
+        self.dials.extend(later.dials);
         self.changed.extend(later.changed);
         self.log.extend(later.log);
     }
@@ -129,6 +215,7 @@ impl Step {
         self.writes.is_empty()
             && self.sends.is_empty()
             && self.closes.is_empty()
+            && self.dials.is_empty()
             && self.changed.is_empty()
             && self.log.is_empty()
     }
@@ -149,9 +236,59 @@ pub enum Incoming<'a> {
 struct Hosted {
     poll: Poll,
     processed: ProcessedCommands,
+    /// The delegations the poll reached this hub under, oldest first (empty: an own poll never
+    /// moved).
+    chain: Vec<SignedDelegation>,
+    highest_seq: u64,
+    phase: Phase,
+}
+
+enum Phase {
+    Serving,
+    /// Frozen: being moved out.
+    Moving(Moving),
+    /// Received from `from`, not served.
+    Prepared {
+        from: PeerId,
+    },
+}
+
+struct Moving {
+    delegation: SignedDelegation,
+    /// The hub-to-hub connection the transfer went on.
+    conn: Option<ConnId>,
+    deadline: u64,
+    /// The owner's connection that asked for the move (a remote owner).
+    requester: Option<ConnId>,
+}
+
+/// A poll moved away from this hub.
+struct Departed {
+    /// Ending with the delegation it moved under.
+    chain: Vec<SignedDelegation>,
+    highest_seq: u64,
+    activated: bool,
+    /// The hub-to-hub connection to the target, while open.
+    conn: Option<ConnId>,
+    /// When to dial the target again while activation is not acknowledged.
+    retry_at: u64,
+}
+
+impl Departed {
+    fn delegation(&self) -> Option<&SignedDelegation> {
+        self.chain.last()
+    }
+}
+
+/// Records received for a transfer (`hub:records`) before its `hub:prepare`.
+struct Inbound {
+    from: PeerId,
+    records: Vec<ProcessedRecord>,
 }
 
 struct Conn {
+    /// Opened by this hub ([`Hub::dialed`]): a hub-to-hub connection.
+    outgoing: bool,
     peer: PeerId,
     subscribed: BTreeSet<PollId>,
     opened_at: u64,
@@ -164,11 +301,13 @@ struct Conn {
     warned_at: Option<u64>,
 }
 
-/// The owner's hub. See the module docs for the loop.
+/// A hub. See the module docs for the loop.
 pub struct Hub {
-    owner: Identity,
+    me: Identity,
     limits: Limits,
     polls: BTreeMap<PollId, Hosted>,
+    departed: BTreeMap<PollId, Departed>,
+    inbound: BTreeMap<(PollId, u64), Inbound>,
     conns: BTreeMap<ConnId, Conn>,
     /// Ids of the polls the owner deleted: answered `poll-deleted`, not `unknown-poll`.
     deleted: BTreeSet<PollId>,
@@ -177,39 +316,55 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub for `owner` with no polls and no connections.
-    pub fn new(owner: Identity, limits: Limits) -> Self {
+    /// A hub for `me` with no polls and no connections.
+    pub fn new(me: Identity, limits: Limits) -> Self {
         Self {
-            owner,
+            me,
             limits,
             polls: BTreeMap::new(),
+            departed: BTreeMap::new(),
+            inbound: BTreeMap::new(),
             conns: BTreeMap::new(),
             deleted: BTreeSet::new(),
             now_ms: 0,
         }
     }
 
-    /// The owner's peer ID.
+    /// This hub's peer ID (the owner of its own polls).
     pub fn owner(&self) -> &PeerId {
-        self.owner.peer_id()
+        self.me.peer_id()
     }
 
-    /// Loads a stored poll and its command records (at startup). A poll owned by someone else is
-    /// refused: this hub can only serve its own.
+    /// This hub's peer ID.
+    pub fn me(&self) -> &PeerId {
+        self.me.peer_id()
+    }
+
+    /// Loads a stored own poll and its command records (at startup), served here. A poll owned
+    /// by someone else is refused: use [`Hub::restore_hosting`] for it.
     pub fn restore(
         &mut self,
         poll: Poll,
         records: impl IntoIterator<Item = ProcessedRecord>,
     ) -> Result<(), NotMine> {
-        if poll.owner != *self.owner() {
+        if poll.owner != *self.me() {
             return Err(NotMine(poll.id));
         }
         let processed = records.into_iter().collect();
-        self.polls.insert(poll.id, Hosted { poll, processed });
+        self.polls.insert(
+            poll.id,
+            Hosted {
+                poll,
+                processed,
+                chain: Vec::new(),
+                highest_seq: 0,
+                phase: Phase::Serving,
+            },
+        );
         Ok(())
     }
 
-    /// Loads the ids of polls the owner deleted (at startup, from the [`Write::DeletePoll`]s
+    /// Loads the ids of polls the owner deleted (at startup, from the [`Write::Tombstone`]s
     /// stored before): whoever names one of them hears `poll-deleted`, not `unknown-poll`.
     pub fn restore_deleted(&mut self, ids: impl IntoIterator<Item = PollId>) {
         self.deleted.extend(ids);
@@ -220,23 +375,115 @@ impl Hub {
         self.deleted.contains(poll)
     }
 
-    /// The hosted polls, by id.
+    /// Loads a stored poll with its [`Hosting`] (at startup): served or prepared (then `poll`
+    /// and its records are needed), or moved away (then only the hosting is; a move committed
+    /// but not acknowledged re-sends `hub:activate` from [`Hub::handle_timeout`] on).
+    pub fn restore_hosting(
+        &mut self,
+        id: PollId,
+        hosting: Hosting,
+        poll: Option<Poll>,
+        records: impl IntoIterator<Item = ProcessedRecord>,
+    ) -> Result<(), RestoreError> {
+        let Hosting {
+            state,
+            chain,
+            highest_seq,
+        } = hosting;
+        if chain.iter().any(|d| d.poll_id() != id) {
+            return Err(RestoreError::Inconsistent(id));
+        }
+        let phase = match state {
+            HostingState::Moved { activated } => {
+                if chain.is_empty() {
+                    return Err(RestoreError::Inconsistent(id));
+                }
+                self.polls.remove(&id);
+                self.departed.insert(
+                    id,
+                    Departed {
+                        chain,
+                        highest_seq,
+                        activated,
+                        conn: None,
+                        retry_at: 0,
+                    },
+                );
+                return Ok(());
+            }
+            HostingState::Serving => Phase::Serving,
+            HostingState::Prepared { from } => Phase::Prepared { from },
+        };
+        let poll = poll.ok_or(RestoreError::MissingPoll(id))?;
+        let served_by = chain.last().map_or(&poll.owner, SignedDelegation::hub);
+        if poll.id != id || served_by != self.me() {
+            return Err(RestoreError::Inconsistent(id));
+        }
+        self.departed.remove(&id);
+        self.polls.insert(
+            id,
+            Hosted {
+                processed: records.into_iter().collect(),
+                poll,
+                chain,
+                highest_seq,
+                phase,
+            },
+        );
+        Ok(())
+    }
+
+    /// The polls served here (own and delegated, a poll being moved out included; not a poll
+    /// only prepared), by id.
     pub fn polls(&self) -> impl Iterator<Item = &Poll> {
-        self.polls.values().map(|hosted| &hosted.poll)
+        self.polls
+            .values()
+            .filter(|hosted| hosted.is_served())
+            .map(|hosted| &hosted.poll)
     }
 
-    /// One hosted poll.
+    /// One poll served here.
     pub fn poll(&self, id: &PollId) -> Option<&Poll> {
-        self.polls.get(id).map(|hosted| &hosted.poll)
+        self.polls
+            .get(id)
+            .filter(|hosted| hosted.is_served())
+            .map(|hosted| &hosted.poll)
     }
 
-    /// The peers connected for `poll` now: the owner first, then each subscribed remote peer
-    /// once (PROTOCOL.md §4.9).
+    /// The current delegation of a poll held here (served or prepared), if it has one.
+    pub fn delegation(&self, id: &PollId) -> Option<&SignedDelegation> {
+        self.polls.get(id).and_then(|hosted| hosted.chain.last())
+    }
+
+    /// The delegation under which a poll moved away from this hub, if it did.
+    pub fn moved_to(&self, id: &PollId) -> Option<&SignedDelegation> {
+        self.departed.get(id).and_then(Departed::delegation)
+    }
+
+    /// Whether a poll is held here only as prepared (not served).
+    pub fn is_prepared(&self, id: &PollId) -> bool {
+        self.polls
+            .get(id)
+            .is_some_and(|hosted| matches!(hosted.phase, Phase::Prepared { .. }))
+    }
+
+    /// Whether a poll is frozen by a move in flight.
+    pub fn is_moving(&self, id: &PollId) -> bool {
+        self.polls
+            .get(id)
+            .is_some_and(|hosted| matches!(hosted.phase, Phase::Moving(_)))
+    }
+
+    /// The peers connected for `poll` now: this hub first if it owns the poll, then each
+    /// subscribed remote peer once (PROTOCOL.md §4.9, §8.3 rule 3).
     pub fn present(&self, poll: &PollId) -> Vec<PeerInfo> {
         let Some(hosted) = self.polls.get(poll) else {
             return Vec::new();
         };
-        let mut peers = vec![self.owner().clone()];
+        let mut peers = Vec::new();
+        if hosted.poll.owner == *self.me() {
+            peers.push(self.me().clone());
+        }
         for conn in self.conns.values() {
             if conn.subscribed.contains(poll) && !peers.contains(&conn.peer) {
                 peers.push(conn.peer.clone());
@@ -252,7 +499,7 @@ impl Hub {
 
     /// Creates a poll owned by this hub's owner.
     pub fn create(&mut self, id: PollId, draft: PollDraft, now_ms: u64) -> Result<Step, Refusal> {
-        let poll = Poll::new(id, self.owner().clone(), draft, now_ms)?;
+        let poll = Poll::new(id, self.me().clone(), draft, now_ms)?;
         let mut step = Step::default();
         step.writes.push(Write::Poll(Box::new(poll.clone())));
         step.changed.insert(id);
@@ -261,13 +508,17 @@ impl Hub {
             Hosted {
                 poll,
                 processed: ProcessedCommands::new(),
+                chain: Vec::new(),
+                highest_seq: 0,
+                phase: Phase::Serving,
             },
         );
         Ok(step)
     }
 
-    /// The owner's own command (from its screen, or the automatic close): processed like anyone
-    /// else's, with author = owner. Returns the step and the outcome (an unknown poll is `None`).
+    /// This hub's own command (the owner's screen, or the automatic close): processed like
+    /// anyone else's, with author = this hub's peer. Returns the step and the outcome; `None`
+    /// for a poll not served here, or frozen by a move (nothing is applied then).
     pub fn local(
         &mut self,
         poll_id: PollId,
@@ -276,7 +527,7 @@ impl Hub {
         now_ms: u64,
     ) -> (Step, Option<Outcome>) {
         self.now_ms = now_ms;
-        let owner = self.owner().clone();
+        let me = self.me().clone();
         let mut step = Step::default();
         // The owner's ballot is signed like everyone else's, so a snapshot can prove it too.
         let frame = match command {
@@ -286,7 +537,7 @@ impl Hub {
                     poll_id,
                     command_id,
                 };
-                match seal(&self.owner, &frame.into()) {
+                match seal(&self.me, &frame.into()) {
                     Ok(text) => Some(text),
                     Err(error) => {
                         step.log
@@ -297,28 +548,47 @@ impl Hub {
             }
             _ => None,
         };
-        let outcome = self.process(
+        let outcome = match self.process(
             &mut step,
             poll_id,
-            &owner,
+            &me,
             command_id,
             command,
             frame.as_deref(),
-        );
+        ) {
+            Handled::Outcome(outcome) => Some(outcome),
+            Handled::Unknown | Handled::Held | Handled::Redirect(_) => {
+                step.log
+                    .push(format!("poll {poll_id} is not served here now"));
+                None
+            }
+        };
         (step, outcome)
     }
 
-    /// Deletes a hosted poll (the owner's decision): the step's writes delete it and its
+    /// Deletes a poll of this hub (the owner's decision): the step's writes delete it and its
     /// records ([`Write::DeletePoll`]); then every connection subscribed to it gets an `error`
-    /// with `commandId: null` and code `poll-deleted`, and is unsubscribed; the id is kept, so
-    /// whoever names the poll later hears `poll-deleted` too. Other polls and the
-    /// connections themselves are untouched. An unknown poll gives an empty step.
+    /// with `commandId: null` and code `poll-deleted`, and is unsubscribed; the id is kept
+    /// ([`Write::Tombstone`]), so whoever names the poll later hears `poll-deleted` too. Other
+    /// polls and the connections themselves are untouched. A poll it does not hold, or whose
+    /// owner is someone else, gives an empty step. A poll moved away is forgotten here (its hub
+    /// keeps it).
     pub fn delete(&mut self, poll: PollId) -> Step {
         let mut step = Step::default();
-        if self.polls.remove(&poll).is_none() {
+        if self.departed.remove(&poll).is_some() {
+            step.writes.push(Write::DeletePoll(poll));
+            step.changed.insert(poll);
+        }
+        let mine = self
+            .polls
+            .get(&poll)
+            .is_some_and(|hosted| hosted.poll.owner == *self.me() && hosted.is_served());
+        if !mine {
             return step;
         }
+        self.polls.remove(&poll);
         step.writes.push(Write::DeletePoll(poll));
+        step.writes.push(Write::Tombstone(poll));
         step.changed.insert(poll);
         self.deleted.insert(poll);
         let subscribers: Vec<ConnId> = self
@@ -333,20 +603,143 @@ impl Hub {
         step
     }
 
-    /// The signed snapshot file of a hosted poll at `now_ms` ([`snapshot::export`]): the poll
-    /// and every ballot's signed vote frame, signed by the owner.
+    /// The signed snapshot file of a poll served here at `now_ms` ([`snapshot::export`]): the
+    /// poll and every ballot's signed vote frame, signed by this hub, with the poll's delegation
+    /// chain when it has one (§8.9).
     pub fn snapshot(&self, poll: &PollId, now_ms: u64) -> Result<String, ExportError> {
         let hosted = self
             .polls
             .get(poll)
+            .filter(|hosted| hosted.is_served())
             .ok_or(ExportError::UnknownPoll(*poll))?;
         let records: Vec<ProcessedRecord> = hosted.processed.records().collect();
-        snapshot::export(&self.owner, &hosted.poll, &records, now_ms)
+        snapshot::export_served(&self.me, &hosted.poll, &records, &hosted.chain, now_ms)
+    }
+
+    /// Starts moving an own poll served here to `target` (PROTOCOL.md §8.4): signs the next
+    /// delegation, freezes the poll and opens the transfer. `target` = this hub is refused
+    /// ([`MoveError::AlreadyThere`]). The outcome shows later: [`Hub::moved_to`] once committed,
+    /// or the poll served again after an abort.
+    pub fn move_poll(
+        &mut self,
+        poll_id: PollId,
+        target: PeerId,
+        now_ms: u64,
+    ) -> Result<Step, MoveError> {
+        self.now_ms = now_ms;
+        let me = self.me().clone();
+        let hosted = self
+            .polls
+            .get(&poll_id)
+            .ok_or(MoveError::NotServed(poll_id))?;
+        if hosted.poll.owner != me {
+            return Err(MoveError::NotOwner(poll_id));
+        }
+        if !matches!(hosted.phase, Phase::Serving) {
+            return Err(MoveError::Busy(poll_id));
+        }
+        if target == me {
+            return Err(MoveError::AlreadyThere(poll_id));
+        }
+        let seq = hosted.seq().max(hosted.highest_seq) + 1;
+        let delegation =
+            SignedDelegation::sign(&self.me, poll_id, target, seq, hosted.poll.revision)
+                .map_err(MoveError::Sign)?;
+        let mut step = Step::default();
+        self.start_move(&mut step, poll_id, delegation, None);
+        Ok(step)
+    }
+
+    /// For an own poll moved away from this hub: signs the next delegation, to `target`, for
+    /// the owner to send to the hub serving the poll now (`hub:move`, e.g. with
+    /// [`crate::owner_link::OwnerLink::request_move`]). The step stores the new highest seq.
+    /// `from_revision` is the revision the owner last saw.
+    pub fn sign_move(
+        &mut self,
+        poll_id: PollId,
+        target: PeerId,
+        from_revision: Revision,
+    ) -> Result<(Step, SignedDelegation), MoveError> {
+        let me = self.me().clone();
+        let departed = self
+            .departed
+            .get_mut(&poll_id)
+            .ok_or(MoveError::NotServed(poll_id))?;
+        let current = departed.delegation().ok_or(MoveError::NotServed(poll_id))?;
+        if *current.owner() != me {
+            return Err(MoveError::NotOwner(poll_id));
+        }
+        let seq = departed.highest_seq.max(current.seq()) + 1;
+        let delegation = SignedDelegation::sign(&self.me, poll_id, target, seq, from_revision)
+            .map_err(MoveError::Sign)?;
+        departed.highest_seq = seq;
+        let mut step = Step::default();
+        step.writes
+            .push(Write::Hosting(poll_id, Box::new(departed.hosting())));
+        Ok((step, delegation))
     }
 
     /// A participant's data connection opened. `remote` is the PeerJS peer ID at the other end;
     /// one that is not a canonical peer ID is closed at once (its frames could never be opened).
     pub fn opened(&mut self, conn: ConnId, remote: &str, now_ms: u64) -> Step {
+        self.open_conn(conn, remote, now_ms, false)
+    }
+
+    /// A connection this hub asked for ([`Step::dials`]) opened: a hub-to-hub connection. A
+    /// transfer or activation waiting for `remote` goes on it now.
+    pub fn dialed(&mut self, conn: ConnId, remote: &str, now_ms: u64) -> Step {
+        let mut step = self.open_conn(conn, remote, now_ms, true);
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return step;
+        };
+        let moving: Vec<PollId> = self
+            .polls
+            .iter()
+            .filter_map(|(id, hosted)| match &hosted.phase {
+                Phase::Moving(m) if m.conn.is_none() && *m.delegation.hub() == peer => Some(*id),
+                _ => None,
+            })
+            .collect();
+        for poll_id in moving {
+            self.send_transfer(&mut step, poll_id, conn);
+        }
+        let activations: Vec<(PollId, u64)> = self
+            .departed
+            .iter_mut()
+            .filter_map(|(id, d)| {
+                let (seq, hub) = d.delegation().map(|d| (d.seq(), d.hub().clone()))?;
+                (!d.activated && d.conn.is_none() && hub == peer).then(|| {
+                    d.conn = Some(conn);
+                    (*id, seq)
+                })
+            })
+            .collect();
+        for (poll_id, seq) in activations {
+            self.send(&mut step, conn, &Control::Activate { poll_id, seq }.into());
+        }
+        self.release(&mut step, conn);
+        step
+    }
+
+    /// Closes a hub-to-hub connection this hub opened once no move needs it any more.
+    fn release(&mut self, step: &mut Step, conn: ConnId) {
+        if !self.conns.get(&conn).is_some_and(|c| c.outgoing) {
+            return;
+        }
+        let moving = self
+            .polls
+            .values()
+            .any(|h| matches!(&h.phase, Phase::Moving(m) if m.conn == Some(conn)));
+        let activating = self
+            .departed
+            .values()
+            .any(|d| !d.activated && d.conn == Some(conn));
+        if !moving && !activating {
+            self.drop_conn(step, conn);
+        }
+    }
+
+    fn open_conn(&mut self, conn: ConnId, remote: &str, now_ms: u64, outgoing: bool) -> Step {
         self.now_ms = now_ms;
         let mut step = Step::default();
         let Ok(peer) = remote.parse::<PeerId>() else {
@@ -374,6 +767,7 @@ impl Hub {
         self.conns.insert(
             conn,
             Conn {
+                outgoing,
                 peer,
                 subscribed: BTreeSet::new(),
                 opened_at: now_ms,
@@ -464,8 +858,9 @@ impl Hub {
         step
     }
 
-    /// Time passed: heartbeats on quiet connections, silent connections closed. Returns the
-    /// step and the polls whose deadline has come, without closing them
+    /// Time passed: heartbeats on quiet connections, silent connections closed, moves whose
+    /// target did not prepare in time aborted, unacknowledged activations re-dialed. Returns
+    /// the step and the own polls whose deadline has come, without closing them
     /// ([`Hub::handle_timeout`] does both).
     pub fn tick(&mut self, now_ms: u64) -> (Step, Vec<PollId>) {
         self.now_ms = now_ms;
@@ -492,19 +887,43 @@ impl Hub {
         for conn in quiet {
             self.send(&mut step, conn, &Control::Heartbeat.into());
         }
+        let overdue: Vec<PollId> = self
+            .polls
+            .iter()
+            .filter(|(_, h)| matches!(&h.phase, Phase::Moving(m) if now_ms >= m.deadline))
+            .map(|(id, _)| *id)
+            .collect();
+        for poll_id in overdue {
+            self.abort_move(&mut step, poll_id);
+        }
+        let retry = self.limits.move_timeout_ms;
+        for departed in self.departed.values_mut() {
+            if departed.activated || departed.conn.is_some() || now_ms < departed.retry_at {
+                continue;
+            }
+            if let Some(delegation) = departed.delegation() {
+                if !step.dials.contains(delegation.hub()) {
+                    step.dials.push(delegation.hub().clone());
+                }
+                departed.retry_at = now_ms.saturating_add(retry);
+            }
+        }
+        let me = self.me().clone();
         let due = self
             .polls
             .values()
+            .filter(|hosted| matches!(hosted.phase, Phase::Serving) && hosted.poll.owner == me)
             .filter(|hosted| due_to_close(&hosted.poll, now_ms))
             .map(|hosted| hosted.poll.id)
             .collect();
         (step, due)
     }
 
-    /// Time passed (the timer armed for [`Hub::poll_timeout`] fired, or any time): heartbeats
-    /// on quiet connections, silent connections closed, and every open poll whose deadline has
-    /// come closed by the owner with a command id from `fresh_id` (randomness is an input;
-    /// `None` leaves the poll for the next call, with a log line).
+    /// Time passed (the timer armed for [`Hub::poll_timeout`] fired, or any time): everything
+    /// [`Hub::tick`] does, and every open own poll whose deadline has come closed by the owner
+    /// with a command id from `fresh_id` (randomness is an input; `None` leaves the poll for
+    /// the next call, with a log line). A delegated poll is not closed at its deadline (only its
+    /// owner may close it); its votes are refused after it all the same.
     pub fn handle_timeout(
         &mut self,
         now_ms: u64,
@@ -525,21 +944,36 @@ impl Hub {
     }
 
     /// When [`Hub::handle_timeout`] has something to do next (Unix ms): a quiet connection's
-    /// heartbeat, a silent connection's close, or an open poll's deadline. `None` when nothing
-    /// is connected and no open poll has a deadline.
+    /// heartbeat, a silent connection's close, an own open poll's deadline, a move's timeout,
+    /// or the next dial of an unacknowledged activation. `None` when there is nothing to wait
+    /// for.
     pub fn poll_timeout(&self) -> Option<u64> {
         let conns = self.conns.values().map(|c| {
             let heartbeat = c.last_sent.saturating_add(self.limits.heartbeat_after_ms);
             let silence = c.last_heard.saturating_add(self.limits.silence_close_ms);
             heartbeat.min(silence)
         });
-        conns.chain(self.next_deadline()).min()
+        let moves = self.polls.values().filter_map(|h| match &h.phase {
+            Phase::Moving(m) => Some(m.deadline),
+            _ => None,
+        });
+        let activations = self
+            .departed
+            .values()
+            .filter(|d| !d.activated && d.conn.is_none())
+            .map(|d| d.retry_at);
+        conns
+            .chain(moves)
+            .chain(activations)
+            .chain(self.next_deadline())
+            .min()
     }
 
-    /// The earliest deadline of an open poll still ahead of the hub (for the shell's timer).
+    /// The earliest deadline of an own open poll still ahead of the hub (for the shell's timer).
     pub fn next_deadline(&self) -> Option<u64> {
         self.polls
             .values()
+            .filter(|h| h.poll.owner == *self.me() && matches!(h.phase, Phase::Serving))
             .filter(|h| h.poll.status == crate::poll::PollStatus::Open)
             .filter_map(|h| h.poll.deadline)
             .min()
@@ -558,26 +992,41 @@ impl Hub {
             poll_id,
             command_id,
         } = frame;
-        let Some(outcome) = self.process(step, poll_id, author, command_id, &command, Some(text))
-        else {
-            let error = if self.deleted.contains(&poll_id) {
-                Control::poll_deleted(poll_id, Some(command_id))
-            } else {
-                Control::unknown_poll(command_id, poll_id)
-            };
-            self.send(step, conn, &error.into());
-            return;
-        };
-        let answer = Control::answer(poll_id, command_id, &outcome);
-        self.send(step, conn, &answer.into());
-        if matches!(command, Command::Join { .. }) && matches!(outcome, Outcome::Acked { .. }) {
-            self.subscribe(step, conn, poll_id, None);
+        match self.process(step, poll_id, author, command_id, &command, Some(text)) {
+            Handled::Outcome(outcome) => {
+                let answer = Control::answer(poll_id, command_id, &outcome);
+                self.send(step, conn, &answer.into());
+                if matches!(command, Command::Join { .. })
+                    && matches!(outcome, Outcome::Acked { .. })
+                {
+                    self.subscribe(step, conn, poll_id, None);
+                }
+            }
+            Handled::Unknown => {
+                let error = if self.deleted.contains(&poll_id) {
+                    Control::poll_deleted(poll_id, Some(command_id))
+                } else {
+                    Control::unknown_poll(command_id, poll_id)
+                };
+                self.send(step, conn, &error.into());
+            }
+            Handled::Held => step.log.push(format!(
+                "held a command for poll {poll_id}, which is being moved; it will be resent"
+            )),
+            Handled::Redirect(delegation) => {
+                let redirect = Control::Delegation {
+                    poll_id,
+                    delegation: delegation.text().to_owned(),
+                };
+                self.send(step, conn, &redirect.into());
+            }
         }
     }
 
     /// Processes a command for `poll_id` by `author`, which arrived in the signed `frame`: on
     /// `Applied`, records the writes and broadcasts the update to every subscribed connection.
-    /// `None` for an unknown poll. The time is the current input's (`self.now_ms`).
+    /// A frozen poll answers only commands already recorded; a prepared one none; a poll moved
+    /// away answers with its delegation. The time is the current input's (`self.now_ms`).
     fn process(
         &mut self,
         step: &mut Step,
@@ -586,9 +1035,23 @@ impl Hub {
         command_id: CommandId,
         command: &Command,
         frame: Option<&str>,
-    ) -> Option<Outcome> {
+    ) -> Handled {
         let now_ms = self.now_ms;
-        let hosted = self.polls.get_mut(&poll_id)?;
+        let Some(hosted) = self.polls.get_mut(&poll_id) else {
+            return match self.departed.get(&poll_id).and_then(Departed::delegation) {
+                Some(delegation) => Handled::Redirect(delegation.clone()),
+                None => Handled::Unknown,
+            };
+        };
+        match &hosted.phase {
+            Phase::Serving => {}
+            Phase::Moving(_) => {
+                if hosted.processed.outcome(&command_id).is_none() {
+                    return Handled::Held;
+                }
+            }
+            Phase::Prepared { .. } => return Handled::Held,
+        }
         let processed = hosted.processed.process_signed(
             &hosted.poll,
             author,
@@ -638,7 +1101,7 @@ impl Hub {
             }
             Processed::Replayed { .. } => {}
         }
-        Some(outcome)
+        Handled::Outcome(outcome)
     }
 
     fn control(&mut self, step: &mut Step, conn: ConnId, control: Control) {
@@ -649,6 +1112,12 @@ impl Hub {
             } => {
                 if self.polls.contains_key(&poll_id) {
                     self.subscribe(step, conn, poll_id, since_revision);
+                } else if let Some(delegation) = self.moved_to(&poll_id) {
+                    let redirect = Control::Delegation {
+                        poll_id,
+                        delegation: delegation.text().to_owned(),
+                    };
+                    self.send(step, conn, &redirect.into());
                 } else {
                     let error = if self.deleted.contains(&poll_id) {
                         Control::poll_deleted(poll_id, None)
@@ -667,20 +1136,89 @@ impl Hub {
                     .collect();
                 self.send(step, conn, &Control::List { polls }.into());
             }
+            Control::Move {
+                poll_id,
+                delegation,
+            } => self.move_requested(step, conn, poll_id, &delegation),
+            Control::Records {
+                poll_id,
+                seq,
+                records,
+            } => self.records_received(step, conn, poll_id, seq, records),
+            Control::Prepare {
+                poll_id,
+                delegation,
+                chain,
+                poll_data,
+                record_count,
+            } => {
+                let transfer = Transfer {
+                    poll_id,
+                    delegation,
+                    chain,
+                    poll: *poll_data,
+                    record_count,
+                };
+                self.prepare(step, conn, transfer);
+            }
+            Control::Prepared { poll_id, seq } => self.prepared(step, conn, poll_id, seq),
+            Control::Activate { poll_id, seq } => self.activate(step, conn, poll_id, seq),
+            Control::Activated { poll_id, seq } => self.activated(step, conn, poll_id, seq),
+            Control::Abort { poll_id, seq } => self.aborted(step, conn, poll_id, seq),
+            Control::SnapshotRequest { poll_id } => self.snapshot_requested(step, conn, poll_id),
             // A heartbeat only proves the connection alive (already noted); owner→participant
-            // types from a participant are ignored without reply (§4.10 rule 10).
+            // types from a participant are ignored without reply (§4.10 rule 10), and so is a
+            // redirect (a hub does not follow polls).
             Control::Heartbeat
             | Control::State { .. }
             | Control::Event { .. }
             | Control::Discovery { .. }
             | Control::Ack { .. }
             | Control::Error { .. }
-            | Control::List { .. } => {}
+            | Control::List { .. }
+            | Control::Delegation { .. }
+            | Control::Snapshot { .. } => {}
         }
     }
 
+    /// `snapshot:request`: the poll's owner (only) gets its signed snapshot file (§8.7), or an
+    /// `error` saying why not.
+    fn snapshot_requested(&mut self, step: &mut Step, conn: ConnId, poll_id: PollId) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        let error = |code: ErrorCode, message: String| Control::Error {
+            command_id: None,
+            poll_id: Some(poll_id),
+            code,
+            message,
+        };
+        let answer = match self.poll(&poll_id).map(|poll| poll.owner == peer) {
+            None => Control::poll_gone(poll_id, format!("no poll {poll_id} here")),
+            Some(false) => error(
+                ErrorCode::NotPermitted,
+                "only the poll's owner may export its snapshot".into(),
+            ),
+            Some(true) => match self.snapshot(&poll_id, self.now_ms) {
+                Ok(file) => Control::Snapshot { poll_id, file },
+                Err(e) => error(ErrorCode::Internal, e.to_string()),
+            },
+        };
+        let message: Message = answer.into();
+        if let Err(e) = seal(&self.me, &message) {
+            // Too large for one frame (a snapshot may reach 5 MiB).
+            let error = error(ErrorCode::TooLarge, e.to_string());
+            self.send(step, conn, &error.into());
+            return;
+        }
+        self.send(step, conn, &message);
+    }
+
     /// Sends `conn` the poll's state (unless it holds `since` and nothing is newer) and
-    /// subscribes it; a new subscription is announced.
+    /// subscribes it; a new subscription is announced. A delegated poll's state is preceded by
+    /// its delegation, always (§8.3 rule 1). A prepared poll only subscribes the connection
+    /// (it is told once the poll is activated), pointing it to the hub before the move if
+    /// there is one.
     fn subscribe(
         &mut self,
         step: &mut Step,
@@ -693,14 +1231,44 @@ impl Hub {
             return;
         };
         let fresh = state.subscribed.insert(poll_id);
+        let peer = state.peer.clone();
+        if let Phase::Prepared { .. } = hosted.phase {
+            // The chain without the pending delegation: who serves it until activation.
+            let before = hosted
+                .chain
+                .len()
+                .checked_sub(2)
+                .and_then(|i| hosted.chain.get(i));
+            if let Some(before) = before {
+                let redirect = Control::Delegation {
+                    poll_id,
+                    delegation: before.text().to_owned(),
+                };
+                self.send(step, conn, &redirect.into());
+            }
+            return;
+        }
+        let mut messages: Vec<Message> = Vec::new();
+        if let Some(delegation) = hosted.chain.last() {
+            messages.push(
+                Control::Delegation {
+                    poll_id,
+                    delegation: delegation.text().to_owned(),
+                }
+                .into(),
+            );
+        }
         let current = since.is_some_and(|since| since >= hosted.poll.revision);
         if !current {
-            let view = view_for(&hosted.poll, &state.peer);
-            let message = Control::State {
-                poll: Box::new(view),
-            };
-            self.send(step, conn, &message.into());
+            let view = view_for(&hosted.poll, &peer);
+            messages.push(
+                Control::State {
+                    poll: Box::new(view),
+                }
+                .into(),
+            );
         }
+        self.send_each(step, messages.into_iter().map(|m| (conn, m)));
         if fresh {
             self.announce(step, poll_id);
         }
@@ -708,6 +1276,9 @@ impl Hub {
 
     /// Sends every connection subscribed to `poll_id` the current `peer:discovery`.
     fn announce(&mut self, step: &mut Step, poll_id: PollId) {
+        if !self.polls.get(&poll_id).is_some_and(Hosted::is_served) {
+            return;
+        }
         let peers = self.present(&poll_id);
         let targets: Vec<ConnId> = self
             .conns
@@ -729,11 +1300,27 @@ impl Hub {
         step.closes.push(conn);
     }
 
-    /// Forgets `conn`, announcing the subscriber change of each poll it followed.
+    /// Forgets `conn`, announcing the subscriber change of each poll it followed, and detaching
+    /// it from any move it carried.
     fn forget(&mut self, step: &mut Step, conn: ConnId) {
         let Some(state) = self.conns.remove(&conn) else {
             return;
         };
+        for hosted in self.polls.values_mut() {
+            if let Phase::Moving(m) = &mut hosted.phase {
+                if m.conn == Some(conn) {
+                    m.conn = None;
+                }
+                if m.requester == Some(conn) {
+                    m.requester = None;
+                }
+            }
+        }
+        for departed in self.departed.values_mut() {
+            if departed.conn == Some(conn) {
+                departed.conn = None;
+            }
+        }
         for poll_id in state.subscribed {
             self.announce(step, poll_id);
         }
@@ -755,7 +1342,7 @@ impl Hub {
         for (conn, message) in messages {
             let frame = match sealed.iter().find(|(done, _)| *done == message) {
                 Some((_, frame)) => Rc::clone(frame),
-                None => match seal(&self.owner, &message) {
+                None => match seal(&self.me, &message) {
                     Ok(frame) => {
                         let frame: Rc<str> = frame.into();
                         sealed.push((message, Rc::clone(&frame)));
@@ -772,6 +1359,672 @@ impl Hub {
             }
             step.sends.push((conn, frame));
         }
+    }
+
+    /// Freezes `poll_id` and starts its transfer to the delegation's hub (§8.4 steps 1–2).
+    fn start_move(
+        &mut self,
+        step: &mut Step,
+        poll_id: PollId,
+        delegation: SignedDelegation,
+        requester: Option<ConnId>,
+    ) {
+        let deadline = self.now_ms.saturating_add(self.limits.move_timeout_ms);
+        let target = delegation.hub().clone();
+        let Some(hosted) = self.polls.get_mut(&poll_id) else {
+            return;
+        };
+        hosted.highest_seq = hosted.highest_seq.max(delegation.seq());
+        hosted.phase = Phase::Moving(Moving {
+            delegation,
+            conn: None,
+            deadline,
+            requester,
+        });
+        step.writes
+            .push(Write::Hosting(poll_id, Box::new(hosted.hosting())));
+        step.changed.insert(poll_id);
+        step.log
+            .push(format!("moving poll {poll_id} to {target}: frozen"));
+        let open = self
+            .conns
+            .iter()
+            .find(|(_, c)| c.outgoing && c.peer == target)
+            .map(|(id, _)| *id);
+        match open {
+            Some(conn) => self.send_transfer(step, poll_id, conn),
+            None => step.dials.push(target),
+        }
+    }
+
+    /// Sends a frozen poll's records and `hub:prepare` on the hub-to-hub connection `conn`.
+    fn send_transfer(&mut self, step: &mut Step, poll_id: PollId, conn: ConnId) {
+        let Some(hosted) = self.polls.get_mut(&poll_id) else {
+            return;
+        };
+        let Phase::Moving(moving) = &mut hosted.phase else {
+            return;
+        };
+        moving.conn = Some(conn);
+        let seq = moving.delegation.seq();
+        let delegation = moving.delegation.text().to_owned();
+        let records: Vec<ProcessedRecord> = hosted.processed.records().collect();
+        let record_count = records.len() as u64;
+        let chain = hosted.chain.iter().map(|d| d.text().to_owned()).collect();
+        let poll = Box::new(hosted.poll.clone());
+        let mut messages: Vec<Message> = Vec::new();
+        let mut batch: Vec<ProcessedRecord> = Vec::new();
+        let mut size = 0;
+        for record in records {
+            let len = serde_json::to_string(&record).map_or(0, |json| json.len());
+            if !batch.is_empty() && size + len > RECORDS_BATCH_BYTES {
+                messages.push(
+                    Control::Records {
+                        poll_id,
+                        seq,
+                        records: std::mem::take(&mut batch),
+                    }
+                    .into(),
+                );
+                size = 0;
+            }
+            size += len;
+            batch.push(record);
+        }
+        if !batch.is_empty() {
+            messages.push(
+                Control::Records {
+                    poll_id,
+                    seq,
+                    records: batch,
+                }
+                .into(),
+            );
+        }
+        messages.push(
+            Control::Prepare {
+                poll_id,
+                delegation,
+                chain,
+                poll_data: poll,
+                record_count,
+            }
+            .into(),
+        );
+        for message in messages {
+            self.send(step, conn, &message);
+        }
+    }
+
+    /// `hub:move` from `conn` (§8.4): only the poll's owner may ask, with a valid newer
+    /// delegation.
+    fn move_requested(&mut self, step: &mut Step, conn: ConnId, poll_id: PollId, text: &str) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        let Some(hosted) = self.polls.get(&poll_id).filter(|h| h.is_served()) else {
+            if let Some(delegation) = self.moved_to(&poll_id) {
+                let redirect = Control::Delegation {
+                    poll_id,
+                    delegation: delegation.text().to_owned(),
+                };
+                self.send(step, conn, &redirect.into());
+            } else {
+                let error = Control::poll_gone(poll_id, format!("no poll {poll_id} here"));
+                self.send(step, conn, &error.into());
+            }
+            return;
+        };
+        let refuse = |code: ErrorCode, message: String| Control::Error {
+            command_id: None,
+            poll_id: Some(poll_id),
+            code,
+            message,
+        };
+        if peer != hosted.poll.owner {
+            let error = refuse(
+                ErrorCode::NotPermitted,
+                "only the poll's owner may move it".into(),
+            );
+            self.send(step, conn, &error.into());
+            return;
+        }
+        if !matches!(hosted.phase, Phase::Serving) {
+            step.log
+                .push(format!("poll {poll_id} is already being moved"));
+            return;
+        }
+        let delegation = match SignedDelegation::check(text, poll_id, &hosted.poll.owner) {
+            Ok(d) if d.seq() > hosted.seq().max(hosted.highest_seq) => d,
+            Ok(d) => {
+                let error = refuse(
+                    ErrorCode::BadDelegation,
+                    format!(
+                        "delegation seq {} is not newer than {}",
+                        d.seq(),
+                        hosted.seq()
+                    ),
+                );
+                self.send(step, conn, &error.into());
+                return;
+            }
+            Err(e) => {
+                let error = refuse(ErrorCode::BadDelegation, e.to_string());
+                self.send(step, conn, &error.into());
+                return;
+            }
+        };
+        if delegation.hub() == self.me() {
+            return; // already here
+        }
+        self.start_move(step, poll_id, delegation, Some(conn));
+    }
+
+    /// `hub:records`: kept until the transfer's `hub:prepare`.
+    fn records_received(
+        &mut self,
+        step: &mut Step,
+        conn: ConnId,
+        poll_id: PollId,
+        seq: u64,
+        records: Vec<ProcessedRecord>,
+    ) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        let key = (poll_id, seq);
+        if !self.inbound.contains_key(&key) && self.inbound.len() >= MAX_INBOUND {
+            if let Some(oldest) = self.inbound.keys().next().copied() {
+                self.inbound.remove(&oldest);
+            }
+        }
+        let inbound = self.inbound.entry(key).or_insert_with(|| Inbound {
+            from: peer.clone(),
+            records: Vec::new(),
+        });
+        if inbound.from != peer {
+            // Someone else's transfer of the same poll: start over with this sender's.
+            *inbound = Inbound {
+                from: peer,
+                records: Vec::new(),
+            };
+        }
+        inbound.records.extend(records);
+        let held: usize = self
+            .inbound
+            .values()
+            .flat_map(|i| &i.records)
+            .map(record_bytes)
+            .sum();
+        if held > MAX_INBOUND_BYTES {
+            self.inbound.remove(&key);
+            step.log.push(format!(
+                "dropped a transfer of poll {poll_id}: too many records"
+            ));
+        }
+    }
+
+    /// `hub:prepare` (§8.4 step 3): check everything, commit as prepared, answer.
+    fn prepare(&mut self, step: &mut Step, conn: ConnId, transfer: Transfer) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        let poll_id = transfer.poll_id;
+        match self.check_transfer(&peer, transfer) {
+            Ok(Checked::Again(seq)) => {
+                self.send(step, conn, &Control::Prepared { poll_id, seq }.into());
+            }
+            Ok(Checked::New {
+                poll,
+                records,
+                chain,
+                highest_seq,
+            }) => {
+                let seq = chain.last().map_or(0, SignedDelegation::seq);
+                step.writes.push(Write::DeletePoll(poll_id));
+                step.writes.push(Write::Poll(poll.clone()));
+                for record in &records {
+                    step.writes.push(Write::Record(poll_id, record.clone()));
+                }
+                let hosted = Hosted {
+                    poll: *poll,
+                    processed: records.into_iter().collect(),
+                    chain,
+                    highest_seq,
+                    phase: Phase::Prepared { from: peer },
+                };
+                step.writes
+                    .push(Write::Hosting(poll_id, Box::new(hosted.hosting())));
+                self.departed.remove(&poll_id);
+                self.polls.insert(poll_id, hosted);
+                step.changed.insert(poll_id);
+                self.send(step, conn, &Control::Prepared { poll_id, seq }.into());
+            }
+            Err((code, message)) => {
+                step.log
+                    .push(format!("refused a transfer of poll {poll_id}: {message}"));
+                let error = Control::Error {
+                    command_id: None,
+                    poll_id: Some(poll_id),
+                    code,
+                    message,
+                };
+                self.send(step, conn, &error.into());
+            }
+        }
+    }
+
+    /// The checks of §8.4 step 3, in order. Consumes the transfer's inbound records.
+    fn check_transfer(
+        &mut self,
+        sender: &PeerId,
+        transfer: Transfer,
+    ) -> Result<Checked, (ErrorCode, String)> {
+        let bad = |e: &dyn std::fmt::Display| (ErrorCode::BadDelegation, e.to_string());
+        let invalid = |e: String| (ErrorCode::InvalidField, e);
+        let Transfer {
+            poll_id,
+            delegation,
+            chain,
+            poll,
+            record_count,
+        } = transfer;
+        if poll.id != poll_id {
+            return Err(invalid(format!("pollData is poll {}", poll.id)));
+        }
+        let delegation =
+            SignedDelegation::check(&delegation, poll_id, &poll.owner).map_err(|e| bad(&e))?;
+        if delegation.hub() != self.me() {
+            return Err(bad(&"the delegation names another hub"));
+        }
+        let mut chain = check_chain(&chain, poll_id, &poll.owner).map_err(|e| bad(&e))?;
+        if chain.last().is_some_and(|d| d.seq() >= delegation.seq()) {
+            return Err(bad(&"the delegation is not newer than the chain"));
+        }
+        let sender_serves = chain.last().map_or(&poll.owner, SignedDelegation::hub) == sender;
+        if *sender != poll.owner && !sender_serves {
+            return Err(bad(&format!(
+                "{sender} is neither the owner nor the hub serving the poll"
+            )));
+        }
+        if poll.revision < delegation.delegation().from_revision {
+            return Err(invalid(format!(
+                "revision {} is below the delegation's fromRevision",
+                poll.revision
+            )));
+        }
+        let seq = delegation.seq();
+        // What this hub adopted before (a seq it only signed, as the owner, does not count:
+        // the owner accepts the transfer of its own new delegation).
+        let known = self
+            .polls
+            .get(&poll_id)
+            .map(|h| (h.seq(), matches!(h.phase, Phase::Prepared { .. })));
+        if let Some(hosted) = self.polls.get(&poll_id) {
+            if let Phase::Prepared { from } = &hosted.phase {
+                if hosted.seq() == seq && from == sender {
+                    self.inbound.remove(&(poll_id, seq));
+                    return Ok(Checked::Again(seq));
+                }
+            }
+        }
+        match known {
+            Some((_, false)) => return Err(bad(&"this hub serves the poll already")),
+            Some((highest, true)) if highest >= seq => {
+                return Err(bad(&"not newer than a delegation seen here"))
+            }
+            _ => {}
+        }
+        if let Some(departed) = self.departed.get(&poll_id) {
+            if departed.delegation().map_or(0, SignedDelegation::seq) >= seq {
+                return Err(bad(&"not newer than a delegation seen here"));
+            }
+        }
+        let inbound = self.inbound.remove(&(poll_id, seq));
+        let records = match inbound {
+            Some(inbound) if inbound.from == *sender => inbound.records,
+            Some(_) => Vec::new(),
+            None => Vec::new(),
+        };
+        if records.len() as u64 != record_count {
+            return Err(invalid(format!(
+                "{} records arrived, {record_count} announced",
+                records.len()
+            )));
+        }
+        for record in &records {
+            if let Some(frame) = &record.frame {
+                check_vote_frame(frame, poll_id, &record.author).map_err(invalid)?;
+            }
+        }
+        let mut ids = BTreeSet::new();
+        if !records.iter().all(|r| ids.insert(r.command_id)) {
+            return Err(invalid("a command id is recorded twice".into()));
+        }
+        let highest_seq = seq.max(self.departed.get(&poll_id).map_or(0, |d| d.highest_seq));
+        chain.push(delegation);
+        Ok(Checked::New {
+            poll: Box::new(poll),
+            records,
+            chain,
+            highest_seq,
+        })
+    }
+
+    /// `hub:prepared` (§8.4 step 4): the commit point of a move from this hub.
+    fn prepared(&mut self, step: &mut Step, conn: ConnId, poll_id: PollId, seq: u64) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        let moving = self.polls.get(&poll_id).is_some_and(|h| {
+            matches!(&h.phase, Phase::Moving(m)
+                if m.delegation.seq() == seq && *m.delegation.hub() == peer)
+        });
+        if !moving {
+            let committed = self
+                .moved_to(&poll_id)
+                .is_some_and(|d| d.seq() == seq && *d.hub() == peer);
+            let answer = if committed {
+                if let Some(departed) = self.departed.get_mut(&poll_id) {
+                    if !departed.activated {
+                        departed.conn = Some(conn);
+                    }
+                }
+                Control::Activate { poll_id, seq }
+            } else {
+                Control::Abort { poll_id, seq }
+            };
+            self.send(step, conn, &answer.into());
+            self.release(step, conn);
+            return;
+        }
+        let Some(hosted) = self.polls.remove(&poll_id) else {
+            return;
+        };
+        let Phase::Moving(moving) = hosted.phase else {
+            return;
+        };
+        let mut chain = hosted.chain;
+        let delegation = moving.delegation.clone();
+        chain.push(moving.delegation);
+        let departed = Departed {
+            chain,
+            highest_seq: hosted.highest_seq,
+            activated: false,
+            conn: Some(conn),
+            retry_at: self.now_ms.saturating_add(self.limits.move_timeout_ms),
+        };
+        step.writes.push(Write::DeletePoll(poll_id));
+        step.writes
+            .push(Write::Hosting(poll_id, Box::new(departed.hosting())));
+        self.departed.insert(poll_id, departed);
+        step.changed.insert(poll_id);
+        step.log.push(format!(
+            "poll {poll_id} moved to {} (seq {seq})",
+            delegation.hub()
+        ));
+        self.send(step, conn, &Control::Activate { poll_id, seq }.into());
+        let redirect: Message = Control::Delegation {
+            poll_id,
+            delegation: delegation.text().to_owned(),
+        }
+        .into();
+        let mut targets: Vec<ConnId> = self
+            .conns
+            .iter_mut()
+            .filter_map(|(id, c)| c.subscribed.remove(&poll_id).then_some(*id))
+            .collect();
+        if let Some(requester) = moving.requester {
+            if self.conns.contains_key(&requester) && !targets.contains(&requester) {
+                targets.push(requester);
+            }
+        }
+        self.send_each(step, targets.into_iter().map(|c| (c, redirect.clone())));
+    }
+
+    /// `hub:activate` (§8.4 step 5): serve a prepared poll.
+    fn activate(&mut self, step: &mut Step, conn: ConnId, poll_id: PollId, seq: u64) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        // An activation this hub already went through (the poll has moved on since, or came
+        // back under a newer delegation) is acknowledged, so the old hub stops re-sending it.
+        let me = self.me().clone();
+        let went_through =
+            |chain: &[SignedDelegation]| chain.iter().any(|d| d.seq() == seq && *d.hub() == me);
+        let Some(hosted) = self.polls.get_mut(&poll_id) else {
+            if self
+                .departed
+                .get(&poll_id)
+                .is_some_and(|d| went_through(&d.chain))
+            {
+                self.send(step, conn, &Control::Activated { poll_id, seq }.into());
+            }
+            return;
+        };
+        if hosted.seq() != seq {
+            if hosted
+                .chain
+                .iter()
+                .any(|d| d.seq() == seq && *d.hub() == me)
+            {
+                self.send(step, conn, &Control::Activated { poll_id, seq }.into());
+            }
+            return;
+        }
+        match &hosted.phase {
+            Phase::Prepared { from } if *from == peer => {}
+            Phase::Prepared { .. } => return,
+            // Already active: a repeated activation (the old hub restarted) is acknowledged.
+            Phase::Serving | Phase::Moving(_) => {
+                self.send(step, conn, &Control::Activated { poll_id, seq }.into());
+                return;
+            }
+        }
+        hosted.phase = Phase::Serving;
+        step.writes
+            .push(Write::Hosting(poll_id, Box::new(hosted.hosting())));
+        step.changed.insert(poll_id);
+        step.log.push(format!("serving poll {poll_id} (seq {seq})"));
+        self.send(step, conn, &Control::Activated { poll_id, seq }.into());
+        let waiting: Vec<ConnId> = self
+            .conns
+            .iter_mut()
+            .filter_map(|(id, c)| c.subscribed.remove(&poll_id).then_some(*id))
+            .collect();
+        for waiter in waiting {
+            self.subscribe(step, waiter, poll_id, None);
+        }
+    }
+
+    /// `hub:activated`: the target serves the poll; nothing more to re-send.
+    fn activated(&mut self, step: &mut Step, conn: ConnId, poll_id: PollId, seq: u64) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        let Some(departed) = self.departed.get_mut(&poll_id) else {
+            return;
+        };
+        let matches = departed
+            .delegation()
+            .is_some_and(|d| d.seq() == seq && *d.hub() == peer);
+        if matches && !departed.activated {
+            departed.activated = true;
+            departed.conn = None;
+            step.writes
+                .push(Write::Hosting(poll_id, Box::new(departed.hosting())));
+        }
+        self.release(step, conn);
+    }
+
+    /// `hub:abort`: forget a prepared copy (§8.4 "Abort").
+    fn aborted(&mut self, step: &mut Step, conn: ConnId, poll_id: PollId, seq: u64) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer.clone()) else {
+            return;
+        };
+        let prepared = self.polls.get(&poll_id).is_some_and(|h| {
+            h.seq() == seq && matches!(&h.phase, Phase::Prepared { from } if *from == peer)
+        });
+        if !prepared {
+            return;
+        }
+        let Some(mut hosted) = self.polls.remove(&poll_id) else {
+            return;
+        };
+        hosted.chain.pop();
+        step.writes.push(Write::DeletePoll(poll_id));
+        step.changed.insert(poll_id);
+        step.log
+            .push(format!("dropped the prepared copy of poll {poll_id}"));
+        // A poll that had moved away from here before stays moved away (to the old hub).
+        if !hosted.chain.is_empty() {
+            let departed = Departed {
+                chain: hosted.chain,
+                highest_seq: hosted.highest_seq,
+                activated: true,
+                conn: None,
+                retry_at: 0,
+            };
+            step.writes
+                .push(Write::Hosting(poll_id, Box::new(departed.hosting())));
+            self.departed.insert(poll_id, departed);
+        }
+        let waiting: Vec<ConnId> = self
+            .conns
+            .iter_mut()
+            .filter_map(|(id, c)| c.subscribed.remove(&poll_id).then_some(*id))
+            .collect();
+        for waiter in waiting {
+            self.control(
+                step,
+                waiter,
+                Control::SyncRequest {
+                    poll_id,
+                    since_revision: None,
+                },
+            );
+        }
+    }
+
+    /// A move's target did not prepare in time: serve the poll as before (§8.4 "Abort").
+    fn abort_move(&mut self, step: &mut Step, poll_id: PollId) {
+        let Some(hosted) = self.polls.get_mut(&poll_id) else {
+            return;
+        };
+        let Phase::Moving(moving) = std::mem::replace(&mut hosted.phase, Phase::Serving) else {
+            return;
+        };
+        let seq = moving.delegation.seq();
+        step.changed.insert(poll_id);
+        step.log.push(format!(
+            "the move of poll {poll_id} to {} failed: no answer in time; serving it here",
+            moving.delegation.hub()
+        ));
+        if let Some(conn) = moving.conn {
+            self.send(step, conn, &Control::Abort { poll_id, seq }.into());
+            self.release(step, conn);
+        }
+        if let Some(requester) = moving.requester {
+            let error = Control::Error {
+                command_id: None,
+                poll_id: Some(poll_id),
+                code: ErrorCode::MoveFailed,
+                message: format!(
+                    "the move to {} failed; the poll stays here",
+                    moving.delegation.hub()
+                ),
+            };
+            self.send(step, requester, &error.into());
+        }
+    }
+}
+
+/// What became of a command sent to this hub.
+enum Handled {
+    /// Answered (applied, refused or replayed).
+    Outcome(Outcome),
+    /// No such poll here.
+    Unknown,
+    /// Not answered now: the poll is frozen or only prepared; the author resends it.
+    Held,
+    /// The poll moved away under this delegation.
+    Redirect(SignedDelegation),
+}
+
+/// A `hub:prepare`, unpacked.
+struct Transfer {
+    poll_id: PollId,
+    delegation: String,
+    chain: Vec<String>,
+    poll: Poll,
+    record_count: u64,
+}
+
+/// A transfer that passed its checks.
+enum Checked {
+    /// The same transfer, prepared before: answer again.
+    Again(u64),
+    /// A new one, to commit.
+    New {
+        poll: Box<Poll>,
+        records: Vec<ProcessedRecord>,
+        chain: Vec<SignedDelegation>,
+        highest_seq: u64,
+    },
+}
+
+impl Hosted {
+    /// Served (possibly frozen by a move), not only prepared.
+    fn is_served(&self) -> bool {
+        !matches!(self.phase, Phase::Prepared { .. })
+    }
+
+    /// The seq of the current delegation (0: none).
+    fn seq(&self) -> u64 {
+        self.chain.last().map_or(0, SignedDelegation::seq)
+    }
+
+    fn hosting(&self) -> Hosting {
+        Hosting {
+            state: match &self.phase {
+                Phase::Serving | Phase::Moving(_) => HostingState::Serving,
+                Phase::Prepared { from } => HostingState::Prepared { from: from.clone() },
+            },
+            chain: self.chain.clone(),
+            highest_seq: self.highest_seq,
+        }
+    }
+}
+
+impl Departed {
+    fn hosting(&self) -> Hosting {
+        Hosting {
+            state: HostingState::Moved {
+                activated: self.activated,
+            },
+            chain: self.chain.clone(),
+            highest_seq: self.highest_seq,
+        }
+    }
+}
+
+/// Checks that a moved record's frame is its author's signed `poll:vote` for `poll`.
+fn check_vote_frame(frame: &str, poll: PollId, author: &PeerId) -> Result<(), String> {
+    match crate::protocol::open(frame, Some(author)) {
+        Ok((
+            _,
+            Message::Command(CommandFrame {
+                command: Command::CastVote { .. },
+                poll_id,
+                ..
+            }),
+        )) if poll_id == poll => Ok(()),
+        Ok(_) => Err(format!(
+            "a record of {author} keeps a frame that is not its vote"
+        )),
+        Err(e) => Err(format!(
+            "a record of {author} keeps a frame that does not open: {e}"
+        )),
     }
 }
 
@@ -796,5 +2049,41 @@ fn take_token(conn: &mut Conn, limits: &Limits, now_ms: u64) -> bool {
 #[error("poll {0} belongs to another owner; this hub serves only its own polls")]
 pub struct NotMine(pub PollId);
 
+/// A stored poll and its [`Hosting`] do not fit together, or do not fit this hub.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// A served or prepared poll without its poll data.
+    #[error("poll {0} is hosted here but its data is missing")]
+    MissingPoll(PollId),
+    /// The hosting names another poll, or its chain does not end at this hub.
+    #[error("the stored hosting of poll {0} does not fit it or this hub")]
+    Inconsistent(PollId),
+}
+
+/// Why a move could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MoveError {
+    /// The poll is not served here (or, for [`Hub::sign_move`], has not moved away from here).
+    #[error("poll {0} is not served here")]
+    NotServed(PollId),
+    /// Only the poll's owner moves it.
+    #[error("poll {0} belongs to someone else")]
+    NotOwner(PollId),
+    /// A move of it is already in flight.
+    #[error("poll {0} is already being moved")]
+    Busy(PollId),
+    /// It is served here already.
+    #[error("poll {0} is served here already")]
+    AlreadyThere(PollId),
+    /// The delegation could not be signed.
+    #[error("could not sign the delegation: {0}")]
+    Sign(#[source] DelegationError),
+}
+
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod move_tests;

@@ -11,7 +11,9 @@
 //!   participant may see ([`poll::view_for`]), and the owner's command dedup record.
 //! - [`outbox`]: a participant's pending commands for one poll, and when to resend and redial.
 //! - [`follower`]: a participant's session with one poll's owner (uses the outbox).
-//! - [`hub`]: the owner's hub: every connection to every hosted poll.
+//! - [`hub`]: a hub: every connection to every poll it serves (its own, and polls other owners
+//!   delegated to it), and moving a poll to another hub.
+//! - [`delegation`]: the owner's signed statement that another peer serves one of its polls.
 //! - [`protocol`]: the signed JSON wire protocol between a poll's owner and its participants.
 //! - [`qr`]: the QR code of an invite link as SVG path data.
 //! - [`server`]: which PeerJS signaling server to use.
@@ -20,6 +22,7 @@
 //! - [`snapshot`]: a poll's signed snapshot file — export (owner) and offline verification.
 //! - [`export`]: a poll's results as CSV, from a member's view.
 
+pub mod delegation;
 pub mod explain;
 pub mod export;
 pub mod follower;

@@ -30,10 +30,16 @@
 //!   marks every poll's link [`crate::follower::Link::Impostor`] and closes the connection.
 //! - A frame signed by the owner verifies the connection for every poll on it: each flushes its
 //!   pending commands then ([`Follower::link_verified`]), in the order they were made.
+//! - The peer at the other end is a **hub**: the owner itself, or a peer its polls are
+//!   delegated to (PROTOCOL.md §8). Each follower decides whether that peer serves its poll
+//!   ([`Follower::serving_hub`]); a follower whose poll is served elsewhere (a redirect, an
+//!   impostor hub, a hub that lost it) is handed over: it leaves this link, waits in
+//!   [`OwnerLink::take_moved`], and [`Output::Moved`] names the peer to follow it at.
 //! - Pure: no clock, no randomness (both come in as arguments), no I/O.
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::delegation::SignedDelegation;
 use crate::follower::{is_impostor, FollowError, Follower, Notice};
 use crate::outbox::{OutboxRecord, Redial};
 use crate::poll::{Command, CommandId, PollId};
@@ -83,6 +89,15 @@ pub enum Output {
     StateChanged,
     /// A frame was dropped, with the reason (for the log).
     Dropped(String),
+    /// A followed poll is served by another peer now: take its follower with
+    /// [`OwnerLink::take_moved`] and follow it on the link to `hub` (its pending commands are
+    /// resent there).
+    Moved {
+        /// The poll.
+        poll: PollId,
+        /// Where it is served.
+        hub: PeerId,
+    },
 }
 
 /// Where the connection stands, as a page shows it.
@@ -119,6 +134,8 @@ pub struct OwnerLink {
     list_wanted: bool,
     impostor: Option<String>,
     out: VecDeque<Output>,
+    /// Followers handed over to another hub, until the shell takes them.
+    moved: BTreeMap<PollId, Follower>,
 }
 
 impl OwnerLink {
@@ -135,7 +152,60 @@ impl OwnerLink {
             list_wanted: false,
             impostor: None,
             out: VecDeque::new(),
+            moved: BTreeMap::new(),
         }
+    }
+
+    /// The peer this link dials: the owner, or a hub serving some of its polls.
+    pub fn peer(&self) -> &PeerId {
+        &self.owner
+    }
+
+    /// Takes a follower this link handed over ([`Output::Moved`]), to follow it on the link to
+    /// its new hub.
+    pub fn take_moved(&mut self, poll: &PollId) -> Option<Follower> {
+        self.moved.remove(poll)
+    }
+
+    /// Asks the hub serving `poll` for its signed snapshot file (`snapshot:request`, the owner's
+    /// export of a poll served elsewhere, PROTOCOL.md §8.7): answered with
+    /// [`Notice::Snapshot`], or an `error` ([`Notice::OwnerError`]).
+    pub fn request_snapshot(&mut self, poll: &PollId, now_ms: u64) -> Result<(), FollowError> {
+        if !self.followers.contains_key(poll) || !matches!(self.conn, Conn::Open { .. }) {
+            return Err(FollowError::NotConnected);
+        }
+        let frame = protocol::seal(
+            &self.me,
+            &Message::Control(Control::SnapshotRequest { poll_id: *poll }),
+        )
+        .map_err(FollowError::Seal)?;
+        self.send_all(vec![frame], now_ms);
+        Ok(())
+    }
+
+    /// Asks the hub serving `poll` to move it under `delegation` (`hub:move`, PROTOCOL.md
+    /// §8.4): this participant must be the poll's owner (who signed the delegation). Sent now
+    /// if the link is open; the outcome shows as a redirect ([`Output::Moved`]) or an
+    /// `move-failed` error ([`Notice::OwnerError`]).
+    pub fn request_move(
+        &mut self,
+        poll: &PollId,
+        delegation: &SignedDelegation,
+        now_ms: u64,
+    ) -> Result<(), FollowError> {
+        if !self.followers.contains_key(poll) || !matches!(self.conn, Conn::Open { .. }) {
+            return Err(FollowError::NotConnected);
+        }
+        let frame = protocol::seal(
+            &self.me,
+            &Message::Control(Control::Move {
+                poll_id: *poll,
+                delegation: delegation.text().to_owned(),
+            }),
+        )
+        .map_err(FollowError::Seal)?;
+        self.send_all(vec![frame], now_ms);
+        Ok(())
     }
 
     /// The owner.
@@ -172,6 +242,7 @@ impl OwnerLink {
     /// open link its `sync:request` goes at once; otherwise the link dials if it was idle.
     pub fn follow(&mut self, mut follower: Follower, now_ms: u64) {
         let poll = follower.poll_id();
+        follower.set_hub(self.owner.clone());
         if let Conn::Open { verified } = self.conn {
             match follower.connected() {
                 Ok(frames) => self.send_all(frames, now_ms),
@@ -478,7 +549,10 @@ impl OwnerLink {
             }
             Control::Heartbeat => return,
             Control::State { poll } => Some(poll.id),
-            Control::Event { poll_id, .. } | Control::Discovery { poll_id, .. } => Some(*poll_id),
+            Control::Event { poll_id, .. }
+            | Control::Discovery { poll_id, .. }
+            | Control::Delegation { poll_id, .. }
+            | Control::Snapshot { poll_id, .. } => Some(*poll_id),
             Control::Ack { command_id, .. }
             | Control::Error {
                 command_id: Some(command_id),
@@ -504,8 +578,20 @@ impl OwnerLink {
                 self.dropped(format!("the owner says ({code:?}): {message}"));
                 return;
             }
-            Control::SyncRequest { .. } | Control::ListRequest => {
+            Control::SyncRequest { .. }
+            | Control::ListRequest
+            | Control::SnapshotRequest { .. } => {
                 self.dropped("the owner sent a message only participants send".into());
+                return;
+            }
+            Control::Move { .. }
+            | Control::Records { .. }
+            | Control::Prepare { .. }
+            | Control::Prepared { .. }
+            | Control::Activate { .. }
+            | Control::Activated { .. }
+            | Control::Abort { .. } => {
+                self.dropped("the hub sent a message only hubs exchange".into());
                 return;
             }
         };
@@ -532,6 +618,24 @@ impl OwnerLink {
                 }
             }
             Err(e) => self.dropped(e.to_string()),
+        }
+        self.hand_over(poll);
+    }
+
+    /// Hands `poll`'s follower over when its poll is served by another peer than this link's.
+    fn hand_over(&mut self, poll: PollId) {
+        let Some(follower) = self.followers.get(&poll) else {
+            return;
+        };
+        if follower.is_gone() || *follower.serving_hub() == self.owner {
+            return;
+        }
+        let hub = follower.serving_hub().clone();
+        if let Some(mut follower) = self.followers.remove(&poll) {
+            follower.set_hub(hub.clone());
+            self.moved.insert(poll, follower);
+            self.out.push_back(Output::Moved { poll, hub });
+            self.settle_idle();
         }
     }
 

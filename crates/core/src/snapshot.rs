@@ -35,6 +35,13 @@
 //! a snapshot of an anonymous poll reveals who voted for what; the shell must say so before it
 //! exports one.
 //!
+//! # Delegated polls
+//! A poll served by another hub (PROTOCOL.md §8) is exported by that hub ([`export_served`]):
+//! the file is signed by the hub, and the body carries `delegations`, the owner-signed chain
+//! under which the poll reached it. [`verify`] then checks the chain instead of "signer = owner":
+//! every delegation is the owner's for this poll, in ascending `seq`, and the last names the
+//! signer; [`VerifiedSnapshot::served_by`] lists the peers that served the poll.
+//!
 //! Invariants: [`export`] never produces a file that [`verify`] refuses (it checks each frame it
 //! includes the same way); both are pure (time comes in as `exported_at`), and no input makes
 //! [`verify`] panic.
@@ -43,6 +50,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::delegation::{check_chain, ChainError, SignedDelegation};
 use crate::poll::{
     tally, Command, InvalidPoll, OptionId, Outcome, Poll, PollData, PollId, ProcessedRecord,
     Revision, TallyEntry,
@@ -76,6 +84,8 @@ struct Body<'a> {
     exported_at: u64,
     poll: &'a Poll,
     ballots: &'a [SignedBallot],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    delegations: &'a [SignedDelegation],
 }
 
 #[derive(Deserialize)]
@@ -86,6 +96,8 @@ struct RawBody {
     exported_at: u64,
     poll: PollData,
     ballots: Vec<SignedBallot>,
+    #[serde(default)]
+    delegations: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -113,8 +125,9 @@ pub enum ExportError {
     /// The hub has no such poll.
     #[error("no poll {0} here")]
     UnknownPoll(PollId),
-    /// The identity given is not the poll's owner.
-    #[error("only the poll's owner can sign its snapshot")]
+    /// The identity given is not the poll's owner (or, for a delegated poll, not the hub its
+    /// last delegation names).
+    #[error("only the poll's owner, or the hub serving it, can sign its snapshot")]
     NotOwner,
     /// A ballot has no signed vote frame on record (it was cast before this build kept them),
     /// so no verifiable snapshot can be made until the voter votes again.
@@ -244,6 +257,16 @@ pub enum SnapshotError {
         /// Whose frame.
         voter: PeerId,
     },
+    /// The delegation chain of a poll served by another hub does not check out (§8.9).
+    #[error("the delegation chain does not check out: {0}")]
+    DelegationChain(#[source] Box<ChainError>),
+    /// The chain is valid but does not end at the file's signer, or a delegation is from a
+    /// revision the poll has not reached.
+    #[error("the delegations do not entitle {signer} to serve this poll")]
+    NotServedBy {
+        /// Who signed the file.
+        signer: PeerId,
+    },
 }
 
 /// A snapshot that passed every check of [`verify`].
@@ -257,6 +280,9 @@ pub struct VerifiedSnapshot {
     pub exported_at: u64,
     /// How many ballot signatures were verified (= the number of ballots).
     pub signatures: usize,
+    /// Who served the poll, in order: the owner, then each delegation's hub (consecutive
+    /// repeats folded). Just the owner for a poll never moved.
+    pub served_by: Vec<PeerId>,
 }
 
 /// The snapshot file of `poll`, signed by its owner `owner`, at `exported_at`. `records` are the
@@ -269,9 +295,24 @@ pub fn export(
     records: &[ProcessedRecord],
     exported_at: u64,
 ) -> Result<String, ExportError> {
-    if poll.owner != *owner.peer_id() {
+    export_served(owner, poll, records, &[], exported_at)
+}
+
+/// [`export`] by the hub serving `poll` under `chain` (the delegations it reached the hub
+/// under, oldest first; empty for a poll its owner serves and never moved): signed by `hub`,
+/// which must be the poll's owner (empty chain) or the hub the chain's last delegation names.
+pub fn export_served(
+    hub: &Identity,
+    poll: &Poll,
+    records: &[ProcessedRecord],
+    chain: &[SignedDelegation],
+    exported_at: u64,
+) -> Result<String, ExportError> {
+    let entitled = chain.last().map_or(&poll.owner, SignedDelegation::hub);
+    if entitled != hub.peer_id() {
         return Err(ExportError::NotOwner);
     }
+    let owner = hub;
     // Applied votes with a frame, newest first.
     let mut votes: Vec<(Revision, &ProcessedRecord, &str)> = records
         .iter()
@@ -302,6 +343,7 @@ pub fn export(
         exported_at,
         poll,
         ballots: &ballots,
+        delegations: chain,
     })
     .map_err(ExportError::Encode)?;
     let file = serde_json::to_string(&SealedFile {
@@ -366,11 +408,29 @@ pub fn verify(text: &str) -> Result<VerifiedSnapshot, SnapshotError> {
         });
     }
     let poll = Poll::try_from(body.poll).map_err(SnapshotError::InvalidPoll)?;
-    if poll.owner != signer {
-        return Err(SnapshotError::OwnerMismatch {
-            signer,
-            owner: poll.owner.clone(),
-        });
+    let mut served_by = vec![poll.owner.clone()];
+    if body.delegations.is_empty() {
+        if poll.owner != signer {
+            return Err(SnapshotError::OwnerMismatch {
+                signer,
+                owner: poll.owner.clone(),
+            });
+        }
+    } else {
+        let chain = check_chain(&body.delegations, poll.id, &poll.owner)
+            .map_err(|e| SnapshotError::DelegationChain(Box::new(e)))?;
+        let ends_at_signer = chain.last().is_some_and(|d| *d.hub() == signer);
+        let reached = chain
+            .iter()
+            .all(|d| d.delegation().from_revision <= poll.revision);
+        if !ends_at_signer || !reached {
+            return Err(SnapshotError::NotServedBy { signer });
+        }
+        for delegation in &chain {
+            if served_by.last() != Some(delegation.hub()) {
+                served_by.push(delegation.hub().clone());
+            }
+        }
     }
     let mut frames: BTreeMap<&PeerId, Vec<&str>> = BTreeMap::new();
     for entry in &body.ballots {
@@ -401,6 +461,7 @@ pub fn verify(text: &str) -> Result<VerifiedSnapshot, SnapshotError> {
         tally: tally(&poll),
         signatures: poll.ballots.len(),
         exported_at: body.exported_at,
+        served_by,
         poll,
     })
 }

@@ -205,7 +205,7 @@ fn command_id(rng: &mut Rng) -> CommandId {
 /// A random message a participant could send.
 fn participant_message(rng: &mut Rng) -> Message {
     let poll_id = poll_id();
-    let command = match rng.below(8) {
+    let command = match rng.below(12) {
         0 => Command::Join {
             display_name: format!("guest {}", rng.below(1000)),
         },
@@ -231,6 +231,32 @@ fn participant_message(rng: &mut Rng) -> Message {
             return Message::Control(Control::SyncRequest {
                 poll_id,
                 since_revision: None,
+            })
+        }
+        // Hub-to-hub messages from a participant (PROTOCOL.md §8): refused or ignored.
+        7 => {
+            return Message::Control(Control::Records {
+                poll_id,
+                seq: rng.below(3) as u64,
+                records: Vec::new(),
+            })
+        }
+        8 => {
+            return Message::Control(Control::Prepared {
+                poll_id,
+                seq: rng.below(3) as u64,
+            })
+        }
+        9 => {
+            return Message::Control(Control::Activate {
+                poll_id,
+                seq: rng.below(3) as u64,
+            })
+        }
+        10 => {
+            return Message::Control(Control::Abort {
+                poll_id,
+                seq: rng.below(3) as u64,
             })
         }
         _ => return Message::Control(Control::Heartbeat),

@@ -47,11 +47,24 @@ impl HubRuntime {
     /// owner's) is skipped with a log line.
     pub fn start(identity: Identity, store: Store) -> Result<Self, StoreError> {
         let mut hub = Hub::new(identity, Limits::default());
+        hub.restore_deleted(store.load_deleted()?);
+        let mut hosting = store.load_hosting()?;
         for (poll, records) in store.load()? {
             let count = records.len();
-            match hub.restore(poll, records) {
-                Ok(()) => {}
-                Err(error) => log!(Warn, "store.poll_skipped", error = error, records = count),
+            let restored = match hosting.remove(&poll.id) {
+                Some(held) => hub
+                    .restore_hosting(poll.id, held, Some(poll), records)
+                    .map_err(|e| e.to_string()),
+                None => hub.restore(poll, records).map_err(|e| e.to_string()),
+            };
+            if let Err(error) = restored {
+                log!(Warn, "store.poll_skipped", error = error, records = count);
+            }
+        }
+        // Polls moved away: only how they left is kept (to redirect and finish the move).
+        for (id, held) in hosting {
+            if let Err(error) = hub.restore_hosting(id, held, None, Vec::new()) {
+                log!(Warn, "store.hosting_skipped", error = error.to_string());
             }
         }
         Ok(Self {

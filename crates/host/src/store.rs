@@ -5,6 +5,9 @@
 //! - v1: `polls(id TEXT PRIMARY KEY, body TEXT)` — a [`Poll`] as JSON;
 //!   `records(poll_id TEXT, command_id TEXT, body TEXT, PRIMARY KEY(poll_id, command_id))` — a
 //!   [`ProcessedRecord`] as JSON.
+//! - v2: `hosting(poll_id TEXT PRIMARY KEY, body TEXT)` — how the hub holds a poll moved to or
+//!   from it ([`Hosting`] as JSON, PROTOCOL.md §8); `deleted(id TEXT PRIMARY KEY)` — the ids of
+//!   polls their owner deleted ([`Write::Tombstone`]).
 //!
 //! Invariants:
 //! - [`Store::commit`] applies a batch of [`Write`]s (several hub steps) in **one** transaction
@@ -22,11 +25,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, Transaction};
-use starpoll_core::hub::Write;
+use starpoll_core::hub::{Hosting, Write};
 use starpoll_core::poll::{Poll, PollId, ProcessedRecord};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +127,14 @@ impl Store {
             )
             .map_err(sqlite("create the schema v1"))?;
         }
+        if found < 2 {
+            tx.execute_batch(
+                "CREATE TABLE hosting (poll_id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL);
+                 CREATE TABLE deleted (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+                 PRAGMA user_version = 2;",
+            )
+            .map_err(sqlite("migrate to schema v2"))?;
+        }
         tx.commit().map_err(sqlite("commit the migration"))
     }
 
@@ -175,6 +186,57 @@ impl Store {
             }
         }
         Ok(polls.into_values().collect())
+    }
+
+    /// How the hub holds each poll moved to or from it, by poll.
+    pub fn load_hosting(&self) -> Result<BTreeMap<PollId, Hosting>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT poll_id, body FROM hosting")
+            .map_err(sqlite("read the hosting rows"))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(sqlite("read the hosting rows"))?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (id, body) = row.map_err(sqlite("read a hosting row"))?;
+            let corrupt = |source| StoreError::Corrupt {
+                what: "hosting row",
+                key: id.clone(),
+                source,
+            };
+            let poll_id: PollId =
+                serde_json::from_value(serde_json::Value::String(id.clone())).map_err(corrupt)?;
+            let hosting: Hosting = serde_json::from_str(&body).map_err(corrupt)?;
+            out.insert(poll_id, hosting);
+        }
+        Ok(out)
+    }
+
+    /// The ids of the polls their owner deleted.
+    pub fn load_deleted(&self) -> Result<Vec<PollId>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT id FROM deleted")
+            .map_err(sqlite("read the deleted polls"))?;
+        let rows = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(sqlite("read the deleted polls"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let id = row.map_err(sqlite("read a deleted poll"))?;
+            let poll_id = serde_json::from_value(serde_json::Value::String(id.clone())).map_err(
+                |source| StoreError::Corrupt {
+                    what: "deleted poll id",
+                    key: id,
+                    source,
+                },
+            )?;
+            out.push(poll_id);
+        }
+        Ok(out)
     }
 
     /// Commits `writes` in one transaction, durably. See the module docs for the order rules.
@@ -241,6 +303,26 @@ fn apply(tx: &Transaction<'_>, writes: &[Write]) -> Result<(), StoreError> {
                     .map_err(sqlite("delete a poll's records"))?;
                 tx.execute("DELETE FROM polls WHERE id = ?1", params![id])
                     .map_err(sqlite("delete a poll"))?;
+                tx.execute("DELETE FROM hosting WHERE poll_id = ?1", params![id])
+                    .map_err(sqlite("delete a poll's hosting"))?;
+            }
+            Write::Tombstone(poll_id) => {
+                tx.execute(
+                    "INSERT OR REPLACE INTO deleted (id) VALUES (?1)",
+                    params![poll_id.to_string()],
+                )
+                .map_err(sqlite("keep a deleted poll's id"))?;
+            }
+            Write::Hosting(poll_id, hosting) => {
+                let body = serde_json::to_string(hosting).map_err(|source| StoreError::Encode {
+                    what: "a hosting row",
+                    source,
+                })?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO hosting (poll_id, body) VALUES (?1, ?2)",
+                    params![poll_id.to_string(), body],
+                )
+                .map_err(sqlite("write a hosting row"))?;
             }
         }
     }

@@ -94,6 +94,16 @@ fn kinds(messages: &[Control]) -> Vec<&'static str> {
             Control::ListRequest => "list-request",
             Control::List { .. } => "list",
             Control::Heartbeat => "heartbeat",
+            Control::Delegation { .. } => "delegation",
+            Control::Move { .. } => "move",
+            Control::Records { .. } => "records",
+            Control::Prepare { .. } => "prepare",
+            Control::Prepared { .. } => "prepared",
+            Control::Activate { .. } => "activate",
+            Control::Activated { .. } => "activated",
+            Control::Abort { .. } => "abort",
+            Control::SnapshotRequest { .. } => "snapshot-request",
+            Control::Snapshot { .. } => "snapshot",
         })
         .collect()
 }
@@ -224,7 +234,9 @@ fn a_restored_hub_answers_resends_from_its_records() {
         match write {
             Write::Poll(p) => stored_poll = Some(*p),
             Write::Record(_, r) => records.push(r),
-            Write::DeletePoll(_) => unreachable!("nothing was deleted"),
+            Write::DeletePoll(_) | Write::Tombstone(_) | Write::Hosting(..) => {
+                unreachable!("nothing was deleted")
+            }
         }
     }
     let mut reloaded = Hub::new(identity(1), Limits::default());
@@ -787,7 +799,7 @@ fn a_hub_snapshot_verifies_and_a_restored_hub_can_still_export_it() {
         match write {
             Write::Poll(p) => poll = Some(*p),
             Write::Record(_, r) => records.push(r),
-            Write::DeletePoll(_) => unreachable!(),
+            Write::DeletePoll(_) | Write::Tombstone(_) | Write::Hosting(..) => unreachable!(),
         }
     }
     let mut reloaded = Hub::new(identity(1), Limits::default());
@@ -823,7 +835,10 @@ fn deleting_a_poll_writes_the_deletion_and_tells_only_its_subscribers() {
     cat.open(&mut hub);
 
     let step = hub.delete(poll_id());
-    assert_eq!(step.writes, [Write::DeletePoll(poll_id())]);
+    assert_eq!(
+        step.writes,
+        [Write::DeletePoll(poll_id()), Write::Tombstone(poll_id())]
+    );
     assert!(step.changed.contains(&poll_id()));
     let got = to(&step, ann.conn);
     assert!(

@@ -162,6 +162,7 @@ impl World {
             Output::Poll(p, notice) => self.notices.push((p, notice)),
             Output::List(polls) => self.lists.push(polls),
             Output::StateChanged | Output::Dropped(_) => {}
+            Output::Moved { .. } => panic!("no poll moves in these tests"),
         }
     }
 

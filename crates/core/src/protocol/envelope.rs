@@ -46,6 +46,20 @@ struct RawFrame {
     body: Option<String>,
 }
 
+/// Signs an arbitrary `body` text as `identity` and returns the envelope text (for documents
+/// that are not messages, [`crate::delegation`]).
+pub fn seal_body(identity: &Identity, body: &str) -> Result<String, ProtocolError> {
+    let frame = serde_json::to_string(&SealedFrame {
+        v: PROTOCOL_VERSION,
+        signer: identity.peer_id(),
+        sig: identity.sign(body.as_bytes()),
+        body,
+    })
+    .map_err(ProtocolError::Encode)?;
+    check_size(&frame)?;
+    Ok(frame)
+}
+
 /// Signs `message` as `identity` and returns the frame text to send.
 pub fn seal(identity: &Identity, message: &Message) -> Result<String, ProtocolError> {
     let body = serde_json::to_string(&Body {
@@ -70,6 +84,18 @@ pub fn open(
     text: &str,
     expected_signer: Option<&PeerId>,
 ) -> Result<(PeerId, Message), ProtocolError> {
+    let (signer, body) = open_body(text, expected_signer)?;
+    let message = parse_body(&body)?;
+    Ok((signer, message))
+}
+
+/// Opens an envelope up to its signature (2.4 steps 1–6) and returns the signer and the signed
+/// body text, unread: for documents that use the envelope but are not messages (a delegation,
+/// [`crate::delegation`]).
+pub fn open_body(
+    text: &str,
+    expected_signer: Option<&PeerId>,
+) -> Result<(PeerId, String), ProtocolError> {
     check_size(text)?;
     check_object(text).map_err(ProtocolError::BadJson)?;
     let raw: RawFrame = serde_json::from_str(text).map_err(ProtocolError::BadJson)?;
@@ -91,8 +117,7 @@ pub fn open(
     signer
         .verify(body.as_bytes(), &sig)
         .map_err(ProtocolError::BadSignature)?;
-    let message = parse_body(&body)?;
-    Ok((signer, message))
+    Ok((signer, body))
 }
 
 /// Opens a frame that arrived on the data connection from `remote`: it must be signed by

@@ -140,6 +140,12 @@ pub enum ErrorCode {
     /// The sender sent more frames than the hub accepts per second; the frame was dropped
     /// unread (so this error never names a command: resend it later).
     RateLimited,
+    /// A `hub:move` or `hub:prepare` whose delegation is not valid for the poll, or not newer
+    /// than the hub's current one (PROTOCOL.md §8.1).
+    BadDelegation,
+    /// A move did not complete: the target did not prepare in time; the poll stays where it was
+    /// (§8.4).
+    MoveFailed,
 }
 
 impl From<&Refusal> for ErrorCode {

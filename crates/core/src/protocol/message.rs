@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::ErrorCode;
 use crate::poll::CommandFields;
 use crate::poll::{
-    Change, Command, CommandId, Event, Outcome, Poll, PollId, PollStatus, PollView, Refusal,
-    Revision, Role,
+    Change, Command, CommandId, Event, Outcome, Poll, PollId, PollStatus, PollView,
+    ProcessedRecord, Refusal, Revision, Role,
 };
 use crate::wire::{required, unknown, WireError};
 use crate::PeerId;
@@ -31,7 +31,7 @@ pub const COMMAND_TYPES: [&str; 10] = [
 ];
 
 /// The `type`s of [`Control`] messages.
-pub const CONTROL_TYPES: [&str; 9] = [
+pub const CONTROL_TYPES: [&str; 19] = [
     "poll:state",
     "poll:event",
     "peer:discovery",
@@ -41,6 +41,16 @@ pub const CONTROL_TYPES: [&str; 9] = [
     "poll:list:request",
     "poll:list",
     "heartbeat",
+    "hub:delegation",
+    "hub:move",
+    "hub:records",
+    "hub:prepare",
+    "hub:prepared",
+    "hub:activate",
+    "hub:activated",
+    "hub:abort",
+    "snapshot:request",
+    "snapshot",
 ];
 
 /// Any message of the protocol.
@@ -158,6 +168,93 @@ pub enum Control {
     /// Either way: I am still here.
     #[serde(rename = "heartbeat")]
     Heartbeat,
+    /// Hub → participant: the current delegation of a poll (PROTOCOL.md §8.2): the sender's
+    /// credential when it names the sender, a redirect when it names another hub.
+    #[serde(rename = "hub:delegation")]
+    Delegation {
+        /// The poll.
+        poll_id: PollId,
+        /// The owner-signed delegation text ([`crate::delegation`]).
+        delegation: String,
+    },
+    /// Owner → the hub serving the poll: move it under this new delegation (§8.4).
+    #[serde(rename = "hub:move")]
+    Move {
+        /// The poll.
+        poll_id: PollId,
+        /// The new delegation, signed by the owner.
+        delegation: String,
+    },
+    /// Old hub → target hub: some of the poll's command records, before `hub:prepare`.
+    #[serde(rename = "hub:records")]
+    Records {
+        /// The poll.
+        poll_id: PollId,
+        /// The seq of the delegation being transferred.
+        seq: u64,
+        /// Command records (4.2), as the old hub stores them.
+        records: Vec<ProcessedRecord>,
+    },
+    /// Old hub → target hub: the poll, its chain and the new delegation; prepare to serve it.
+    #[serde(rename = "hub:prepare")]
+    Prepare {
+        /// The poll.
+        poll_id: PollId,
+        /// The new delegation (naming the target).
+        delegation: String,
+        /// The delegations the poll reached the old hub under, oldest first.
+        chain: Vec<String>,
+        /// The whole poll, as the old hub stores it.
+        poll_data: Box<Poll>,
+        /// How many records the `hub:records` before it carried.
+        record_count: u64,
+    },
+    /// Target → old hub: the poll is durably prepared (not served).
+    #[serde(rename = "hub:prepared")]
+    Prepared {
+        /// The poll.
+        poll_id: PollId,
+        /// The delegation's seq.
+        seq: u64,
+    },
+    /// Old hub → target: the move is committed; serve the poll.
+    #[serde(rename = "hub:activate")]
+    Activate {
+        /// The poll.
+        poll_id: PollId,
+        /// The delegation's seq.
+        seq: u64,
+    },
+    /// Target → old hub: serving it.
+    #[serde(rename = "hub:activated")]
+    Activated {
+        /// The poll.
+        poll_id: PollId,
+        /// The delegation's seq.
+        seq: u64,
+    },
+    /// Old hub → target: the move was abandoned; forget the prepared copy.
+    #[serde(rename = "hub:abort")]
+    Abort {
+        /// The poll.
+        poll_id: PollId,
+        /// The delegation's seq.
+        seq: u64,
+    },
+    /// Owner → the hub serving its poll: send me the poll's signed snapshot file (§8.7).
+    #[serde(rename = "snapshot:request")]
+    SnapshotRequest {
+        /// The poll.
+        poll_id: PollId,
+    },
+    /// Hub → owner: the signed snapshot file (PROTOCOL.md §7, §8.9) of the poll.
+    #[serde(rename = "snapshot")]
+    Snapshot {
+        /// The poll.
+        poll_id: PollId,
+        /// The file's text.
+        file: String,
+    },
 }
 
 impl Control {
@@ -242,6 +339,13 @@ struct ControlFields {
     message: Option<String>,
     since_revision: Option<Revision>,
     polls: Option<Vec<PollSummary>>,
+    delegation: Option<String>,
+    seq: Option<u64>,
+    records: Option<Vec<ProcessedRecord>>,
+    chain: Option<Vec<String>>,
+    poll_data: Option<Box<Poll>>,
+    record_count: Option<u64>,
+    file: Option<String>,
 }
 
 impl TryFrom<ControlFields> for Control {
@@ -282,6 +386,49 @@ impl TryFrom<ControlFields> for Control {
                 polls: required(f.polls, "polls")?,
             },
             "heartbeat" => Self::Heartbeat,
+            "hub:delegation" => Self::Delegation {
+                poll_id: required(f.poll_id, "pollId")?,
+                delegation: required(f.delegation, "delegation")?,
+            },
+            "hub:move" => Self::Move {
+                poll_id: required(f.poll_id, "pollId")?,
+                delegation: required(f.delegation, "delegation")?,
+            },
+            "hub:records" => Self::Records {
+                poll_id: required(f.poll_id, "pollId")?,
+                seq: required(f.seq, "seq")?,
+                records: required(f.records, "records")?,
+            },
+            "hub:prepare" => Self::Prepare {
+                poll_id: required(f.poll_id, "pollId")?,
+                delegation: required(f.delegation, "delegation")?,
+                chain: required(f.chain, "chain")?,
+                poll_data: required(f.poll_data, "pollData")?,
+                record_count: required(f.record_count, "recordCount")?,
+            },
+            "hub:prepared" => Self::Prepared {
+                poll_id: required(f.poll_id, "pollId")?,
+                seq: required(f.seq, "seq")?,
+            },
+            "hub:activate" => Self::Activate {
+                poll_id: required(f.poll_id, "pollId")?,
+                seq: required(f.seq, "seq")?,
+            },
+            "hub:activated" => Self::Activated {
+                poll_id: required(f.poll_id, "pollId")?,
+                seq: required(f.seq, "seq")?,
+            },
+            "hub:abort" => Self::Abort {
+                poll_id: required(f.poll_id, "pollId")?,
+                seq: required(f.seq, "seq")?,
+            },
+            "snapshot:request" => Self::SnapshotRequest {
+                poll_id: required(f.poll_id, "pollId")?,
+            },
+            "snapshot" => Self::Snapshot {
+                poll_id: required(f.poll_id, "pollId")?,
+                file: required(f.file, "file")?,
+            },
             other => return Err(unknown("type", other)),
         })
     }

@@ -22,7 +22,7 @@ pub(crate) use strict::check_object;
 #[cfg(test)]
 mod tests;
 
-pub use envelope::{check_sender, open, open_from, seal};
+pub use envelope::{check_sender, open, open_body, open_from, seal, seal_body};
 pub use error::{ErrorCode, ProtocolError};
 pub use message::{
     CommandFrame, Control, Message, PeerInfo, PollSummary, COMMAND_TYPES, CONTROL_TYPES,

@@ -127,7 +127,87 @@ fn examples() -> Vec<(Identity, Message)> {
             polls: vec![PollSummary::from(&joined)],
         }),
         (alice.clone(), Message::Control(Control::Heartbeat)),
+        // §8: Bob's peer serving Olga's poll.
+        c(Control::Delegation {
+            poll_id: poll_id(),
+            delegation: example_delegation().text().to_owned(),
+        }),
+        c(Control::Move {
+            poll_id: poll_id(),
+            delegation: example_delegation().text().to_owned(),
+        }),
+        c(Control::Records {
+            poll_id: poll_id(),
+            seq: 1,
+            records: vec![crate::poll::ProcessedRecord {
+                command_id: command_id(),
+                author: alice.peer_id().clone(),
+                outcome: Outcome::Acked {
+                    revision: Revision(1),
+                },
+                frame: None,
+            }],
+        }),
+        c(Control::Prepare {
+            poll_id: poll_id(),
+            delegation: example_delegation().text().to_owned(),
+            chain: Vec::new(),
+            poll_data: Box::new(joined.clone()),
+            record_count: 1,
+        }),
+        (
+            identity(3),
+            Message::Control(Control::Prepared {
+                poll_id: poll_id(),
+                seq: 1,
+            }),
+        ),
+        c(Control::Activate {
+            poll_id: poll_id(),
+            seq: 1,
+        }),
+        (
+            identity(3),
+            Message::Control(Control::Activated {
+                poll_id: poll_id(),
+                seq: 1,
+            }),
+        ),
+        c(Control::Abort {
+            poll_id: poll_id(),
+            seq: 1,
+        }),
+        (
+            owner.clone(),
+            Message::Control(Control::SnapshotRequest { poll_id: poll_id() }),
+        ),
+        (
+            identity(3),
+            Message::Control(Control::Snapshot {
+                poll_id: poll_id(),
+                file: crate::snapshot::export_served(
+                    &identity(3),
+                    &joined,
+                    &[],
+                    &[example_delegation()],
+                    NOW,
+                )
+                .unwrap(),
+            }),
+        ),
     ]
+}
+
+/// Olga's delegation of the example poll to Bob's peer (`seq` 1, from revision 1).
+fn example_delegation() -> crate::delegation::SignedDelegation {
+    crate::delegation::SignedDelegation::sign(
+        &identity(1),
+        poll_id(),
+        identity(3).peer_id().clone(),
+        1,
+        Revision(1),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -661,3 +661,146 @@ fn a_file_or_body_in_array_form_or_with_a_repeated_key_is_refused() {
         refused(&file)
     );
 }
+
+/// Olga's delegation of the first poll to peer `hub`.
+fn delegation(seq: u64, hub: u8, from: u64) -> SignedDelegation {
+    SignedDelegation::sign(
+        &olga(),
+        poll_id(),
+        identity(hub).peer_id().clone(),
+        seq,
+        Revision(from),
+    )
+    .unwrap()
+}
+
+/// The first poll of [`hub`] as a host (peer 4) serving it under `chain` would export it.
+fn served_file(chain: &[SignedDelegation], signer: &Identity) -> String {
+    let hub = hub();
+    let poll = hub.poll(&poll_id()).unwrap().clone();
+    // The records that moved with the poll: one applied vote per ballot, with its frame.
+    let records: Vec<ProcessedRecord> = {
+        let file = hub.snapshot(&poll_id(), NOW).unwrap();
+        let (_, body) = parts(&file);
+        body["ballots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, b)| ProcessedRecord {
+                command_id: cid(0x40 + i as u8),
+                author: b["voter"].as_str().unwrap().parse().unwrap(),
+                outcome: Outcome::Acked {
+                    revision: Revision(1 + i as u64),
+                },
+                frame: Some(b["frame"].as_str().unwrap().to_owned()),
+            })
+            .collect()
+    };
+    export_served(signer, &poll, &records, chain, NOW).unwrap()
+}
+
+fn with_delegations(file: &str, signer: &Identity, texts: &[&str]) -> String {
+    let (_, mut body) = parts(file);
+    body["delegations"] = json!(texts);
+    signed_by(signer, &body)
+}
+
+#[test]
+fn a_delegated_polls_snapshot_is_signed_by_its_hub_and_names_who_served_it() {
+    let chain = [
+        delegation(1, 4, 0),
+        delegation(2, 5, 1),
+        delegation(3, 4, 2),
+    ];
+    let served = served_file(&chain, &identity(4));
+    let verified = verify(&served).unwrap();
+    let id = |n: u8| identity(n).peer_id().clone();
+    assert_eq!(verified.served_by, [id(1), id(4), id(5), id(4)]);
+    assert_eq!(verified.signatures, 3);
+    // An own poll never moved: served by its owner alone, and no `delegations` in the file.
+    assert_eq!(verify(file()).unwrap().served_by, [id(1)]);
+    assert!(!file().contains("delegations"));
+    // Only the hub the chain ends at may export it.
+    assert!(matches!(
+        export_served(
+            &identity(5),
+            hub().poll(&poll_id()).unwrap(),
+            &[],
+            &chain,
+            NOW
+        ),
+        Err(ExportError::NotOwner)
+    ));
+}
+
+#[test]
+fn a_delegated_snapshot_with_a_broken_chain_is_refused() {
+    let host = identity(4);
+    let file = served_file(&[delegation(1, 4, 0)], &host);
+    let (d1, d2) = (delegation(1, 4, 0), delegation(2, 5, 0));
+    // No chain: the host is not the owner.
+    let none = with_delegations(&file, &host, &[]);
+    assert!(matches!(
+        refused(&none),
+        SnapshotError::OwnerMismatch { .. }
+    ));
+    // A chain ending at another hub.
+    let elsewhere = with_delegations(&file, &host, &[d1.text(), d2.text()]);
+    assert!(matches!(
+        refused(&elsewhere),
+        SnapshotError::NotServedBy { .. }
+    ));
+    // Out of order.
+    let d3 = delegation(3, 4, 0);
+    let swapped = with_delegations(&file, &host, &[d3.text(), d2.text()]);
+    assert!(matches!(
+        refused(&swapped),
+        SnapshotError::DelegationChain(_)
+    ));
+    // A delegation of another poll, or one signed by the host itself.
+    let other = SignedDelegation::sign(
+        &olga(),
+        other_poll(),
+        host.peer_id().clone(),
+        1,
+        Revision(0),
+    )
+    .unwrap();
+    let of_other = with_delegations(&file, &host, &[other.text()]);
+    assert!(matches!(
+        refused(&of_other),
+        SnapshotError::DelegationChain(_)
+    ));
+    let self_signed = crate::protocol::seal_body(
+        &host,
+        &format!(
+            r#"{{"v":1,"type":"poll:delegation","pollId":"{}","owner":"{}","hub":"{}","seq":1,"fromRevision":0}}"#,
+            poll_id(),
+            host.peer_id(),
+            host.peer_id()
+        ),
+    )
+    .unwrap();
+    let forged = with_delegations(&file, &host, &[&self_signed]);
+    assert!(matches!(
+        refused(&forged),
+        SnapshotError::DelegationChain(_)
+    ));
+    // A delegation from a revision the poll never reached.
+    let ahead = delegation(1, 4, 999);
+    let future = with_delegations(&file, &host, &[ahead.text()]);
+    assert!(matches!(
+        refused(&future),
+        SnapshotError::NotServedBy { .. }
+    ));
+    // Ballots are still checked against their voters' keys.
+    let (_, mut body) = parts(&file);
+    let i = entry_of(&body, &ann());
+    body["ballots"][i]["frame"] = body["ballots"][(i + 1) % 3]["frame"].clone();
+    let swapped_ballot = signed_by(&host, &body);
+    assert!(matches!(
+        refused(&swapped_ballot),
+        SnapshotError::BallotFrame { .. } | SnapshotError::BallotMismatch { .. }
+    ));
+}
