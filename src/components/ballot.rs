@@ -8,7 +8,9 @@
 
 use std::collections::BTreeSet;
 
-use starpoll_core::poll::{OptionId, PollKind, PollStatus, PollView, ResultsVisibility};
+use starpoll_core::poll::{
+    Answers, Command, OptionId, PollKind, PollStatus, PollView, ResultsVisibility,
+};
 use yew::prelude::*;
 
 /// Props of [`Ballot`].
@@ -18,8 +20,8 @@ pub struct BallotProps {
     pub view: std::rc::Rc<PollView>,
     /// Whether this browser may vote now (role, open, not waiting for a join).
     pub can_vote: bool,
-    /// Called with the whole new ballot.
-    pub on_vote: Callback<Vec<OptionId>>,
+    /// Called with the `poll:vote` that casts the whole new ballot.
+    pub on_vote: Callback<Command>,
     /// Options whose vote is not confirmed by the owner yet (shown with a pending mark).
     #[prop_or_default]
     pub pending: bool,
@@ -28,6 +30,12 @@ pub struct BallotProps {
 /// The options, tallies and vote controls.
 #[component]
 pub fn Ballot(props: &BallotProps) -> Html {
+    let on_vote = props
+        .on_vote
+        .reform(|option_ids: Vec<OptionId>| Command::CastVote {
+            option_ids,
+            answers: Answers::new(),
+        });
     let view = &props.view;
     let selection = use_state(|| None::<BTreeSet<OptionId>>);
     let multiple = matches!(view.kind, PollKind::Multiple { .. });
@@ -52,7 +60,7 @@ pub fn Ballot(props: &BallotProps) -> Html {
         let votes = tallies.and_then(|t| t.iter().find(|e| e.option_id == option.id).map(|e| e.votes));
         let picked = chosen.contains(&option.id);
         let onclick = {
-            let on_vote = props.on_vote.clone();
+            let on_vote = on_vote.clone();
             let selection = selection.clone();
             let chosen = chosen.clone();
             let id = option.id;
@@ -102,7 +110,7 @@ pub fn Ballot(props: &BallotProps) -> Html {
         }
     });
     let submit = if multiple {
-        let on_vote = props.on_vote.clone();
+        let on_vote = on_vote.clone();
         let selection_handle = selection.clone();
         let chosen_now = chosen.clone();
         let onclick = Callback::from(move |_: MouseEvent| {
@@ -148,7 +156,7 @@ pub fn Ballot(props: &BallotProps) -> Html {
         }
     });
     let withdraw = {
-        let on_vote = props.on_vote.clone();
+        let on_vote = on_vote.clone();
         let selection = selection.clone();
         Callback::from(move |_: MouseEvent| {
             selection.set(None);

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use starpoll_core::poll::{view_for, Command, OptionId, PollId, PollStatus, PollView, Role};
+use starpoll_core::poll::{view_for, Command, PollId, PollStatus, PollView, Role};
 use starpoll_core::protocol::PeerInfo;
 use starpoll_core::PeerId;
 use web_sys::HtmlSelectElement;
@@ -93,7 +93,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
             error.set(context.owner_command(poll_id, &command).err());
         })
     };
-    let on_vote = command.reform(|option_ids: Vec<OptionId>| Command::CastVote { option_ids });
+    let on_vote = command.clone();
     let open = hosted.poll.status == PollStatus::Open;
     let toggle = {
         let command = command.clone();
@@ -342,8 +342,8 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let can_vote = view.status == PollStatus::Open;
     let on_vote = {
         let context = context.clone();
-        Callback::from(move |option_ids: Vec<OptionId>| {
-            if let Err(e) = context.participant_command(poll_id, Command::CastVote { option_ids }) {
+        Callback::from(move |vote: Command| {
+            if let Err(e) = context.participant_command(poll_id, vote) {
                 gloo::console::error!(e);
             }
         })
@@ -393,7 +393,10 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
 fn describe(command: &Command) -> String {
     match command {
         Command::Join { display_name } => format!("joining as {display_name}"),
-        Command::CastVote { option_ids } if option_ids.is_empty() => "withdrawing your vote".into(),
+        Command::CastVote {
+            option_ids,
+            answers,
+        } if option_ids.is_empty() && answers.is_empty() => "withdrawing your vote".into(),
         Command::CastVote { .. } => "your vote".into(),
         Command::UpdateProfile { display_name } => format!("renaming yourself to {display_name}"),
         Command::AddOption { text } => format!("adding the option “{text}”"),

@@ -213,6 +213,7 @@ fn participant_message(rng: &mut Rng) -> Message {
             option_ids: (0..rng.below(4))
                 .map(|_| OptionId(rng.below(5) as u32))
                 .collect(),
+            answers: Default::default(),
         },
         2 => Command::UpdateProfile {
             display_name: format!("renamed {}", rng.below(1000)),

@@ -18,6 +18,7 @@
 
 mod apply;
 mod command;
+mod count;
 mod dedup;
 mod draft;
 mod ids;
@@ -30,7 +31,8 @@ mod tests;
 
 pub use apply::{apply, due_to_close, Change, Event};
 pub(crate) use command::CommandFields;
-pub use command::{Action, Command, Refusal};
+pub use command::{Action, BallotForm, Command, Refusal};
+pub use count::{best_slot, runoff, slot_tallies, Answer, Answers, Round, Runoff, SlotTally};
 pub use dedup::{Outcome, Processed, ProcessedCommands, ProcessedRecord};
 pub use draft::{DraftField, DraftProblem, MIN_OPTIONS};
 pub use ids::{CommandId, IdError, OptionId, PollId, Revision};
