@@ -1,5 +1,6 @@
 //! The options of a poll with their results, and the controls to vote: single choice votes on
-//! click; multiple choice toggles, then "Vote" casts the selection.
+//! click; multiple choice toggles, then "Vote" casts the selection. Date/time and ranked polls
+//! have their own ballots ([`ScheduleBallot`], [`RankedBallot`]); [`Ballot`] picks by kind.
 //!
 //! Results show, per option, a bar with the count and the percentage of ballots, who chose it
 //! (unless the poll is anonymous) and a "your vote" mark; when the poll's visibility setting hides
@@ -12,6 +13,9 @@ use starpoll_core::poll::{
     Answers, Command, OptionId, PollKind, PollStatus, PollView, ResultsVisibility,
 };
 use yew::prelude::*;
+
+use super::ranked_ballot::RankedBallot;
+use super::schedule_ballot::ScheduleBallot;
 
 /// Props of [`Ballot`].
 #[derive(Properties, PartialEq)]
@@ -27,9 +31,28 @@ pub struct BallotProps {
     pub pending: bool,
 }
 
-/// The options, tallies and vote controls.
+/// The ballot for the poll's kind.
 #[component]
 pub fn Ballot(props: &BallotProps) -> Html {
+    let BallotProps {
+        view,
+        can_vote,
+        on_vote,
+        pending,
+    } = props;
+    let (view, can_vote, on_vote, pending) = (view.clone(), *can_vote, on_vote.clone(), *pending);
+    match view.kind {
+        PollKind::Schedule => html! { <ScheduleBallot {view} {can_vote} {on_vote} {pending} /> },
+        PollKind::Ranked => html! { <RankedBallot {view} {can_vote} {on_vote} {pending} /> },
+        PollKind::Single | PollKind::Multiple { .. } => {
+            html! { <ChoiceBallot {view} {can_vote} {on_vote} {pending} /> }
+        }
+    }
+}
+
+/// The options, tallies and vote controls of a single- or multiple-choice poll.
+#[component]
+fn ChoiceBallot(props: &BallotProps) -> Html {
     let on_vote = props
         .on_vote
         .reform(|option_ids: Vec<OptionId>| Command::CastVote {

@@ -24,6 +24,7 @@ mod draft;
 mod ids;
 pub mod limits;
 mod model;
+mod slot;
 mod view;
 
 #[cfg(test)]
@@ -41,6 +42,7 @@ pub use model::{
     InvalidPoll, Member, NewcomerRole, OptionAdders, Poll, PollData, PollDraft, PollKind,
     PollOption, PollStatus, ResultsVisibility, Role, Settings,
 };
+pub use slot::{slot_label, SlotError, SlotInput};
 pub use view::{
     results_visible, tally, update_for, view_for, PollView, ResultsView, TallyEntry, Update,
     ViewError,
