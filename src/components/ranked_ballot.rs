@@ -19,9 +19,10 @@ fn move_button_id(option: OptionId, direction: &str) -> String {
 pub fn RankedBallot(props: &BallotProps) -> Html {
     let view = &props.view;
     let order = use_state(|| None::<Vec<OptionId>>);
-    let focus = use_state(|| None::<String>);
+    // The button to focus after the next render, with a counter so a repeat still refocuses.
+    let focus = use_state(|| None::<(u32, String)>);
     use_effect_with((*focus).clone(), |target| {
-        let element = target.as_ref().and_then(|id| {
+        let element = target.as_ref().and_then(|(_, id)| {
             web_sys::window()?
                 .document()?
                 .get_element_by_id(id)?
@@ -73,7 +74,8 @@ pub fn RankedBallot(props: &BallotProps) -> Html {
                 // Keep the focus on the option that moved, unless it reached the end.
                 let edge = (direction == "up" && to == 0) || (direction == "down" && to == last);
                 let keep = if edge { if direction == "up" { "down" } else { "up" } } else { direction };
-                focus.set(Some(move_button_id(id, keep)));
+                let count = focus.as_ref().map_or(0, |(n, _)| n.wrapping_add(1));
+                focus.set(Some((count, move_button_id(id, keep))));
             })
         };
         let text = text_of(id);

@@ -150,9 +150,15 @@ pub fn ScheduleBallot(props: &BallotProps) -> Html {
                         by.entry(*answer).or_default().push(name);
                     }
                 }
+                for names in by.values_mut() {
+                    names.sort();
+                }
                 let parts: Vec<String> = Answer::ALL
                     .iter()
-                    .filter_map(|a| by.get(a).map(|names| format!("{}: {}", a.label(), names.join(", "))))
+                    .filter_map(|a| {
+                        by.get(a)
+                            .map(|names| format!("{}: {}", a.label(), names.join(", ")))
+                    })
                     .collect();
                 html! {
                     <li>
