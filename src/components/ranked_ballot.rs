@@ -152,7 +152,8 @@ pub fn RankedBallot(props: &BallotProps) -> Html {
             }
         });
         html! {
-            <section class="runoff" aria-label="Instant-runoff count">
+            <section class="runoff" aria-labelledby="runoff-heading">
+                <h2 id="runoff-heading">{ "Result: instant runoff" }</h2>
                 { winner.unwrap_or_else(|| html! {
                     <p class="irv-winner hint" data-testid="irv-winner">{ "No ballots yet." }</p>
                 }) }

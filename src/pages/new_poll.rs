@@ -179,12 +179,7 @@ impl Form {
         if self.kind == KindChoice::Schedule {
             for (i, slot) in self.slots.iter().enumerate() {
                 if let (false, Err(why)) = (slot.is_blank(), slot.label()) {
-                    let why = why.to_string();
-                    let mut chars = why.chars();
-                    let why = chars
-                        .next()
-                        .map(|c| c.to_uppercase().chain(chars).collect::<String>() + ".")
-                        .unwrap_or_default();
+                    let why = why.sentence().to_owned();
                     problems.0.push((DraftField::Option(i), why));
                 }
             }
@@ -606,7 +601,8 @@ pub fn NewPoll() -> Html {
                         { if schedule { "Add a date or time" } else { "Add an option" } }
                     </button>
                 </fieldset>
-                <div class="field row" hidden={!matches!(form.kind, KindChoice::Single | KindChoice::Multiple)}>
+                if matches!(form.kind, KindChoice::Single | KindChoice::Multiple) {
+                <div class="field row">
                     <label>
                         <input type="checkbox" data-testid="poll-multi" checked={form.kind == KindChoice::Multiple} onchange={on_multi} />
                         { " Allow several choices" }
@@ -619,6 +615,7 @@ pub fn NewPoll() -> Html {
                     }
                     { field_error(problems.of(DraftField::Kind), "poll-max-error") }
                 </div>
+                }
                 <div class="field">
                     <label>
                         <input type="checkbox" data-testid="poll-unlisted" checked={form.unlisted} onchange={on_unlisted}

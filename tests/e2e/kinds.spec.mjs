@@ -103,6 +103,19 @@ test('a date/time poll: slots in time order, yes / if need be / no, and everyone
   await Promise.all(everyone.map((p) => expect(p.getByTestId('best-slot-text')).toHaveText(slotTexts[1])));
   await expect(owner.getByTestId('slot-0-counts').locator('.count')).toHaveText(['✓ 0', '~ 1', '✗ 2']);
 
+  // The owner adds a slot after the votes, with the same date and time inputs; it shows for
+  // everyone, unanswered, and Ann's saved answers keep their meaning.
+  await owner.getByTestId('add-slot-date').fill('2026-12-13');
+  await owner.getByTestId('add-slot-start').fill('12:00');
+  await expect(owner.getByTestId('add-slot-preview')).toHaveText('Adds “Sun 2026-12-13 12:00” (at the end of the list).');
+  await owner.getByTestId('add-option-submit').click();
+  await Promise.all(
+    everyone.map((p) => expect(p.getByTestId('slot-3').locator('.text')).toHaveText('Sun 2026-12-13 12:00')),
+  );
+  await expect(ann.getByTestId('slot-3-counts').locator('.count')).toHaveText(['✓ 0', '~ 0', '✗ 0']);
+  await expect(ann.getByTestId('vote-hint')).toHaveText('1 slot not answered.');
+  await expect(ann.getByTestId('my-answer-2')).toHaveText('you: yes');
+
   await owner.getByTestId('voters').locator('summary').click();
   await screens('schedule', [['participant', ann], ['owner', owner]]);
 });
@@ -167,6 +180,9 @@ test('a ranked poll: rankings by buttons and keyboard, and everyone sees the sam
   await expect(ann.getByTestId('vote-hint')).toHaveText('Your ranking is saved.');
   await Promise.all(everyone.map((p) => expect(p.getByTestId('pending-badge')).toHaveCount(0)));
 
+  await ann.getByTestId('voters').locator('summary').click();
+  await screens('ranked', [['participant', ann], ['owner', owner]]);
+
   // Bob moves Pizza to the top: Pizza now has a first-round majority.
   await bob.getByTestId('rank-2-up').click();
   await bob.getByTestId('rank-1-up').click();
@@ -177,6 +193,4 @@ test('a ranked poll: rankings by buttons and keyboard, and everyone sees the sam
       expect(p.getByTestId('irv-round-2')).toHaveCount(0),
     ]),
   );
-  await ann.getByTestId('voters').locator('summary').click();
-  await screens('ranked', [['participant', ann], ['owner', owner]]);
 });

@@ -34,6 +34,18 @@ pub enum SlotError {
     EndBeforeStart,
 }
 
+impl SlotError {
+    /// The reason as a sentence for a form ("Pick a date.").
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Self::NoDate => "Pick a date.",
+            Self::BadDate => "That is not a date.",
+            Self::BadTime => "That is not a time.",
+            Self::EndBeforeStart => "The end must come after the start.",
+        }
+    }
+}
+
 impl SlotInput {
     /// Whether nothing was filled in (a blank row, skipped like a blank option).
     pub fn is_blank(&self) -> bool {
