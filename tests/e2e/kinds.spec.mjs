@@ -6,8 +6,26 @@
 // (rank-N-up/down, by mouse and by keyboard) and everyone converges on the same instant-runoff
 // rounds (irv-round-K) and winner (irv-winner-text). Screenshots at 390 and 1280 px, light and
 // dark, go to test-results/screens/kinds-*.png.
-import { test, expect } from './fixtures.mjs';
+import { readFile } from 'node:fs/promises';
+import { test, expect, appUrl } from './fixtures.mjs';
 import { openUser, joinByLink } from './app.mjs';
+
+/** Clicks `testid` and returns the downloaded file's text. */
+async function download(page, testid) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
+  return readFile(await file.path(), 'utf8');
+}
+
+/** Checks a snapshot file on /verify in a fresh, offline browser; returns that page. */
+async function verifyOffline(newUser, text) {
+  const checker = await (await newUser()).newPage();
+  await checker.goto(appUrl('/verify'));
+  await expect(checker.getByTestId('verify-file')).toBeVisible();
+  await checker.context().setOffline(true);
+  await checker.getByTestId('verify-file').setInputFiles({ name: 'snapshot.json', mimeType: 'application/json', buffer: Buffer.from(text) });
+  await expect(checker.getByTestId('verify-result')).toHaveAttribute('data-state', 'valid');
+  return checker;
+}
 
 async function screens(prefix, pages) {
   for (const [name, width, height] of [['phone', 390, 844], ['desktop', 1280, 900]]) {
@@ -116,6 +134,23 @@ test('a date/time poll: slots in time order, yes / if need be / no, and everyone
   await expect(ann.getByTestId('vote-hint')).toHaveText('1 slot not answered.');
   await expect(ann.getByTestId('my-answer-2')).toHaveText('you: yes');
 
+  // The CSV: counts per slot with the best one marked, then every voter's answers.
+  const csv = await download(ann, 'export-csv');
+  expect(csv.split('\r\n').slice(0, 6)).toEqual([
+    'Slot,Yes,If need be,No,Best',
+    'Thu 2026-12-10 18:00,0,1,2,',
+    'Fri 2026-12-11 19:00–21:00,2,1,0,best',
+    'Sat 2026-12-12,2,0,1,',
+    'Sun 2026-12-13 12:00,0,0,0,',
+    '',
+  ]);
+  expect(csv).toContain('Ann,no,if need be,yes,\r\n');
+  // The signed snapshot proves every answer and verifies offline.
+  const snapshot = await download(owner, 'export-snapshot');
+  const checker = await verifyOffline(newUser, snapshot);
+  await expect(checker.getByTestId('verify-result')).toContainText('all 3 ballot signature(s)');
+  await expect(checker.getByTestId('verified-summary')).toHaveText('Best slot (most yes + if need be): Fri 2026-12-11 19:00–21:00');
+
   await owner.getByTestId('voters').locator('summary').click();
   await screens('schedule', [['participant', ann], ['owner', owner]]);
 });
@@ -179,6 +214,23 @@ test('a ranked poll: rankings by buttons and keyboard, and everyone sees the sam
   await expect.poll(() => ranking(ann)).toEqual(['Tacos', 'Sushi', 'Pizza', 'Curry']);
   await expect(ann.getByTestId('vote-hint')).toHaveText('Your ranking is saved.');
   await Promise.all(everyone.map((p) => expect(p.getByTestId('pending-badge')).toHaveCount(0)));
+
+  const csv = await download(bob, 'export-csv');
+  expect(csv).toBe(
+    'Round,Pizza,Sushi,Tacos,Curry,Exhausted,Eliminated\r\n' +
+      '1,1,1,1,0,0,Curry\r\n' +
+      '2,1,1,1,,0,Tacos\r\n' +
+      '3,1,2,,,0,\r\n' +
+      'Winner,Sushi\r\n' +
+      '\r\n' +
+      'Voter,Rank 1,Rank 2,Rank 3,Rank 4\r\n' +
+      'Ann,Tacos,Sushi,Pizza,Curry\r\n' +
+      'Bob,Sushi,Tacos,Pizza,Curry\r\n' +
+      'Olga,Pizza,Tacos,Sushi,Curry\r\n',
+  );
+  const snapshot = await download(owner, 'export-snapshot');
+  const checker = await verifyOffline(newUser, snapshot);
+  await expect(checker.getByTestId('verified-summary')).toHaveText('Instant-runoff winner: Sushi (round 3)');
 
   await ann.getByTestId('voters').locator('summary').click();
   await screens('ranked', [['participant', ann], ['owner', owner]]);
