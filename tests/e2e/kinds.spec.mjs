@@ -6,7 +6,9 @@
 // (rank-N-up/down, by mouse and by keyboard) and everyone converges on the same instant-runoff
 // rounds (irv-round-K) and winner (irv-winner-text). Screenshots at 390 and 1280 px, light and
 // dark, go to test-results/screens/kinds-*.png.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { test, expect, appUrl } from './fixtures.mjs';
 import { openUser, joinByLink } from './app.mjs';
 
@@ -27,6 +29,18 @@ async function verifyOffline(newUser, text) {
   return checker;
 }
 
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page as it is. */
+async function seriousViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
+}
+
+/** Screenshots at 390 and 1280 px, light and dark; axe finds nothing serious in either scheme. */
 async function screens(prefix, pages) {
   for (const [name, width, height] of [['phone', 390, 844], ['desktop', 1280, 900]]) {
     for (const scheme of ['light', 'dark']) {
@@ -34,6 +48,7 @@ async function screens(prefix, pages) {
         await page.setViewportSize({ width, height });
         await page.emulateMedia({ colorScheme: scheme });
         await page.screenshot({ path: `test-results/screens/kinds-${prefix}-${who}-${name}-${scheme}.png`, fullPage: true });
+        if (name === 'phone') expect(await seriousViolations(page), `${prefix} ${who} ${scheme}`).toEqual([]);
       }
     }
   }
