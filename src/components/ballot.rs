@@ -29,6 +29,9 @@ pub struct BallotProps {
     /// Options whose vote is not confirmed by the owner yet (shown with a pending mark).
     #[prop_or_default]
     pub pending: bool,
+    /// Why this browser may not vote, shown under the options (e.g. a viewer's role).
+    #[prop_or_default]
+    pub cannot_vote_because: Option<AttrValue>,
 }
 
 /// The ballot for the poll's kind.
@@ -39,13 +42,24 @@ pub fn Ballot(props: &BallotProps) -> Html {
         can_vote,
         on_vote,
         pending,
+        cannot_vote_because,
     } = props;
-    let (view, can_vote, on_vote, pending) = (view.clone(), *can_vote, on_vote.clone(), *pending);
+    let (view, can_vote, on_vote, pending, cannot_vote_because) = (
+        view.clone(),
+        *can_vote,
+        on_vote.clone(),
+        *pending,
+        cannot_vote_because.clone(),
+    );
     match view.kind {
-        PollKind::Schedule => html! { <ScheduleBallot {view} {can_vote} {on_vote} {pending} /> },
-        PollKind::Ranked => html! { <RankedBallot {view} {can_vote} {on_vote} {pending} /> },
+        PollKind::Schedule => {
+            html! { <ScheduleBallot {view} {can_vote} {on_vote} {pending} {cannot_vote_because} /> }
+        }
+        PollKind::Ranked => {
+            html! { <RankedBallot {view} {can_vote} {on_vote} {pending} {cannot_vote_because} /> }
+        }
         PollKind::Single | PollKind::Multiple { .. } => {
-            html! { <ChoiceBallot {view} {can_vote} {on_vote} {pending} /> }
+            html! { <ChoiceBallot {view} {can_vote} {on_vote} {pending} {cannot_vote_because} /> }
         }
     }
 }
@@ -79,6 +93,15 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
     };
     let named = view.results.as_ref().and_then(|r| r.ballots.as_ref());
     let open = view.status == PollStatus::Open;
+    // A closed poll's result: the option(s) with the most votes, if anyone voted.
+    let most = tallies
+        .and_then(|t| t.iter().map(|e| e.votes).max())
+        .unwrap_or(0);
+    let winner = |id: OptionId| {
+        !open
+            && most > 0
+            && tallies.is_some_and(|t| t.iter().any(|e| e.option_id == id && e.votes == most))
+    };
     let rows = view.options.iter().enumerate().map(|(i, option)| {
         let votes = tallies.and_then(|t| t.iter().find(|e| e.option_id == option.id).map(|e| e.votes));
         let picked = chosen.contains(&option.id);
@@ -107,15 +130,17 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
         // The accessible name is the visible text with a hidden verb before it, so speech input
         // ("click Sushi") and screen readers agree; `aria-pressed` tells whether it is chosen.
         let verb = if multiple { "Choose " } else { "Vote for " };
+        let won = winner(option.id);
         html! {
-            <li class={classes!("option", picked.then_some("picked"))}>
+            <li class={classes!("option", picked.then_some("picked"), won.then_some("winner"))}>
                 <button type="button" class="choice" data-testid={format!("vote-option-{i}")}
                     aria-pressed={picked.to_string()}
                     disabled={!props.can_vote} {onclick}>
                     <span class="mark" aria-hidden="true">{ if picked { "✓" } else { "" } }</span>
                     <span class="sr-only">{ verb }</span>
-                    <span class="text">{ option.text.clone() }</span>
+                    <span class="text" dir="auto">{ option.text.clone() }</span>
                     if is_mine { <span class="badge mine small" data-testid={format!("my-vote-{i}")}>{ "your vote" }</span> }
+                    if won { <span class="badge ok small" data-testid={format!("winner-{i}")}>{ "most votes" }</span> }
                     if picked && mine.contains(&option.id) && props.pending {
                         <span class="hint pending-mark" data-testid={format!("vote-pending-{i}")}>{ "sending…" }</span>
                     }
@@ -187,8 +212,11 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
         })
     };
     html! {
-        <div class="ballot">
-            <ul class="options" aria-label="Options">{ for rows }</ul>
+        <div class={classes!("ballot", (!open).then_some("closed"))}>
+            if !open && view.results.is_some() {
+                <p class="final-results" data-testid="final-results">{ "Final results" }</p>
+            }
+            <ul class="options" aria-label={if open { "Options" } else { "Final results" }}>{ for rows }</ul>
             { submit }
             if let Some(results) = &view.results {
                 <p class="hint" data-testid="results-summary">{ {
@@ -205,7 +233,10 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
                     { "Withdraw my vote" }
                 </button>
             }
-            if !open { <p class="hint" data-testid="poll-closed">{ "This poll is closed." }</p> }
+            if !open { <p class="hint" data-testid="poll-closed">{ "This poll is closed: these results are final unless the owner reopens it." }</p> }
+            if let (true, Some(why)) = (open, &props.cannot_vote_because) {
+                <p class="hint" data-testid="vote-disabled-reason">{ why.clone() }</p>
+            }
             if view.results.is_none() {
                 <p class="hint" data-testid="results-hidden">{ match view.settings.results {
                     ResultsVisibility::AfterVoting => "Results show once you have voted.",

@@ -1,4 +1,5 @@
-//! A button that copies a text to the clipboard and says whether it worked.
+//! A button that copies a text to the clipboard and says whether it worked; "Copied" fades
+//! out after a moment, so a second copy says it again.
 
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use yew::prelude::*;
@@ -37,6 +38,16 @@ async fn write_clipboard(text: &str) -> Result<(), JsError> {
 #[component]
 pub fn CopyButton(props: &CopyButtonProps) -> Html {
     let outcome = use_state(|| Outcome::Idle);
+    {
+        // Dropping the timer (a newer outcome, or leaving the page) cancels it.
+        let outcome = outcome.clone();
+        use_effect_with((*outcome).clone(), move |now| {
+            let timer = (*now == Outcome::Copied).then(|| {
+                gloo::timers::callback::Timeout::new(2_500, move || outcome.set(Outcome::Idle))
+            });
+            move || drop(timer)
+        });
+    }
     let onclick = {
         let outcome = outcome.clone();
         let text = props.text.clone();
@@ -53,7 +64,9 @@ pub fn CopyButton(props: &CopyButtonProps) -> Html {
     };
     let status = match &*outcome {
         Outcome::Idle => html! {},
-        Outcome::Copied => html! { <span class="hint ok">{ "Copied" }</span> },
+        Outcome::Copied => {
+            html! { <span class="hint ok fade-out" data-testid="copied">{ "Copied" }</span> }
+        }
         Outcome::Failed(why) => {
             html! { <span class="hint error">{ format!("Could not copy: {why}") }</span> }
         }

@@ -210,7 +210,10 @@ pub fn RankedBallot(props: &BallotProps) -> Html {
                     { "Withdraw my vote" }
                 </button>
             }
-            if view.status != PollStatus::Open { <p class="hint" data-testid="poll-closed">{ "This poll is closed." }</p> }
+            if view.status != PollStatus::Open { <p class="hint" data-testid="poll-closed">{ "This poll is closed: these results are final unless the owner reopens it." }</p> }
+            if let (true, Some(why)) = (view.status == PollStatus::Open, &props.cannot_vote_because) {
+                <p class="hint" data-testid="vote-disabled-reason">{ why.clone() }</p>
+            }
             { rounds.unwrap_or_default() }
             if view.results.is_none() {
                 <p class="hint" data-testid="results-hidden">{ "The count is hidden for now." }</p>

@@ -203,7 +203,10 @@ pub fn ScheduleBallot(props: &BallotProps) -> Html {
                     { "Withdraw my answers" }
                 </button>
             }
-            if view.status != PollStatus::Open { <p class="hint" data-testid="poll-closed">{ "This poll is closed." }</p> }
+            if view.status != PollStatus::Open { <p class="hint" data-testid="poll-closed">{ "This poll is closed: these results are final unless the owner reopens it." }</p> }
+            if let (true, Some(why)) = (view.status == PollStatus::Open, &props.cannot_vote_because) {
+                <p class="hint" data-testid="vote-disabled-reason">{ why.clone() }</p>
+            }
             if view.results.is_none() {
                 <p class="hint" data-testid="results-hidden">{ "The counts are hidden for now." }</p>
             }

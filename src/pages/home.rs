@@ -79,17 +79,21 @@ fn my_poll_item(me: &str, poll: &Poll, connected: Option<usize>, voted: bool) ->
     let members = poll.members.len().saturating_sub(1);
     let plural = if members == 1 { "" } else { "s" };
     let connected = connected.map_or_else(String::new, |n| format!(" · {n} connected now"));
+    let ballots = poll.ballots.len();
+    let votes = format!("{ballots} vote{}", if ballots == 1 { "" } else { "s" });
+    let created = crate::time::date_time(poll.created_at);
     html! {
         <li>
             <Link to={Route::Poll { owner: me.to_owned(), poll: poll.id.to_string() }} classes="poll-list-item-link">
                 <span data-testid="poll-list-item" data-poll-id={poll.id.to_string()} class="poll-list-item">
-                    <span class="title">{ poll.title.clone() }</span>
+                    <span class="title" dir="auto">{ poll.title.clone() }</span>
                     <span class={classes!("badge", (poll.status == PollStatus::Open).then_some("ok"))} data-testid="poll-list-status">
                         { if poll.status == PollStatus::Open { "open" } else { "closed" } }
                     </span>
                     <span class="badge" data-testid="poll-list-vote">{ if voted { "you voted" } else { "not voted" } }</span>
+                    <span class="hint" data-testid="poll-list-votes">{ votes }</span>
                     <span class="hint">
-                        { format!("you host it · {members} participant{plural}{connected}") }
+                        { format!("you host it · created {created} · {members} participant{plural}{connected}") }
                     </span>
                 </span>
             </Link>
@@ -137,22 +141,33 @@ fn PollLists() -> Html {
     };
     let me = ready.identity.peer_id().to_string();
     let me_id = ready.identity.peer_id();
-    let mine: Vec<Html> = match &ready.hub {
+    // Open polls first, then the newest.
+    let order = |a: &&Poll, b: &&Poll| {
+        (
+            a.status != PollStatus::Open,
+            std::cmp::Reverse(a.created_at),
+        )
+            .cmp(&(
+                b.status != PollStatus::Open,
+                std::cmp::Reverse(b.created_at),
+            ))
+    };
+    let mut hosted: Vec<(&Poll, Option<usize>)> = match &ready.hub {
         Some(hub) => hub
             .polls
             .values()
-            .map(|hosted| {
-                let connected = hosted.present.len().saturating_sub(1);
-                let voted = hosted.poll.ballots.contains_key(me_id);
-                my_poll_item(&me, &hosted.poll, Some(connected), voted)
-            })
+            .map(|h| (&h.poll, Some(h.present.len().saturating_sub(1))))
             .collect(),
-        None if ready.network.is_other_tab() => stored
-            .iter()
-            .map(|poll| my_poll_item(&me, poll, None, poll.ballots.contains_key(me_id)))
-            .collect(),
+        None if ready.network.is_other_tab() => stored.iter().map(|p| (p, None)).collect(),
         None => Vec::new(),
     };
+    hosted.sort_by(|a, b| order(&a.0, &b.0));
+    let mine: Vec<Html> = hosted
+        .into_iter()
+        .map(|(poll, connected)| {
+            my_poll_item(&me, poll, connected, poll.ballots.contains_key(me_id))
+        })
+        .collect();
     let others: Vec<Html> = joined
         .iter()
         .map(|j| {
@@ -173,7 +188,7 @@ fn PollLists() -> Html {
                 <li>
                     <Link to={Route::Poll { owner: j.owner.to_string(), poll: j.poll_id.to_string() }} classes="poll-list-item-link">
                         <span data-testid="poll-list-item" data-poll-id={j.poll_id.to_string()} class="poll-list-item">
-                            <span class="title">{ title }</span>
+                            <span class="title" dir="auto">{ title }</span>
                             if let Some(open) = open {
                                 <span class={classes!("badge", open.then_some("ok"))} data-testid="poll-list-status">
                                     { if open { "open" } else { "closed" } }

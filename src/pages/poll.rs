@@ -230,6 +230,8 @@ struct ParticipantViewProps {
 #[component]
 fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let context = use_context::<AppContext>();
+    // A first vote by someone without a name waits here while the page asks for one.
+    let asking_name = use_state(|| None::<Command>);
     let active = context
         .as_ref()
         .is_some_and(|c| matches!(c.state(), AppState::Ready(r) if r.hub.is_some()));
@@ -338,9 +340,14 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         };
     };
     let role = view.members.get(me).map(|m| m.role);
-    // The owner decides: a viewer's vote is sent and refused with the owner's reason.
-    let can_vote = view.status == PollStatus::Open;
-    let on_vote = {
+    // A viewer's buttons are disabled with the reason (the owner would refuse the vote anyway);
+    // a participant still joining may vote: the vote waits in the outbox behind the join.
+    let may_vote = role.is_none_or(|r| r.may_vote());
+    let can_vote = view.status == PollStatus::Open && may_vote;
+    let cannot_vote_because = (!may_vote).then(|| {
+        AttrValue::from("You can watch this poll but not vote: the owner has not let you vote yet.")
+    });
+    let vote = {
         let context = context.clone();
         Callback::from(move |vote: Command| {
             if let Err(e) = context.participant_command(poll_id, vote) {
@@ -348,6 +355,31 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             }
         })
     };
+    let nameless = ready.profile.display_name.trim().is_empty();
+    let on_vote = {
+        let (vote, asking_name) = (vote.clone(), asking_name.clone());
+        Callback::from(move |ballot: Command| {
+            if nameless {
+                asking_name.set(Some(ballot));
+            } else {
+                vote.emit(ballot);
+            }
+        })
+    };
+    let name_prompt = (*asking_name).clone().map(|choices| {
+        let on_name = {
+            let (context, vote, asking_name) = (context.clone(), vote.clone(), asking_name.clone());
+            let choices = choices.clone();
+            Callback::from(move |name: Option<String>| {
+                if let Some(name) = name {
+                    context.set_display_name(name);
+                }
+                vote.emit(choices.clone());
+                asking_name.set(None);
+            })
+        };
+        html! { <NamePrompt {on_name} /> }
+    });
     let may_add = role.is_some_and(|r| r.may_add_options(view.settings.option_adders));
     let on_command = {
         let context = context.clone();
@@ -379,13 +411,69 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
                 ) }</p>
             }
             <p class="hint" data-testid="my-role">{ role_note }</p>
-            <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} />
+            <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} {cannot_vote_because} />
+            { name_prompt.unwrap_or_default() }
             <OptionsEditor view={view.clone()} {may_add} {on_command} />
             { pending_list.unwrap_or_default() }
             <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
             <Export view={view.clone()} />
             <Leave poll={poll_id} pending={pending_count} />
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct NamePromptProps {
+    /// Called with the name typed, or `None` to vote without one.
+    on_name: Callback<Option<String>>,
+}
+
+/// Asks for a name the first time someone without one votes, so others see who voted rather
+/// than a made-up "Guest".
+#[component]
+fn NamePrompt(props: &NamePromptProps) -> Html {
+    let name = use_state(String::new);
+    let input = use_node_ref();
+    {
+        let input = input.clone();
+        use_effect_with((), move |_| {
+            if let Some(input) = input.cast::<web_sys::HtmlInputElement>() {
+                let _ = input.focus();
+            }
+        });
+    }
+    let oninput = {
+        let name = name.clone();
+        Callback::from(move |e: InputEvent| {
+            name.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .value(),
+            )
+        })
+    };
+    let onsubmit = {
+        let (name, on_name) = (name.clone(), props.on_name.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let typed = name.trim().to_owned();
+            on_name.emit((!typed.is_empty()).then_some(typed));
+        })
+    };
+    let skip = {
+        let on_name = props.on_name.clone();
+        Callback::from(move |_: MouseEvent| on_name.emit(None))
+    };
+    html! {
+        <form class="notice name-prompt" data-testid="name-prompt" {onsubmit}>
+            <label for="name-prompt-input">{ "Your name, so others in this poll see who voted" }</label>
+            <div class="peer-id-row">
+                <input id="name-prompt-input" data-testid="name-prompt-input" type="text" dir="auto" ref={input}
+                    maxlength={starpoll_core::poll::limits::MAX_DISPLAY_NAME_CHARS.to_string()}
+                    value={(*name).clone()} {oninput} autocomplete="name" />
+                <button type="submit" data-testid="name-prompt-submit" disabled={name.trim().is_empty()}>{ "Vote" }</button>
+                <button type="button" class="secondary" data-testid="name-prompt-skip" onclick={skip}>{ "Vote without a name" }</button>
+            </div>
+        </form>
     }
 }
 
@@ -417,6 +505,21 @@ struct HeaderProps {
 #[component]
 fn Header(props: &HeaderProps) -> Html {
     let view = &props.view;
+    {
+        // The poll's title in the browser tab while its page is open.
+        let title = view.title.clone();
+        use_effect_with(title, |title| {
+            let document = web_sys::window().and_then(|w| w.document());
+            if let Some(document) = &document {
+                document.set_title(&format!("{title} · starpoll"));
+            }
+            move || {
+                if let Some(document) = document {
+                    document.set_title("starpoll");
+                }
+            }
+        });
+    }
     let owner_name = view
         .members
         .get(&view.owner)
@@ -424,12 +527,12 @@ fn Header(props: &HeaderProps) -> Html {
         .unwrap_or_default();
     html! {
         <header class="poll-header">
-            <h1 data-testid="poll-heading">{ view.title.clone() }</h1>
+            <h1 data-testid="poll-heading" dir="auto">{ view.title.clone() }</h1>
             if !view.description.is_empty() {
-                <p class="description" data-testid="poll-description-text">{ view.description.clone() }</p>
+                <p class="description" data-testid="poll-description-text" dir="auto">{ view.description.clone() }</p>
             }
             <p class="hint">
-                { format!("Hosted by {owner_name}") }
+                { "Hosted by " }<bdi>{ owner_name }</bdi>
                 <span data-testid="poll-state">{ if view.status == PollStatus::Closed { " · closed" } else { " · open" } }</span>
                 if let (Some(at), PollStatus::Open) = (view.deadline, view.status) {
                     <span data-testid="poll-deadline-text">{ format!(" · closes by itself at {}", date_time(at)) }</span>
@@ -437,7 +540,7 @@ fn Header(props: &HeaderProps) -> Html {
             </p>
             <p class="hint" data-testid="privacy-note">{
                 if view.settings.anonymous {
-                    "Anonymous poll: participants see only the tallies. The owner's browser receives every ballot (it checks and counts them)."
+                    "Anonymous towards other participants: they see only the tallies. Not towards the owner: the owner's browser receives your ballot under your name, and the owner can export a signed snapshot that names every voter and their choice."
                 } else {
                     "Everyone in this poll sees who voted for what. The owner's browser receives every ballot."
                 }
@@ -459,6 +562,35 @@ struct MembersProps {
 /// Members with names, roles, and who is connected now.
 #[component]
 fn Members(props: &MembersProps) -> Html {
+    // The owner's page: who joined as a viewer and waits to be let vote.
+    let waiting: Vec<_> = props
+        .view
+        .members
+        .iter()
+        .filter(|(_, m)| m.role == Role::Viewer)
+        .collect();
+    let waiting = match (&props.on_role, waiting.is_empty()) {
+        (Some(on_role), false) => html! {
+            <div class="notice" data-testid="waiting-voters">
+                <p>{ format!("Waiting for your permission to vote ({}):", waiting.len()) }</p>
+                <ul class="waiting-list">
+                    { for waiting.into_iter().map(|(peer, member)| {
+                        let on_role = on_role.clone();
+                        let peer = peer.clone();
+                        let allow = Callback::from(move |_: MouseEvent| on_role.emit((peer.clone(), Role::Voter)));
+                        html! {
+                            <li data-testid="waiting-voter">
+                                <span dir="auto">{ member.display_name.clone() }</span>{ " " }
+                                <button type="button" class="secondary small" data-testid="allow-vote" onclick={allow}
+                                    aria-label={format!("Let {} vote", member.display_name)}>{ "Let vote" }</button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+            </div>
+        },
+        _ => html! {},
+    };
     let rows = props.view.members.iter().map(|(peer, member)| {
         let online = props.present.iter().any(|p| p.peer_id == *peer);
         let role = match (&props.on_role, member.role) {
@@ -487,7 +619,7 @@ fn Members(props: &MembersProps) -> Html {
         html! {
             <li class="member" data-testid="member" data-peer-id={peer.to_string()}>
                 <span class={classes!("dot", online.then_some("online"))} role="img" aria-label={if online { "connected" } else { "not connected" }}></span>
-                <span class="name">{ member.display_name.clone() }</span>
+                <span class="name" dir="auto">{ member.display_name.clone() }</span>
                 { role }
             </li>
         }
@@ -498,6 +630,7 @@ fn Members(props: &MembersProps) -> Html {
                 { "Participants " }
                 <span class="hint">{ "(" }<span data-testid="participant-count">{ props.participants }</span>{ " connected now)" }</span>
             </h2>
+            { waiting }
             <ul data-testid="members-list">{ for rows }</ul>
         </section>
     }
@@ -524,7 +657,7 @@ fn Export(props: &ExportProps) -> Html {
     let csv = {
         let (error, view, stem) = (error.clone(), view.clone(), stem.clone());
         Callback::from(move |_: MouseEvent| {
-            let result = starpoll_core::export::results_csv(&view)
+            let result = starpoll_core::export::results_file(&view, crate::random::now_ms())
                 .map_err(|e| e.to_string())
                 .and_then(|text| {
                     files::download(&format!("{stem}-results.csv"), "text/csv", &text)

@@ -54,9 +54,15 @@ test('the results CSV matches the tallies, for the owner and a participant', asy
     await expect(page.getByTestId('tally-1')).toHaveText('2');
     const { name, text } = await download(page, 'export-csv');
     expect(name).toBe('lunch-friday-results.csv');
-    const rows = parseCsv(text);
-    expect(rows[0]).toEqual(['Option', 'Votes', 'Percent', 'Voters']);
-    const body = rows.slice(1);
+    // A BOM first (spreadsheets then read UTF-8), the poll and the export time, an empty row.
+    expect(text.startsWith('\uFEFF')).toBe(true);
+    const rows = parseCsv(text.slice(1));
+    expect(rows[0]).toEqual(['Poll', 'Lunch, "Friday"']);
+    expect(rows[1][0]).toBe('Exported');
+    expect(Math.abs(Date.parse(rows[1][1]) - Date.now())).toBeLessThan(120_000);
+    expect(rows[2]).toEqual(['']);
+    expect(rows[3]).toEqual(['Option', 'Votes', 'Percent', 'Voters']);
+    const body = rows.slice(4);
     expect(body.map((r) => r[0])).toEqual(['Pizza', 'Sushi, fresh', "'=cmd()"]); // formula neutralised
     for (const [i, r] of body.entries()) {
       expect(r[1]).toBe(await page.getByTestId(`tally-${i}`).textContent());

@@ -69,20 +69,25 @@ test('owner and three participants vote, change votes, and converge after the ow
   await Promise.all(everyone.map((p) => expect(p.getByTestId('participant-count')).toHaveText('3')));
 });
 
-test("a viewer's vote is refused by the owner with its reason, and nothing changes", async ({ newUser }) => {
+test("a viewer's vote buttons are disabled with the reason; the owner sees who waits and lets them vote", async ({ newUser }) => {
   const owner = await openUser(newUser, 'Olga');
   const { link } = await createPoll(owner, { title: 'Watch only', options: ['Yes', 'No'], newcomer: 'viewer' });
   const wes = await openUser(newUser, 'Wes');
   await wes.goto(link);
   await expect(wes.getByTestId('my-role')).toContainText('watch');
-  await wes.getByTestId('vote-option-0').click();
-  await expect(wes.getByTestId('command-error')).toContainText('a viewer may not vote');
+  await expect(wes.getByTestId('vote-option-0')).toBeDisabled();
+  await expect(wes.getByTestId('vote-disabled-reason')).toContainText('not let you vote');
   await expectTallies([owner, wes], [0, 0]);
   await expect(wes.getByTestId('pending-badge')).toHaveCount(0);
 
-  // The owner promotes Wes; his next vote counts.
-  await owner.locator('[data-testid="member"]', { hasText: 'Wes' }).getByTestId('member-role').selectOption('voter');
+  // The owner sees Wes waiting for permission, and lets him vote from there.
+  const waiting = owner.getByTestId('waiting-voter');
+  await expect(waiting).toHaveCount(1);
+  await expect(waiting).toContainText('Wes');
+  await waiting.getByTestId('allow-vote').click();
+  await expect(owner.getByTestId('waiting-voters')).toHaveCount(0);
   await expect(wes.getByTestId('my-role')).toContainText('voter');
+  await expect(wes.getByTestId('vote-disabled-reason')).toHaveCount(0);
   await wes.getByTestId('vote-option-1').click();
   await expectTallies([owner, wes], [0, 1]);
   await expect(wes.getByTestId('command-error')).toHaveCount(0);

@@ -16,6 +16,9 @@
 //!   choices that would read like a share of voters.
 //! - The CSV shows exactly what the view shows: with results hidden it is an error, never an
 //!   empty table that would read as "no votes".
+//! - The downloaded file ([`results_file`]) starts with a UTF-8 byte order mark (so spreadsheet
+//!   apps read accented and non-Latin names as UTF-8) and two rows that name the poll and the
+//!   export time (UTC, ISO 8601), then an empty row, then the table.
 //!
 //! Date/time and ranked polls have their own tables ([`results_csv`] picks by kind):
 //! - date/time: `Slot,Yes,If need be,No,Best` per slot (`best` marks the best slot), then, when
@@ -74,6 +77,40 @@ pub fn results_csv(view: &PollView) -> Result<String, CsvError> {
         csv.push_str("\r\n");
     }
     Ok(csv)
+}
+
+/// The CSV file to download: BOM, `Poll,<title>`, `Exported,<time>`, an empty row, then
+/// [`results_csv`]. `exported_at_ms` is the Unix time of the export (an input: the core reads no
+/// clock).
+pub fn results_file(view: &PollView, exported_at_ms: u64) -> Result<String, CsvError> {
+    let table = results_csv(view)?;
+    Ok(format!(
+        "\u{feff}Poll,{}\r\nExported,{}\r\n\r\n{table}",
+        text_cell(&view.title),
+        iso_utc(exported_at_ms)
+    ))
+}
+
+/// Unix ms as `YYYY-MM-DDTHH:MM:SSZ` (UTC; the proleptic Gregorian calendar).
+pub fn iso_utc(at_ms: u64) -> String {
+    let secs = at_ms / 1_000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm, for days >= 0).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest / 60 % 60,
+        rest % 60
+    )
 }
 
 /// How many ballots were cast, when the view lets one know.

@@ -305,3 +305,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn iso_times_are_utc_calendar_dates() {
+    assert_eq!(iso_utc(0), "1970-01-01T00:00:00Z");
+    assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00Z");
+    assert_eq!(iso_utc(1_700_000_000_999), "2023-11-14T22:13:20Z");
+    assert_eq!(iso_utc(4_107_542_399_000), "2100-02-28T23:59:59Z");
+    assert_eq!(iso_utc(4_107_542_400_000), "2100-03-01T00:00:00Z");
+}
+
+#[test]
+fn the_file_starts_with_a_bom_and_names_the_poll_and_the_time() {
+    let p = poll(&["A", "B"], PollKind::Single, Settings::default());
+    let view = owner_view(&p);
+    let file = results_file(&view, 1_700_000_000_000).unwrap();
+    let table = results_csv(&view).unwrap();
+    let expected = format!(
+        "\u{feff}Poll,{}\r\nExported,2023-11-14T22:13:20Z\r\n\r\n{table}",
+        view.title
+    );
+    assert_eq!(file, expected);
+    // A title that would start a formula is neutralised like any text cell.
+    let mut hostile = view.clone();
+    hostile.title = "=HYPERLINK(\"x\")".into();
+    assert!(results_file(&hostile, 0)
+        .unwrap()
+        .starts_with("\u{feff}Poll,\"'=HYPERLINK(\"\"x\"\")\"\r\n"));
+}

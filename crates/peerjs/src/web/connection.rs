@@ -7,7 +7,7 @@
 //! and tell the peer's session.
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use gloo_events::EventListener;
@@ -21,8 +21,8 @@ use web_sys::{
     RtcPeerConnection, RtcPeerConnectionIceEvent, RtcSdpType, RtcSessionDescriptionInit,
 };
 
-use super::peer::{defer_drop, PeerShared};
-use super::{now_ms, JsError};
+use super::inbox::SessionInbox;
+use super::{defer_drop, now_ms, JsError};
 use crate::chunker::CLOSE_FRAME;
 use crate::data::{
     advertise_liveness, take_liveness, Data, DataCodec, DataError, Frame, Incoming, Liveness,
@@ -144,7 +144,7 @@ struct Shared {
     serialization: Serialization,
     reliable: bool,
     metadata: Option<Json>,
-    owner: Weak<PeerShared>,
+    session: SessionInbox,
     events_tx: UnboundedSender<ConnectionEvent>,
     events_rx: RefCell<Option<ConnectionEvents>>,
     inner: RefCell<Inner>,
@@ -169,7 +169,7 @@ impl DataConnection {
     /// Starts a dial: creates the peer connection and an ordered channel, makes the offer, and
     /// hands it to the session.
     pub(crate) fn dial(
-        owner: Weak<PeerShared>,
+        session: SessionInbox,
         id: ConnectionId,
         peer: PeerName,
         options: ConnectOptions,
@@ -185,7 +185,7 @@ impl DataConnection {
         init.set_ordered(true);
         let channel = pc.create_data_channel_with_data_channel_dict(id.as_str(), &init);
         let conn = Self::build(
-            owner,
+            session,
             id,
             peer,
             Role::Dialer,
@@ -207,13 +207,10 @@ impl DataConnection {
                         this.shared.serialization,
                         wire_metadata,
                     );
-                    PeerShared::drive_input(
-                        &this.shared.owner,
-                        Input::Connect {
-                            remote: this.shared.peer.clone(),
-                            offer,
-                        },
-                    );
+                    this.shared.session.post(Input::Connect {
+                        remote: this.shared.peer.clone(),
+                        offer,
+                    });
                 }
                 Err(e) => this.fatal(ConnectionError::Webrtc(e)),
             }
@@ -224,7 +221,7 @@ impl DataConnection {
     /// Accepts an incoming offer: creates the peer connection, answers, and waits for the
     /// dialer's channel.
     pub(crate) fn answer(
-        owner: Weak<PeerShared>,
+        session: SessionInbox,
         src: PeerName,
         payload: OfferPayload,
         config: &RtcConfiguration,
@@ -233,7 +230,7 @@ impl DataConnection {
         let mut metadata = payload.metadata.clone();
         let remote_pings = take_liveness(&mut metadata);
         let conn = Self::build(
-            owner,
+            session,
             payload.connection_id.clone(),
             src,
             Role::Answerer,
@@ -257,16 +254,13 @@ impl DataConnection {
         let this = conn.clone();
         spawn_local(async move {
             match this.accept_offer(&payload.sdp).await {
-                Ok(sdp) => PeerShared::drive_input(
-                    &this.shared.owner,
-                    Input::SendAnswer {
-                        remote: this.shared.peer.clone(),
-                        answer: AnswerPayload {
-                            sdp,
-                            connection_id: this.shared.id.clone(),
-                        },
+                Ok(sdp) => this.shared.session.post(Input::SendAnswer {
+                    remote: this.shared.peer.clone(),
+                    answer: AnswerPayload {
+                        sdp,
+                        connection_id: this.shared.id.clone(),
                     },
-                ),
+                }),
                 Err(e) => this.fatal(ConnectionError::Webrtc(e)),
             }
         });
@@ -275,7 +269,7 @@ impl DataConnection {
 
     #[allow(clippy::too_many_arguments)]
     fn build(
-        owner: Weak<PeerShared>,
+        session: SessionInbox,
         id: ConnectionId,
         peer: PeerName,
         role: Role,
@@ -294,7 +288,7 @@ impl DataConnection {
                 serialization,
                 reliable,
                 metadata,
-                owner,
+                session,
                 events_tx: tx,
                 events_rx: RefCell::new(Some(rx)),
                 inner: RefCell::new(Inner {
@@ -472,13 +466,10 @@ impl DataConnection {
                 },
                 connection_id: shared.id.clone(),
             };
-            PeerShared::drive_input(
-                &shared.owner,
-                Input::SendCandidate {
-                    remote: shared.peer.clone(),
-                    candidate: payload,
-                },
-            );
+            shared.session.post(Input::SendCandidate {
+                remote: shared.peer.clone(),
+                candidate: payload,
+            });
         });
         let weak = Rc::downgrade(&self.shared);
         let on_ice_state = EventListener::new(&pc, "iceconnectionstatechange", move |_| {
@@ -548,10 +539,9 @@ impl DataConnection {
             }));
         }
         self.emit(ConnectionEvent::Open);
-        PeerShared::drive_input(
-            &self.shared.owner,
-            Input::ConnectionOpened(self.shared.id.clone()),
-        );
+        self.shared
+            .session
+            .post(Input::ConnectionOpened(self.shared.id.clone()));
         self.check_liveness();
     }
 
@@ -633,9 +623,9 @@ impl DataConnection {
         }
         pc.close();
         self.emit(ConnectionEvent::Close);
-        if let Some(owner) = self.shared.owner.upgrade() {
-            PeerShared::connection_closed(&owner, &self.shared.id);
-        }
+        self.shared
+            .session
+            .post(Input::ConnectionClosed(self.shared.id.clone()));
     }
 
     fn emit(&self, event: ConnectionEvent) {

@@ -14,6 +14,7 @@
 //! about 500 per tab lifetime).
 
 mod connection;
+mod inbox;
 mod peer;
 
 pub use connection::{
@@ -46,6 +47,12 @@ impl From<JsValue> for JsError {
             },
         }
     }
+}
+
+/// Drops `value` after the current browser callback returns. Listener guards must not be dropped
+/// from inside their own callback (that would free the closure that is running).
+pub(crate) fn defer_drop<T: 'static>(value: T) {
+    wasm_bindgen_futures::spawn_local(async move { drop(value) });
 }
 
 /// Milliseconds on the page's monotonic clock (`performance.now()`).

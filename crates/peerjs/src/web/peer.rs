@@ -5,8 +5,8 @@
 //! acting never happens while the session is borrowed), then one timer is armed for
 //! [`Session::poll_timeout`].
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -16,7 +16,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, RtcConfiguration, RtcIceServer, WebSocket};
 
 use super::connection::{ConnectOptions, DataConnection};
-use super::{now_ms, random_bytes, JsError};
+use super::inbox::SessionInbox;
+use super::{defer_drop, now_ms, random_bytes, JsError};
 use crate::session::{
     Input, Output, PeerError, PeerErrorKind, Session, SessionConfig, SessionState, SignalingServer,
 };
@@ -122,6 +123,12 @@ pub(crate) struct PeerShared {
     options: PeerOptions,
     events: UnboundedSender<PeerEvent>,
     inner: RefCell<Inner>,
+    /// Session inputs not fed yet, in arrival order (see [`PeerShared::drive`]).
+    queue: RefCell<VecDeque<Input>>,
+    /// Whether a [`PeerShared::drive`] loop is running (a nested call only queues).
+    draining: Cell<bool>,
+    /// What connections post to (through a [`SessionInbox`]): [`PeerShared::drive`].
+    deliver: Rc<dyn Fn(Input)>,
 }
 
 struct Inner {
@@ -167,21 +174,33 @@ impl Peer {
         config.connect_timeout_ms = options.connect_timeout_ms;
         let seed = u64::from_le_bytes(random_bytes());
         let session = Session::new(config, seed, now_ms());
-        let shared = Rc::new(PeerShared {
-            id: PeerName::new(id),
-            options,
-            events: tx,
-            inner: RefCell::new(Inner {
-                session,
-                socket: None,
-                timer: None,
-                connections: HashMap::new(),
-                _visibility: None,
-                _pagehide: None,
-            }),
+        let shared = Rc::new_cyclic(|weak: &Weak<PeerShared>| {
+            let weak = weak.clone();
+            let deliver: Rc<dyn Fn(Input)> = Rc::new(move |input| {
+                if let Some(this) = weak.upgrade() {
+                    PeerShared::drive(&this, input);
+                }
+            });
+            PeerShared {
+                id: PeerName::new(id),
+                options,
+                events: tx,
+                inner: RefCell::new(Inner {
+                    session,
+                    socket: None,
+                    timer: None,
+                    connections: HashMap::new(),
+                    _visibility: None,
+                    _pagehide: None,
+                }),
+                queue: RefCell::new(VecDeque::new()),
+                draining: Cell::new(false),
+                deliver,
+            }
         });
         PeerShared::install_page_listeners(&shared);
-        PeerShared::flush(&shared);
+        PeerShared::act_on_outputs(&shared);
+        PeerShared::arm_timer(&shared);
         (Peer { shared }, rx)
     }
 
@@ -218,7 +237,7 @@ impl Peer {
     ) -> Result<DataConnection, JsError> {
         let id = self.shared.inner.borrow_mut().session.new_connection_id();
         let conn = DataConnection::dial(
-            Rc::downgrade(&self.shared),
+            SessionInbox::new(&self.shared.deliver),
             id.clone(),
             PeerName::new(remote),
             options,
@@ -261,21 +280,34 @@ impl Peer {
 }
 
 impl PeerShared {
-    /// Feeds one input to the session and acts on what it asks for.
+    /// Feeds `input` to the session and acts on what it asks for, then re-arms the timer.
+    ///
+    /// Inputs are fed strictly in arrival order: a call made while an earlier one is still
+    /// acting on outputs (a connection closing from inside the loop, say) only queues its input,
+    /// and the running loop feeds it next.
     pub(crate) fn drive(this: &Rc<Self>, input: Input) {
-        if let Ok(mut inner) = this.inner.try_borrow_mut() {
-            inner.session.handle_input(input, now_ms());
-        } else {
-            // Re-entrant call while acting on outputs: act on it right after.
-            let this = this.clone();
-            wasm_bindgen_futures::spawn_local(async move { Self::drive(&this, input) });
+        this.queue.borrow_mut().push_back(input);
+        if this.draining.replace(true) {
             return;
         }
-        Self::flush(this);
+        loop {
+            let next = this.queue.borrow_mut().pop_front();
+            let Some(input) = next else { break };
+            if let Input::ConnectionClosed(id) = &input {
+                this.inner.borrow_mut().connections.remove(id);
+            }
+            this.inner
+                .borrow_mut()
+                .session
+                .handle_input(input, now_ms());
+            Self::act_on_outputs(this);
+        }
+        this.draining.set(false);
+        Self::arm_timer(this);
     }
 
-    /// Drains and acts on the session's outputs, then re-arms the timer.
-    fn flush(this: &Rc<Self>) {
+    /// Drains and acts on the session's outputs.
+    fn act_on_outputs(this: &Rc<Self>) {
         loop {
             let outputs: Vec<Output> = {
                 let mut inner = this.inner.borrow_mut();
@@ -288,7 +320,6 @@ impl PeerShared {
                 Self::act(this, output);
             }
         }
-        Self::arm_timer(this);
     }
 
     fn act(this: &Rc<Self>, output: Output) {
@@ -321,7 +352,7 @@ impl PeerShared {
             }
             Output::IncomingOffer { src, payload } => {
                 match DataConnection::answer(
-                    Rc::downgrade(this),
+                    SessionInbox::new(&this.deliver),
                     src,
                     payload,
                     &this.rtc_configuration(),
@@ -382,12 +413,6 @@ impl PeerShared {
 
     fn connection(&self, id: &ConnectionId) -> Option<DataConnection> {
         self.inner.borrow().connections.get(id).cloned()
-    }
-
-    /// Called by a connection once it is closed: forget it.
-    pub(crate) fn connection_closed(this: &Rc<Self>, id: &ConnectionId) {
-        this.inner.borrow_mut().connections.remove(id);
-        Self::drive(this, Input::ConnectionClosed(id.clone()));
     }
 
     fn open_socket(this: &Rc<Self>, url: &str) {
@@ -522,12 +547,6 @@ impl PeerShared {
         config
     }
 
-    pub(crate) fn drive_input(this: &Weak<Self>, input: Input) {
-        if let Some(this) = this.upgrade() {
-            Self::drive(&this, input);
-        }
-    }
-
     fn emit(&self, event: PeerEvent) {
         // A closed receiver means the application stopped listening; nothing to do.
         let _ = self.events.unbounded_send(event);
@@ -553,10 +572,4 @@ impl Drop for PeerShared {
             conn.close();
         }
     }
-}
-
-/// Drops `value` after the current browser callback returns. Listener guards must not be dropped
-/// from inside their own callback (that would free the closure that is running).
-pub(crate) fn defer_drop<T: 'static>(value: T) {
-    wasm_bindgen_futures::spawn_local(async move { drop(value) });
 }
