@@ -18,6 +18,14 @@ async function download(page, testid) {
   return readFile(await file.path(), 'utf8');
 }
 
+/** The results table of a downloaded CSV file (after its BOM, poll and export-time rows). */
+async function csvTable(page, title) {
+  const text = await download(page, 'export-csv');
+  const [head, table] = [text.slice(0, text.indexOf('\r\n\r\n') + 4), text.slice(text.indexOf('\r\n\r\n') + 4)];
+  expect(head).toMatch(new RegExp(`^\uFEFFPoll,${title}\r\nExported,\\d{4}-\\d\\d-\\d\\dT[\\d:]{8}Z\r\n\r\n$`));
+  return table;
+}
+
 /** Checks a snapshot file on /verify in a fresh, offline browser; returns that page. */
 async function verifyOffline(newUser, text) {
   const checker = await (await newUser()).newPage();
@@ -150,7 +158,7 @@ test('a date/time poll: slots in time order, yes / if need be / no, and everyone
   await expect(ann.getByTestId('my-answer-2')).toHaveText('you: yes');
 
   // The CSV: counts per slot with the best one marked, then every voter's answers.
-  const csv = await download(ann, 'export-csv');
+  const csv = await csvTable(ann, 'Team dinner\\?');
   expect(csv.split('\r\n').slice(0, 6)).toEqual([
     'Slot,Yes,If need be,No,Best',
     'Thu 2026-12-10 18:00,0,1,2,',
@@ -230,7 +238,7 @@ test('a ranked poll: rankings by buttons and keyboard, and everyone sees the sam
   await expect(ann.getByTestId('vote-hint')).toHaveText('Your ranking is saved.');
   await Promise.all(everyone.map((p) => expect(p.getByTestId('pending-badge')).toHaveCount(0)));
 
-  const csv = await download(bob, 'export-csv');
+  const csv = await csvTable(bob, '"Lunch, ranked\\?"');
   expect(csv).toBe(
     'Round,Pizza,Sushi,Tacos,Curry,Exhausted,Eliminated\r\n' +
       '1,1,1,1,0,0,Curry\r\n' +
