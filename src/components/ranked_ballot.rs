@@ -186,9 +186,17 @@ pub fn RankedBallot(props: &BallotProps) -> Html {
                 </details>
             }
         });
-    let changed = order.is_some() && current != *saved;
+    // Unsaved: a reordered list, or (once saved) any difference, such as an option added since.
+    let changed = if saved.is_empty() {
+        order.is_some()
+    } else {
+        current != *saved
+    };
     html! {
-        <div class="ballot ranked">
+        <div class={classes!("ballot", "ranked", (view.status != PollStatus::Open).then_some("closed"))}>
+            if view.status != PollStatus::Open && view.results.is_some() {
+                <p class="final-results" data-testid="final-results">{ "Final results" }</p>
+            }
             <p class="hint">{ "Put the options in your order of preference, best first." }</p>
             <ol class="ranking" aria-label="Your ranking">{ for rows }</ol>
             <div class="row">

@@ -175,7 +175,10 @@ pub fn ScheduleBallot(props: &BallotProps) -> Html {
             }
         });
     html! {
-        <div class="ballot schedule">
+        <div class={classes!("ballot", "schedule", (view.status != PollStatus::Open).then_some("closed"))}>
+            if view.status != PollStatus::Open && view.results.is_some() {
+                <p class="final-results" data-testid="final-results">{ "Final results" }</p>
+            }
             { best_line.unwrap_or_default() }
             <ul class="slots" aria-label="Dates and times">{ for rows }</ul>
             <div class="row">

@@ -268,4 +268,16 @@ test('a ranked poll: rankings by buttons and keyboard, and everyone sees the sam
       expect(p.getByTestId('irv-round-2')).toHaveCount(0),
     ]),
   );
+
+  // Closing: the winner stands as the final result everywhere, and the rankings can no longer move.
+  await owner.getByTestId('poll-close').click();
+  await Promise.all(
+    everyone.flatMap((p) => [
+      expect(p.getByTestId('final-results')).toHaveText('Final results'),
+      expect(p.getByTestId('irv-winner-text')).toHaveText('Pizza'),
+      expect(p.getByTestId('vote-submit')).toBeDisabled(),
+    ]),
+  );
+  await expect(ann.getByTestId('rank-1-up')).toBeHidden();
+  await screens('ranked-closed', [['participant', ann]]);
 });
