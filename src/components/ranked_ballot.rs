@@ -197,7 +197,9 @@ pub fn RankedBallot(props: &BallotProps) -> Html {
             if view.status != PollStatus::Open && view.results.is_some() {
                 <p class="final-results" data-testid="final-results">{ "Final results" }</p>
             }
-            <p class="hint">{ "Put the options in your order of preference, best first." }</p>
+            if view.status == PollStatus::Open {
+                <p class="hint">{ "Put the options in your order of preference, best first." }</p>
+            }
             <ol class="ranking" aria-label="Your ranking">{ for rows }</ol>
             <div class="row">
                 <button type="button" data-testid="vote-submit" disabled={!props.can_vote} onclick={submit}>
