@@ -1,5 +1,6 @@
 //! The options of a poll with their results, and the controls to vote: single choice votes on
-//! click; multiple choice toggles, then "Vote" casts the selection.
+//! click; multiple choice toggles, then "Vote" casts the selection. Date/time and ranked polls
+//! have their own ballots ([`ScheduleBallot`], [`RankedBallot`]); [`Ballot`] picks by kind.
 //!
 //! Results show, per option, a bar with the count and the percentage of ballots, who chose it
 //! (unless the poll is anonymous) and a "your vote" mark; when the poll's visibility setting hides
@@ -8,8 +9,13 @@
 
 use std::collections::BTreeSet;
 
-use starpoll_core::poll::{OptionId, PollKind, PollStatus, PollView, ResultsVisibility};
+use starpoll_core::poll::{
+    Answers, Command, OptionId, PollKind, PollStatus, PollView, ResultsVisibility,
+};
 use yew::prelude::*;
+
+use super::ranked_ballot::RankedBallot;
+use super::schedule_ballot::ScheduleBallot;
 
 /// Props of [`Ballot`].
 #[derive(Properties, PartialEq)]
@@ -18,8 +24,8 @@ pub struct BallotProps {
     pub view: std::rc::Rc<PollView>,
     /// Whether this browser may vote now (role, open, not waiting for a join).
     pub can_vote: bool,
-    /// Called with the whole new ballot.
-    pub on_vote: Callback<Vec<OptionId>>,
+    /// Called with the `poll:vote` that casts the whole new ballot.
+    pub on_vote: Callback<Command>,
     /// Options whose vote is not confirmed by the owner yet (shown with a pending mark).
     #[prop_or_default]
     pub pending: bool,
@@ -28,9 +34,45 @@ pub struct BallotProps {
     pub cannot_vote_because: Option<AttrValue>,
 }
 
-/// The options, tallies and vote controls.
+/// The ballot for the poll's kind.
 #[component]
 pub fn Ballot(props: &BallotProps) -> Html {
+    let BallotProps {
+        view,
+        can_vote,
+        on_vote,
+        pending,
+        cannot_vote_because,
+    } = props;
+    let (view, can_vote, on_vote, pending, cannot_vote_because) = (
+        view.clone(),
+        *can_vote,
+        on_vote.clone(),
+        *pending,
+        cannot_vote_because.clone(),
+    );
+    match view.kind {
+        PollKind::Schedule => {
+            html! { <ScheduleBallot {view} {can_vote} {on_vote} {pending} {cannot_vote_because} /> }
+        }
+        PollKind::Ranked => {
+            html! { <RankedBallot {view} {can_vote} {on_vote} {pending} {cannot_vote_because} /> }
+        }
+        PollKind::Single | PollKind::Multiple { .. } => {
+            html! { <ChoiceBallot {view} {can_vote} {on_vote} {pending} {cannot_vote_because} /> }
+        }
+    }
+}
+
+/// The options, tallies and vote controls of a single- or multiple-choice poll.
+#[component]
+fn ChoiceBallot(props: &BallotProps) -> Html {
+    let on_vote = props
+        .on_vote
+        .reform(|option_ids: Vec<OptionId>| Command::CastVote {
+            option_ids,
+            answers: Answers::new(),
+        });
     let view = &props.view;
     let selection = use_state(|| None::<BTreeSet<OptionId>>);
     let multiple = matches!(view.kind, PollKind::Multiple { .. });
@@ -64,7 +106,7 @@ pub fn Ballot(props: &BallotProps) -> Html {
         let votes = tallies.and_then(|t| t.iter().find(|e| e.option_id == option.id).map(|e| e.votes));
         let picked = chosen.contains(&option.id);
         let onclick = {
-            let on_vote = props.on_vote.clone();
+            let on_vote = on_vote.clone();
             let selection = selection.clone();
             let chosen = chosen.clone();
             let id = option.id;
@@ -116,7 +158,7 @@ pub fn Ballot(props: &BallotProps) -> Html {
         }
     });
     let submit = if multiple {
-        let on_vote = props.on_vote.clone();
+        let on_vote = on_vote.clone();
         let selection_handle = selection.clone();
         let chosen_now = chosen.clone();
         let onclick = Callback::from(move |_: MouseEvent| {
@@ -162,7 +204,7 @@ pub fn Ballot(props: &BallotProps) -> Html {
         }
     });
     let withdraw = {
-        let on_vote = props.on_vote.clone();
+        let on_vote = on_vote.clone();
         let selection = selection.clone();
         Callback::from(move |_: MouseEvent| {
             selection.set(None);

@@ -7,10 +7,12 @@ mod copy_button;
 mod edit_poll;
 mod name_field;
 mod options_editor;
+mod ranked_ballot;
+mod schedule_ballot;
 mod share;
 mod startup_error;
 
-pub use ballot::Ballot;
+pub use ballot::{Ballot, BallotProps};
 pub use confirm::ConfirmButton;
 pub use copy_button::CopyButton;
 pub use edit_poll::EditPoll;

@@ -1,6 +1,7 @@
 //! Changing a poll's options after it was created: the "Add option" box (for whoever the poll's
 //! settings let add options) and, for the owner, renaming or removing an option nobody has voted
-//! for yet.
+//! for yet. A date/time poll adds a slot with date and time inputs (its text written as the
+//! creation form writes it, `starpoll_core::poll::slot_label`).
 //!
 //! Each control only builds a command (`poll:option:add`, `poll:option:rename`,
 //! `poll:option:remove`) and hands it to `on_command`; the poll's hub decides, so a refusal shows
@@ -10,7 +11,9 @@
 use std::rc::Rc;
 
 use starpoll_core::poll::limits::MAX_OPTION_CHARS;
-use starpoll_core::poll::{Command, OptionId, PollStatus, PollView, MIN_OPTIONS};
+use starpoll_core::poll::{
+    Command, OptionId, PollKind, PollStatus, PollView, SlotInput, MIN_OPTIONS,
+};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -32,9 +35,55 @@ pub struct OptionsEditorProps {
 #[component]
 pub fn OptionsEditor(props: &OptionsEditorProps) -> Html {
     let text = use_state(String::new);
+    let slot = use_state(SlotInput::default);
     let view = &props.view;
     let open = view.status == PollStatus::Open;
-    let add = (props.may_add && open).then(|| {
+    let schedule = view.kind == PollKind::Schedule;
+    let add_slot = (props.may_add && open && schedule).then(|| {
+        let set = |apply: fn(&mut SlotInput, String)| {
+            let slot = slot.clone();
+            Callback::from(move |e: InputEvent| {
+                let mut next = (*slot).clone();
+                apply(&mut next, e.target_unchecked_into::<HtmlInputElement>().value());
+                slot.set(next);
+            })
+        };
+        let label = slot.label();
+        let onsubmit = {
+            let (slot, on_command) = (slot.clone(), props.on_command.clone());
+            Callback::from(move |e: SubmitEvent| {
+                e.prevent_default();
+                if let Ok(text) = slot.label() {
+                    on_command.emit(Command::AddOption { text });
+                    slot.set(SlotInput::default());
+                }
+            })
+        };
+        html! {
+            <form class="add-option" {onsubmit}>
+                <fieldset class="plain">
+                    <legend>{ "Add a date or time" }</legend>
+                    <div class="slot-row slot-inputs">
+                        <input type="date" data-testid="add-slot-date" aria-label="Date"
+                            value={slot.date.clone()} oninput={set(|s, v| s.date = v)} />
+                        <input type="time" data-testid="add-slot-start" aria-label="From (optional)"
+                            value={slot.start.clone()} oninput={set(|s, v| s.start = v)} />
+                        <input type="time" data-testid="add-slot-end" aria-label="Until (optional)"
+                            value={slot.end.clone()} oninput={set(|s, v| s.end = v)} />
+                        <button type="submit" data-testid="add-option-submit" disabled={label.is_err()}>
+                            { "Add slot" }
+                        </button>
+                    </div>
+                    <p class="hint" data-testid="add-slot-preview">{ match (&label, slot.is_blank()) {
+                        (_, true) => String::new(),
+                        (Ok(text), false) => format!("Adds “{text}” (at the end of the list)."),
+                        (Err(why), false) => why.sentence().to_owned(),
+                    } }</p>
+                </fieldset>
+            </form>
+        }
+    });
+    let add = (props.may_add && open && !schedule).then(|| {
         let oninput = {
             let text = text.clone();
             Callback::from(move |e: InputEvent| {
@@ -74,11 +123,24 @@ pub fn OptionsEditor(props: &OptionsEditorProps) -> Html {
     });
     let edit = props.owner.then(|| {
         let rows = view.options.iter().enumerate().map(|(i, option)| {
-            let votes = view
+            // Any answer counts as a vote here (a "no" too), and so does any rank, as the hub
+            // counts them: from the named ballots when shown, else from the counts.
+            let named = view.results.as_ref().and_then(|r| r.ballots.as_ref()).map(|ballots| {
+                let n = ballots.values().filter(|b| b.contains(&option.id)).count();
+                u32::try_from(n).unwrap_or(u32::MAX)
+            });
+            let answered = view
                 .results
                 .as_ref()
-                .and_then(|r| r.tally.iter().find(|t| t.option_id == option.id))
-                .map_or(0, |t| t.votes);
+                .and_then(|r| r.slots.as_ref())
+                .and_then(|slots| slots.iter().find(|t| t.option_id == option.id))
+                .map(|t| t.answered());
+            let votes = named.or(answered).unwrap_or_else(|| {
+                view.results
+                    .as_ref()
+                    .and_then(|r| r.tally.iter().find(|t| t.option_id == option.id))
+                    .map_or(0, |t| t.votes)
+            });
             html! {
                 <OptionRow index={i} id={option.id} text={AttrValue::from(option.text.clone())}
                     {votes} removable={view.options.len() > MIN_OPTIONS}
@@ -93,7 +155,7 @@ pub fn OptionsEditor(props: &OptionsEditorProps) -> Html {
             </details>
         }
     });
-    html! { <>{ add.unwrap_or_default() }{ edit.unwrap_or_default() }</> }
+    html! { <>{ add.unwrap_or_default() }{ add_slot.unwrap_or_default() }{ edit.unwrap_or_default() }</> }
 }
 
 #[derive(Properties, PartialEq)]

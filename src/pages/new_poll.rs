@@ -1,5 +1,6 @@
-//! The poll-creation form: title, description, options (two at first, more on demand), single or
-//! multiple choice with a maximum, whether the poll stays unlisted (the default: only its invite
+//! The poll-creation form: title, description, the kind of poll (single or multiple choice with
+//! a maximum, date/time, ranked choice), options (two at first, more on demand; a date/time poll's
+//! options are slots picked with date and time inputs and listed in time order), whether the poll stays unlisted (the default: only its invite
 //! link leads to it), and under "More options" an optional deadline, anonymity, who sees results,
 //! newcomers' role and who may add options. Creating opens the poll's owner view.
 //!
@@ -10,7 +11,7 @@
 use starpoll_core::poll::{
     limits::{MAX_DESCRIPTION_CHARS, MAX_OPTION_CHARS, MAX_TITLE_CHARS},
     DraftField, DraftProblem, NewcomerRole, OptionAdders, PollDraft, PollKind, Refusal,
-    ResultsVisibility, Settings,
+    ResultsVisibility, Settings, SlotInput,
 };
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -26,7 +27,10 @@ struct Form {
     title: String,
     description: String,
     options: Vec<String>,
-    multi: bool,
+    /// The kind chosen in the "Kind of poll" select.
+    kind: KindChoice,
+    /// A date/time poll's slots (its options), as the date and time inputs give them.
+    slots: Vec<SlotInput>,
     max: u32,
     results: ResultsVisibility,
     newcomer: NewcomerRole,
@@ -44,7 +48,8 @@ impl Default for Form {
             title: String::new(),
             description: String::new(),
             options: vec![String::new(), String::new()],
-            multi: false,
+            kind: KindChoice::Single,
+            slots: vec![SlotInput::default(), SlotInput::default()],
             max: 2,
             results: ResultsVisibility::Always,
             newcomer: NewcomerRole::Voter,
@@ -53,6 +58,31 @@ impl Default for Form {
             unlisted: !Settings::default().listed,
             deadline: String::new(),
         }
+    }
+}
+
+/// The kinds of poll the form offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KindChoice {
+    Single,
+    Multiple,
+    Schedule,
+    Ranked,
+}
+
+impl KindChoice {
+    const ALL: [(Self, &'static str, &'static str); 4] = [
+        (Self::Single, "single", "Single choice"),
+        (Self::Multiple, "multiple", "Multiple choice"),
+        (Self::Schedule, "schedule", "Date / time (find a slot)"),
+        (Self::Ranked, "ranked", "Ranked choice (instant runoff)"),
+    ];
+
+    fn from_value(value: &str) -> Self {
+        Self::ALL
+            .iter()
+            .find(|(_, v, _)| *v == value)
+            .map_or(Self::Single, |(k, _, _)| *k)
     }
 }
 
@@ -93,8 +123,16 @@ fn plain(problem: &DraftProblem, form: &Form) -> String {
         (DraftField::Title | DraftField::Option(_), Refusal::InvalidCharacter { .. }) => {
             "Keep it to one line, without special characters.".into()
         }
+        (DraftField::Option(_) | DraftField::Options, Refusal::EmptyText { .. })
+            if form.kind == KindChoice::Schedule =>
+        {
+            "Give at least two different dates or times.".into()
+        }
         (DraftField::Option(_) | DraftField::Options, Refusal::EmptyText { .. }) => {
             "Give at least two different options.".into()
+        }
+        (DraftField::Option(_), Refusal::DuplicateOption) if form.kind == KindChoice::Schedule => {
+            "That date and time is already a slot.".into()
         }
         (DraftField::Option(i), Refusal::TextTooLong { max, .. }) => format!(
             "This option is {} characters long; it may have at most {max}.",
@@ -138,6 +176,14 @@ impl Form {
                 }
             }
         };
+        if self.kind == KindChoice::Schedule {
+            for (i, slot) in self.slots.iter().enumerate() {
+                if let (false, Err(why)) = (slot.is_blank(), slot.label()) {
+                    let why = why.sentence().to_owned();
+                    problems.0.push((DraftField::Option(i), why));
+                }
+            }
+        }
         for problem in draft.problems(crate::random::now_ms()) {
             if problems.of(problem.field).is_none() {
                 problems.0.push((problem.field, plain(&problem, self)));
@@ -169,15 +215,30 @@ impl Form {
         Ok(self.draft_with(owner_name, deadline))
     }
 
+    /// Puts the date/time slots in time order (before creating, so the poll lists them so).
+    fn sort_slots(&mut self) {
+        self.slots.retain(|slot| !slot.is_blank());
+        self.slots.sort_by_key(SlotInput::sort_key);
+    }
+
     fn draft_with(&self, owner_name: &str, deadline: Option<u64>) -> PollDraft {
-        let options = self.options.clone();
-        let given = options.iter().filter(|o| !o.trim().is_empty()).count();
-        let kind = if self.multi {
-            PollKind::Multiple {
-                max: self.max.clamp(1, u32::try_from(given.max(1)).unwrap_or(1)),
-            }
+        let options: Vec<String> = if self.kind == KindChoice::Schedule {
+            // A slot that is not a date and time yet is left blank here; `problems` says why.
+            self.slots
+                .iter()
+                .map(|slot| slot.label().unwrap_or_default())
+                .collect()
         } else {
-            PollKind::Single
+            self.options.clone()
+        };
+        let given = options.iter().filter(|o| !o.trim().is_empty()).count();
+        let kind = match self.kind {
+            KindChoice::Single => PollKind::Single,
+            KindChoice::Multiple => PollKind::Multiple {
+                max: self.max.clamp(1, u32::try_from(given.max(1)).unwrap_or(1)),
+            },
+            KindChoice::Schedule => PollKind::Schedule,
+            KindChoice::Ranked => PollKind::Ranked,
         };
         let owner_name = if owner_name.trim().is_empty() {
             "Owner"
@@ -273,7 +334,20 @@ pub fn NewPoll() -> Html {
         let form = form.clone();
         Callback::from(move |_: MouseEvent| {
             let mut next = (*form).clone();
-            next.options.push(String::new());
+            if next.kind == KindChoice::Schedule {
+                // A new slot starts on the last slot's date, the usual next step.
+                let date = next
+                    .slots
+                    .last()
+                    .map(|s| s.date.clone())
+                    .unwrap_or_default();
+                next.slots.push(SlotInput {
+                    date,
+                    ..SlotInput::default()
+                });
+            } else {
+                next.options.push(String::new());
+            }
             form.set(next);
         })
     };
@@ -288,7 +362,13 @@ pub fn NewPoll() -> Html {
             form.set(next);
         })
     };
-    let on_multi = check(|f, v| f.multi = v);
+    let on_multi = check(|f, v| {
+        f.kind = if v {
+            KindChoice::Multiple
+        } else {
+            KindChoice::Single
+        }
+    });
     let on_anonymous = check(|f, v| f.anonymous = v);
     let on_unlisted = check(|f, v| f.unlisted = v);
     let on_deadline = edit(|f, v| f.deadline = v).reform(|e: InputEvent| input_value(&e));
@@ -304,7 +384,11 @@ pub fn NewPoll() -> Html {
         let form = form.clone();
         Callback::from(move |i: usize| {
             let mut next = (*form).clone();
-            if next.options.len() > 2 && i < next.options.len() {
+            if next.kind == KindChoice::Schedule {
+                if next.slots.len() > 2 && i < next.slots.len() {
+                    next.slots.remove(i);
+                }
+            } else if next.options.len() > 2 && i < next.options.len() {
                 next.options.remove(i);
             }
             form.set(next);
@@ -321,6 +405,7 @@ pub fn NewPoll() -> Html {
             form.set(next);
         })
     };
+    let on_kind = select(|f, v| f.kind = KindChoice::from_value(v));
     let on_results = select(|f, v| {
         f.results = match v {
             "afterVoting" => ResultsVisibility::AfterVoting,
@@ -367,7 +452,9 @@ pub fn NewPoll() -> Html {
                 focus_target.set(Some((attempt, id)));
                 return;
             }
-            match form
+            let mut ready_form = (*form).clone();
+            ready_form.sort_slots();
+            match ready_form
                 .draft(&owner_name)
                 .and_then(|draft| context.create_poll(draft))
             {
@@ -385,7 +472,48 @@ pub fn NewPoll() -> Html {
     };
     let can_create = ready.hub.is_some();
     let other_tab = ready.network.is_other_tab();
-    let removable = form.options.len() > 2;
+    let schedule = form.kind == KindChoice::Schedule;
+    let removable = if schedule {
+        form.slots.len() > 2
+    } else {
+        form.options.len() > 2
+    };
+    let slots = form.slots.iter().enumerate().map(|(i, slot)| {
+        let set = |apply: fn(&mut SlotInput, String)| {
+            let form = form.clone();
+            Callback::from(move |e: InputEvent| {
+                let mut next = (*form).clone();
+                if let Some(slot) = next.slots.get_mut(i) {
+                    apply(slot, input_value(&e));
+                }
+                form.set(next);
+            })
+        };
+        let remove = remove_option.reform(move |_: MouseEvent| i);
+        let why = problems.of(DraftField::Option(i));
+        let error_id = format!("poll-option-{i}-error");
+        let n = i + 1;
+        html! {
+            <li>
+                <div class="slot-row" role="group" aria-label={format!("Slot {n}")}>
+                    <input type="date" id={format!("poll-option-{i}")} data-testid={format!("slot-date-{i}")}
+                        aria-label={format!("Slot {n}: date")} aria-invalid={why.is_some().to_string()}
+                        aria-describedby={why.map(|_| error_id.clone())}
+                        value={slot.date.clone()} oninput={set(|s, v| s.date = v)} />
+                    <input type="time" data-testid={format!("slot-start-{i}")} aria-label={format!("Slot {n}: from (optional)")}
+                        value={slot.start.clone()} oninput={set(|s, v| s.start = v)} />
+                    <span aria-hidden="true">{ "–" }</span>
+                    <input type="time" data-testid={format!("slot-end-{i}")} aria-label={format!("Slot {n}: until (optional)")}
+                        value={slot.end.clone()} oninput={set(|s, v| s.end = v)} />
+                    if removable {
+                        <button type="button" class="secondary small" data-testid={format!("poll-remove-option-{i}")}
+                            aria-label={format!("Remove slot {n}")} onclick={remove}>{ "Remove" }</button>
+                    }
+                </div>
+                { field_error(why, &error_id) }
+            </li>
+        }
+    });
     let options = form.options.iter().enumerate().map(|(i, text)| {
         let form = form.clone();
         let remove = remove_option.reform(move |_: MouseEvent| i);
@@ -446,20 +574,40 @@ pub fn NewPoll() -> Html {
                     { counter(&form.description, MAX_DESCRIPTION_CHARS, "poll-description-counter".into()) }
                     { field_error(description_problem, "poll-description-error") }
                 </div>
+                <div class="field">
+                    <label for="poll-kind">{ "Kind of poll" }</label>
+                    <select id="poll-kind" data-testid="poll-kind" onchange={on_kind} aria-describedby="poll-kind-hint">
+                        { for KindChoice::ALL.iter().map(|(kind, value, label)| html! {
+                            <option value={*value} selected={form.kind == *kind}>{ *label }</option>
+                        }) }
+                    </select>
+                    <p class="hint" id="poll-kind-hint">{ match form.kind {
+                        KindChoice::Single => "Everyone picks one option.",
+                        KindChoice::Multiple => "Everyone picks up to a number of options.",
+                        KindChoice::Schedule => "The options are dates or time slots; everyone answers each with yes, if need be, or no, and the best slot shows.",
+                        KindChoice::Ranked => "Everyone ranks the options; the winner is found by instant runoff, shown round by round.",
+                    } }</p>
+                </div>
                 <fieldset class="field">
-                    <legend>{ "Options" }</legend>
-                    <ol class="option-inputs">{ for options }</ol>
+                    <legend>{ if schedule { "Dates and times" } else { "Options" } }</legend>
+                    if schedule {
+                        <ol class="option-inputs slot-inputs">{ for slots }</ol>
+                        <p class="hint">{ "Leave the times empty for a whole day. Times are your local time; slots are listed in time order." }</p>
+                    } else {
+                        <ol class="option-inputs">{ for options }</ol>
+                    }
                     { field_error(problems.of(DraftField::Options), "poll-options-error") }
                     <button type="button" class="secondary" data-testid="poll-add-option" onclick={add_option}>
-                        { "Add an option" }
+                        { if schedule { "Add a date or time" } else { "Add an option" } }
                     </button>
                 </fieldset>
+                if matches!(form.kind, KindChoice::Single | KindChoice::Multiple) {
                 <div class="field row">
                     <label>
-                        <input type="checkbox" data-testid="poll-multi" checked={form.multi} onchange={on_multi} />
+                        <input type="checkbox" data-testid="poll-multi" checked={form.kind == KindChoice::Multiple} onchange={on_multi} />
                         { " Allow several choices" }
                     </label>
-                    if form.multi {
+                    if form.kind == KindChoice::Multiple {
                         <label>{ "at most " }
                             <input type="number" class="narrow" id="poll-max" data-testid="poll-max" min="1" max="50"
                                 value={form.max.to_string()} oninput={on_max} />
@@ -467,6 +615,7 @@ pub fn NewPoll() -> Html {
                     }
                     { field_error(problems.of(DraftField::Kind), "poll-max-error") }
                 </div>
+                }
                 <div class="field">
                     <label>
                         <input type="checkbox" data-testid="poll-unlisted" checked={form.unlisted} onchange={on_unlisted}

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use starpoll_core::poll::{view_for, Command, OptionId, PollId, PollStatus, PollView, Role};
+use starpoll_core::poll::{view_for, Command, PollId, PollStatus, PollView, Role};
 use starpoll_core::protocol::PeerInfo;
 use starpoll_core::PeerId;
 use web_sys::HtmlSelectElement;
@@ -106,7 +106,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
             error.set(refused.map(|why| (command, why)));
         })
     };
-    let on_vote = command.reform(|option_ids: Vec<OptionId>| Command::CastVote { option_ids });
+    let on_vote = command.clone();
     let open = hosted.poll.status == PollStatus::Open;
     let toggle = {
         let command = command.clone();
@@ -266,7 +266,7 @@ struct ParticipantViewProps {
 fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let context = use_context::<AppContext>();
     // A first vote by someone without a name waits here while the page asks for one.
-    let asking_name = use_state(|| None::<Vec<OptionId>>);
+    let asking_name = use_state(|| None::<Command>);
     let active = context
         .as_ref()
         .is_some_and(|c| matches!(c.state(), AppState::Ready(r) if r.hub.is_some()));
@@ -431,8 +431,8 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     });
     let vote = {
         let (context, key) = (context.clone(), key.clone());
-        Callback::from(move |option_ids: Vec<OptionId>| {
-            if let Err(e) = context.participant_command(&key, Command::CastVote { option_ids }) {
+        Callback::from(move |vote: Command| {
+            if let Err(e) = context.participant_command(&key, vote) {
                 gloo::console::error!(e);
             }
         })
@@ -440,11 +440,11 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let nameless = ready.profile.display_name.trim().is_empty();
     let on_vote = {
         let (vote, asking_name) = (vote.clone(), asking_name.clone());
-        Callback::from(move |option_ids: Vec<OptionId>| {
+        Callback::from(move |ballot: Command| {
             if nameless {
-                asking_name.set(Some(option_ids));
+                asking_name.set(Some(ballot));
             } else {
-                vote.emit(option_ids);
+                vote.emit(ballot);
             }
         })
     };
@@ -564,7 +564,10 @@ fn NamePrompt(props: &NamePromptProps) -> Html {
 fn describe(command: &Command) -> String {
     match command {
         Command::Join { display_name } => format!("joining as {display_name}"),
-        Command::CastVote { option_ids } if option_ids.is_empty() => "withdrawing your vote".into(),
+        Command::CastVote {
+            option_ids,
+            answers,
+        } if option_ids.is_empty() && answers.is_empty() => "withdrawing your vote".into(),
         Command::CastVote { .. } => "your vote".into(),
         Command::UpdateProfile { display_name } => format!("renaming yourself to {display_name}"),
         Command::AddOption { text } => format!("adding the option “{text}”"),

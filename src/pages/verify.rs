@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use starpoll_core::poll::PollStatus;
+use starpoll_core::poll::{best_slot, view_for, OptionId, PollKind, PollStatus};
 use starpoll_core::snapshot::{verify, VerifiedSnapshot, MAX_SNAPSHOT_BYTES};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
@@ -112,6 +112,38 @@ fn valid(verified: &VerifiedSnapshot) -> Html {
             </tr>
         }
     });
+    // Date/time and ranked polls: the tally counts yes answers or first choices; their own
+    // summary (best slot, runoff winner) is recounted here from the verified ballots.
+    let results = view_for(poll, &poll.owner).results;
+    let text_of = |id: OptionId| {
+        poll.option(id)
+            .map_or_else(|| id.to_string(), |o| o.text.clone())
+    };
+    let votes_header = match poll.kind {
+        PollKind::Schedule => "Yes",
+        PollKind::Ranked => "First choices",
+        PollKind::Single | PollKind::Multiple { .. } => "Votes",
+    };
+    let summary = match poll.kind {
+        PollKind::Schedule => {
+            let best = results
+                .as_ref()
+                .and_then(|r| r.slots.as_deref())
+                .and_then(best_slot);
+            html! { <p data-testid="verified-summary">{ match best {
+                Some(id) => format!("Best slot (most yes + if need be): {}", text_of(id)),
+                None => "No slot has a yes or if need be.".to_owned(),
+            } }</p> }
+        }
+        PollKind::Ranked => {
+            let runoff = results.as_ref().and_then(|r| r.runoff.as_ref());
+            html! { <p data-testid="verified-summary">{ match runoff.and_then(|r| r.winner.map(|w| (w, r.rounds.len()))) {
+                Some((id, rounds)) => format!("Instant-runoff winner: {} (round {rounds})", text_of(id)),
+                None => "No ballots.".to_owned(),
+            } }</p> }
+        }
+        PollKind::Single | PollKind::Multiple { .. } => html! {},
+    };
     html! {
         <div class="notice ok-notice" data-testid="verify-result" data-state="valid">
             <p><strong>{ "Verified." }</strong>{ format!(
@@ -126,10 +158,11 @@ fn valid(verified: &VerifiedSnapshot) -> Html {
                     date_time(verified.exported_at)) }
             </p>
             <table class="verified">
-                <thead><tr><th scope="col">{ "Option" }</th><th scope="col">{ "Votes" }</th></tr></thead>
+                <thead><tr><th scope="col">{ "Option" }</th><th scope="col">{ votes_header }</th></tr></thead>
                 <tbody>{ for rows }</tbody>
                 <tfoot><tr><th scope="row">{ "Total" }</th><td>{ total }</td></tr></tfoot>
             </table>
+            { summary }
             <p class="hint">
                 { "What this proves: each ballot was signed by its voter for this poll and these options, and the owner signed this state. \
                    It cannot prove that the owner left no ballot out." }

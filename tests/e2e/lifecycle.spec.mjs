@@ -123,7 +123,7 @@ test('anonymous poll: tallies but no names; results after voting stay hidden unt
   await joinByLink(ann, link);
   await joinByLink(bob, link);
   await expect(ann.getByTestId('privacy-note')).toContainText('Anonymous');
-  await expect(ann.getByTestId('privacy-note')).toContainText("owner's browser receives every ballot");
+  await expect(ann.getByTestId('privacy-note')).toContainText("owner's browser receives your ballot under your name");
   await ann.getByTestId('vote-option-0').click();
   await expect(owner.getByTestId('tally-0')).toHaveText('1');
   // Bob has not voted: no tallies, and the page says when they show.

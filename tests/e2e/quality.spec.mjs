@@ -143,6 +143,7 @@ test('keyboard alone creates a poll and votes', async ({ newUser }) => {
   await owner.getByTestId('poll-title').focus();
   await owner.keyboard.type('Keyboard poll');
   await owner.keyboard.press('Tab'); // details
+  await owner.keyboard.press('Tab'); // kind of poll (single choice)
   await owner.keyboard.press('Tab'); // option 1
   await owner.keyboard.type('Yes');
   await owner.keyboard.press('Tab');

@@ -19,10 +19,20 @@
 //! - The downloaded file ([`results_file`]) starts with a UTF-8 byte order mark (so spreadsheet
 //!   apps read accented and non-Latin names as UTF-8) and two rows that name the poll and the
 //!   export time (UTC, ISO 8601), then an empty row, then the table.
+//!
+//! Date/time and ranked polls have their own tables ([`results_csv`] picks by kind):
+//! - date/time: `Slot,Yes,If need be,No,Best` per slot (`best` marks the best slot), then, when
+//!   the view names the voters, a blank line and `Voter,<slot>,<slot>,…` with one row per voter
+//!   (sorted by name) and their answer per slot (`yes`, `if need be`, `no`, or empty if they did
+//!   not answer that slot);
+//! - ranked: `Round,<option>,<option>,…,Exhausted,Eliminated` with one row per instant-runoff
+//!   round (an option's cell is empty once it is eliminated), then `Winner,<option>`, then, when
+//!   the view names the voters, a blank line and `Voter,Rank 1,Rank 2,…` with one row per voter
+//!   (sorted by name) and the options they ranked, best first.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::poll::{OptionId, PollKind, PollView, ResultsView};
+use crate::poll::{best_slot, OptionId, PollKind, PollView, ResultsView};
 use crate::PeerId;
 
 /// Why no CSV can be made from a view.
@@ -37,6 +47,11 @@ pub enum CsvError {
 /// The results table of `view` as CSV text (see the module docs).
 pub fn results_csv(view: &PollView) -> Result<String, CsvError> {
     let results = view.results.as_ref().ok_or(CsvError::ResultsHidden)?;
+    match view.kind {
+        PollKind::Schedule => return Ok(schedule_csv(view, results)),
+        PollKind::Ranked => return Ok(ranked_csv(view, results)),
+        PollKind::Single | PollKind::Multiple { .. } => {}
+    }
     let named = results.ballots.is_some();
     let ballots_cast = ballots_cast(view.kind, results);
     let mut csv = String::from(if named {
@@ -103,8 +118,121 @@ fn ballots_cast(kind: PollKind, results: &ResultsView) -> Option<u64> {
     match (&results.ballots, kind) {
         (Some(ballots), _) => Some(ballots.len() as u64),
         (None, PollKind::Single) => Some(results.tally.iter().map(|e| u64::from(e.votes)).sum()),
-        (None, PollKind::Multiple { .. }) => None,
+        (None, PollKind::Multiple { .. } | PollKind::Schedule | PollKind::Ranked) => None,
     }
+}
+
+/// One CSV line of cells (already escaped), ending in CRLF.
+fn line(csv: &mut String, cells: &[String]) {
+    csv.push_str(&cells.join(","));
+    csv.push_str("\r\n");
+}
+
+/// The display name of `voter` in `view` (their peer ID if not a member).
+fn name_of(view: &PollView, voter: &PeerId) -> String {
+    view.members
+        .get(voter)
+        .map_or_else(|| voter.to_string(), |m| m.display_name.clone())
+}
+
+/// The text of option `id` in `view` (its id if gone).
+fn option_text(view: &PollView, id: OptionId) -> String {
+    view.options
+        .iter()
+        .find(|o| o.id == id)
+        .map_or_else(|| id.to_string(), |o| o.text.clone())
+}
+
+/// The per-voter rows' owners, sorted by name then peer ID.
+fn sorted_voters<'a, T>(view: &PollView, ballots: &'a BTreeMap<PeerId, T>) -> Vec<(String, &'a T)> {
+    let mut rows: Vec<(String, &PeerId, &T)> = ballots
+        .iter()
+        .map(|(voter, ballot)| (name_of(view, voter), voter, ballot))
+        .collect();
+    rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    rows.into_iter()
+        .map(|(name, _, ballot)| (name, ballot))
+        .collect()
+}
+
+fn schedule_csv(view: &PollView, results: &ResultsView) -> String {
+    let slots = results.slots.clone().unwrap_or_default();
+    let best = best_slot(&slots);
+    let mut csv = String::from("Slot,Yes,If need be,No,Best\r\n");
+    for slot in &slots {
+        line(
+            &mut csv,
+            &[
+                text_cell(&option_text(view, slot.option_id)),
+                slot.yes.to_string(),
+                slot.maybe.to_string(),
+                slot.no.to_string(),
+                if best == Some(slot.option_id) {
+                    "best".into()
+                } else {
+                    String::new()
+                },
+            ],
+        );
+    }
+    if let Some(answers) = &results.answers {
+        csv.push_str("\r\n");
+        let mut header = vec!["Voter".to_owned()];
+        header.extend(view.options.iter().map(|o| text_cell(&o.text)));
+        line(&mut csv, &header);
+        for (name, ballot) in sorted_voters(view, answers) {
+            let mut row = vec![text_cell(&name)];
+            row.extend(view.options.iter().map(|o| {
+                ballot
+                    .get(&o.id)
+                    .map_or_else(String::new, |a| a.label().to_lowercase())
+            }));
+            line(&mut csv, &row);
+        }
+    }
+    csv
+}
+
+fn ranked_csv(view: &PollView, results: &ResultsView) -> String {
+    let mut csv = String::new();
+    let mut header = vec!["Round".to_owned()];
+    header.extend(view.options.iter().map(|o| text_cell(&o.text)));
+    header.extend(["Exhausted".to_owned(), "Eliminated".to_owned()]);
+    line(&mut csv, &header);
+    let runoff = results.runoff.as_ref();
+    for (number, round) in runoff.map_or(&[][..], |r| &r.rounds).iter().enumerate() {
+        let mut row = vec![(number + 1).to_string()];
+        row.extend(view.options.iter().map(|o| {
+            round
+                .votes_of(o.id)
+                .map_or_else(String::new, |v| v.to_string())
+        }));
+        row.push(round.exhausted.to_string());
+        let eliminated: Vec<String> = round
+            .eliminated
+            .iter()
+            .map(|id| option_text(view, *id))
+            .collect();
+        row.push(text_cell(&eliminated.join("; ")));
+        line(&mut csv, &row);
+    }
+    let winner = runoff
+        .and_then(|r| r.winner)
+        .map_or_else(String::new, |id| text_cell(&option_text(view, id)));
+    line(&mut csv, &["Winner".to_owned(), winner]);
+    if let Some(rankings) = &results.rankings {
+        csv.push_str("\r\n");
+        let mut header = vec!["Voter".to_owned()];
+        header.extend((1..=view.options.len()).map(|n| format!("Rank {n}")));
+        line(&mut csv, &header);
+        for (name, ranking) in sorted_voters(view, rankings) {
+            let mut row = vec![text_cell(&name)];
+            row.extend(ranking.iter().map(|id| text_cell(&option_text(view, *id))));
+            row.resize(header.len(), String::new());
+            line(&mut csv, &row);
+        }
+    }
+    csv
 }
 
 /// `votes` out of `cast` as a percentage with one decimal, rounded half up.

@@ -663,18 +663,18 @@ impl Follower {
     pub fn optimistic_view(&self) -> Option<PollView> {
         let view = self.view.as_ref()?;
         let ballot = self.outbox.iter().rev().find_map(|p| match &p.command {
-            Command::CastVote { option_ids } => Some(option_ids),
+            Command::CastVote {
+                option_ids,
+                answers,
+            } => Some((option_ids, answers)),
             _ => None,
         });
-        let Some(ballot) = ballot else {
+        let Some((option_ids, answers)) = ballot else {
             return Some(view.clone());
         };
         let event = Event {
             revision: view.revision.next(),
-            change: Change::BallotCast {
-                voter: self.me.peer_id().clone(),
-                option_ids: ballot.iter().copied().collect(),
-            },
+            change: Change::ballot_cast(view.kind, self.me.peer_id(), option_ids, answers),
         };
         // Casting one's own ballot always fits a view; should it not, show the verified view.
         Some(view.apply(&event).map_or_else(

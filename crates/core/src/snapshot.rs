@@ -18,7 +18,8 @@
 //! # What a verified snapshot proves
 //! [`verify`] accepting a file proves that:
 //! - every ballot in it was signed by its voter's key, for this poll, choosing exactly these
-//!   options (a `poll:vote` frame signed by the voter, naming this poll id and this option set);
+//!   options (a `poll:vote` frame signed by the voter, naming this poll id and this option set;
+//!   in a ranked poll this ranking, in a date/time poll these answers per slot);
 //! - the owner (the key named by `signer`, which must be the poll's owner) vouches that this was
 //!   the poll's state — options, members, ballots, status — at `exportedAt`, and nobody changed
 //!   the file after it was signed.
@@ -46,14 +47,14 @@
 //! includes the same way); both are pure (time comes in as `exported_at`), and no input makes
 //! [`verify`] panic.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::delegation::{check_chain, ChainError, SignedDelegation};
 use crate::poll::{
-    tally, Command, InvalidPoll, OptionId, Outcome, Poll, PollData, PollId, ProcessedRecord,
-    Revision, TallyEntry,
+    tally, Command, InvalidPoll, Outcome, Poll, PollData, PollId, ProcessedRecord, Revision,
+    TallyEntry,
 };
 use crate::protocol::{self, CommandFrame, Message, ProtocolError};
 use crate::{Identity, IdentityError, PeerId, Signature};
@@ -323,11 +324,11 @@ pub fn export_served(
         .collect();
     votes.sort_by_key(|(revision, _, _)| std::cmp::Reverse(*revision));
     let mut ballots = Vec::with_capacity(poll.ballots.len());
-    for (voter, ballot) in &poll.ballots {
+    for voter in poll.ballots.keys() {
         let frame = votes
             .iter()
             .filter(|(_, record, _)| record.author == *voter)
-            .find(|(_, _, frame)| check_frame(poll.id, voter, ballot, frame).is_ok())
+            .find(|(_, _, frame)| check_frame(poll, voter, frame).is_ok())
             .map(|(_, _, frame)| (*frame).to_owned())
             .ok_or_else(|| ExportError::UnsignedBallot {
                 voter: voter.clone(),
@@ -436,7 +437,7 @@ pub fn verify(text: &str) -> Result<VerifiedSnapshot, SnapshotError> {
     for entry in &body.ballots {
         frames.entry(&entry.voter).or_default().push(&entry.frame);
     }
-    for (voter, ballot) in &poll.ballots {
+    for voter in poll.ballots.keys() {
         let frame = match frames.remove(voter).as_deref() {
             None | Some([]) => {
                 return Err(SnapshotError::MissingBallotFrame {
@@ -450,7 +451,7 @@ pub fn verify(text: &str) -> Result<VerifiedSnapshot, SnapshotError> {
                 })
             }
         };
-        check_frame(poll.id, voter, ballot, frame)?;
+        check_frame(&poll, voter, frame)?;
     }
     if let Some(voter) = frames.into_keys().next() {
         return Err(SnapshotError::UnexpectedFrame {
@@ -466,13 +467,10 @@ pub fn verify(text: &str) -> Result<VerifiedSnapshot, SnapshotError> {
     })
 }
 
-/// Checks that `frame` is `voter`'s signed `poll:vote` for `poll` choosing exactly `ballot`.
-fn check_frame(
-    poll: PollId,
-    voter: &PeerId,
-    ballot: &BTreeSet<OptionId>,
-    frame: &str,
-) -> Result<(), SnapshotError> {
+/// Checks that `frame` is `voter`'s signed `poll:vote` for `poll` casting exactly their ballot
+/// in it (the same options; in a ranked poll the same ranking, in a date/time poll the same
+/// answers: [`Poll::holds_ballot`]).
+fn check_frame(poll: &Poll, voter: &PeerId, frame: &str) -> Result<(), SnapshotError> {
     let message = match protocol::open(frame, Some(voter)) {
         Ok((_, message)) => message,
         Err(source) => {
@@ -483,7 +481,10 @@ fn check_frame(
         }
     };
     let Message::Command(CommandFrame {
-        command: Command::CastVote { option_ids },
+        command: Command::CastVote {
+            option_ids,
+            answers,
+        },
         poll_id,
         ..
     }) = message
@@ -492,14 +493,13 @@ fn check_frame(
             voter: voter.clone(),
         });
     };
-    if poll_id != poll {
+    if poll_id != poll.id {
         return Err(SnapshotError::OtherPoll {
             voter: voter.clone(),
             got: poll_id,
         });
     }
-    let signed: BTreeSet<OptionId> = option_ids.into_iter().collect();
-    if signed != *ballot {
+    if !poll.holds_ballot(voter, &option_ids, &answers) {
         return Err(SnapshotError::BallotMismatch {
             voter: voter.clone(),
         });

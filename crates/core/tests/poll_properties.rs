@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use starpoll_core::poll::{
-    apply, due_to_close, tally, update_for, view_for, Change, Command, CommandId, NewcomerRole,
-    OptionAdders, OptionId, Outcome, Poll, PollDraft, PollId, PollKind, PollView, Processed,
-    ProcessedCommands, Refusal, ResultsVisibility, Role, Settings, Update,
+    apply, due_to_close, tally, update_for, view_for, Answer, Change, Command, CommandId,
+    NewcomerRole, OptionAdders, OptionId, Outcome, Poll, PollDraft, PollId, PollKind, PollView,
+    Processed, ProcessedCommands, Refusal, ResultsVisibility, Role, Settings, Update,
 };
 use starpoll_core::{Identity, PeerId, PeerToken};
 
@@ -63,6 +63,10 @@ fn role() -> impl Strategy<Value = Role> {
     prop::sample::select(vec![Role::Owner, Role::Editor, Role::Voter, Role::Viewer])
 }
 
+fn answer() -> impl Strategy<Value = Answer> {
+    prop::sample::select(Answer::ALL.to_vec())
+}
+
 fn command() -> impl Strategy<Value = Command> {
     let offset = -5i64..60;
     let at = move |offset: i64| START.saturating_add_signed(offset * 10);
@@ -70,6 +74,22 @@ fn command() -> impl Strategy<Value = Command> {
         3 => text().prop_map(|display_name| Command::Join { display_name }),
         10 => prop::collection::vec(0u32..6, 0..4).prop_map(|ids| Command::CastVote {
             option_ids: ids.into_iter().map(OptionId).collect(),
+            answers: Default::default(),
+        }),
+        // Answers per slot: refused unless the poll is a date/time poll.
+        6 => (
+            prop::collection::vec(0u32..6, 0..4),
+            prop::collection::btree_map(0u32..6, answer(), 0..4),
+        )
+            .prop_map(|(ids, answers)| Command::CastVote {
+                option_ids: ids.into_iter().map(OptionId).collect(),
+                answers: answers.into_iter().map(|(id, a)| (OptionId(id), a)).collect(),
+            }),
+        4 => prop::collection::btree_map(0u32..6, answer(), 0..4).prop_map(|answers| {
+            Command::CastVote {
+                option_ids: Vec::new(),
+                answers: answers.into_iter().map(|(id, a)| (OptionId(id), a)).collect(),
+            }
         }),
         3 => text().prop_map(|text| Command::AddOption { text }),
         2 => (0u32..6, text()).prop_map(|(id, text)| Command::RenameOption {
@@ -138,7 +158,9 @@ fn poll() -> impl Strategy<Value = Poll> {
         );
     let kind = prop_oneof![
         Just(PollKind::Single),
-        (1u32..4).prop_map(|max| PollKind::Multiple { max })
+        (1u32..4).prop_map(|max| PollKind::Multiple { max }),
+        Just(PollKind::Schedule),
+        Just(PollKind::Ranked),
     ];
     // A new poll has at least two options; more are added by the commands.
     let options = prop::sample::subsequence(vec!["Pizza", "Sushi", "Tacos"], 2..=3);
@@ -169,12 +191,25 @@ fn command_id(n: u64) -> CommandId {
     CommandId::from_random_bytes(bytes)
 }
 
-/// Tallies recomputed independently from the ballots.
+/// Tallies recomputed independently from the ballots: choices, first preferences in a ranked
+/// poll, yes answers in a date/time poll.
 fn expected_tally(poll: &Poll) -> Vec<u32> {
     poll.options
         .iter()
         .map(|o| {
-            let n = poll.ballots.values().filter(|b| b.contains(&o.id)).count();
+            let n = match poll.kind {
+                PollKind::Ranked => poll
+                    .rankings
+                    .values()
+                    .filter(|r| r.first() == Some(&o.id))
+                    .count(),
+                PollKind::Schedule => poll
+                    .answers
+                    .values()
+                    .filter(|a| a.get(&o.id) == Some(&Answer::Yes))
+                    .count(),
+                _ => poll.ballots.values().filter(|b| b.contains(&o.id)).count(),
+            };
             u32::try_from(n).unwrap()
         })
         .collect()
@@ -310,7 +345,23 @@ fn check_poll(poll: &Poll) -> Result<(), TestCaseError> {
         prop_assert!(ballot.len() <= poll.kind.max_choices() as usize);
         prop_assert!(ballot.is_subset(&existing));
         prop_assert!(poll.members.contains_key(voter));
+        // The ranking or the answers are the ballot's full form.
+        match poll.kind {
+            PollKind::Ranked => {
+                let ranking = &poll.rankings[voter];
+                prop_assert_eq!(ranking.len(), ballot.len());
+                prop_assert_eq!(&ranking.iter().copied().collect::<BTreeSet<_>>(), ballot);
+            }
+            PollKind::Schedule => {
+                let answered: BTreeSet<OptionId> = poll.answers[voter].keys().copied().collect();
+                prop_assert_eq!(&answered, ballot);
+            }
+            _ => {}
+        }
     }
+    let details = poll.rankings.len() + poll.answers.len();
+    let detailed = matches!(poll.kind, PollKind::Ranked | PollKind::Schedule);
+    prop_assert_eq!(details, if detailed { poll.ballots.len() } else { 0 });
     // Exactly one owner.
     let owners: Vec<&PeerId> = poll
         .members

@@ -26,6 +26,7 @@ fn vote(poll: [u8; 16], id: [u8; 16], options: Vec<u32>) -> Message {
     Message::Command(CommandFrame {
         command: Command::CastVote {
             option_ids: options.into_iter().map(OptionId).collect(),
+            answers: Default::default(),
         },
         poll_id: PollId::from_random_bytes(poll),
         command_id: CommandId::from_random_bytes(id),

@@ -5,7 +5,9 @@ use peerjs_client::binarypack::{pack, unpack, Value};
 use peerjs_client::chunker::{Chunker, Reassembler};
 use peerjs_client::signal::ServerMessage;
 use starpoll_core::hub::{ConnId, Hub, Incoming, Limits};
-use starpoll_core::poll::{Command, CommandId, OptionId, PollDraft, PollId, PollKind, Settings};
+use starpoll_core::poll::{
+    Answer, Command, CommandId, OptionId, PollDraft, PollId, PollKind, Settings,
+};
 use starpoll_core::protocol::{open, open_from, seal, CommandFrame, Control, Message};
 use starpoll_core::{Identity, PeerToken};
 
@@ -209,9 +211,16 @@ fn participant_message(rng: &mut Rng) -> Message {
         0 => Command::Join {
             display_name: format!("guest {}", rng.below(1000)),
         },
+        // Option ids, or (refused in this multiple-choice poll) date/time answers per slot.
         1 => Command::CastVote {
             option_ids: (0..rng.below(4))
                 .map(|_| OptionId(rng.below(5) as u32))
+                .collect(),
+            answers: (0..rng.below(3))
+                .map(|_| {
+                    let answer = Answer::ALL[rng.below(3)];
+                    (OptionId(rng.below(5) as u32), answer)
+                })
                 .collect(),
         },
         2 => Command::UpdateProfile {

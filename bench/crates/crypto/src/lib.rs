@@ -42,6 +42,7 @@ pub fn vote() -> Message {
     Message::Command(CommandFrame {
         command: Command::CastVote {
             option_ids: vec![OptionId(1), OptionId(3)],
+            answers: Default::default(),
         },
         poll_id: PollId::from_random_bytes([0x0b; 16]),
         command_id: CommandId::from_random_bytes([0xab; 16]),

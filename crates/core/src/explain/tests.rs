@@ -97,6 +97,7 @@ fn reopening_after_the_deadline_says_to_change_the_deadline() {
     // A vote after the deadline says it was not counted instead.
     let vote = Command::CastVote {
         option_ids: Vec::new(),
+        answers: Default::default(),
     };
     let text = refused(ErrorCode::DeadlinePassed, &vote);
     assert!(text.contains("not counted") && !text.contains("change the deadline"));
@@ -110,6 +111,7 @@ fn a_viewer_is_told_in_words_not_roles() {
     };
     let vote = Command::CastVote {
         option_ids: Vec::new(),
+        answers: Default::default(),
     };
     assert_eq!(refusal_of.to_string(), "a viewer may not vote");
     assert_eq!(

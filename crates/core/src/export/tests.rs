@@ -33,6 +33,7 @@ fn vote(poll: Poll, n: u8, name: &str, choices: &[u32]) -> Poll {
     let (poll, _) = apply(&poll, me.peer_id(), &join, NOW).unwrap();
     let cast = Command::CastVote {
         option_ids: choices.iter().copied().map(OptionId).collect(),
+        answers: Default::default(),
     };
     apply(&poll, me.peer_id(), &cast, NOW).unwrap().0
 }
@@ -202,6 +203,10 @@ fn view_with(options: &[&str], names: &[&str]) -> PollView {
     view.results = Some(ResultsView {
         tally,
         ballots: Some(ballots),
+        rankings: None,
+        answers: None,
+        slots: None,
+        runoff: None,
     });
     view
 }

@@ -45,6 +45,7 @@ fn join(name: &str) -> Command {
 fn vote(ids: &[u32]) -> Command {
     Command::CastVote {
         option_ids: ids.iter().copied().map(OptionId).collect(),
+        answers: Default::default(),
     }
 }
 

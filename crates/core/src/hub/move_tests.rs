@@ -30,6 +30,7 @@ fn peer(n: u8) -> PeerId {
 fn vote(option: u32) -> Command {
     Command::CastVote {
         option_ids: std::iter::once(OptionId(option)).collect(),
+        answers: Default::default(),
     }
 }
 
@@ -262,7 +263,7 @@ impl World {
         let record = link.stage(&poll_id(), id, command.clone()).ok()??;
         person.outbox.push(record);
         link.saved(&poll_id(), id, now);
-        if let Command::CastVote { option_ids } = &command {
+        if let Command::CastVote { option_ids, .. } = &command {
             person.votes.insert(id, option_ids[0].0);
         }
         Some(id)

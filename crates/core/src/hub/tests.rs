@@ -60,6 +60,7 @@ impl Guest {
     fn vote(&self, hub: &mut Hub, id: CommandId, index: u32) -> Step {
         let command = Command::CastVote {
             option_ids: vec![OptionId(index + 1)],
+            answers: Default::default(),
         };
         self.command(hub, id, command)
     }
@@ -334,6 +335,7 @@ fn unopenable_frames_get_an_error_and_change_nothing() {
         &Message::Command(CommandFrame {
             command: Command::CastVote {
                 option_ids: vec![OptionId(0)],
+                answers: Default::default(),
             },
             poll_id: poll_id(),
             command_id: cid(9),
@@ -717,6 +719,7 @@ fn an_applied_vote_keeps_its_signed_frame_and_nothing_else_does() {
     assert_eq!(record_of(&join, cid(2)).frame, None);
     let command = Command::CastVote {
         option_ids: vec![OptionId(2)],
+        answers: Default::default(),
     };
     let frame = seal(
         &ann.me,
@@ -750,6 +753,7 @@ fn the_owners_own_vote_is_sealed_by_the_owner() {
     let mut hub = hub();
     let command = Command::CastVote {
         option_ids: vec![OptionId(1)],
+        answers: Default::default(),
     };
     let (step, outcome) = hub.local(poll_id(), cid(1), &command, NOW);
     assert!(matches!(outcome, Some(Outcome::Acked { .. })));
@@ -783,6 +787,7 @@ fn a_hub_snapshot_verifies_and_a_restored_hub_can_still_export_it() {
     writes.extend(ann.vote(&mut hub, cid(5), 1).writes);
     let owner_vote = Command::CastVote {
         option_ids: vec![OptionId(1)],
+        answers: Default::default(),
     };
     writes.extend(hub.local(poll_id(), cid(6), &owner_vote, NOW).0.writes);
     let file = hub.snapshot(&poll_id(), NOW + 1).unwrap();
@@ -967,7 +972,7 @@ proptest! {
             let command = if option == 3 {
                 Command::Join { display_name: "x".into() }
             } else {
-                Command::CastVote { option_ids: vec![OptionId(option)] }
+                Command::CastVote { option_ids: vec![OptionId(option)],     answers: Default::default(), }
             };
             let first = to(&g.command(&mut hub, id, command.clone()), g.conn);
             let answer = first.into_iter().find(|m| matches!(m, Control::Ack { .. } | Control::Error { .. }));
@@ -1044,6 +1049,7 @@ fn option_id_zero_is_an_unknown_option() {
         cid(2),
         Command::CastVote {
             option_ids: vec![OptionId(0)],
+            answers: Default::default(),
         },
     );
     assert_eq!(
@@ -1105,6 +1111,7 @@ fn the_documented_exchange_is_exact() {
             id,
             Command::CastVote {
                 option_ids: vec![OptionId(option)],
+                answers: Default::default(),
             },
         )
     };

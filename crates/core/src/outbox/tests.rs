@@ -9,6 +9,7 @@ use crate::testing::{cid, NOW};
 fn vote(n: u32) -> Command {
     Command::CastVote {
         option_ids: [OptionId(n)].into_iter().collect(),
+        answers: Default::default(),
     }
 }
 

@@ -31,6 +31,7 @@ fn command_id(n: u32) -> CommandId {
 fn vote(option: u32) -> Command {
     Command::CastVote {
         option_ids: std::iter::once(OptionId(option)).collect(),
+        answers: Default::default(),
     }
 }
 

@@ -16,15 +16,15 @@
 //! - A demoted member's ballot stays counted: it was cast while allowed, and dropping it would
 //!   reveal it in anonymous polls (the tally would move by exactly that ballot).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::limits::{clean, option_key, Field, MAX_MEMBERS, MAX_OPTIONS};
 use super::MIN_OPTIONS;
 use super::{
-    Action, Command, Member, OptionId, Poll, PollData, PollOption, PollStatus, Refusal, Revision,
-    Role, TallyEntry,
+    Action, Answers, BallotForm, Command, Member, OptionId, Poll, PollData, PollKind, PollOption,
+    PollStatus, Refusal, Revision, Role, TallyEntry,
 };
 use crate::wire::{required, unknown, WireError};
 use crate::PeerId;
@@ -63,8 +63,14 @@ pub enum Change {
     BallotCast {
         /// Whose ballot.
         voter: PeerId,
-        /// The choices.
+        /// The choices (in ranked and date/time polls: the options ranked or answered).
         option_ids: BTreeSet<OptionId>,
+        /// Ranked polls: the ranking, best first (absent from JSON when empty).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ranking: Vec<OptionId>,
+        /// Date/time polls: the answer per slot (absent from JSON when empty).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        answers: Answers,
     },
     /// An option was added at the end.
     OptionAdded {
@@ -129,6 +135,8 @@ struct ChangeFields {
     display_name: Option<String>,
     voter: Option<PeerId>,
     option_ids: Option<BTreeSet<OptionId>>,
+    ranking: Option<Vec<OptionId>>,
+    answers: Option<Answers>,
     option: Option<PollOption>,
     option_id: Option<OptionId>,
     text: Option<String>,
@@ -151,6 +159,8 @@ impl TryFrom<ChangeFields> for Change {
             "ballotCast" => Self::BallotCast {
                 voter: required(f.voter, "voter")?,
                 option_ids: required(f.option_ids, "optionIds")?,
+                ranking: f.ranking.unwrap_or_default(),
+                answers: f.answers.unwrap_or_default(),
             },
             "optionAdded" => Self::OptionAdded {
                 option: required(f.option, "option")?,
@@ -233,19 +243,34 @@ fn step(
     let is_owner = role == Role::Owner;
     match command {
         Command::Join { display_name } => join(poll, next, author, display_name),
-        Command::CastVote { option_ids } => {
+        Command::CastVote {
+            option_ids,
+            answers,
+        } => {
             require(role.may_vote(), Action::Vote)?;
             require_accepting(poll, now_ms)?;
-            let choices = check_ballot(poll, option_ids)?;
-            if choices.is_empty() {
-                next.ballots.remove(author);
-            } else {
-                next.ballots.insert(author.clone(), choices.clone());
-            }
-            Ok(Change::BallotCast {
-                voter: author.clone(),
+            let change = check_ballot(poll, author, option_ids, answers)?;
+            if let Change::BallotCast {
                 option_ids: choices,
-            })
+                ranking,
+                answers,
+                ..
+            } = &change
+            {
+                next.ballots.remove(author);
+                next.rankings.remove(author);
+                next.answers.remove(author);
+                if !choices.is_empty() {
+                    next.ballots.insert(author.clone(), choices.clone());
+                    if poll.kind == PollKind::Ranked {
+                        next.rankings.insert(author.clone(), ranking.clone());
+                    }
+                    if poll.kind.answers_slots() {
+                        next.answers.insert(author.clone(), answers.clone());
+                    }
+                }
+            }
+            Ok(change)
         }
         Command::AddOption { text } => {
             require(
@@ -440,9 +465,28 @@ fn require_accepting(poll: &Poll, now_ms: u64) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn check_ballot(poll: &Poll, option_ids: &[OptionId]) -> Result<BTreeSet<OptionId>, Refusal> {
+/// The [`Change::BallotCast`] of `voter`'s ballot, if it is valid for the poll's kind: a set of
+/// existing options within the kind's maximum, a ranking of distinct existing options, or an
+/// answer per existing slot; in the form the kind takes ([`BallotForm`]).
+fn check_ballot(
+    poll: &Poll,
+    voter: &PeerId,
+    option_ids: &[OptionId],
+    answers: &Answers,
+) -> Result<Change, Refusal> {
+    let schedule = poll.kind.answers_slots();
+    if schedule && !option_ids.is_empty() {
+        return Err(Refusal::WrongBallotForm {
+            expected: BallotForm::Answers,
+        });
+    }
+    if !schedule && !answers.is_empty() {
+        return Err(Refusal::WrongBallotForm {
+            expected: BallotForm::OptionIds,
+        });
+    }
     let mut choices = BTreeSet::new();
-    for &option in option_ids {
+    for &option in option_ids.iter().chain(answers.keys()) {
         if poll.option(option).is_none() {
             return Err(Refusal::UnknownOption { option });
         }
@@ -454,5 +498,37 @@ fn check_ballot(poll: &Poll, option_ids: &[OptionId]) -> Result<BTreeSet<OptionI
     if choices.len() > max as usize {
         return Err(Refusal::TooManyChoices { max });
     }
-    Ok(choices)
+    Ok(Change::ballot_cast(poll.kind, voter, option_ids, answers))
+}
+
+impl Change {
+    /// The [`Change::BallotCast`] of a valid ballot in a poll of `kind`: a ranking only for a
+    /// ranked poll, answers only for a date/time poll. A follower uses it to show its own
+    /// pending vote before the owner's answer.
+    pub fn ballot_cast(
+        kind: PollKind,
+        voter: &PeerId,
+        option_ids: &[OptionId],
+        answers: &Answers,
+    ) -> Self {
+        let schedule = kind.answers_slots();
+        Self::BallotCast {
+            voter: voter.clone(),
+            option_ids: if schedule {
+                answers.keys().copied().collect()
+            } else {
+                option_ids.iter().copied().collect()
+            },
+            ranking: if kind == PollKind::Ranked {
+                option_ids.to_vec()
+            } else {
+                Vec::new()
+            },
+            answers: if schedule {
+                answers.clone()
+            } else {
+                Answers::new()
+            },
+        }
+    }
 }

@@ -5,12 +5,13 @@
 //! spec's message `type` names (`poll:vote`, …) and camelCase fields, so the protocol embeds them
 //! as they are.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::limits::{Field, MAX_OPTIONS};
-use super::{CommandId, OptionId, PollId, Role};
+use super::{Answers, CommandId, OptionId, PollId, Role};
 use crate::wire::{out_of_range, required, unknown, WireError};
 use crate::PeerId;
 
@@ -28,11 +29,15 @@ pub enum Command {
         /// The name others will see.
         display_name: String,
     },
-    /// Replace the author's whole ballot; an empty list withdraws it.
+    /// Replace the author's whole ballot; a ballot naming no option withdraws it.
     #[serde(rename = "poll:vote")]
     CastVote {
-        /// The chosen options, each at most once.
+        /// The chosen options, each at most once; in a ranked poll, the ranking, best first. Empty
+        /// in a date/time poll.
         option_ids: Vec<OptionId>,
+        /// Date/time polls only: the answer per slot (absent from JSON when empty).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        answers: Answers,
     },
     /// Add an option at the end of the list.
     #[serde(rename = "poll:option:add")]
@@ -104,6 +109,7 @@ pub(crate) struct CommandFields {
     kind: String,
     display_name: Option<String>,
     option_ids: Option<Vec<OptionId>>,
+    answers: Option<Answers>,
     option_id: Option<OptionId>,
     text: Option<String>,
     member: Option<PeerId>,
@@ -126,8 +132,13 @@ impl TryFrom<CommandFields> for Command {
             "poll:join" => Self::Join {
                 display_name: required(f.display_name, "displayName")?,
             },
+            // A date/time ballot may leave `optionIds` out; every other ballot needs it.
             "poll:vote" => Self::CastVote {
-                option_ids: required(f.option_ids, "optionIds")?,
+                option_ids: match f.answers {
+                    Some(_) => f.option_ids.unwrap_or_default(),
+                    None => required(f.option_ids, "optionIds")?,
+                },
+                answers: f.answers.unwrap_or_default(),
             },
             "poll:option:add" => Self::AddOption {
                 text: required(f.text, "text")?,
@@ -202,6 +213,16 @@ impl fmt::Display for Action {
     }
 }
 
+/// The form of a `poll:vote` ballot, named in [`Refusal::WrongBallotForm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BallotForm {
+    /// A list of option ids (`optionIds`): single, multiple and ranked polls.
+    OptionIds,
+    /// An answer per slot (`answers`): date/time polls.
+    Answers,
+}
+
 /// Why the owner refused a command. `Display` is the human message sent to the author, who rolls
 /// its optimistic change back. A refusal is final for its command id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -250,6 +271,16 @@ pub enum Refusal {
     TooManyChoices {
         /// The most choices allowed.
         max: u32,
+    },
+    /// A ballot in the wrong form for the poll's kind: option ids for a date/time poll, or
+    /// answers per slot for any other poll.
+    #[error("{}", match .expected {
+        BallotForm::Answers => "a date/time poll is answered slot by slot (yes, if need be or no)",
+        BallotForm::OptionIds => "this poll is answered by choosing options, not slot by slot",
+    })]
+    WrongBallotForm {
+        /// The form this poll's ballots take.
+        expected: BallotForm,
     },
     /// A required text is empty after trimming.
     #[error("the {field} must not be empty")]
@@ -342,6 +373,7 @@ struct RefusalFields {
     min: Option<u64>,
     field: Option<Field>,
     member: Option<PeerId>,
+    expected: Option<BallotForm>,
 }
 
 impl TryFrom<RefusalFields> for Refusal {
@@ -374,6 +406,9 @@ impl TryFrom<RefusalFields> for Refusal {
                 option: required(f.option, "option")?,
             },
             "tooManyChoices" => Self::TooManyChoices { max: max32()? },
+            "wrongBallotForm" => Self::WrongBallotForm {
+                expected: required(f.expected, "expected")?,
+            },
             "emptyText" => Self::EmptyText {
                 field: required(f.field, "field")?,
             },

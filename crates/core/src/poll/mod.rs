@@ -18,11 +18,13 @@
 
 mod apply;
 mod command;
+mod count;
 mod dedup;
 mod draft;
 mod ids;
 pub mod limits;
 mod model;
+mod slot;
 mod view;
 
 #[cfg(test)]
@@ -30,7 +32,8 @@ mod tests;
 
 pub use apply::{apply, due_to_close, Change, Event};
 pub(crate) use command::CommandFields;
-pub use command::{Action, Command, Refusal};
+pub use command::{Action, BallotForm, Command, Refusal};
+pub use count::{best_slot, runoff, slot_tallies, Answer, Answers, Round, Runoff, SlotTally};
 pub use dedup::{Outcome, Processed, ProcessedCommands, ProcessedRecord};
 pub use draft::{DraftField, DraftProblem, MIN_OPTIONS};
 pub use ids::{CommandId, IdError, OptionId, PollId, Revision};
@@ -39,6 +42,7 @@ pub use model::{
     InvalidPoll, Member, NewcomerRole, OptionAdders, Poll, PollData, PollDraft, PollKind,
     PollOption, PollStatus, ResultsVisibility, Role, Settings,
 };
+pub use slot::{slot_label, SlotError, SlotInput};
 pub use view::{
     results_visible, tally, update_for, view_for, PollView, ResultsView, TallyEntry, Update,
     ViewError,

@@ -7,6 +7,10 @@
 //!   texts are distinct ignoring case and surrounding spaces;
 //! - every ballot belongs to a member, is non-empty, names only existing options, and has at most
 //!   as many choices as the [`PollKind`] allows;
+//! - a ranked poll keeps, for exactly the voters with a ballot, their ranking (best first), whose
+//!   options are exactly the ballot's; a date/time poll keeps, for exactly those voters, their
+//!   answers, whose slots are exactly the ballot's; other kinds keep neither. So `ballots` always
+//!   says who voted and which options their ballot names, whatever the kind;
 //! - every text is clean for its [`Field`] (see [`limits`](super::limits));
 //! - at most [`MAX_MEMBERS`] members.
 //!
@@ -20,7 +24,7 @@ use std::ops::Deref;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::limits::{clean, option_key, Field, MAX_MEMBERS, MAX_OPTIONS};
-use super::{OptionId, PollId, Refusal, Revision};
+use super::{Answers, OptionId, PollId, Refusal, Revision};
 use crate::wire::{required, unknown, WireError};
 use crate::PeerId;
 
@@ -165,7 +169,7 @@ impl Default for Settings {
     }
 }
 
-/// How many options a ballot may choose.
+/// What a ballot is: a choice of options, a ranking, or an answer per time slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", try_from = "PollKindFields")]
 pub enum PollKind {
@@ -176,15 +180,27 @@ pub enum PollKind {
         /// The most options one ballot may choose.
         max: u32,
     },
+    /// A date/time poll: the options are dates or time slots, and a ballot answers each slot
+    /// yes / if need be / no ([`Answer`](super::Answer)); counted per slot with a best slot.
+    Schedule,
+    /// Ranked choice: a ballot ranks some or all options, best first; counted by instant runoff.
+    Ranked,
 }
 
 impl PollKind {
-    /// The most options one ballot may choose.
+    /// The most options one ballot may name (every option, for date/time and ranked polls).
     pub fn max_choices(self) -> u32 {
         match self {
             Self::Single => 1,
             Self::Multiple { max } => max,
+            Self::Schedule | Self::Ranked => MAX_OPTIONS as u32,
         }
+    }
+
+    /// Whether a ballot of this kind is an answer per slot (`answers`) rather than a list of
+    /// option ids (`optionIds`).
+    pub fn answers_slots(self) -> bool {
+        matches!(self, Self::Schedule)
     }
 
     pub(crate) fn check(self) -> Result<(), Refusal> {
@@ -213,6 +229,8 @@ impl TryFrom<PollKindFields> for PollKind {
             "multiple" => Ok(Self::Multiple {
                 max: required(f.max, "max")?,
             }),
+            "schedule" => Ok(Self::Schedule),
+            "ranked" => Ok(Self::Ranked),
             other => Err(unknown("type", other)),
         }
     }
@@ -276,8 +294,16 @@ pub struct PollData {
     pub settings: Settings,
     /// Members by peer id.
     pub members: BTreeMap<PeerId, Member>,
-    /// Each voter's current choices; withdrawing removes the entry.
+    /// Each voter's current choices; withdrawing removes the entry. In ranked and date/time
+    /// polls, the options the voter ranked or answered (the full ballot is in `rankings` or
+    /// `answers`).
     pub ballots: BTreeMap<PeerId, BTreeSet<OptionId>>,
+    /// Ranked polls: each voter's ranking, best first (absent from JSON when empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rankings: BTreeMap<PeerId, Vec<OptionId>>,
+    /// Date/time polls: each voter's answer per slot (absent from JSON when empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub answers: BTreeMap<PeerId, Answers>,
     /// Commands accepted so far.
     pub revision: Revision,
     /// Creation time, Unix ms.
@@ -388,6 +414,8 @@ impl Poll {
             settings: draft.settings,
             members,
             ballots: BTreeMap::new(),
+            rankings: BTreeMap::new(),
+            answers: BTreeMap::new(),
             revision: Revision(0),
             created_at: now_ms,
         }))
@@ -409,6 +437,26 @@ impl Poll {
     /// The option with this id, if any.
     pub fn option(&self, id: OptionId) -> Option<&PollOption> {
         self.options.iter().find(|o| o.id == id)
+    }
+
+    /// Whether `voter`'s ballot in this poll is exactly what a `poll:vote` with these fields
+    /// casts: the same options, and in a ranked poll the same ranking, in a date/time poll the
+    /// same answers. (A snapshot checks each voter's signed vote with it.)
+    pub fn holds_ballot(&self, voter: &PeerId, option_ids: &[OptionId], answers: &Answers) -> bool {
+        let Some(choices) = self.ballots.get(voter) else {
+            return false;
+        };
+        match self.kind {
+            PollKind::Single | PollKind::Multiple { .. } => {
+                answers.is_empty()
+                    && option_ids.iter().copied().collect::<BTreeSet<_>>() == *choices
+            }
+            PollKind::Ranked => {
+                answers.is_empty()
+                    && self.rankings.get(voter).map(Vec::as_slice) == Some(option_ids)
+            }
+            PollKind::Schedule => option_ids.is_empty() && self.answers.get(voter) == Some(answers),
+        }
     }
 
     /// Whether a vote at `now_ms` would be too late.
@@ -467,6 +515,35 @@ fn check(data: &PollData) -> Result<(), String> {
         if let Some(unknown) = choices.iter().find(|id| !ids.contains(id)) {
             return Err(format!("ballot of {voter} names unknown option {unknown}"));
         }
+        let detail_matches = match data.kind {
+            PollKind::Ranked => data.rankings.get(voter).is_some_and(|ranking| {
+                ranking.len() == choices.len()
+                    && ranking.iter().copied().collect::<BTreeSet<_>>() == *choices
+            }),
+            PollKind::Schedule => data
+                .answers
+                .get(voter)
+                .is_some_and(|answers| answers.keys().eq(choices.iter())),
+            PollKind::Single | PollKind::Multiple { .. } => true,
+        };
+        if !detail_matches {
+            return Err(format!(
+                "the {} of {voter} does not match their ballot",
+                if data.kind.answers_slots() {
+                    "answers"
+                } else {
+                    "ranking"
+                }
+            ));
+        }
+    }
+    let ranked = matches!(data.kind, PollKind::Ranked);
+    let schedule = data.kind.answers_slots();
+    if data.rankings.len() != if ranked { data.ballots.len() } else { 0 } {
+        return Err("rankings do not match the ballots".into());
+    }
+    if data.answers.len() != if schedule { data.ballots.len() } else { 0 } {
+        return Err("answers do not match the ballots".into());
     }
     Ok(())
 }

@@ -96,6 +96,7 @@ fn refused(poll: &Poll, author: &PeerId, command: Command) -> Refusal {
 fn vote(ids: &[u32]) -> Command {
     Command::CastVote {
         option_ids: ids.iter().copied().map(OptionId).collect(),
+        answers: Default::default(),
     }
 }
 
@@ -1199,6 +1200,8 @@ fn every_tagged_variant_round_trips_through_json() {
             Change::BallotCast {
                 voter: voter(),
                 option_ids: [OptionId(0), OptionId(2)].into(),
+                ranking: vec![],
+                answers: Answers::new(),
             },
             "ballotCast",
         ),
@@ -1282,6 +1285,7 @@ fn every_tagged_variant_round_trips_through_json() {
         (
             Command::CastVote {
                 option_ids: vec![OptionId(1)],
+                answers: Default::default(),
             },
             "poll:vote",
         ),

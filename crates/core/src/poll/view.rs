@@ -2,22 +2,24 @@
 //! current with small events.
 //!
 //! Invariants:
-//! - Tallies are derived from ballots ([`tally`]); they are never stored in a [`Poll`].
+//! - Tallies are derived from ballots ([`tally`]; per slot and by instant runoff in
+//!   [`count`](super::count)); they are never stored in a [`Poll`].
 //! - [`view_for`] is the only place visibility is decided. Results (tally) are visible to the
 //!   owner always, to others per [`ResultsVisibility`]; who voted for what is visible only with
 //!   the results and only in non-anonymous polls. A viewer always sees their own ballot.
 //! - [`update_for`] sends a participant an event only if applying it to their previous view
 //!   ([`PollView::apply`]) gives exactly their new view, and the event never carries more than
 //!   that new view shows; otherwise it sends the new view whole. So a participant following the
-//!   updates always holds `view_for(poll, participant)`, whatever the visibility rules do.
+//!   updates always holds `view_for(poll, participant)`, whatever the visibility rules do. In
+//!   date/time and ranked polls, steps that change ballots or options always go out whole.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Change, Event, Member, OptionId, Poll, PollId, PollKind, PollOption, PollStatus,
-    ResultsVisibility, Revision, Settings,
+    runoff, slot_tallies, Answer, Answers, Change, Event, Member, OptionId, Poll, PollId, PollKind,
+    PollOption, PollStatus, ResultsVisibility, Revision, Runoff, Settings, SlotTally,
 };
 use crate::PeerId;
 
@@ -31,18 +33,35 @@ pub struct TallyEntry {
     pub votes: u32,
 }
 
-/// Votes per option, in the poll's option order.
+/// Votes per option, in the poll's option order: how many ballots choose it; in a ranked poll,
+/// how many rank it first (its first-round count); in a date/time poll, how many answer yes.
 pub fn tally(poll: &Poll) -> Vec<TallyEntry> {
-    tally_of(&poll.options, &poll.ballots)
+    tally_of(
+        poll.kind,
+        &poll.options,
+        &poll.ballots,
+        &poll.rankings,
+        &poll.answers,
+    )
 }
 
 fn tally_of(
+    kind: PollKind,
     options: &[PollOption],
     ballots: &BTreeMap<PeerId, BTreeSet<OptionId>>,
+    rankings: &BTreeMap<PeerId, Vec<OptionId>>,
+    answers: &BTreeMap<PeerId, Answers>,
 ) -> Vec<TallyEntry> {
     let mut counts: BTreeMap<OptionId, u32> = BTreeMap::new();
-    for id in ballots.values().flatten() {
-        *counts.entry(*id).or_default() += 1;
+    let mut count = |id: &OptionId| *counts.entry(*id).or_default() += 1;
+    match kind {
+        PollKind::Single | PollKind::Multiple { .. } => ballots.values().flatten().for_each(count),
+        PollKind::Ranked => rankings.values().filter_map(|r| r.first()).for_each(count),
+        PollKind::Schedule => answers
+            .values()
+            .flatten()
+            .filter(|(_, answer)| **answer == Answer::Yes)
+            .for_each(|(id, _)| count(id)),
     }
     options
         .iter()
@@ -53,6 +72,27 @@ fn tally_of(
         .collect()
 }
 
+/// The results of a poll of `kind` with these ballots, every ballot named.
+fn results_of(
+    kind: PollKind,
+    options: &[PollOption],
+    ballots: BTreeMap<PeerId, BTreeSet<OptionId>>,
+    rankings: BTreeMap<PeerId, Vec<OptionId>>,
+    answers: BTreeMap<PeerId, Answers>,
+) -> ResultsView {
+    let ranked = kind == PollKind::Ranked;
+    let schedule = kind.answers_slots();
+    let ids: Vec<OptionId> = options.iter().map(|o| o.id).collect();
+    ResultsView {
+        tally: tally_of(kind, options, &ballots, &rankings, &answers),
+        slots: schedule.then(|| slot_tallies(options, answers.values())),
+        runoff: ranked.then(|| runoff(&ids, rankings.values().map(Vec::as_slice))),
+        rankings: ranked.then_some(rankings),
+        answers: schedule.then_some(answers),
+        ballots: Some(ballots),
+    }
+}
+
 /// The results part of a view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,6 +101,34 @@ pub struct ResultsView {
     pub tally: Vec<TallyEntry>,
     /// Who chose what; `None` in anonymous polls.
     pub ballots: Option<BTreeMap<PeerId, BTreeSet<OptionId>>>,
+    /// Ranked polls that are not anonymous: each voter's ranking, best first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rankings: Option<BTreeMap<PeerId, Vec<OptionId>>>,
+    /// Date/time polls that are not anonymous: each voter's answer per slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers: Option<BTreeMap<PeerId, Answers>>,
+    /// Date/time polls: yes / if need be / no per slot, in option order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<Vec<SlotTally>>,
+    /// Ranked polls: the instant-runoff count, round by round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runoff: Option<Runoff>,
+}
+
+impl ResultsView {
+    /// Recounts the tally, the slots and the runoff from the named ballots; does nothing in an
+    /// anonymous view, which has only the counts.
+    fn recount(&mut self, kind: PollKind, options: &[PollOption]) {
+        if let Some(ballots) = self.ballots.take() {
+            *self = results_of(
+                kind,
+                options,
+                ballots,
+                self.rankings.take().unwrap_or_default(),
+                self.answers.take().unwrap_or_default(),
+            );
+        }
+    }
 }
 
 /// A poll as one participant may see it: the `poll:state` snapshot.
@@ -95,6 +163,12 @@ pub struct PollView {
     pub viewer: PeerId,
     /// The viewer's own choices (empty: no ballot).
     pub my_ballot: BTreeSet<OptionId>,
+    /// Ranked polls: the viewer's own ranking, best first (absent from JSON when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub my_ranking: Vec<OptionId>,
+    /// Date/time polls: the viewer's own answers (absent from JSON when empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub my_answers: Answers,
     /// Results, when the viewer may see them.
     pub results: Option<ResultsView>,
 }
@@ -113,9 +187,20 @@ pub fn results_visible(poll: &Poll, viewer: &PeerId) -> bool {
 
 /// The poll as `viewer` may see it (anyone: member, owner, or a visitor who has not joined).
 pub fn view_for(poll: &Poll, viewer: &PeerId) -> PollView {
-    let results = results_visible(poll, viewer).then(|| ResultsView {
-        tally: tally(poll),
-        ballots: (!poll.settings.anonymous).then(|| poll.ballots.clone()),
+    let results = results_visible(poll, viewer).then(|| {
+        let mut results = results_of(
+            poll.kind,
+            &poll.options,
+            poll.ballots.clone(),
+            poll.rankings.clone(),
+            poll.answers.clone(),
+        );
+        if poll.settings.anonymous {
+            results.ballots = None;
+            results.rankings = None;
+            results.answers = None;
+        }
+        results
     });
     PollView {
         id: poll.id,
@@ -132,6 +217,8 @@ pub fn view_for(poll: &Poll, viewer: &PeerId) -> PollView {
         created_at: poll.created_at,
         viewer: viewer.clone(),
         my_ballot: poll.ballots.get(viewer).cloned().unwrap_or_default(),
+        my_ranking: poll.rankings.get(viewer).cloned().unwrap_or_default(),
+        my_answers: poll.answers.get(viewer).cloned().unwrap_or_default(),
         results,
     }
 }
@@ -150,6 +237,17 @@ pub enum Update {
 pub fn update_for(before: &Poll, after: &Poll, event: &Event, viewer: &PeerId) -> Update {
     let old = view_for(before, viewer);
     let new = view_for(after, viewer);
+    // Date/time and ranked results (slots, runoff rounds) are not patched by events: a step that
+    // changes ballots or options reaches everyone as a whole view, so a participant never has to
+    // recount a runoff (PROTOCOL.md 3.7).
+    let detailed = matches!(after.kind, PollKind::Schedule | PollKind::Ranked);
+    let recounts = matches!(
+        event.change,
+        Change::BallotCast { .. } | Change::OptionAdded { .. } | Change::OptionRemoved { .. }
+    );
+    if detailed && recounts {
+        return Update::Snapshot(Box::new(new));
+    }
     let candidate = Event {
         revision: event.revision,
         change: redact(&event.change, &new),
@@ -238,6 +336,15 @@ impl PollView {
                         option_id: option.id,
                         votes: 0,
                     });
+                    if let Some(slots) = &mut results.slots {
+                        slots.push(SlotTally {
+                            option_id: option.id,
+                            yes: 0,
+                            maybe: 0,
+                            no: 0,
+                        });
+                    }
+                    results.recount(next.kind, &next.options);
                 }
             }
             Change::OptionRenamed { option_id, text } => {
@@ -252,10 +359,20 @@ impl PollView {
                 }
                 if let Some(results) = &mut next.results {
                     results.tally.retain(|t| t.option_id != *option_id);
+                    if let Some(slots) = &mut results.slots {
+                        slots.retain(|t| t.option_id != *option_id);
+                    }
+                    results.recount(next.kind, &next.options);
                 }
             }
-            Change::BallotCast { voter, option_ids } => {
-                next.cast(voter, option_ids).ok_or(mismatch)?;
+            Change::BallotCast {
+                voter,
+                option_ids,
+                ranking,
+                answers,
+            } => {
+                next.cast(voter, option_ids, ranking, answers)
+                    .ok_or(mismatch)?;
             }
             Change::TallyChanged { tally } => {
                 next.results
@@ -280,35 +397,92 @@ impl PollView {
         Ok(next)
     }
 
-    /// Records `voter`'s new ballot; `None` if the view lacks what it needs to do so.
-    fn cast(&mut self, voter: &PeerId, choices: &BTreeSet<OptionId>) -> Option<()> {
+    /// Records `voter`'s new ballot; `None` if the view lacks what it needs to do so. An
+    /// anonymous ranked view cannot recount its runoff from one ballot: casting one's own ballot
+    /// there leaves the results as they were, until the owner sends the new view.
+    fn cast(
+        &mut self,
+        voter: &PeerId,
+        choices: &BTreeSet<OptionId>,
+        ranking: &[OptionId],
+        answers: &Answers,
+    ) -> Option<()> {
         let mine = *voter == self.viewer;
-        let previous = if mine {
-            std::mem::replace(&mut self.my_ballot, choices.clone())
+        let (previous, previous_answers) = if mine {
+            self.my_ranking = ranking.to_vec();
+            (
+                std::mem::replace(&mut self.my_ballot, choices.clone()),
+                std::mem::replace(&mut self.my_answers, answers.clone()),
+            )
         } else {
-            BTreeSet::new()
+            (BTreeSet::new(), Answers::new())
         };
+        let kind = self.kind;
         let Some(results) = &mut self.results else {
             return mine.then_some(());
         };
         match &mut results.ballots {
             Some(ballots) => {
-                if choices.is_empty() {
-                    ballots.remove(voter);
-                } else {
+                ballots.remove(voter);
+                if let Some(rankings) = &mut results.rankings {
+                    rankings.remove(voter);
+                }
+                if let Some(all) = &mut results.answers {
+                    all.remove(voter);
+                }
+                if !choices.is_empty() {
                     ballots.insert(voter.clone(), choices.clone());
+                    if kind == PollKind::Ranked {
+                        results
+                            .rankings
+                            .get_or_insert_with(BTreeMap::new)
+                            .insert(voter.clone(), ranking.to_vec());
+                    }
+                    if kind.answers_slots() {
+                        results
+                            .answers
+                            .get_or_insert_with(BTreeMap::new)
+                            .insert(voter.clone(), answers.clone());
+                    }
                 }
-                results.tally = tally_of(&self.options, ballots);
+                results.recount(kind, &self.options);
             }
-            None if mine => {
-                for entry in &mut results.tally {
-                    let id = &entry.option_id;
-                    let delta = i64::from(choices.contains(id)) - i64::from(previous.contains(id));
-                    entry.votes = u32::try_from(i64::from(entry.votes) + delta).ok()?;
+            None if mine => match kind {
+                PollKind::Single | PollKind::Multiple { .. } => {
+                    for entry in &mut results.tally {
+                        let id = &entry.option_id;
+                        let delta =
+                            i64::from(choices.contains(id)) - i64::from(previous.contains(id));
+                        entry.votes = shift(entry.votes, delta)?;
+                    }
                 }
-            }
+                PollKind::Schedule => {
+                    let slots = results.slots.as_mut()?;
+                    for (slot, entry) in slots.iter_mut().zip(&mut results.tally) {
+                        let id = slot.option_id;
+                        let (old, new) = (previous_answers.get(&id), answers.get(&id));
+                        for answer in Answer::ALL {
+                            let delta =
+                                i64::from(new == Some(&answer)) - i64::from(old == Some(&answer));
+                            let count = match answer {
+                                Answer::Yes => &mut slot.yes,
+                                Answer::Maybe => &mut slot.maybe,
+                                Answer::No => &mut slot.no,
+                            };
+                            *count = shift(*count, delta)?;
+                        }
+                        entry.votes = slot.yes;
+                    }
+                }
+                PollKind::Ranked => {}
+            },
             None => return None,
         }
         Some(())
     }
+}
+
+/// `count` moved by `delta`, if it stays a `u32`.
+fn shift(count: u32, delta: i64) -> Option<u32> {
+    u32::try_from(i64::from(count) + delta).ok()
 }

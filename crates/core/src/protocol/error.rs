@@ -86,6 +86,8 @@ pub enum ErrorCode {
     DuplicateChoice,
     /// [`Refusal::TooManyChoices`]
     TooManyChoices,
+    /// [`Refusal::WrongBallotForm`]
+    WrongBallotForm,
     /// [`Refusal::EmptyText`]
     EmptyText,
     /// [`Refusal::TextTooLong`]
@@ -159,6 +161,7 @@ impl From<&Refusal> for ErrorCode {
             Refusal::UnknownOption { .. } => Self::UnknownOption,
             Refusal::DuplicateChoice { .. } => Self::DuplicateChoice,
             Refusal::TooManyChoices { .. } => Self::TooManyChoices,
+            Refusal::WrongBallotForm { .. } => Self::WrongBallotForm,
             Refusal::EmptyText { .. } => Self::EmptyText,
             Refusal::TextTooLong { .. } => Self::TextTooLong,
             Refusal::InvalidCharacter { .. } => Self::InvalidCharacter,

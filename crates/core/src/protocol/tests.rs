@@ -20,6 +20,7 @@ fn vote_frame() -> Message {
         command_id: command_id(),
         command: Command::CastVote {
             option_ids: vec![OptionId(2)],
+            answers: Default::default(),
         },
     })
 }
@@ -59,6 +60,7 @@ fn examples() -> Vec<(Identity, Message)> {
         }),
         a(Command::CastVote {
             option_ids: vec![OptionId(2)],
+            answers: Default::default(),
         }),
         a(Command::AddOption {
             text: "Tacos".into(),
@@ -94,6 +96,8 @@ fn examples() -> Vec<(Identity, Message)> {
                 change: Change::BallotCast {
                     voter: alice.peer_id().clone(),
                     option_ids: [OptionId(2)].into(),
+                    ranking: Vec::new(),
+                    answers: Default::default(),
                 },
             },
         }),

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::hub::{ConnId, Hub, Incoming, Limits};
-use crate::poll::{CommandId, PollDraft, PollKind, Settings};
+use crate::poll::{CommandId, OptionId, PollDraft, PollKind, Settings};
 use crate::protocol::{seal, Control, ErrorCode};
 use crate::testing::{cid, identity, poll_id, NOW};
 
@@ -38,6 +38,7 @@ fn other_poll() -> PollId {
 fn vote(ids: &[u32]) -> Command {
     Command::CastVote {
         option_ids: ids.iter().copied().map(OptionId).collect(),
+        answers: Default::default(),
     }
 }
 
@@ -516,6 +517,7 @@ fn a_poll_at_every_limit_fits_in_a_snapshot() {
             &Message::Command(CommandFrame {
                 command: Command::CastVote {
                     option_ids: all.clone(),
+                    answers: Default::default(),
                 },
                 poll_id: poll_id(),
                 command_id,

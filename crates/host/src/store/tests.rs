@@ -43,6 +43,7 @@ fn hub_with_votes(id: PollId) -> (Hub, Vec<Write>) {
         cid(1),
         &Command::CastVote {
             option_ids: vec![option],
+            answers: Default::default(),
         },
         NOW + 1,
     );
@@ -52,6 +53,7 @@ fn hub_with_votes(id: PollId) -> (Hub, Vec<Write>) {
         cid(2),
         &Command::CastVote {
             option_ids: vec![option, option],
+            answers: Default::default(),
         },
         NOW + 2,
     );
@@ -126,6 +128,7 @@ fn a_restored_hub_answers_a_resend_from_its_record() {
         cid(1),
         &Command::CastVote {
             option_ids: vec![option],
+            answers: Default::default(),
         },
         NOW + 10,
     );
