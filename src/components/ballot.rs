@@ -2,9 +2,11 @@
 //! click; multiple choice toggles, then "Vote" casts the selection. Date/time and ranked polls
 //! have their own ballots ([`ScheduleBallot`], [`RankedBallot`]); [`Ballot`] picks by kind.
 //!
-//! Results show, per option, a bar with the count and the percentage of ballots, who chose it
-//! (unless the poll is anonymous) and a "your vote" mark; when the poll's visibility setting hides
-//! the results from this viewer, the page says when they will show. Counts use tabular figures in
+//! Results show, per option, a bar with the count and the percentage of ballots (the core's
+//! `PollView::share_tenths`, the same figure as the CSV; none when the view does not say how
+//! many ballots were cast), who chose it (unless the poll is anonymous) and a "your vote" mark;
+//! when the poll's visibility setting hides the results from this viewer, the page says when
+//! they will show. Counts use tabular figures in
 //! fixed-width slots, so a changing tally never moves the layout.
 
 use std::collections::BTreeSet;
@@ -80,17 +82,12 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
     let mine = &view.my_ballot;
     let chosen = selection.as_ref().unwrap_or(mine).clone();
     let tallies = view.results.as_ref().map(|r| &r.tally);
-    // Percentages are of ballots cast (in multiple choice they add up to more than 100).
-    let voter_count = view.results.as_ref().map_or(0, |r| match &r.ballots {
-        Some(ballots) => ballots.len(),
-        None => 0,
-    });
     let total: u32 = tallies.map_or(0, |t| t.iter().map(|e| e.votes).sum());
-    let ballots_cast = if multiple && voter_count > 0 {
-        u32::try_from(voter_count).unwrap_or(u32::MAX)
-    } else {
-        total
-    };
+    // The bar of an option whose share of ballots is unknown (anonymous multiple choice) is
+    // relative to the option with the most votes, and no percentage is shown.
+    let most_votes = tallies
+        .and_then(|t| t.iter().map(|e| e.votes).max())
+        .unwrap_or(0);
     let named = view.results.as_ref().and_then(|r| r.ballots.as_ref());
     let open = view.status == PollStatus::Open;
     // A closed poll's result: the option(s) with the most votes, if anyone voted.
@@ -122,8 +119,11 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
                 }
             })
         };
-        let percent = match (votes, ballots_cast) {
-            (Some(v), t) if t > 0 => (f64::from(v) * 100.0 / f64::from(t)).min(100.0),
+        // The share of ballots, as the core computes it for every screen and the CSV.
+        let share = view.share_tenths(option.id);
+        let bar = match (share, votes) {
+            (Some(tenths), _) => (tenths as f64 / 10.0).min(100.0),
+            (None, Some(v)) if most_votes > 0 => f64::from(v) * 100.0 / f64::from(most_votes),
             _ => 0.0,
         };
         let is_mine = mine.contains(&option.id);
@@ -147,13 +147,17 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
                 </button>
                 <span class="tally" aria-label={format!("votes for {}", option.text)}>
                     <span data-testid={format!("tally-{i}")}>{ votes.map(|v| v.to_string()).unwrap_or_default() }</span>
-                    if votes.is_some() {
-                        <span class="percent" data-testid={format!("percent-{i}")}>{ format!("{percent:.0}%") }</span>
-                    } else {
-                        <span class="hint">{ "hidden" }</span>
-                    }
+                    { match (votes, share) {
+                        // Whole percents, rounded half up from the core's tenths.
+                        (Some(_), Some(tenths)) => html! {
+                            <span class="percent" data-testid={format!("percent-{i}")}>{ format!("{}%", (tenths + 5) / 10) }</span>
+                        },
+                        // Anonymous multiple choice: how many ballots there were is not known.
+                        (Some(_), None) => html! { <span class="percent"></span> },
+                        (None, _) => html! { <span class="hint">{ "hidden" }</span> },
+                    } }
                 </span>
-                <span class="bar" aria-hidden="true"><span style={format!("width:{percent:.1}%")}></span></span>
+                <span class="bar" aria-hidden="true"><span style={format!("width:{bar:.1}%")}></span></span>
             </li>
         }
     });

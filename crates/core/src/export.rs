@@ -53,7 +53,6 @@ pub fn results_csv(view: &PollView) -> Result<String, CsvError> {
         PollKind::Single | PollKind::Multiple { .. } => {}
     }
     let named = results.ballots.is_some();
-    let ballots_cast = ballots_cast(view.kind, results);
     let mut csv = String::from(if named {
         "Option,Votes,Percent,Voters\r\n"
     } else {
@@ -68,7 +67,8 @@ pub fn results_csv(view: &PollView) -> Result<String, CsvError> {
         let mut row = vec![
             text_cell(&option.text),
             votes.to_string(),
-            ballots_cast.map_or_else(String::new, |cast| percent(votes, cast)),
+            view.ballots_cast()
+                .map_or_else(String::new, |cast| percent(votes, cast)),
         ];
         if named {
             row.push(text_cell(&voters(view, results, option.id).join("; ")));
@@ -111,15 +111,6 @@ pub fn iso_utc(at_ms: u64) -> String {
         rest / 60 % 60,
         rest % 60
     )
-}
-
-/// How many ballots were cast, when the view lets one know.
-fn ballots_cast(kind: PollKind, results: &ResultsView) -> Option<u64> {
-    match (&results.ballots, kind) {
-        (Some(ballots), _) => Some(ballots.len() as u64),
-        (None, PollKind::Single) => Some(results.tally.iter().map(|e| u64::from(e.votes)).sum()),
-        (None, PollKind::Multiple { .. } | PollKind::Schedule | PollKind::Ranked) => None,
-    }
 }
 
 /// One CSV line of cells (already escaped), ending in CRLF.
@@ -237,10 +228,7 @@ fn ranked_csv(view: &PollView, results: &ResultsView) -> String {
 
 /// `votes` out of `cast` as a percentage with one decimal, rounded half up.
 fn percent(votes: u32, cast: u64) -> String {
-    if cast == 0 {
-        return "0.0".into();
-    }
-    let tenths = (u64::from(votes) * 2_000 + cast) / (2 * cast);
+    let tenths = crate::poll::tenths(u64::from(votes), cast);
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 

@@ -333,3 +333,39 @@ fn the_file_starts_with_a_bom_and_names_the_poll_and_the_time() {
         .unwrap()
         .starts_with("\u{feff}Poll,\"'=HYPERLINK(\"\"x\"\")\"\r\n"));
 }
+
+#[test]
+fn screens_and_csv_share_one_percentage() {
+    let anonymous = Settings {
+        anonymous: true,
+        ..Settings::default()
+    };
+    let cases = [
+        (PollKind::Single, Settings::default()),
+        (PollKind::Single, anonymous.clone()),
+        (PollKind::Multiple { max: 3 }, Settings::default()),
+        (PollKind::Multiple { max: 3 }, anonymous),
+    ];
+    for (kind, settings) in cases {
+        let mut p = poll(&["A", "B", "C"], kind, settings.clone());
+        let multi = matches!(kind, PollKind::Multiple { .. });
+        p = vote(p, 2, "Ann", if multi { &[1, 2] } else { &[1] });
+        p = vote(p, 3, "Bob", &[1]);
+        p = vote(p, 4, "Cy", &[3]);
+        let view = owner_view(&p);
+        let csv = results_csv(&view).unwrap();
+        for (option, line) in view.options.iter().zip(lines(&csv).into_iter().skip(1)) {
+            let cell = line.split(',').nth(2).unwrap();
+            let shown = view
+                .share_tenths(option.id)
+                .map_or_else(String::new, |t| format!("{}.{}", t / 10, t % 10));
+            assert_eq!(cell, shown, "{kind:?} anonymous={}", settings.anonymous);
+        }
+        // Only an anonymous multiple-choice view does not know how many ballots were cast.
+        let unknown = multi && settings.anonymous;
+        assert_eq!(view.ballots_cast().is_none(), unknown);
+        if !unknown {
+            assert_eq!(view.share_tenths(OptionId(1)), Some(667));
+        }
+    }
+}

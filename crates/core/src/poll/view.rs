@@ -93,6 +93,15 @@ fn results_of(
     }
 }
 
+/// `votes` out of `cast` in tenths of a percent, rounded half up (0 when `cast` is 0).
+pub(crate) fn tenths(votes: u64, cast: u64) -> u64 {
+    if cast == 0 {
+        0
+    } else {
+        (votes.saturating_mul(2_000) + cast) / (2 * cast)
+    }
+}
+
 /// The results part of a view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -293,6 +302,36 @@ pub enum ViewError {
 }
 
 impl PollView {
+    /// How many ballots were cast, when this view lets one know: from the named ballots, or in
+    /// a single-choice poll from the tally (one option per ballot). An anonymous
+    /// multiple-choice (or date/time, or ranked) view does not say; `None` then, and with the
+    /// results hidden.
+    pub fn ballots_cast(&self) -> Option<u64> {
+        let results = self.results.as_ref()?;
+        match (&results.ballots, self.kind) {
+            (Some(ballots), _) => Some(ballots.len() as u64),
+            (None, PollKind::Single) => {
+                Some(results.tally.iter().map(|e| u64::from(e.votes)).sum())
+            }
+            (None, PollKind::Multiple { .. } | PollKind::Schedule | PollKind::Ranked) => None,
+        }
+    }
+
+    /// The share of the ballots cast that chose `option`, in tenths of a percent rounded half
+    /// up (0 with no ballots), when [`PollView::ballots_cast`] is known: the one percentage
+    /// every screen and the CSV show. In multiple choice the shares add up to more than 100 %.
+    pub fn share_tenths(&self, option: OptionId) -> Option<u64> {
+        let cast = self.ballots_cast()?;
+        let votes = self
+            .results
+            .as_ref()?
+            .tally
+            .iter()
+            .find(|e| e.option_id == option)
+            .map_or(0, |e| u64::from(e.votes));
+        Some(tenths(votes, cast))
+    }
+
     /// The view after `event`, as a participant applies a `poll:event`.
     pub fn apply(&self, event: &Event) -> Result<Self, ViewError> {
         let expected = self.revision.next();
