@@ -85,6 +85,7 @@ async fn the_outbox_survives_closing_and_reopening_the_database() {
         command_id: CommandId::from_random_bytes([n; 16]),
         command: Command::CastVote {
             option_ids: [OptionId(u32::from(n))].into_iter().collect(),
+            answers: Default::default(),
         },
     };
     // Written out of order, with another poll's record in between.
@@ -243,6 +244,7 @@ async fn replacing_the_identity_clears_its_data_and_keeps_the_settings() {
             command_id: CommandId::from_random_bytes([1; 16]),
             command: Command::CastVote {
                 option_ids: [OptionId(0)].into_iter().collect(),
+                answers: Default::default(),
             },
         },
         &[],
