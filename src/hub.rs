@@ -96,9 +96,24 @@ impl HubHandle {
         on_change: Callback<Rc<HubSnapshot>>,
     ) -> Result<Self, AppError> {
         let mut hub = Hub::new(owner, Limits::default());
+        let mut hostings = repo.hostings().await?;
         for (poll, records) in repo.hosted_polls().await? {
-            if let Err(e) = hub.restore(poll, records) {
+            // A poll with a hosting (delegated here, prepared here) is loaded only through
+            // `restore_hosting`, which checks its delegation chain names this hub.
+            let restored = match hostings.remove(&poll.id) {
+                Some(hosting) => hub
+                    .restore_hosting(poll.id, hosting, Some(poll), records)
+                    .map_err(|e| e.to_string()),
+                None => hub.restore(poll, records).map_err(|e| e.to_string()),
+            };
+            if let Err(e) = restored {
                 gloo::console::warn!(format!("skipped a stored poll: {e}"));
+            }
+        }
+        // What is left moved away from here: only its delegation is kept, to redirect.
+        for (id, hosting) in hostings {
+            if let Err(e) = hub.restore_hosting(id, hosting, None, Vec::new()) {
+                gloo::console::warn!(format!("skipped a stored hosting: {e}"));
             }
         }
         hub.restore_deleted(repo.deleted_polls().await?);
