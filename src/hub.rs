@@ -29,7 +29,7 @@ use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
 use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal};
 use starpoll_core::protocol::PeerInfo;
 use starpoll_core::snapshot::ExportError;
-use starpoll_core::Identity;
+use starpoll_core::{Identity, PeerId};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
@@ -76,7 +76,12 @@ struct Inner {
     timer_at: Option<u64>,
     /// Sends the next snapshot to the screen (one for all changes made before it fires).
     notify_timer: Option<Timeout>,
+    /// Opens a data connection to another hub (`Step::dials`); `None` until the peer runs.
+    dialer: Option<Dialer>,
 }
+
+/// Opens a data connection from this tab's peer to a peer (`None` while the peer is not open).
+pub type Dialer = Rc<dyn Fn(&PeerId) -> Option<DataConnection>>;
 
 /// Shared handle to the hub runtime (cheap to clone; equal when it is the same runtime).
 #[derive(Clone)]
@@ -129,6 +134,7 @@ impl HubHandle {
             timer: None,
             timer_at: None,
             notify_timer: None,
+            dialer: None,
         })));
         // Deadlines that passed while the owner was away close now.
         handle.wake();
@@ -201,8 +207,19 @@ impl HubHandle {
         self.0.borrow().hub.snapshot(poll, random::now_ms())
     }
 
+    /// Sets how the hub opens hub-to-hub connections (the tab's peer).
+    pub fn set_dialer(&self, dialer: Dialer) {
+        self.0.borrow_mut().dialer = Some(dialer);
+    }
+
     /// Serves an incoming data connection until it closes.
     pub fn accept(&self, conn: DataConnection) {
+        self.serve(conn, false);
+    }
+
+    /// Serves a data connection until it closes: one a participant opened, or one this hub
+    /// dialed (`dialed`: reported with [`Hub::dialed`] once open, a hub-to-hub connection).
+    fn serve(&self, conn: DataConnection, dialed: bool) {
         if self.0.borrow().failed.is_some() || conn.serialization() != Serialization::Binary {
             // The protocol needs `binary` (PROTOCOL.md §1.3); a stopped hub serves nobody.
             conn.close();
@@ -226,6 +243,7 @@ impl HubHandle {
                 let step = {
                     let mut inner = handle.0.borrow_mut();
                     match &event {
+                        ConnectionEvent::Open if dialed => inner.hub.dialed(id, conn.peer(), now),
                         ConnectionEvent::Open => inner.hub.opened(id, conn.peer(), now),
                         ConnectionEvent::Data(Data::Packed(Value::Str(text))) => {
                             inner.hub.receive(id, Incoming::Text(text), now)
@@ -348,6 +366,7 @@ impl HubHandle {
                 return;
             }
             let mut changed = false;
+            let mut dials = Vec::new();
             {
                 let inner = self.0.borrow();
                 for step in &steps {
@@ -367,10 +386,29 @@ impl HubHandle {
                         }
                     }
                     changed |= !step.changed.is_empty();
+                    dials.extend(step.dials.iter().cloned());
                 }
             }
+            self.dial(&dials);
             if changed {
                 self.notify();
+            }
+        }
+    }
+
+    /// Opens a hub-to-hub connection to each peer (a failed dial needs no report: the hub
+    /// retries or aborts a move on its own timer).
+    fn dial(&self, peers: &[PeerId]) {
+        if peers.is_empty() {
+            return;
+        }
+        let Some(dialer) = self.0.borrow().dialer.clone() else {
+            gloo::console::warn!("hub: cannot dial another hub before this browser is online");
+            return;
+        };
+        for peer in peers {
+            if let Some(conn) = dialer(peer) {
+                self.serve(conn, true);
             }
         }
     }
