@@ -25,8 +25,10 @@ use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::signal::Serialization;
 use peerjs_client::web::{ConnectionError, ConnectionEvent, DataConnection};
+use starpoll_core::delegation::SignedDelegation;
+use starpoll_core::hub::MoveError as CoreMoveError;
 use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
-use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal};
+use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal, Revision};
 use starpoll_core::protocol::PeerInfo;
 use starpoll_core::snapshot::ExportError;
 use starpoll_core::{Identity, PeerId};
@@ -51,6 +53,8 @@ pub struct HostedPoll {
     pub poll: Poll,
     /// Who is connected for it now (the owner first).
     pub present: Vec<PeerInfo>,
+    /// Frozen by a move to another hub in flight.
+    pub moving: bool,
 }
 
 /// What the owner's screen knows about the hub.
@@ -58,6 +62,8 @@ pub struct HostedPoll {
 pub struct HubSnapshot {
     /// Hosted polls by id.
     pub polls: BTreeMap<PollId, HostedPoll>,
+    /// Own polls that moved away, each with the delegation it moved under (its hub serves it).
+    pub moved: BTreeMap<PollId, SignedDelegation>,
     /// Set when the hub stopped because storage failed.
     pub failed: Option<StorageError>,
 }
@@ -151,12 +157,21 @@ impl HubHandle {
                 let hosted = HostedPoll {
                     poll: poll.clone(),
                     present: inner.hub.present(&poll.id),
+                    moving: inner.hub.is_moving(&poll.id),
                 };
                 (poll.id, hosted)
             })
             .collect();
+        let me = inner.hub.me().clone();
+        let moved = inner
+            .hub
+            .moved_away()
+            .filter(|(_, d)| *d.owner() == me)
+            .map(|(id, d)| (*id, d.clone()))
+            .collect();
         Rc::new(HubSnapshot {
             polls,
+            moved,
             failed: inner.failed.clone(),
         })
     }
@@ -194,6 +209,40 @@ impl HubHandle {
         let existed = !step.writes.is_empty();
         self.enqueue(step);
         existed
+    }
+
+    /// Moves an own poll served here to the hub `target` (PROTOCOL.md §8.4): the outcome shows
+    /// in the snapshot (`moved`, or the poll served again after an abort).
+    pub fn move_poll(&self, poll: PollId, target: PeerId) -> Result<(), MoveError> {
+        let step = self
+            .0
+            .borrow_mut()
+            .hub
+            .move_poll(poll, target, random::now_ms())?;
+        self.enqueue(step);
+        self.notify();
+        Ok(())
+    }
+
+    /// For an own poll served elsewhere: signs the delegation moving it to `target` (this
+    /// browser to take it back), for the owner's link to its current hub to send. The new
+    /// highest seq is committed before the delegation is handed out.
+    pub async fn sign_move(
+        &self,
+        poll: PollId,
+        target: PeerId,
+        from_revision: Revision,
+    ) -> Result<SignedDelegation, MoveError> {
+        let (step, delegation) = self
+            .0
+            .borrow_mut()
+            .hub
+            .sign_move(poll, target, from_revision)?;
+        let repo = self.0.borrow().repo.clone();
+        repo.commit(&step.writes)
+            .await
+            .map_err(|e| MoveError::Storage(e.to_string()))?;
+        Ok(delegation)
     }
 
     /// Whether the owner deleted `poll` (the hub keeps the ids of deleted polls).
@@ -445,6 +494,17 @@ impl HubHandle {
             }
         }));
     }
+}
+
+/// Why a poll could not be moved.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    /// The hub refused (not served here, not the owner's, a move in flight, already there).
+    #[error(transparent)]
+    Refused(#[from] CoreMoveError),
+    /// The new delegation could not be stored.
+    #[error("could not store the move: {0}")]
+    Storage(String),
 }
 
 /// Why a poll could not be created.

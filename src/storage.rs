@@ -38,6 +38,7 @@ use std::collections::BTreeMap;
 
 use rexie::{KeyRange, ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use starpoll_core::delegation::SignedDelegation;
 use starpoll_core::hub::{Hosting, Write};
 use starpoll_core::outbox::OutboxRecord;
 use starpoll_core::poll::{CommandId, Poll, PollId, PollView, ProcessedRecord};
@@ -107,6 +108,10 @@ pub struct JoinedPoll {
     pub view: Option<PollView>,
     /// When `view` was received (Unix ms).
     pub saved_at: u64,
+    /// The highest owner-signed delegation seen (PROTOCOL.md §8): a reload dials its hub
+    /// directly. Absent while the poll is served by its owner (and in records before v6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<SignedDelegation>,
 }
 
 /// What this browser holds for its identity, counted.
