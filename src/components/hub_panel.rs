@@ -100,8 +100,8 @@ pub fn HubMove(props: &HubMoveProps) -> Html {
         <section class="hub-move" aria-labelledby="hub-move-title">
             <h2 id="hub-move-title">{ "Keep this poll online" }</h2>
             <p class="hint">{ "Hand this poll to a browser or host that stays online (paste its peer ID or a link to it). It serves the poll on your behalf, so participants can vote while this browser is closed. You keep the poll: you can take it back at any time." }</p>
-            <form class="row" {onsubmit}>
-                <label for="hub-move-input" class="visually-hidden">{ "Peer ID or link of the hub" }</label>
+            <label for="hub-move-input">{ "Peer ID or link of the hub" }</label>
+            <form class="hub-move-form" {onsubmit}>
                 <input id="hub-move-input" data-testid="hub-move-input" ref={input} type="text"
                     placeholder="Peer ID or link" autocomplete="off" spellcheck="false" />
                 <button type="submit" data-testid="hub-move-submit" disabled={props.busy}>{ "Move the poll" }</button>

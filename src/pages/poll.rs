@@ -388,8 +388,10 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             .and_then(|s| s.last_error.clone())
             .filter(|p| *p != DialProblem::SelfOffline)
     };
+    let at_hub = snapshot.is_some_and(|s| s.hub != props.owner);
     let sync_text = match (sync, snapshot.and_then(|s| s.impostor.as_ref()), &problem) {
         (_, Some(_), _) => "The owner's ID is taken by someone else",
+        (SyncState::Connected, _, _) if at_hub => "Connected to the hub",
         (SyncState::Connected, _, _) => "Connected to the owner",
         (_, _, Some(DialProblem::SelfOffline)) => "You are offline",
         (_, _, Some(DialProblem::OwnerOffline)) => "Owner not online",
@@ -607,13 +609,14 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         let link = context.invite_link(me, poll_id, Some(&hub_peer));
         html! {
             <>
-                <Share link={AttrValue::from(link)} title={AttrValue::from(view.title.clone())} listed={view.settings.listed} />
+                <Share link={AttrValue::from(link)} title={AttrValue::from(view.title.clone())} listed={view.settings.listed} kept_online=true />
                 <div class="row">
                     <button type="button" class="secondary" data-testid={if open { "poll-close" } else { "poll-reopen" }} onclick={toggle}>
                         { if open { "Close the poll" } else { "Reopen the poll" } }
                     </button>
                     <button type="button" class="secondary" data-testid="export-snapshot" onclick={export}>{ "Signed snapshot (from the hub)" }</button>
                 </div>
+                <EditPoll view={view.clone()} on_edit={on_command.clone()} />
                 <HubMove on_move={start_move} on_take_back={Some(on_take_back)} note={note.map(AttrValue::from)} {error} />
             </>
         }
@@ -641,9 +644,10 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             <p class="hint" data-testid="my-role">{ role_note }</p>
             <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} {cannot_vote_because} />
             { name_prompt.unwrap_or_default() }
-            <OptionsEditor view={view.clone()} {may_add} {on_command} />
+            <OptionsEditor view={view.clone()} {may_add} owner={mine} on_command={on_command.clone()} />
             { pending_list.unwrap_or_default() }
-            <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
+            <Members view={view.clone()} present={peers} participants={participants}
+                on_role={mine.then(|| on_command.reform(|(member, role)| Command::SetRole { member, role }))} />
             { owner_tools.unwrap_or_default() }
             <Export view={view.clone()} />
             if !mine {

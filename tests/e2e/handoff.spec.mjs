@@ -4,8 +4,35 @@
 // reachable, delivered exactly once), a newcomer joins by the invite link with `?via=`, the owner
 // comes back, sees every vote, closes the poll and takes it back; every page converges. A peer
 // named by `?via=` without a delegation is not believed.
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { test, expect, appUrl } from './fixtures.mjs';
 import { openUser, createPoll, joinByLink } from './app.mjs';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const SCREENS_DIR = path.resolve('test-results/screens');
+
+/** axe finds no serious/critical violation, light and dark; screenshots at 390 and 1280 px. */
+async function checkScreen(page, screen) {
+  mkdirSync(SCREENS_DIR, { recursive: true });
+  const found = {};
+  for (const scheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [name, width, height] of [['phone', 390, 844], ['desktop', 1280, 860]]) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: path.join(SCREENS_DIR, `${screen}-${name}-${scheme}.png`), fullPage: true });
+    }
+    if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE_SOURCE });
+    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    found[scheme] = result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(' ')) }));
+  }
+  expect(found, `axe serious/critical violations on ${screen}`).toEqual({ light: [], dark: [] });
+  await page.emulateMedia({ colorScheme: 'light' });
+}
 
 /** Enough for one backoff step plus a failed dial and a move's round trips. */
 const SLOW = { timeout: 45_000 };
@@ -144,4 +171,24 @@ test('a peer named by ?via= without a delegation is not believed', async ({ newU
   await ann.getByTestId('vote-option-0').click();
   await expect(owner.getByTestId('tally-0')).toHaveText('1', SLOW);
   await expect(ann.getByTestId('tally-0')).toHaveText('1', SLOW);
+});
+
+test('the hand-off screens pass axe and are photographed (phone and desktop, light and dark)', async ({ newUser }) => {
+  test.setTimeout(120_000);
+  const owner = await openUser(newUser, 'Olga');
+  const poll = await createPoll(owner, { title: 'Picnic?', options: ['Park', 'Beach'] });
+  const ann = await openUser(newUser, 'Ann');
+  await joinByLink(ann, poll.link);
+  await checkScreen(owner, 'handoff-owner-here');
+  await owner.getByTestId('hub-move-input').fill('not a peer');
+  await owner.getByTestId('hub-move-submit').click();
+  await expect(owner.getByTestId('hub-move-note')).toContainText('not a peer ID');
+  await checkScreen(owner, 'handoff-owner-bad-input');
+  const hub = await openHub(newUser, 'Always on');
+  await moveTo(owner, hub.id);
+  await expect(owner.getByTestId('hub-status')).toHaveAttribute('data-hub', hub.id, SLOW);
+  await expect(owner.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected', SLOW);
+  await checkScreen(owner, 'handoff-owner-away');
+  await expect(ann.getByTestId('hub-status')).toHaveAttribute('data-hub', hub.id, SLOW);
+  await checkScreen(ann, 'handoff-participant');
 });
