@@ -646,9 +646,9 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             { name_prompt.unwrap_or_default() }
             <OptionsEditor view={view.clone()} {may_add} owner={mine} on_command={on_command.clone()} />
             { pending_list.unwrap_or_default() }
+            { owner_tools.unwrap_or_default() }
             <Members view={view.clone()} present={peers} participants={participants}
                 on_role={mine.then(|| on_command.reform(|(member, role)| Command::SetRole { member, role }))} />
-            { owner_tools.unwrap_or_default() }
             <Export view={view.clone()} />
             if !mine {
                 <Leave poll={key} pending={pending_count} />
