@@ -95,6 +95,9 @@ test('an owner moves a poll to an always-on hub, leaves, comes back, closes it a
   const hubAgain = await hubContext.newPage();
   await hubAgain.goto(appUrl('/'));
   await expect(hubAgain.getByTestId('network-status')).toHaveAttribute('data-state', 'online');
+  // The hub restored the delegated poll from its storage and says it keeps it online.
+  await expect(hubAgain.getByTestId('kept-for-others')).toContainText('1 poll online');
+  await expect(hubAgain.getByTestId('my-polls-empty')).toBeVisible();
   await expect(bob.getByTestId('pending-badge')).toHaveCount(0, SLOW);
   await expect(bob.getByTestId('tally-1')).toHaveText('1', SLOW);
   await expect(bob.getByTestId('hub-status')).toHaveAttribute('data-hub', hub.id);
