@@ -342,12 +342,12 @@ fn screens_and_csv_share_one_percentage() {
     };
     let cases = [
         (PollKind::Single, Settings::default()),
-        (PollKind::Single, anonymous.clone()),
+        (PollKind::Single, anonymous),
         (PollKind::Multiple { max: 3 }, Settings::default()),
         (PollKind::Multiple { max: 3 }, anonymous),
     ];
     for (kind, settings) in cases {
-        let mut p = poll(&["A", "B", "C"], kind, settings.clone());
+        let mut p = poll(&["A", "B", "C"], kind, settings);
         let multi = matches!(kind, PollKind::Multiple { .. });
         p = vote(p, 2, "Ann", if multi { &[1, 2] } else { &[1] });
         p = vote(p, 3, "Bob", &[1]);
