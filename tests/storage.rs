@@ -340,6 +340,7 @@ async fn deleting_a_poll_removes_it_and_only_its_records_in_one_commit() {
     repo.commit(&[
         Write::Record(doomed.id, record(4)),
         Write::DeletePoll(doomed.id),
+        Write::Tombstone(doomed.id),
     ])
     .await
     .expect("commit the deletion");

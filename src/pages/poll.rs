@@ -627,7 +627,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         Some(role) => format!("You are {} {role} in this poll.", role.article()),
     };
     html! {
-        <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
+        <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role={if mine { "owner" } else { "participant" }} data-served-by={hub_peer.to_string()}>
             <Header view={view.clone()} />
             { hub_status }
             { status }
