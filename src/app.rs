@@ -122,7 +122,8 @@ impl AppContext {
 
     /// Starts following `poll` of `owner` as a participant (once per poll per session), if this
     /// tab is the active one: only that tab sends outbox commands.
-    pub fn follow(&self, owner: PeerId, poll: PollId) {
+    /// `via`: the hub to dial first (an invite's `?via=`, or the hub an own poll moved to).
+    pub fn follow(&self, owner: PeerId, poll: PollId, via: Option<PeerId>) {
         let AppState::Ready(ready) = &*self.state else {
             return;
         };
@@ -157,6 +158,7 @@ impl AppContext {
             network: self.network.clone(),
             repo: ready.repo.clone(),
             on_change,
+            via,
         };
         let (follows, starting) = (self.follows.clone(), self.starting.clone());
         spawn_local(async move {
@@ -180,7 +182,7 @@ impl AppContext {
                 Ok(joined) => {
                     for j in joined {
                         if j.view.is_some() {
-                            context.follow(j.owner, j.poll_id);
+                            context.follow(j.owner, j.poll_id, None);
                         } else if let Err(e) = repo.leave(&j.owner, j.poll_id).await {
                             // Saved by an older version before it ever loaded (a wrong link,
                             // or an owner never reached): nothing in it is worth keeping.
@@ -209,6 +211,73 @@ impl AppContext {
         handle.submit(command).map_err(|e| {
             gloo::console::error!(format!("could not make a command id: {e}"));
             "This browser could not prepare your change. Reload the page and try again.".to_owned()
+        })
+    }
+
+    /// Moves an own poll to the hub named in `target` (a peer ID, or a link containing one;
+    /// this browser's own ID takes a moved poll back), PROTOCOL.md §8.4: from this browser's
+    /// hub when it serves the poll, else by asking the hub serving it now (a delegation signed
+    /// here, sent over the owner's link to that hub). `done` hears whether the move started;
+    /// its progress shows in the hub and follow snapshots.
+    pub fn move_poll(&self, poll: PollId, target: &str, done: Callback<Result<(), String>>) {
+        let AppState::Ready(ready) = &*self.state else {
+            return;
+        };
+        let Some(target) = starpoll_core::delegation::hub_in(target) else {
+            done.emit(Err(messages::not_a_hub()));
+            return;
+        };
+        let Some(hub) = self.network.hub() else {
+            done.emit(Err(messages::other_tab()));
+            return;
+        };
+        let me = ready.identity.peer_id().clone();
+        if ready
+            .hub
+            .as_ref()
+            .is_some_and(|h| h.polls.contains_key(&poll))
+        {
+            done.emit(hub.move_poll(poll, target).map_err(|e| {
+                gloo::console::warn!(format!("move: {e}"));
+                messages::move_problem(&e)
+            }));
+            return;
+        }
+        let key: FollowKey = (me, poll);
+        let revision = ready
+            .follows
+            .get(&key)
+            .and_then(|s| s.view.as_ref().map(|v| v.revision))
+            .unwrap_or_default();
+        let Some(handle) = self.follows.get(&key) else {
+            done.emit(Err(messages::hub_not_connected()));
+            return;
+        };
+        spawn_local(async move {
+            let result = match hub.sign_move(poll, target, revision).await {
+                Ok(delegation) => handle.request_move(&delegation).map_err(|e| {
+                    gloo::console::warn!(format!("move: {e}"));
+                    messages::hub_not_connected()
+                }),
+                Err(e) => {
+                    gloo::console::warn!(format!("move: {e}"));
+                    Err(messages::move_problem(&e))
+                }
+            };
+            done.emit(result);
+        });
+    }
+
+    /// Asks the hub serving an own moved poll for its signed snapshot file (the export); it
+    /// arrives in the poll's follow snapshot.
+    pub fn request_snapshot(&self, poll: FollowKey) -> Result<(), String> {
+        let handle = self
+            .follows
+            .get(&poll)
+            .ok_or_else(messages::hub_not_connected)?;
+        handle.request_snapshot().map_err(|e| {
+            gloo::console::warn!(format!("snapshot: {e}"));
+            messages::hub_not_connected()
         })
     }
 
@@ -290,7 +359,9 @@ impl AppContext {
 
     /// The invite link of a poll: this page's origin, the poll's path, and the signaling
     /// server when it is not the one the link's host would pick by default.
-    pub fn invite_link(&self, owner: &PeerId, poll: PollId) -> String {
+    /// For a poll served by another hub, `via` names it (`?via=`), so a new participant dials
+    /// that hub directly.
+    pub fn invite_link(&self, owner: &PeerId, poll: PollId, via: Option<&PeerId>) -> String {
         let location = web_sys::window().map(|w| w.location());
         let origin = location
             .as_ref()
@@ -308,6 +379,10 @@ impl AppContext {
                 let encoded = js_sys::encode_uri_component(&url);
                 link.push_str(&format!("?peerjs={encoded}"));
             }
+        }
+        if let Some(via) = via {
+            link.push(if link.contains('?') { '&' } else { '?' });
+            link.push_str(&format!("via={via}"));
         }
         link
     }

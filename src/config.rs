@@ -72,6 +72,18 @@ pub fn link_parameter() -> Option<String> {
         .and_then(|p| p.get("peerjs"))
 }
 
+/// The hub an invite link names (`?via=<peer ID>`: the poll is served by that hub on its
+/// owner's behalf, PROTOCOL.md §8), if any and valid.
+pub fn via_parameter() -> Option<starpoll_core::PeerId> {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|p| p.get("via"))
+        .and_then(|via| via.parse().ok())
+}
+
 /// Takes the server an earlier version remembered in `localStorage` (removing it), if valid.
 fn take_legacy() -> Option<ServerConfig> {
     let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten())?;

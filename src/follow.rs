@@ -54,6 +54,7 @@ use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::web::ConnectionError;
 use peerjs_client::web::{ConnectionEvent, DataConnection};
+use starpoll_core::delegation::SignedDelegation;
 use starpoll_core::follower::{Follower, GoneReason, Link, Notice};
 use starpoll_core::owner_link::{Input, LinkState, Output, OwnerLink};
 use starpoll_core::poll::{Command, CommandId, PollId, PollView};
@@ -162,6 +163,13 @@ pub struct FollowSnapshot {
     pub gone: bool,
     /// Why it is gone: no such poll, or deleted by its owner.
     pub gone_reason: Option<GoneReason>,
+    /// The peer serving the poll as far as this participant knows: the owner, or the hub its
+    /// owner delegated it to (PROTOCOL.md §8).
+    pub hub: PeerId,
+    /// The last error the hub answered outside a command (e.g. a refused move), in its words.
+    pub hub_error: Option<String>,
+    /// The signed snapshot file the hub sent (answering [`FollowHandle::request_snapshot`]).
+    pub snapshot_file: Option<Rc<str>>,
 }
 
 /// What the owner's poll list page hears ([`Follows::list`]).
@@ -175,8 +183,12 @@ pub enum OwnerList {
     Impostor(String),
 }
 
-/// One owner's connection, shared by the polls followed there and its poll list.
+/// One hub's connection (the owner, or a hub serving its polls), shared by the polls followed
+/// there and the owner's poll list.
 struct Channel {
+    me: Identity,
+    /// The registry, to hand a moved poll to the channel of its new hub.
+    registry: Weak<RefCell<Registry>>,
     link: OwnerLink,
     network: NetworkHandle,
     conn: Option<DataConnection>,
@@ -213,6 +225,7 @@ fn drain(channel: &ChannelRef) {
     let mut notices: Vec<(PollId, Notice)> = Vec::new();
     let mut lists: Vec<OwnerList> = Vec::new();
     let mut state_changed = false;
+    let mut moves: Vec<(PollId, PeerId)> = Vec::new();
     loop {
         let output = channel.borrow_mut().link.poll_output();
         let Some(output) = output else {
@@ -242,10 +255,7 @@ fn drain(channel: &ChannelRef) {
             Output::List(polls) => lists.push(OwnerList::Listed(polls)),
             Output::StateChanged => state_changed = true,
             Output::Dropped(why) => gloo::console::warn!(why),
-            // Not wired yet (PROTOCOL.md §8): the poll is served by another hub.
-            Output::Moved { poll, hub } => {
-                gloo::console::warn!(format!("poll {poll} is served by {hub} now"))
-            }
+            Output::Moved { poll, hub } => moves.push((poll, hub)),
         }
     }
     let (handles, listeners, impostor) = {
@@ -285,14 +295,79 @@ fn drain(channel: &ChannelRef) {
             listener.emit(list.clone());
         }
     }
+    for (poll, hub) in moves {
+        rehome(channel, poll, &hub);
+    }
     arm(channel);
+}
+
+/// A followed poll is served by `hub` now (PROTOCOL.md §8): its follower leaves this channel for
+/// the channel of `hub` (made if none is alive), where its pending commands are resent.
+fn rehome(channel: &ChannelRef, poll: PollId, hub: &PeerId) {
+    let (follower, weak, registry, me, network) = {
+        let mut c = channel.borrow_mut();
+        let follower = c.link.take_moved(&poll);
+        let weak = c.polls.remove(&poll);
+        (
+            follower,
+            weak,
+            c.registry.clone(),
+            c.me.clone(),
+            c.network.clone(),
+        )
+    };
+    let (Some(follower), Some(handle), Some(registry)) = (
+        follower,
+        weak.as_ref().and_then(upgrade),
+        registry.upgrade(),
+    ) else {
+        return;
+    };
+    gloo::console::log!(format!("poll {poll} is served by {hub} now"));
+    if *hub == *me.peer_id() {
+        // The owner took its poll back: this browser's hub serves it now (a browser cannot
+        // dial itself), so the owner's page stops following it as a client.
+        let (repo, owner) = (handle.0.borrow().repo.clone(), follower.owner().clone());
+        drop(follower);
+        let follows = Follows(registry);
+        follows.remove(&(owner.clone(), poll));
+        handle.stop();
+        settle(channel);
+        spawn_local(async move {
+            if let Err(e) = repo.leave(&owner, poll).await {
+                gloo::console::warn!(format!("could not forget the followed copy: {e}"));
+            }
+        });
+        return;
+    }
+    let target = Follows(registry).channel(&me, hub, &network);
+    target
+        .borrow_mut()
+        .polls
+        .insert(poll, Rc::downgrade(&handle.0));
+    handle.0.borrow_mut().channel = target.clone();
+    run(&target, |link, now| link.follow(follower, now));
+    // The delegation is saved with the view, so a reload dials the new hub directly.
+    handle.save_view();
+    settle(channel);
+}
+
+/// Closes a channel's connection if nothing needs it any more.
+fn settle(channel: &ChannelRef) {
+    let empty = {
+        let c = channel.borrow();
+        c.polls.is_empty() && c.lists.is_empty()
+    };
+    if empty {
+        run(channel, |link, _| link.drop_list());
+    }
 }
 
 /// Opens the data connection the link asked for and feeds its events back.
 fn dial(channel: &ChannelRef) {
     let (network, owner) = {
         let c = channel.borrow();
-        (c.network.clone(), c.link.owner().clone())
+        (c.network.clone(), c.link.peer().clone())
     };
     let conn = network.connect(&owner);
     let Some((conn, mut events)) = conn.and_then(|conn| match conn.events() {
@@ -435,6 +510,10 @@ struct Inner {
     stopped: bool,
     /// Tells the page (one snapshot for every change made before it fires).
     notify_timer: Option<Timeout>,
+    /// The hub's last error outside a command.
+    hub_error: Option<String>,
+    /// The snapshot file the hub sent last.
+    snapshot_file: Option<Rc<str>>,
     /// `notify_timer` is the fallback of a submitted command, not a 0 ms timer.
     notify_delayed: bool,
 }
@@ -455,6 +534,9 @@ pub struct FollowStart {
     pub repo: Rc<Repository>,
     /// Hears every snapshot of the poll.
     pub on_change: Callback<Rc<FollowSnapshot>>,
+    /// The hub an invite link names (`?via=`): dialed instead of the owner until a newer
+    /// delegation says otherwise. Ignored when a delegation was saved with the view.
+    pub via: Option<PeerId>,
 }
 
 /// One followed poll (cheap to clone).
@@ -473,11 +555,24 @@ impl FollowHandle {
             network,
             repo,
             on_change,
+            via,
         } = start;
         let saved = repo.joined(&owner, poll).await?;
         let saved_at = saved.as_ref().map(|j| j.saved_at);
-        let cached = saved.and_then(|j| j.view);
+        let (cached, delegation) = saved.map_or((None, None), |j| (j.view, j.delegation));
         let mut follower = Follower::new(me.clone(), owner.clone(), poll, cached);
+        // A reload dials the hub serving the poll directly (the saved delegation), else the
+        // hub the invite link names, else the owner.
+        let restored = delegation.is_some_and(|d| match follower.restore_delegation(d) {
+            Ok(()) => true,
+            Err(e) => {
+                gloo::console::warn!(format!("ignored a saved delegation: {e}"));
+                false
+            }
+        });
+        if let Some(via) = via.filter(|_| !restored) {
+            follower.set_hub(via);
+        }
         let stored = repo.outbox(poll).await?;
         if let Err(e) = follower.restore(&stored) {
             // Only a record too large to seal fails; it could never be sent anyway.
@@ -498,7 +593,7 @@ impl FollowHandle {
                 Err(e) => gloo::console::error!(format!("could not prepare the join: {e}")),
             }
         }
-        let channel = follows.channel(&me, &owner, &network);
+        let channel = follows.channel(&me, follower.hub(), &network);
         let handle = Self(Rc::new(RefCell::new(Inner {
             poll,
             channel: channel.clone(),
@@ -513,6 +608,8 @@ impl FollowHandle {
             view_saving: false,
             stopped: false,
             notify_timer: None,
+            hub_error: None,
+            snapshot_file: None,
             notify_delayed: false,
         })));
         channel
@@ -574,6 +671,9 @@ impl FollowHandle {
             last_error: channel.last_error.clone(),
             gone: f.is_gone(),
             gone_reason: f.gone_reason(),
+            hub: f.serving_hub().clone(),
+            hub_error: inner.hub_error.clone(),
+            snapshot_file: inner.snapshot_file.clone(),
         };
         Some(Rc::new(snapshot))
     }
@@ -682,6 +782,38 @@ impl FollowHandle {
         run(&channel, |link, _| link.dial_now());
     }
 
+    /// The owner asks the hub serving this poll to move it under `delegation` (signed with
+    /// [`starpoll_core::hub::Hub::sign_move`]); the outcome shows as a redirect or a hub error.
+    pub fn request_move(&self, delegation: &SignedDelegation) -> Result<(), String> {
+        let (channel, poll) = {
+            let mut inner = self.0.borrow_mut();
+            inner.hub_error = None;
+            (inner.channel.clone(), inner.poll)
+        };
+        let sent = channel
+            .borrow_mut()
+            .link
+            .request_move(&poll, delegation, random::now_ms());
+        drain(&channel);
+        sent.map_err(|e| e.to_string())
+    }
+
+    /// Asks the hub serving this poll for its signed snapshot file (the owner's export of a
+    /// moved poll); it shows in the next snapshot (`snapshot_file`).
+    pub fn request_snapshot(&self) -> Result<(), String> {
+        let (channel, poll) = {
+            let mut inner = self.0.borrow_mut();
+            inner.snapshot_file = None;
+            (inner.channel.clone(), inner.poll)
+        };
+        let sent = channel
+            .borrow_mut()
+            .link
+            .request_snapshot(&poll, random::now_ms());
+        drain(&channel);
+        sent.map_err(|e| e.to_string())
+    }
+
     /// What the link reported about this poll.
     fn on_notice(&self, notice: Notice) {
         let mut answered = Vec::new();
@@ -704,17 +836,18 @@ impl FollowHandle {
             }
             Notice::OwnerError { message, .. } => {
                 gloo::console::warn!(format!("the owner says: {message}"));
+                self.0.borrow_mut().hub_error = Some(message);
             }
             Notice::Gone { dropped, message } => {
                 gloo::console::warn!(format!("the poll is gone: {message}"));
                 answered.extend(dropped);
             }
             Notice::PeersChanged => {}
-            // Following a poll to another hub (PROTOCOL.md §8) is not wired into the shell yet.
-            Notice::Delegated | Notice::Snapshot { .. } => {}
-            Notice::Moved { hub } => {
-                gloo::console::warn!(format!("the poll is served by {hub} now"));
-            }
+            // A newer delegation: saved with the view.
+            Notice::Delegated => self.save_view(),
+            Notice::Snapshot { file } => self.0.borrow_mut().snapshot_file = Some(file.into()),
+            // The owner link hands the follower over (`Output::Moved`, see `rehome`).
+            Notice::Moved { .. } => {}
         }
         if !answered.is_empty() {
             self.forget(answered);
@@ -789,6 +922,7 @@ impl FollowHandle {
                     poll_id: f.poll_id(),
                     view: f.view().cloned(),
                     saved_at: inner.saved_at.unwrap_or_else(random::now_ms),
+                    delegation: f.delegation().cloned(),
                 }
             };
             inner.view_unsaved = false;
@@ -955,11 +1089,14 @@ impl Follows {
 
     /// The connection to `owner`, made if none is alive.
     fn channel(&self, me: &Identity, owner: &PeerId, network: &NetworkHandle) -> ChannelRef {
+        let registry_weak = Rc::downgrade(&self.0);
         let mut registry = self.0.borrow_mut();
         if let Some(channel) = registry.channels.get(owner).and_then(Weak::upgrade) {
             return channel;
         }
         let channel = Rc::new(RefCell::new(Channel {
+            me: me.clone(),
+            registry: registry_weak,
             link: OwnerLink::new(me.clone(), owner.clone()),
             network: network.clone(),
             conn: None,

@@ -25,11 +25,13 @@ use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::signal::Serialization;
 use peerjs_client::web::{ConnectionError, ConnectionEvent, DataConnection};
+use starpoll_core::delegation::SignedDelegation;
+use starpoll_core::hub::MoveError as CoreMoveError;
 use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
-use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal};
+use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal, Revision};
 use starpoll_core::protocol::PeerInfo;
 use starpoll_core::snapshot::ExportError;
-use starpoll_core::Identity;
+use starpoll_core::{Identity, PeerId};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
@@ -51,6 +53,8 @@ pub struct HostedPoll {
     pub poll: Poll,
     /// Who is connected for it now (the owner first).
     pub present: Vec<PeerInfo>,
+    /// Frozen by a move to another hub in flight.
+    pub moving: bool,
 }
 
 /// What the owner's screen knows about the hub.
@@ -58,6 +62,8 @@ pub struct HostedPoll {
 pub struct HubSnapshot {
     /// Hosted polls by id.
     pub polls: BTreeMap<PollId, HostedPoll>,
+    /// Own polls that moved away, each with the delegation it moved under (its hub serves it).
+    pub moved: BTreeMap<PollId, SignedDelegation>,
     /// Set when the hub stopped because storage failed.
     pub failed: Option<StorageError>,
 }
@@ -76,7 +82,12 @@ struct Inner {
     timer_at: Option<u64>,
     /// Sends the next snapshot to the screen (one for all changes made before it fires).
     notify_timer: Option<Timeout>,
+    /// Opens a data connection to another hub (`Step::dials`); `None` until the peer runs.
+    dialer: Option<Dialer>,
 }
+
+/// Opens a data connection from this tab's peer to a peer (`None` while the peer is not open).
+pub type Dialer = Rc<dyn Fn(&PeerId) -> Option<DataConnection>>;
 
 /// Shared handle to the hub runtime (cheap to clone; equal when it is the same runtime).
 #[derive(Clone)]
@@ -96,9 +107,24 @@ impl HubHandle {
         on_change: Callback<Rc<HubSnapshot>>,
     ) -> Result<Self, AppError> {
         let mut hub = Hub::new(owner, Limits::default());
+        let mut hostings = repo.hostings().await?;
         for (poll, records) in repo.hosted_polls().await? {
-            if let Err(e) = hub.restore(poll, records) {
+            // A poll with a hosting (delegated here, prepared here) is loaded only through
+            // `restore_hosting`, which checks its delegation chain names this hub.
+            let restored = match hostings.remove(&poll.id) {
+                Some(hosting) => hub
+                    .restore_hosting(poll.id, hosting, Some(poll), records)
+                    .map_err(|e| e.to_string()),
+                None => hub.restore(poll, records).map_err(|e| e.to_string()),
+            };
+            if let Err(e) = restored {
                 gloo::console::warn!(format!("skipped a stored poll: {e}"));
+            }
+        }
+        // What is left moved away from here: only its delegation is kept, to redirect.
+        for (id, hosting) in hostings {
+            if let Err(e) = hub.restore_hosting(id, hosting, None, Vec::new()) {
+                gloo::console::warn!(format!("skipped a stored hosting: {e}"));
             }
         }
         hub.restore_deleted(repo.deleted_polls().await?);
@@ -114,6 +140,7 @@ impl HubHandle {
             timer: None,
             timer_at: None,
             notify_timer: None,
+            dialer: None,
         })));
         // Deadlines that passed while the owner was away close now.
         handle.wake();
@@ -130,12 +157,21 @@ impl HubHandle {
                 let hosted = HostedPoll {
                     poll: poll.clone(),
                     present: inner.hub.present(&poll.id),
+                    moving: inner.hub.is_moving(&poll.id),
                 };
                 (poll.id, hosted)
             })
             .collect();
+        let me = inner.hub.me().clone();
+        let moved = inner
+            .hub
+            .moved_away()
+            .filter(|(_, d)| *d.owner() == me)
+            .map(|(id, d)| (*id, d.clone()))
+            .collect();
         Rc::new(HubSnapshot {
             polls,
+            moved,
             failed: inner.failed.clone(),
         })
     }
@@ -175,6 +211,40 @@ impl HubHandle {
         existed
     }
 
+    /// Moves an own poll served here to the hub `target` (PROTOCOL.md §8.4): the outcome shows
+    /// in the snapshot (`moved`, or the poll served again after an abort).
+    pub fn move_poll(&self, poll: PollId, target: PeerId) -> Result<(), MoveError> {
+        let step = self
+            .0
+            .borrow_mut()
+            .hub
+            .move_poll(poll, target, random::now_ms())?;
+        self.enqueue(step);
+        self.notify();
+        Ok(())
+    }
+
+    /// For an own poll served elsewhere: signs the delegation moving it to `target` (this
+    /// browser to take it back), for the owner's link to its current hub to send. The new
+    /// highest seq is committed before the delegation is handed out.
+    pub async fn sign_move(
+        &self,
+        poll: PollId,
+        target: PeerId,
+        from_revision: Revision,
+    ) -> Result<SignedDelegation, MoveError> {
+        let (step, delegation) = self
+            .0
+            .borrow_mut()
+            .hub
+            .sign_move(poll, target, from_revision)?;
+        let repo = self.0.borrow().repo.clone();
+        repo.commit(&step.writes)
+            .await
+            .map_err(|e| MoveError::Storage(e.to_string()))?;
+        Ok(delegation)
+    }
+
     /// Whether the owner deleted `poll` (the hub keeps the ids of deleted polls).
     pub fn was_deleted(&self, poll: &PollId) -> bool {
         self.0.borrow().hub.was_deleted(poll)
@@ -186,8 +256,19 @@ impl HubHandle {
         self.0.borrow().hub.snapshot(poll, random::now_ms())
     }
 
+    /// Sets how the hub opens hub-to-hub connections (the tab's peer).
+    pub fn set_dialer(&self, dialer: Dialer) {
+        self.0.borrow_mut().dialer = Some(dialer);
+    }
+
     /// Serves an incoming data connection until it closes.
     pub fn accept(&self, conn: DataConnection) {
+        self.serve(conn, false);
+    }
+
+    /// Serves a data connection until it closes: one a participant opened, or one this hub
+    /// dialed (`dialed`: reported with [`Hub::dialed`] once open, a hub-to-hub connection).
+    fn serve(&self, conn: DataConnection, dialed: bool) {
         if self.0.borrow().failed.is_some() || conn.serialization() != Serialization::Binary {
             // The protocol needs `binary` (PROTOCOL.md §1.3); a stopped hub serves nobody.
             conn.close();
@@ -211,6 +292,7 @@ impl HubHandle {
                 let step = {
                     let mut inner = handle.0.borrow_mut();
                     match &event {
+                        ConnectionEvent::Open if dialed => inner.hub.dialed(id, conn.peer(), now),
                         ConnectionEvent::Open => inner.hub.opened(id, conn.peer(), now),
                         ConnectionEvent::Data(Data::Packed(Value::Str(text))) => {
                             inner.hub.receive(id, Incoming::Text(text), now)
@@ -333,6 +415,7 @@ impl HubHandle {
                 return;
             }
             let mut changed = false;
+            let mut dials = Vec::new();
             {
                 let inner = self.0.borrow();
                 for step in &steps {
@@ -352,10 +435,29 @@ impl HubHandle {
                         }
                     }
                     changed |= !step.changed.is_empty();
+                    dials.extend(step.dials.iter().cloned());
                 }
             }
+            self.dial(&dials);
             if changed {
                 self.notify();
+            }
+        }
+    }
+
+    /// Opens a hub-to-hub connection to each peer (a failed dial needs no report: the hub
+    /// retries or aborts a move on its own timer).
+    fn dial(&self, peers: &[PeerId]) {
+        if peers.is_empty() {
+            return;
+        }
+        let Some(dialer) = self.0.borrow().dialer.clone() else {
+            gloo::console::warn!("hub: cannot dial another hub before this browser is online");
+            return;
+        };
+        for peer in peers {
+            if let Some(conn) = dialer(peer) {
+                self.serve(conn, true);
             }
         }
     }
@@ -392,6 +494,17 @@ impl HubHandle {
             }
         }));
     }
+}
+
+/// Why a poll could not be moved.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    /// The hub refused (not served here, not the owner's, a move in flight, already there).
+    #[error(transparent)]
+    Refused(#[from] CoreMoveError),
+    /// The new delegation could not be stored.
+    #[error("could not store the move: {0}")]
+    Storage(String),
 }
 
 /// Why a poll could not be created.

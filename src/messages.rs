@@ -114,3 +114,47 @@ pub fn other_tab() -> String {
      “Use this tab”."
         .into()
 }
+
+/// Why moving a poll to another hub (or taking it back) did not start (PROTOCOL.md §8).
+pub fn move_problem(error: &crate::hub::MoveError) -> String {
+    use starpoll_core::hub::MoveError as Core;
+    match error {
+        crate::hub::MoveError::Refused(e) => match e {
+            Core::NotServed(_) => {
+                "This browser neither serves this poll nor knows where it is served.".into()
+            }
+            Core::NotOwner(_) => "Only the poll's owner can move it.".into(),
+            Core::Busy(_) => "A move of this poll is already under way; wait for it to end.".into(),
+            Core::AlreadyThere(_) => "The poll is already served there.".into(),
+            Core::Sign(_) => "This browser could not sign the move. Reload and try again.".into(),
+            _ => "The move could not start. Reload and try again.".into(),
+        },
+        crate::hub::MoveError::Storage(_) => {
+            "This browser could not store the move, so it did not start. Reload and try again."
+                .into()
+        }
+    }
+}
+
+/// The text given as the hub to move a poll to names no peer.
+pub fn not_a_hub() -> String {
+    "That is not a peer ID, nor a link containing one (…/o/<peer ID> or …?via=<peer ID>).".into()
+}
+
+/// The hub did not take the poll in time: the move was called off.
+pub fn move_aborted(hub: &str) -> String {
+    format!(
+        "{hub} did not take the poll in time (it may be offline), so the move was called off. \
+         The poll is still served from this browser."
+    )
+}
+
+/// A move is under way.
+pub fn moving(hub: &str) -> String {
+    format!("Handing the poll to {hub}… Votes wait until it is there.")
+}
+
+/// The owner's link to the hub serving its poll is not open yet.
+pub fn hub_not_connected() -> String {
+    "Not connected to the hub serving this poll yet. Try again once it says connected.".into()
+}

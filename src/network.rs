@@ -194,6 +194,11 @@ impl NetworkHandle {
         let on_change = report.reform(|snapshot| NetworkEvent::Hub(Some(snapshot)));
         match HubHandle::start(identity.clone(), repo, on_change).await {
             Ok(hub) => {
+                let weak = Rc::downgrade(&self.0);
+                hub.set_dialer(Rc::new(move |peer: &PeerId| {
+                    weak.upgrade()
+                        .and_then(|network| NetworkHandle(network).connect(peer))
+                }));
                 report.emit(NetworkEvent::Hub(Some(hub.snapshot())));
                 self.0.borrow_mut().hub = Some(hub);
             }

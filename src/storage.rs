@@ -1,6 +1,6 @@
 //! The typed IndexedDB repository (through rexie). The only module that knows the schema.
 //!
-//! Schema (version 5):
+//! Schema (version 6):
 //! - `identity`: one record under key `"self"`: this browser's secret seed and PeerJS token.
 //! - `profile`: one record under key `"self"`: the display name.
 //! - `owned_polls` (v2): the polls this browser hosts, key = poll ID, value = the poll's JSON.
@@ -16,6 +16,11 @@
 //! - `deleted_polls` (v5): the ids of the polls this browser hosted and deleted (tombstones),
 //!   key = value = poll ID; written in the transaction that deletes the poll, so its
 //!   participants keep hearing `poll-deleted` rather than `unknown-poll`.
+//! - `hosting` (v6): how the hub holds a poll beyond the poll itself (PROTOCOL.md §8), key =
+//!   poll ID, value = JSON of `{pollId, hosting}` (core [`Hosting`]): its delegation chain and whether it is served,
+//!   prepared or moved away. Absent for an own poll never moved. A poll delegated to this
+//!   browser has its row in `owned_polls` and its hosting here; a poll that moved away has only
+//!   its hosting (deleting a poll deletes its hosting too, in the same transaction).
 //! - `settings` (v4): one record under key `"self"`: JSON of [`Settings`] (signaling and ICE
 //!   servers), checked by the core's deserializer when read.
 //!
@@ -33,7 +38,8 @@ use std::collections::BTreeMap;
 
 use rexie::{KeyRange, ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use starpoll_core::hub::Write;
+use starpoll_core::delegation::SignedDelegation;
+use starpoll_core::hub::{Hosting, Write};
 use starpoll_core::outbox::OutboxRecord;
 use starpoll_core::poll::{CommandId, Poll, PollId, PollView, ProcessedRecord};
 use starpoll_core::settings::Settings;
@@ -44,7 +50,7 @@ use crate::error::StorageError;
 
 /// The database name the app uses (tests open others).
 pub const DB_NAME: &str = "starpoll";
-const DB_VERSION: u32 = 5;
+const DB_VERSION: u32 = 6;
 const IDENTITY: &str = "identity";
 const PROFILE: &str = "profile";
 const OWNED: &str = "owned_polls";
@@ -53,8 +59,11 @@ const JOINED: &str = "joined";
 const OUTBOX: &str = "outbox";
 const SETTINGS: &str = "settings";
 const DELETED: &str = "deleted_polls";
+const HOSTING: &str = "hosting";
 /// The stores that belong to an identity: cleared when it is replaced.
-const IDENTITY_STORES: [&str; 7] = [IDENTITY, PROFILE, OWNED, PROCESSED, JOINED, OUTBOX, DELETED];
+const IDENTITY_STORES: [&str; 8] = [
+    IDENTITY, PROFILE, OWNED, PROCESSED, JOINED, OUTBOX, DELETED, HOSTING,
+];
 const SELF_KEY: &str = "self";
 
 /// The identity as stored: the 32-byte seed in hex and the PeerJS token.
@@ -79,6 +88,14 @@ struct StoredRecord {
     record: ProcessedRecord,
 }
 
+/// A poll's hosting as stored: which poll, and how the hub holds it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredHosting {
+    poll_id: PollId,
+    hosting: Hosting,
+}
+
 /// A poll this browser follows as a participant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -91,6 +108,10 @@ pub struct JoinedPoll {
     pub view: Option<PollView>,
     /// When `view` was received (Unix ms).
     pub saved_at: u64,
+    /// The highest owner-signed delegation seen (PROTOCOL.md §8): a reload dials its hub
+    /// directly. Absent while the poll is served by its owner (and in records before v6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<SignedDelegation>,
 }
 
 /// What this browser holds for its identity, counted.
@@ -125,6 +146,7 @@ impl Repository {
             .add_object_store(ObjectStore::new(OUTBOX))
             .add_object_store(ObjectStore::new(SETTINGS))
             .add_object_store(ObjectStore::new(DELETED))
+            .add_object_store(ObjectStore::new(HOSTING))
             .build()
             .await
             .map_err(StorageError::idb("open the database"))?;
@@ -366,6 +388,7 @@ impl Repository {
         let mut records = Vec::new();
         let mut deleted = Vec::new();
         let mut tombstoned = Vec::new();
+        let mut hostings: BTreeMap<PollId, &Hosting> = BTreeMap::new();
         for write in writes {
             match write {
                 Write::Poll(poll) => {
@@ -381,21 +404,27 @@ impl Repository {
                 }
                 Write::DeletePoll(poll_id) => {
                     polls.remove(poll_id);
+                    hostings.remove(poll_id);
                     records.retain(|(of, _, _)| of != poll_id);
                     deleted.push(*poll_id);
                 }
                 Write::Tombstone(poll_id) => tombstoned.push(*poll_id),
-                // Moving polls between hubs (PROTOCOL.md §8) is not wired into the browser
-                // shell yet: it never starts a move, and a poll another hub hands it is not
-                // restored after a reload (its owner is someone else), so nothing to store.
-                Write::Hosting(..) => {}
+                Write::Hosting(poll_id, hosting) => {
+                    hostings.insert(*poll_id, hosting);
+                }
             }
         }
         let tx = self
             .db
-            .transaction(&[OWNED, PROCESSED, DELETED], TransactionMode::ReadWrite)
+            .transaction(
+                &[OWNED, PROCESSED, DELETED, HOSTING],
+                TransactionMode::ReadWrite,
+            )
             .map_err(StorageError::idb("start a transaction"))?;
         let owned = tx.store(OWNED).map_err(StorageError::idb("open a store"))?;
+        let hosting_store = tx
+            .store(HOSTING)
+            .map_err(StorageError::idb("open a store"))?;
         let processed = tx
             .store(PROCESSED)
             .map_err(StorageError::idb("open a store"))?;
@@ -418,6 +447,25 @@ impl Repository {
                 .delete(keys_of(poll_id)?.into())
                 .await
                 .map_err(StorageError::idb("delete a poll's command records"))?;
+            hosting_store
+                .delete(JsValue::from_str(&poll_id.to_string()))
+                .await
+                .map_err(StorageError::idb("delete a poll's hosting"))?;
+        }
+        for (id, hosting) in hostings {
+            hosting_store
+                .put(
+                    &JsValue::from_str(&json(
+                        &StoredHosting {
+                            poll_id: id,
+                            hosting: hosting.clone(),
+                        },
+                        "hosting",
+                    )?),
+                    Some(&JsValue::from_str(&id.to_string())),
+                )
+                .await
+                .map_err(StorageError::idb("write a poll's hosting"))?;
         }
         let mut poll_rows = Vec::with_capacity(polls.len());
         for (id, poll) in polls {
@@ -439,6 +487,17 @@ impl Repository {
             .await
             .map_err(StorageError::idb("write command records"))?;
         finish(tx, "commit poll changes").await
+    }
+
+    /// How the hub holds each poll that has a hosting (delegated to this browser, prepared
+    /// here, or moved away from here), by poll id (PROTOCOL.md §8).
+    pub async fn hostings(&self) -> Result<BTreeMap<PollId, Hosting>, StorageError> {
+        let tx = self
+            .db
+            .transaction(&[HOSTING], TransactionMode::ReadOnly)
+            .map_err(StorageError::idb("start a transaction"))?;
+        let all: Vec<StoredHosting> = all_json(&tx, HOSTING, "hosting").await?;
+        Ok(all.into_iter().map(|h| (h.poll_id, h.hosting)).collect())
     }
 
     /// The ids of the polls this browser hosted and deleted (the hub's tombstones).

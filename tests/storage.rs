@@ -233,6 +233,7 @@ async fn replacing_the_identity_clears_its_data_and_keeps_the_settings() {
         poll_id: poll,
         view: None,
         saved_at: 1,
+        delegation: None,
     })
     .await
     .expect("joined");
@@ -365,6 +366,7 @@ async fn joined_polls_are_keyed_by_owner_and_poll() {
         poll_id: poll,
         view: None,
         saved_at,
+        delegation: None,
     };
     // The same poll ID at two owners: two joined polls, neither replacing the other.
     repo.save_joined(&joined(&ann, 1)).await.expect("ann's");

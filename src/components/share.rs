@@ -28,6 +28,9 @@ pub struct ShareProps {
     /// link area says that the link does not work until then).
     #[prop_or_default]
     pub unreachable: Option<AttrValue>,
+    /// Another hub keeps the poll online (the link names it with `?via=`).
+    #[prop_or_default]
+    pub kept_online: bool,
 }
 
 /// The link's QR code, ready for the `<svg>` attributes (cheap to clone on every render).
@@ -112,6 +115,8 @@ pub fn Share(props: &ShareProps) -> Html {
                         <strong>{ "The link does not work right now: " }</strong>
                         { "this browser is not connected to the signaling server, so nobody can join or vote until it is (see above)." }
                     </p>
+                } else if props.kept_online {
+                    <p class="hint">{ "Anyone with this link can join: the hub keeps this poll online while this browser is closed." }</p>
                 } else {
                     <p class="hint">{ "Anyone with this link can join while this browser has starpoll open." }</p>
                 }

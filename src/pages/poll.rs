@@ -11,7 +11,9 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use crate::app::{AppContext, Route};
-use crate::components::{Ballot, ConfirmButton, EditPoll, OptionsEditor, Share};
+use crate::components::{
+    short_peer, Ballot, ConfirmButton, EditPoll, HubMove, HubStatus, OptionsEditor, Share, Viewer,
+};
 use crate::files;
 use crate::follow::{DialProblem, SyncState};
 use crate::messages;
@@ -69,6 +71,7 @@ struct OwnerViewProps {
 fn OwnerView(props: &OwnerViewProps) -> Html {
     // The last refused command and why (a close or reopen shows next to its button).
     let error = use_state(|| None::<(Command, String)>);
+    let move_state = use_state(|| MoveState::Idle);
     let Some(context) = use_context::<AppContext>() else {
         return html! {};
     };
@@ -79,6 +82,14 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
         return not_serving(ready, ready.identity.peer_id().clone(), props.poll, true);
     };
     let Some(hosted) = hub.polls.get(&props.poll) else {
+        if let Some(delegation) = hub.moved.get(&props.poll) {
+            // Served by another hub now: the owner follows it there as a client (a browser
+            // cannot dial itself), its commands signed by the owner's key.
+            let owner = ready.identity.peer_id().clone();
+            return html! {
+                <ParticipantView {owner} poll={props.poll} via={Some(delegation.hub().clone())} />
+            };
+        }
         let deleted = context
             .network()
             .hub()
@@ -118,7 +129,30 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
             })
         })
     };
-    let link = context.invite_link(me, poll_id);
+    let link = context.invite_link(me, poll_id, None);
+    let on_move = {
+        let (context, move_state) = (context.clone(), move_state.clone());
+        Callback::from(move |target: String| {
+            let hub = starpoll_core::delegation::hub_in(&target).map(|h| short_peer(&h));
+            let move_state = move_state.clone();
+            context.move_poll(
+                poll_id,
+                &target,
+                Callback::from(move |result: Result<(), String>| {
+                    move_state.set(match result {
+                        Ok(()) => MoveState::Started(hub.clone().unwrap_or_default()),
+                        Err(why) => MoveState::Failed(why),
+                    })
+                }),
+            );
+        })
+    };
+    let (move_note, move_error) = match &*move_state {
+        MoveState::Idle => (None, false),
+        MoveState::Started(hub) if hosted.moving => (Some(messages::moving(hub)), false),
+        MoveState::Started(hub) => (Some(messages::move_aborted(hub)), true),
+        MoveState::Failed(why) => (Some(why.clone()), true),
+    };
     let participants = hosted.present.len().saturating_sub(1);
     let unreachable = messages::unreachable(&ready.network, &ready.server.server.to_url());
     // A refused close or reopen is explained next to its button; anything else at the top.
@@ -130,6 +164,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
     html! {
         <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="owner">
             <Header view={view.clone()} />
+            <HubStatus hub={me.clone()} owner={me.clone()} owner_name={AttrValue::from(owner_name(&view))} viewer={Viewer::OwnerHere} />
             <p class="status-line">
                 <span class={classes!("badge", unreachable.is_none().then_some("ok"))} data-testid="sync-status" data-state="owner"
                     data-reachable={unreachable.is_none().to_string()}>
@@ -161,6 +196,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
             }
             <EditPoll view={view.clone()} on_edit={command.clone()} />
             <Export view={view.clone()} owner=true />
+            <HubMove {on_move} note={move_note.map(AttrValue::from)} error={move_error} busy={hosted.moving} />
             <Members view={view} present={hosted.present.clone()} participants={participants}
                 on_role={command.reform(|(member, role)| Command::SetRole { member, role })} />
             <Delete poll={poll_id} />
@@ -255,10 +291,32 @@ fn StoredPoll(props: &StoredPollProps) -> Html {
     }
 }
 
+/// Where the owner's last move request stands (the page's own memory; the hub's snapshot says
+/// whether the poll is still frozen by it).
+#[derive(Clone, PartialEq)]
+enum MoveState {
+    Idle,
+    /// Asked to move to this hub (short ID).
+    Started(String),
+    /// The move did not start, in plain words.
+    Failed(String),
+}
+
+/// The owner's display name in a view (empty if unknown).
+fn owner_name(view: &PollView) -> String {
+    view.members
+        .get(&view.owner)
+        .map(|m| m.display_name.clone())
+        .unwrap_or_default()
+}
+
 #[derive(Properties, PartialEq)]
 struct ParticipantViewProps {
     owner: PeerId,
     poll: PollId,
+    /// The hub to dial first: the hub an own poll moved to (else the invite's `?via=`).
+    #[prop_or_default]
+    via: Option<PeerId>,
 }
 
 /// A participant's page of someone else's poll.
@@ -267,15 +325,38 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let context = use_context::<AppContext>();
     // A first vote by someone without a name waits here while the page asks for one.
     let asking_name = use_state(|| None::<Vec<OptionId>>);
+    // The owner's move request and export of its poll served elsewhere.
+    let move_state = use_state(|| MoveState::Idle);
+    let exporting = use_state(|| false);
+    {
+        // The hub's snapshot file arrives in the follow snapshot: download it once asked for.
+        let file = context.as_ref().and_then(|c| match c.state() {
+            AppState::Ready(r) => r
+                .follows
+                .get(&(props.owner.clone(), props.poll))
+                .and_then(|s| s.snapshot_file.clone()),
+            _ => None,
+        });
+        let exporting = exporting.clone();
+        use_effect_with(file, move |file| {
+            if let Some(text) = file.as_ref().filter(|_| *exporting) {
+                if let Err(e) = files::download("poll-snapshot.json", "application/json", text) {
+                    gloo::console::warn!(format!("download: {e}"));
+                }
+                exporting.set(false);
+            }
+        });
+    }
     let active = context
         .as_ref()
         .is_some_and(|c| matches!(c.state(), AppState::Ready(r) if r.hub.is_some()));
     {
         let context = context.clone();
         let (owner, poll) = (props.owner.clone(), props.poll);
+        let via = props.via.clone().or_else(crate::config::via_parameter);
         use_effect_with((owner.clone(), poll, active), move |_| {
             if let Some(context) = context {
-                context.follow(owner, poll);
+                context.follow(owner, poll, via);
             }
         });
     }
@@ -307,8 +388,10 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             .and_then(|s| s.last_error.clone())
             .filter(|p| *p != DialProblem::SelfOffline)
     };
+    let at_hub = snapshot.is_some_and(|s| s.hub != props.owner);
     let sync_text = match (sync, snapshot.and_then(|s| s.impostor.as_ref()), &problem) {
         (_, Some(_), _) => "The owner's ID is taken by someone else",
+        (SyncState::Connected, _, _) if at_hub => "Connected to the hub",
         (SyncState::Connected, _, _) => "Connected to the owner",
         (_, _, Some(DialProblem::SelfOffline)) => "You are offline",
         (_, _, Some(DialProblem::OwnerOffline)) => "Owner not online",
@@ -474,6 +557,70 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let stale = sync != SyncState::Connected;
     let peers = snapshot.map(|s| s.peers.clone()).unwrap_or_default();
     let participants = peers.len().saturating_sub(1);
+    let mine = props.owner == *me;
+    let hub_peer = snapshot.map_or_else(|| props.owner.clone(), |s| s.hub.clone());
+    let hub_status = html! {
+        <HubStatus hub={hub_peer.clone()} owner={props.owner.clone()} owner_name={AttrValue::from(owner_name(&view))}
+            viewer={if mine { Viewer::OwnerAway } else { Viewer::Participant }} />
+    };
+    let owner_tools = mine.then(|| {
+        let open = view.status == PollStatus::Open;
+        let toggle = {
+            let on_command = on_command.clone();
+            Callback::from(move |_: MouseEvent| {
+                on_command.emit(if open { Command::Close } else { Command::Reopen })
+            })
+        };
+        let start_move = {
+            let (context, move_state) = (context.clone(), move_state.clone());
+            Callback::from(move |target: String| {
+                let hub = starpoll_core::delegation::hub_in(&target).map(|h| short_peer(&h));
+                let move_state = move_state.clone();
+                context.move_poll(
+                    poll_id,
+                    &target,
+                    Callback::from(move |result: Result<(), String>| {
+                        move_state.set(match result {
+                            Ok(()) => MoveState::Started(hub.clone().unwrap_or_default()),
+                            Err(why) => MoveState::Failed(why),
+                        })
+                    }),
+                );
+            })
+        };
+        let on_take_back = {
+            let (start_move, me) = (start_move.clone(), me.to_string());
+            Callback::from(move |()| start_move.emit(me.clone()))
+        };
+        let hub_error = snapshot.and_then(|s| s.hub_error.clone());
+        let (note, error) = match (&*move_state, hub_error) {
+            (_, Some(why)) => (Some(why), true),
+            (MoveState::Started(hub), None) => (Some(messages::moving(hub)), false),
+            (MoveState::Failed(why), None) => (Some(why.clone()), true),
+            (MoveState::Idle, None) => (None, false),
+        };
+        let export = {
+            let (context, exporting, key) = (context.clone(), exporting.clone(), key.clone());
+            Callback::from(move |_: MouseEvent| match context.request_snapshot(key.clone()) {
+                Ok(()) => exporting.set(true),
+                Err(why) => gloo::console::warn!(why),
+            })
+        };
+        let link = context.invite_link(me, poll_id, Some(&hub_peer));
+        html! {
+            <>
+                <Share link={AttrValue::from(link)} title={AttrValue::from(view.title.clone())} listed={view.settings.listed} kept_online=true />
+                <div class="row">
+                    <button type="button" class="secondary" data-testid={if open { "poll-close" } else { "poll-reopen" }} onclick={toggle}>
+                        { if open { "Close the poll" } else { "Reopen the poll" } }
+                    </button>
+                    <button type="button" class="secondary" data-testid="export-snapshot" onclick={export}>{ "Signed snapshot (from the hub)" }</button>
+                </div>
+                <EditPoll view={view.clone()} on_edit={on_command.clone()} />
+                <HubMove on_move={start_move} on_take_back={Some(on_take_back)} note={note.map(AttrValue::from)} {error} />
+            </>
+        }
+    });
     let role_note = match role {
         None => "You are joining…".to_owned(),
         Some(Role::Viewer) => "You can watch this poll; the owner has not let you vote.".to_owned(),
@@ -482,6 +629,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     html! {
         <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
             <Header view={view.clone()} />
+            { hub_status }
             { status }
             { reason.unwrap_or_default() }
             { impostor.unwrap_or_default() }
@@ -496,11 +644,15 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             <p class="hint" data-testid="my-role">{ role_note }</p>
             <Ballot view={view.clone()} {can_vote} {on_vote} pending={pending_vote} {cannot_vote_because} />
             { name_prompt.unwrap_or_default() }
-            <OptionsEditor view={view.clone()} {may_add} {on_command} />
+            <OptionsEditor view={view.clone()} {may_add} owner={mine} on_command={on_command.clone()} />
             { pending_list.unwrap_or_default() }
-            <Members view={view.clone()} present={peers} participants={participants} on_role={None::<Callback<(PeerId, Role)>>} />
+            <Members view={view.clone()} present={peers} participants={participants}
+                on_role={mine.then(|| on_command.reform(|(member, role)| Command::SetRole { member, role }))} />
+            { owner_tools.unwrap_or_default() }
             <Export view={view.clone()} />
-            <Leave poll={key} pending={pending_count} />
+            if !mine {
+                <Leave poll={key} pending={pending_count} />
+            }
         </section>
     }
 }

@@ -313,5 +313,26 @@ pub enum ChainError {
     },
 }
 
+/// The hub a person named to move a poll to: a bare peer ID, or a link that contains one — an
+/// owner page `…/o/<peerId>` or an invite with `?via=<peerId>` (its hub). `None` if the text
+/// names no valid peer ID.
+pub fn hub_in(text: &str) -> Option<PeerId> {
+    let text = text.trim();
+    if let Ok(peer) = text.parse() {
+        return Some(peer);
+    }
+    let after = |marker: &str| {
+        text.find(marker).map(|at| {
+            let rest = &text[at + marker.len()..];
+            let end = rest.find(['/', '?', '&', '#']).unwrap_or(rest.len());
+            &rest[..end]
+        })
+    };
+    ["via=", "/o/"]
+        .into_iter()
+        .filter_map(after)
+        .find_map(|candidate| candidate.parse().ok())
+}
+
 #[cfg(test)]
 mod tests;

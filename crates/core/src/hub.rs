@@ -460,6 +460,13 @@ impl Hub {
         self.departed.get(id).and_then(Departed::delegation)
     }
 
+    /// The polls that moved away from this hub, each with the delegation it moved under.
+    pub fn moved_away(&self) -> impl Iterator<Item = (&PollId, &SignedDelegation)> {
+        self.departed
+            .iter()
+            .filter_map(|(id, departed)| departed.delegation().map(|d| (id, d)))
+    }
+
     /// Whether a poll is held here only as prepared (not served).
     pub fn is_prepared(&self, id: &PollId) -> bool {
         self.polls

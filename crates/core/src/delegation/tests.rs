@@ -172,3 +172,28 @@ fn the_documented_delegation_and_redirect_are_exact() {
         "PROTOCOL.md §8 shows the redirect"
     );
 }
+
+#[test]
+fn hub_in_reads_a_peer_id_or_a_link_naming_one() {
+    let peer = identity(7).peer_id().clone();
+    let p = peer.as_str();
+    assert_eq!(hub_in(p), Some(peer.clone()));
+    assert_eq!(hub_in(&format!("  {p}\n")), Some(peer.clone()));
+    assert_eq!(
+        hub_in(&format!("https://x.example/o/{p}")),
+        Some(peer.clone())
+    );
+    assert_eq!(
+        hub_in(&format!("https://x.example/o/{p}?peerjs=ws")),
+        Some(peer.clone())
+    );
+    assert_eq!(
+        hub_in(&format!(
+            "https://x.example/p/abc/def?peerjs=ws%3A&via={p}#x"
+        )),
+        Some(peer.clone())
+    );
+    assert_eq!(hub_in("https://x.example/o/not-a-peer"), None);
+    assert_eq!(hub_in(""), None);
+    assert_eq!(hub_in("hello"), None);
+}
