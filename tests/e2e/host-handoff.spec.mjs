@@ -127,6 +127,9 @@ test('an owner keeps a poll online with the native host, leaves, and takes it ba
       await ann.getByTestId(`vote-option-${(i + 1) % 2}`).click();
     }
     await hosts[0].exit;
+    // The votes after the kill wait in Ann's outbox (at least those; some before it may too).
+    const pending = Number((await ann.getByTestId('pending-badge').textContent()).match(/\d+/)[0]);
+    expect(pending).toBeGreaterThanOrEqual(burst / 2);
     hosts.push(await startHost(data, baseURL));
     await expect(ann.getByTestId('pending-badge')).toHaveCount(0, { timeout: 90_000 });
     // Ann's last vote (option 0) stands; Bob's is still there, once.
