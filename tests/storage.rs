@@ -338,6 +338,7 @@ async fn deleting_a_poll_removes_it_and_only_its_records_in_one_commit() {
     repo.commit(&[
         Write::Record(doomed.id, record(4)),
         Write::DeletePoll(doomed.id),
+        Write::Tombstone(doomed.id),
     ])
     .await
     .expect("commit the deletion");
@@ -393,5 +394,58 @@ async fn joined_polls_are_keyed_by_owner_and_poll() {
         repo.joined_polls().await.expect("read"),
         vec![joined(&bob, 2)]
     );
+    repo.close();
+}
+
+#[wasm_bindgen_test]
+async fn hostings_round_trip_and_go_with_their_poll() {
+    use starpoll_core::delegation::SignedDelegation;
+    use starpoll_core::hub::{Hosting, HostingState, Write};
+    use starpoll_core::poll::{PollId, Revision};
+    use starpoll_core::{Identity, PeerToken};
+
+    let name = "test-hostings";
+    let repo = fresh(name).await;
+    let owner = Identity::from_seed([1; 32], PeerToken::from_random([1; PeerToken::LEN]));
+    let hub = Identity::from_seed([2; 32], PeerToken::from_random([2; PeerToken::LEN]));
+    let hosting = |n: u8, state: HostingState| {
+        let id = PollId::from_random_bytes([n; 16]);
+        let d = SignedDelegation::sign(&owner, id, hub.peer_id().clone(), 1, Revision(3))
+            .expect("sign");
+        (
+            id,
+            Hosting {
+                state,
+                chain: vec![d],
+                highest_seq: 1,
+            },
+        )
+    };
+    let (served, served_h) = hosting(1, HostingState::Serving);
+    let (moved, moved_h) = hosting(2, HostingState::Moved { activated: false });
+    let (later, later_h) = hosting(3, HostingState::Moved { activated: true });
+    repo.commit(&[
+        Write::Hosting(served, Box::new(served_h.clone())),
+        Write::Hosting(moved, Box::new(moved_h.clone())),
+        // A poll that moves away: deleted, then its hosting written in the same batch (stands).
+        Write::DeletePoll(later),
+        Write::Hosting(later, Box::new(later_h.clone())),
+    ])
+    .await
+    .expect("commit");
+    repo.close();
+
+    let repo = Repository::open(name).await.expect("reopen");
+    let stored = repo.hostings().await.expect("read");
+    assert_eq!(stored.get(&served), Some(&served_h));
+    assert_eq!(stored.get(&moved), Some(&moved_h));
+    assert_eq!(stored.get(&later), Some(&later_h));
+    // Deleting a poll deletes its hosting in the same transaction.
+    repo.commit(&[Write::DeletePoll(served)])
+        .await
+        .expect("delete");
+    let stored = repo.hostings().await.expect("read again");
+    assert_eq!(stored.len(), 2);
+    assert!(!stored.contains_key(&served));
     repo.close();
 }

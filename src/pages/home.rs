@@ -167,6 +167,10 @@ fn PollLists() -> Html {
         None if ready.network.is_other_tab() => stored.iter().map(|p| (p, None)).collect(),
         None => Vec::new(),
     };
+    // Polls other owners delegated to this browser are served here on their behalf, not
+    // "mine": they are counted, not listed (their pages belong to their owners).
+    let kept_for_others = hosted.iter().filter(|(p, _)| p.owner != *me_id).count();
+    hosted.retain(|(p, _)| p.owner == *me_id);
     hosted.sort_by(|a, b| order(&a.0, &b.0));
     let mine: Vec<Html> = hosted
         .into_iter()
@@ -253,6 +257,13 @@ fn PollLists() -> Html {
                 <p class="hint" data-testid="my-polls-empty">{ "You have no polls yet. Press “New poll”, then send its invite link or QR code: people join and vote while this browser has starpoll open, and their votes wait in their browsers while it is not." }</p>
             } else {
                 <ul class="poll-list" data-testid="my-polls">{ for mine }</ul>
+            }
+            if kept_for_others > 0 {
+                <p class="hint" data-testid="kept-for-others">{ format!(
+                    "This browser also keeps {kept_for_others} poll{} online for {}: keep it open so their participants can vote.",
+                    if kept_for_others == 1 { "" } else { "s" },
+                    if kept_for_others == 1 { "its owner" } else { "their owners" },
+                ) }</p>
             }
             <h2>{ "Joined" }</h2>
             if others.is_empty() {

@@ -627,7 +627,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         Some(role) => format!("You are {} {role} in this poll.", role.article()),
     };
     html! {
-        <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role="participant">
+        <section class="card poll" data-testid="poll-page" data-poll-id={poll_id.to_string()} data-role={if mine { "owner" } else { "participant" }} data-served-by={hub_peer.to_string()}>
             <Header view={view.clone()} />
             { hub_status }
             { status }
@@ -646,9 +646,9 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             { name_prompt.unwrap_or_default() }
             <OptionsEditor view={view.clone()} {may_add} owner={mine} on_command={on_command.clone()} />
             { pending_list.unwrap_or_default() }
+            { owner_tools.unwrap_or_default() }
             <Members view={view.clone()} present={peers} participants={participants}
                 on_role={mine.then(|| on_command.reform(|(member, role)| Command::SetRole { member, role }))} />
-            { owner_tools.unwrap_or_default() }
             <Export view={view.clone()} />
             if !mine {
                 <Leave poll={key} pending={pending_count} />

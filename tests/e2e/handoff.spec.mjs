@@ -69,6 +69,9 @@ test('an owner moves a poll to an always-on hub, leaves, comes back, closes it a
   await moveTo(owner, `http://example.invalid/o/${hub.id}`);
   await expect(owner.getByTestId('hub-status')).toHaveAttribute('data-hub', hub.id, SLOW);
   await expect(owner.getByTestId('hub-status')).toContainText('Kept online by');
+  // Still the owner's page: it follows the poll at the hub, with the owner's rights.
+  await expect(owner.getByTestId('poll-page')).toHaveAttribute('data-role', 'owner');
+  await expect(owner.getByTestId('hub-take-back')).toBeVisible();
   // Participants follow the redirect to the new hub, and say so.
   for (const p of [ann, bob]) {
     await expect(p.getByTestId('hub-status')).toHaveAttribute('data-hub', hub.id, SLOW);
@@ -95,6 +98,9 @@ test('an owner moves a poll to an always-on hub, leaves, comes back, closes it a
   const hubAgain = await hubContext.newPage();
   await hubAgain.goto(appUrl('/'));
   await expect(hubAgain.getByTestId('network-status')).toHaveAttribute('data-state', 'online');
+  // The hub restored the delegated poll from its storage and says it keeps it online.
+  await expect(hubAgain.getByTestId('kept-for-others')).toContainText('1 poll online');
+  await expect(hubAgain.getByTestId('my-polls-empty')).toBeVisible();
   await expect(bob.getByTestId('pending-badge')).toHaveCount(0, SLOW);
   await expect(bob.getByTestId('tally-1')).toHaveText('1', SLOW);
   await expect(bob.getByTestId('hub-status')).toHaveAttribute('data-hub', hub.id);
@@ -124,8 +130,9 @@ test('an owner moves a poll to an always-on hub, leaves, comes back, closes it a
 
   // And it takes the poll back: served from this browser again, everyone follows.
   await back.getByTestId('hub-take-back').click();
-  await expect(back.getByTestId('poll-page')).toHaveAttribute('data-role', 'owner', SLOW);
-  await expect(back.getByTestId('hub-status')).toHaveAttribute('data-hub', poll.ownerId);
+  await expect(back.getByTestId('hub-status')).toHaveAttribute('data-hub', poll.ownerId, SLOW);
+  await expect(back.getByTestId('hub-take-back')).toHaveCount(0);
+  await expect(back.getByTestId('revision')).toBeVisible();
   await expect(back.getByTestId('hub-status')).toHaveText('Served from this browser');
   for (const p of [ann, bob, cid]) {
     await expect(p.getByTestId('hub-status')).toHaveAttribute('data-hub', poll.ownerId, SLOW);
