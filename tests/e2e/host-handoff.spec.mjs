@@ -149,8 +149,9 @@ test('an owner keeps a poll online with the native host, leaves, and takes it ba
 
     // … and takes it back: the host dials the owner's browser and hands the poll over.
     await back.getByTestId('hub-take-back').click();
-    await expect(back.getByTestId('poll-page')).toHaveAttribute('data-role', 'owner', SLOW);
-    await expect(back.getByTestId('hub-status')).toHaveAttribute('data-hub', poll.ownerId);
+    await expect(back.getByTestId('hub-status')).toHaveAttribute('data-hub', poll.ownerId, SLOW);
+    await expect(back.getByTestId('hub-take-back')).toHaveCount(0);
+    await expect(back.getByTestId('revision')).toBeVisible();
     await expect(back.getByTestId('hub-status')).toHaveText('Served from this browser');
     expect(hosts[1].log).toMatch(/event=conn\.dial .*peer=/);
     for (const p of [ann, bob]) {
