@@ -10,7 +10,10 @@ use starpoll_core::{ServerConfig, ServerUrlError};
 /// starpoll-host: keeps polls online as an always-on hub (the app's hub, as a native process).
 ///
 /// It registers on a PeerJS server under its own key-derived peer ID, answers participants'
-/// WebRTC data connections, and stores its polls and every command record in SQLite.
+/// WebRTC data connections, and stores its polls and every command record in SQLite. To keep a
+/// poll online with it, its owner pastes the link `starpoll-host id` prints into "Keep this
+/// poll online" on the poll's page; the host then serves it on the owner's behalf until the
+/// owner takes it back.
 /// Logs are one `key=value` line per event on standard error.
 #[derive(Debug, Parser)]
 #[command(name = "starpoll-host", version)]

@@ -4,9 +4,16 @@
 //! The loop: every input (a connection opening, a frame, a close, the timer) goes into the pure
 //! hub with the current time and yields a [`Step`], which is queued. [`HubRuntime::flush`] takes
 //! **all** queued steps, commits their writes in one SQLite transaction, and only then hands
-//! back their sends and closes, in order, for the transport to perform. So an ack never leaves
+//! back their sends, closes and dials, in order, for the transport to perform. So an ack never leaves
 //! before its commit (PROTOCOL.md §4.2), and a burst of commands costs one transaction per
 //! flush, not one per command.
+//!
+//! Moves (PROTOCOL.md §8): the hub's [`Write::Hosting`] and [`Write::Tombstone`] are stored like
+//! its other writes and restored here ([`Hub::restore_hosting`], [`Hub::restore_deleted`]), so
+//! a restarted host serves a poll prepared then activated, keeps redirecting for a poll it moved
+//! away (and re-sends an unacknowledged `hub:activate`), and serves as before a poll whose move
+//! out had not reached its commit point. [`Step::dials`] come out in [`Perform::dials`]; the
+//! loop reports an opened dial with [`HubRuntime::dialed`].
 //!
 //! If a commit fails, the runtime stops: its in-memory state is ahead of the database, so it
 //! performs nothing more and the host exits; participants keep their commands and resend them
@@ -19,7 +26,7 @@ use std::rc::Rc;
 
 use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
 use starpoll_core::poll::CommandId;
-use starpoll_core::Identity;
+use starpoll_core::{Identity, PeerId};
 
 use crate::log;
 use crate::store::{Store, StoreError};
@@ -31,6 +38,9 @@ pub struct Perform {
     pub sends: Vec<(ConnId, Rc<str>)>,
     /// Connections to close.
     pub closes: Vec<ConnId>,
+    /// Peers to dial (hub-to-hub connections, PROTOCOL.md §8.4); each one that opens is
+    /// reported with [`HubRuntime::dialed`], one that fails is not reported at all.
+    pub dials: Vec<PeerId>,
 }
 
 /// The hub, its store and its queue of uncommitted steps.
@@ -91,6 +101,12 @@ impl HubRuntime {
         self.enqueue(step);
     }
 
+    /// A connection the hub asked for ([`Perform::dials`]) opened to `remote`.
+    pub fn dialed(&mut self, conn: ConnId, remote: &str, now_ms: u64) {
+        let step = self.hub.dialed(conn, remote, now_ms);
+        self.enqueue(step);
+    }
+
     /// A message arrived: a string is a frame; anything else is answered as not one.
     pub fn receive(&mut self, conn: ConnId, incoming: Incoming<'_>, now_ms: u64) {
         let step = self.hub.receive(conn, incoming, now_ms);
@@ -125,8 +141,8 @@ impl HubRuntime {
         }
     }
 
-    /// Commits every queued step's writes in one transaction, then returns their sends and
-    /// closes, in order. On error nothing is returned and the steps are dropped: the caller
+    /// Commits every queued step's writes in one transaction, then returns their sends, closes
+    /// and dials, in order. On error nothing is returned and the steps are dropped: the caller
     /// must stop.
     pub fn flush(&mut self) -> Result<Perform, StoreError> {
         let steps = std::mem::take(&mut self.queue);
@@ -146,6 +162,11 @@ impl HubRuntime {
             }
             perform.sends.extend(step.sends);
             perform.closes.extend(step.closes);
+            for peer in step.dials {
+                if !perform.dials.contains(&peer) {
+                    perform.dials.push(peer);
+                }
+            }
         }
         Ok(perform)
     }

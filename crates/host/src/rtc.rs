@@ -2,10 +2,12 @@
 //! host's UDP sockets, each carrying the single data channel a PeerJS dialer opens, framed by
 //! `peerjs_client::data` (BinaryPack with chunking for the `binary` serialization).
 //!
-//! The host only answers: an OFFER becomes an [`Rtc`] with the host's local candidates, the
-//! ANSWER (and each local candidate, trickled) goes back through the signaling session, and the
-//! dialer's trickled candidates are added as they come. What happens on a connection surfaces as
-//! [`Event`]s for the hub driver: opened, a message, closed.
+//! Answering: an OFFER becomes an [`Rtc`] with the host's local candidates, the ANSWER (and each
+//! local candidate, trickled) goes back through the signaling session, and the dialer's trickled
+//! candidates are added as they come. Dialing ([`Transport::dial`], for the hub's hub-to-hub
+//! connections, PROTOCOL.md §8.4): the same in the other direction, with the same channel and
+//! framing a PeerJS dialer uses. What happens on a connection surfaces as [`Event`]s for the hub
+//! driver: opened (answered or dialed), a message, closed.
 //!
 //! Invariants:
 //! - str0m's contract: every mutation of an `Rtc` (input, write, candidate, disconnect) is
@@ -63,6 +65,9 @@ pub enum Event {
         peer: String,
         /// Its PeerJS connection ID.
         connection_id: ConnectionId,
+        /// Whether the host dialed it ([`Transport::dial`]): a hub-to-hub connection the hub
+        /// asked for, reported with `Hub::dialed` rather than `Hub::opened`.
+        dialed: bool,
     },
     /// A complete message arrived.
     Message(ConnId, Data),
@@ -138,6 +143,8 @@ struct Conn {
     closing: bool,
     /// A dial waiting for its ANSWER.
     pending_offer: Option<SdpPendingOffer>,
+    /// Opened by [`Transport::dial`].
+    dialed: bool,
 }
 
 /// Every WebRTC connection of the host.
@@ -260,6 +267,7 @@ impl Transport {
                 deadline: Some(now + OPEN_TIMEOUT),
                 closing: false,
                 pending_offer: None,
+                dialed: false,
             },
         );
         self.drive(conn, now, events);
@@ -295,8 +303,8 @@ impl Transport {
             .collect()
     }
 
-    /// Dials `peer` the way a PeerJS dialer does (for load clients and tests; the hub only
-    /// answers): an ordered channel labelled with `connection_id`, `binary` serialization, and
+    /// Dials `peer` the way a PeerJS dialer does (a hub-to-hub connection the hub asked for with
+    /// `Step::dials`; load clients and tests too): an ordered channel labelled with `connection_id`, `binary` serialization, and
     /// the liveness advertisement in the metadata. Returns the connection, the OFFER and the
     /// candidates to trickle after it.
     pub fn dial(
@@ -349,6 +357,7 @@ impl Transport {
                 deadline: Some(now + OPEN_TIMEOUT),
                 closing: false,
                 pending_offer: Some(pending),
+                dialed: true,
             },
         );
         self.drive(conn, now, events);
@@ -386,6 +395,20 @@ impl Transport {
                 self.drive(conn, now, events);
                 self.end(conn, events);
             }
+        }
+    }
+
+    /// Whether a dial to `peer` is still negotiating (its channel not open yet).
+    pub fn dialing(&self, peer: &PeerName) -> bool {
+        self.conns
+            .values()
+            .any(|c| c.dialed && !c.opened && c.peer == *peer)
+    }
+
+    /// Ends the connection with this PeerJS ID (a dial the signaling session gave up on).
+    pub fn abandon(&mut self, connection_id: &ConnectionId, events: &mut Vec<Event>) {
+        if let Some(&conn) = self.by_connection_id.get(connection_id.as_str()) {
+            self.end(conn, events);
         }
     }
 
@@ -651,6 +674,7 @@ impl Transport {
                                 conn,
                                 peer: c.peer.as_str().to_owned(),
                                 connection_id: c.connection_id.clone(),
+                                dialed: c.dialed,
                             });
                         }
                         RtcEvent::ChannelData(data) => {

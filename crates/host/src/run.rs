@@ -7,6 +7,13 @@
 //! the signaling session's outputs. A stop signal is looked at between rounds only, so the flush
 //! in flight always finishes; then the queue is flushed once more, connections are closed, the
 //! signaling socket is closed cleanly (freeing the ID at once) and the process exits.
+//!
+//! Hub-to-hub connections (PROTOCOL.md §8.4): a flush's [`crate::hub::Perform::dials`] are
+//! dialed like a PeerJS dialer would — a str0m offer ([`Transport::dial`]) sent through the
+//! session's `Connect`, its ANSWER and candidates fed back — and reported to the hub with
+//! `dialed` when the channel opens. This is what lets the host be the *old* hub of a move: hand
+//! a poll back to its owner's browser (take-back) or move it on. A failed dial is only logged:
+//! the hub aborts the move, or dials again, on its own timer.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,10 +23,10 @@ use peerjs_client::session::{
     Input as SessionInput, Output as SessionOutput, PeerErrorKind, Session, SessionConfig,
     SignalingServer,
 };
-use peerjs_client::signal::PeerName;
+use peerjs_client::signal::{ConnectionId, PeerName};
 use starpoll_core::hub::Incoming;
 use starpoll_core::poll::CommandId;
-use starpoll_core::{Identity, ServerConfig};
+use starpoll_core::{Identity, PeerId, ServerConfig};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
@@ -295,12 +302,17 @@ impl Host {
                     conn,
                     peer,
                     connection_id,
+                    dialed,
                 } => {
                     self.session.handle_input(
                         SessionInput::ConnectionOpened(connection_id),
                         self.mono(Instant::now()),
                     );
-                    self.runtime.opened(conn, &peer, now);
+                    if dialed {
+                        self.runtime.dialed(conn, &peer, now);
+                    } else {
+                        self.runtime.opened(conn, &peer, now);
+                    }
                 }
                 Event::Message(conn, Data::Packed(Value::Str(text))) => {
                     self.runtime.receive(conn, Incoming::Text(&text), now);
@@ -338,9 +350,62 @@ impl Host {
             for conn in &perform.closes {
                 self.transport.close(*conn, now, &mut events);
             }
+            for peer in &perform.dials {
+                self.dial(peer, now, &mut events);
+            }
             self.transport_events(events);
         }
         Ok(())
+    }
+
+    /// Opens a hub-to-hub connection to `peer` (PROTOCOL.md §8.4): a str0m dial whose OFFER
+    /// and candidates go out through the signaling session, exactly as a PeerJS dialer's. Its
+    /// opening reaches the hub as [`HubRuntime::dialed`]; a dial that fails is only logged (the
+    /// hub retries or aborts the move on its own timer). A peer still being dialed is not
+    /// dialed twice.
+    fn dial(&mut self, peer: &PeerId, now: Instant, events: &mut Vec<Event>) {
+        let remote = PeerName::new(peer.as_str());
+        if self.transport.dialing(&remote) {
+            return;
+        }
+        let mut random = [0u8; 8];
+        if let Err(error) = getrandom::fill(&mut random) {
+            log!(Warn, "conn.dial_failed", peer = peer, error = error);
+            return;
+        }
+        let connection_id = ConnectionId::from_random_bytes(random);
+        match self
+            .transport
+            .dial(remote.clone(), connection_id.clone(), now, events)
+        {
+            Ok((conn, offer, candidates)) => {
+                log!(
+                    Info,
+                    "conn.dial",
+                    conn = conn.0,
+                    peer = peer,
+                    connection_id = connection_id
+                );
+                let mono = self.mono(now);
+                self.session.handle_input(
+                    SessionInput::Connect {
+                        remote: remote.clone(),
+                        offer,
+                    },
+                    mono,
+                );
+                for candidate in candidates {
+                    self.session.handle_input(
+                        SessionInput::SendCandidate {
+                            remote: remote.clone(),
+                            candidate,
+                        },
+                        mono,
+                    );
+                }
+            }
+            Err(error) => log!(Warn, "conn.dial_failed", peer = peer, error = error),
+        }
     }
 
     fn socket_event(&mut self, event: SocketEvent) {
@@ -493,8 +558,28 @@ impl Host {
                         .close_peer(&peer, Instant::now(), &mut events);
                     self.transport_events(events);
                 }
-                // The host never dials.
-                SessionOutput::RemoteAnswer { .. } | SessionOutput::ConnectFailed { .. } => {}
+                SessionOutput::RemoteAnswer { payload, .. } => {
+                    let mut events = Vec::new();
+                    self.transport
+                        .remote_answer(&payload, Instant::now(), &mut events);
+                    self.transport_events(events);
+                }
+                SessionOutput::ConnectFailed {
+                    connection_id,
+                    peer,
+                    reason,
+                } => {
+                    log!(
+                        Info,
+                        "conn.dial_failed",
+                        peer = peer,
+                        connection_id = connection_id,
+                        reason = format!("{reason:?}")
+                    );
+                    let mut events = Vec::new();
+                    self.transport.abandon(&connection_id, &mut events);
+                    self.transport_events(events);
+                }
             }
         }
     }

@@ -253,3 +253,189 @@ fn a_newer_schema_is_refused() {
     let error = Store::open(&path).err().expect("refused");
     assert!(matches!(error, StoreError::TooNew { found } if found == SCHEMA_VERSION + 1));
 }
+
+/// How a hub holds a poll it moved away to `hub` under a delegation of seq 1 (as the core writes
+/// it at the commit point of a move).
+fn moved_away(id: PollId, hub: u8, activated: bool) -> Hosting {
+    let target = Identity::from_seed([hub; 32], PeerToken::from_random([hub; PeerToken::LEN]));
+    let delegation = starpoll_core::delegation::SignedDelegation::sign(
+        &owner(),
+        id,
+        target.peer_id().clone(),
+        1,
+        starpoll_core::poll::Revision(1),
+    )
+    .expect("signed");
+    Hosting {
+        state: starpoll_core::hub::HostingState::Moved { activated },
+        chain: vec![delegation],
+        highest_seq: 1,
+    }
+}
+
+#[test]
+fn hosting_rows_round_trip_and_the_last_one_of_a_poll_wins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut store = open(&dir);
+        store
+            .commit(&[
+                Write::Hosting(pid(1), Box::new(moved_away(pid(1), 4, false))),
+                Write::Hosting(pid(2), Box::new(moved_away(pid(2), 5, false))),
+            ])
+            .expect("commit");
+        // The target acknowledged activation of poll 1 later.
+        store
+            .commit(&[Write::Hosting(
+                pid(1),
+                Box::new(moved_away(pid(1), 4, true)),
+            )])
+            .expect("commit");
+    }
+    let loaded = open(&dir).load_hosting().expect("load");
+    assert_eq!(loaded.len(), 2);
+    assert_eq!(loaded[&pid(1)], moved_away(pid(1), 4, true));
+    assert_eq!(loaded[&pid(2)], moved_away(pid(2), 5, false));
+    assert_eq!(
+        loaded[&pid(1)].chain[0].text(),
+        moved_away(pid(1), 4, true).chain[0].text(),
+        "the delegation is kept byte for byte"
+    );
+}
+
+#[test]
+fn deleting_a_poll_removes_its_hosting_row_and_only_its_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = open(&dir);
+    store
+        .commit(&[
+            Write::Hosting(pid(1), Box::new(moved_away(pid(1), 4, true))),
+            Write::Hosting(pid(2), Box::new(moved_away(pid(2), 4, true))),
+        ])
+        .expect("commit");
+    store.commit(&[Write::DeletePoll(pid(1))]).expect("commit");
+    let loaded = store.load_hosting().expect("load");
+    assert_eq!(loaded.keys().copied().collect::<Vec<_>>(), vec![pid(2)]);
+}
+
+#[test]
+fn a_deleted_poll_stays_deleted_after_reopening_and_a_restored_hub_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut hub, writes) = hub_with_votes(pid(1));
+    let (_, other) = hub_with_votes(pid(2));
+    {
+        let mut store = open(&dir);
+        store.commit(&writes).expect("commit");
+        store.commit(&other).expect("commit");
+        let deleted = hub.delete(pid(1));
+        assert!(
+            deleted
+                .writes
+                .iter()
+                .any(|w| matches!(w, Write::Tombstone(id) if *id == pid(1))),
+            "the core keeps the id of a deleted poll"
+        );
+        store.commit(&deleted.writes).expect("commit");
+    }
+    let store = open(&dir);
+    assert_eq!(store.load_deleted().expect("deleted"), vec![pid(1)]);
+    let loaded = store.load().expect("load");
+    assert_eq!(loaded.len(), 1, "the deleted poll and its records are gone");
+    assert_eq!(loaded[0].0.id, pid(2));
+    let mut restored = Hub::new(owner(), Limits::default());
+    restored.restore_deleted(store.load_deleted().expect("deleted"));
+    assert!(restored.was_deleted(&pid(1)));
+    assert!(!restored.was_deleted(&pid(2)));
+}
+
+#[test]
+fn a_version_1_file_is_migrated_to_version_2_keeping_its_polls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("host.sqlite3");
+    let (hub, writes) = hub_with_votes(pid(1));
+    {
+        // The schema the first host build wrote, with one poll and its records in it.
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE polls (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE records (
+                 poll_id TEXT NOT NULL,
+                 command_id TEXT NOT NULL,
+                 body TEXT NOT NULL,
+                 PRIMARY KEY (poll_id, command_id)
+             ) WITHOUT ROWID;
+             PRAGMA user_version = 1;",
+        )
+        .expect("v1 schema");
+        let mut conn = conn;
+        let tx = conn.transaction().expect("transaction");
+        apply_v1(&tx, &writes);
+        tx.commit().expect("commit");
+    }
+    let mut store = Store::open(&path).expect("migrated");
+    assert_eq!(store.schema_version().expect("version"), 2);
+    let loaded = store.load().expect("load");
+    assert_eq!(&loaded[0].0, hub.poll(&pid(1)).expect("hosted"));
+    assert_eq!(loaded[0].1.len(), 2);
+    assert!(store.load_hosting().expect("hosting").is_empty());
+    assert!(store.load_deleted().expect("deleted").is_empty());
+    store
+        .commit(&[
+            Write::Hosting(pid(3), Box::new(moved_away(pid(3), 4, false))),
+            Write::Tombstone(pid(4)),
+        ])
+        .expect("the new tables take writes");
+    drop(store);
+    let store = Store::open(&path).expect("reopened");
+    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(store.load_hosting().expect("hosting").len(), 1);
+    assert_eq!(store.load_deleted().expect("deleted"), vec![pid(4)]);
+}
+
+/// Writes polls and records the way a v1 build did (v1 had no hosting or deleted tables).
+fn apply_v1(tx: &Transaction<'_>, writes: &[Write]) {
+    for write in writes {
+        match write {
+            Write::Poll(poll) => {
+                tx.execute(
+                    "INSERT OR REPLACE INTO polls (id, body) VALUES (?1, ?2)",
+                    params![
+                        poll.id.to_string(),
+                        serde_json::to_string(poll).expect("json")
+                    ],
+                )
+                .expect("poll");
+            }
+            Write::Record(id, record) => {
+                tx.execute(
+                    "INSERT OR REPLACE INTO records (poll_id, command_id, body) VALUES (?1, ?2, ?3)",
+                    params![
+                        id.to_string(),
+                        record.command_id.to_string(),
+                        serde_json::to_string(record).expect("json")
+                    ],
+                )
+                .expect("record");
+            }
+            other => panic!("not a v1 write: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_damaged_hosting_row_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir);
+    store
+        .conn
+        .execute(
+            "INSERT INTO hosting (poll_id, body) VALUES (?1, '{\"state\":\"nowhere\"}')",
+            params![pid(1).to_string()],
+        )
+        .expect("insert");
+    let error = store.load_hosting().expect_err("damaged");
+    assert!(
+        matches!(&error, StoreError::Corrupt { what: "hosting row", key, .. } if *key == pid(1).to_string()),
+        "{error}"
+    );
+}
