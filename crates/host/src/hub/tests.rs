@@ -239,6 +239,7 @@ fn command(signer: &Identity, n: u8, command: Command) -> String {
 fn vote(option: starpoll_core::poll::OptionId) -> Command {
     Command::CastVote {
         option_ids: vec![option],
+        answers: Default::default(),
     }
 }
 
