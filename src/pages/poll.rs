@@ -130,23 +130,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
         })
     };
     let link = context.invite_link(me, poll_id, None);
-    let on_move = {
-        let (context, move_state) = (context.clone(), move_state.clone());
-        Callback::from(move |target: String| {
-            let hub = starpoll_core::delegation::hub_in(&target).map(|h| short_peer(&h));
-            let move_state = move_state.clone();
-            context.move_poll(
-                poll_id,
-                &target,
-                Callback::from(move |result: Result<(), String>| {
-                    move_state.set(match result {
-                        Ok(()) => MoveState::Started(hub.clone().unwrap_or_default()),
-                        Err(why) => MoveState::Failed(why),
-                    })
-                }),
-            );
-        })
-    };
+    let on_move = move_callback(&context, &move_state, poll_id);
     let (move_note, move_error) = match &*move_state {
         MoveState::Idle => (None, false),
         MoveState::Started(hub) if hosted.moving => (Some(messages::moving(hub)), false),
@@ -202,6 +186,30 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
             <Delete poll={poll_id} />
         </section>
     }
+}
+
+/// "Keep this poll online": asks the app to move `poll` to the hub the typed text names, and
+/// records in `move_state` that the move started (with the hub's short ID) or why it did not.
+fn move_callback(
+    context: &AppContext,
+    move_state: &UseStateHandle<MoveState>,
+    poll: PollId,
+) -> Callback<String> {
+    let (context, move_state) = (context.clone(), move_state.clone());
+    Callback::from(move |target: String| {
+        let hub = starpoll_core::delegation::hub_in(&target).map(|h| short_peer(&h));
+        let move_state = move_state.clone();
+        context.move_poll(
+            poll,
+            &target,
+            Callback::from(move |result: Result<(), String>| {
+                move_state.set(match result {
+                    Ok(()) => MoveState::Started(hub.clone().unwrap_or_default()),
+                    Err(why) => MoveState::Failed(why),
+                })
+            }),
+        );
+    })
 }
 
 /// Shown on a poll's page when this tab does not run the network: in a tab that does not hold
@@ -571,23 +579,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
                 on_command.emit(if open { Command::Close } else { Command::Reopen })
             })
         };
-        let start_move = {
-            let (context, move_state) = (context.clone(), move_state.clone());
-            Callback::from(move |target: String| {
-                let hub = starpoll_core::delegation::hub_in(&target).map(|h| short_peer(&h));
-                let move_state = move_state.clone();
-                context.move_poll(
-                    poll_id,
-                    &target,
-                    Callback::from(move |result: Result<(), String>| {
-                        move_state.set(match result {
-                            Ok(()) => MoveState::Started(hub.clone().unwrap_or_default()),
-                            Err(why) => MoveState::Failed(why),
-                        })
-                    }),
-                );
-            })
-        };
+        let start_move = move_callback(&context, &move_state, poll_id);
         let on_take_back = {
             let (start_move, me) = (start_move.clone(), me.to_string());
             Callback::from(move |()| start_move.emit(me.clone()))
