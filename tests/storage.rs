@@ -451,3 +451,71 @@ async fn hostings_round_trip_and_go_with_their_poll() {
     assert!(!stored.contains_key(&served));
     repo.close();
 }
+
+#[wasm_bindgen_test]
+async fn upgrading_from_version_5_keeps_joined_polls_and_tombstones() {
+    use rexie::{ObjectStore, Rexie, TransactionMode};
+    use starpoll::storage::JoinedPoll;
+    use starpoll_core::poll::PollId;
+    use wasm_bindgen::JsValue;
+
+    let name = "test-upgrade-v5";
+    Repository::delete(name).await.expect("delete");
+    // The v5 schema: every store but `hosting`.
+    let v5 = [
+        "identity",
+        "profile",
+        "owned_polls",
+        "processed",
+        "joined",
+        "outbox",
+        "settings",
+        "deleted_polls",
+    ]
+    .into_iter()
+    .fold(Rexie::builder(name).version(5), |b, store| {
+        b.add_object_store(ObjectStore::new(store))
+    })
+    .build()
+    .await
+    .expect("open v5");
+    let owner = identity::generate().expect("owner").peer_id().clone();
+    let joined_id = PollId::from_random_bytes([5; 16]);
+    let deleted_id = PollId::from_random_bytes([6; 16]);
+    let joined = JoinedPoll {
+        owner: owner.clone(),
+        poll_id: joined_id,
+        view: None,
+        saved_at: 42,
+        delegation: None,
+    };
+    // A v5 record has no `delegation` field; the check below proves the JSON is of that shape.
+    let record = serde_json::to_string(&joined).expect("json");
+    assert!(!record.contains("delegation"));
+    let tx = v5
+        .transaction(&["joined", "deleted_polls"], TransactionMode::ReadWrite)
+        .expect("tx");
+    tx.store("joined")
+        .expect("store")
+        .put(
+            &JsValue::from_str(&record),
+            Some(&JsValue::from_str(&format!("{owner}/{joined_id}"))),
+        )
+        .await
+        .expect("put joined");
+    let deleted = JsValue::from_str(&deleted_id.to_string());
+    tx.store("deleted_polls")
+        .expect("store")
+        .put(&deleted, Some(&deleted))
+        .await
+        .expect("put tombstone");
+    tx.done().await.expect("commit");
+    v5.close();
+
+    let repo = Repository::open(name).await.expect("upgrade to v6");
+    assert_eq!(repo.joined_polls().await.expect("read"), vec![joined]);
+    assert_eq!(repo.deleted_polls().await.expect("read"), vec![deleted_id]);
+    // The new store exists and starts empty.
+    assert!(repo.hostings().await.expect("read").is_empty());
+    repo.close();
+}

@@ -616,6 +616,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let role_note = match role {
         None => "You are joining…".to_owned(),
         Some(Role::Viewer) => "You can watch this poll; the owner has not let you vote.".to_owned(),
+        Some(Role::Owner) => "You own this poll.".to_owned(),
         Some(role) => format!("You are {} {role} in this poll.", role.article()),
     };
     html! {
