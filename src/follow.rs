@@ -23,8 +23,9 @@ use futures_util::StreamExt;
 use gloo::timers::callback::Timeout;
 use peerjs_client::web::{ConnectionError, DataConnection};
 use starpoll_core::delegation::SignedDelegation;
-use starpoll_core::follower::Follower;
-use starpoll_core::participant::{Entropy, Input, Output, Participant, ParticipantError, Start};
+use starpoll_core::participant::{
+    Entropy, Input, Output, Participant, ParticipantError, SavedView, Start,
+};
 use starpoll_core::poll::{Command, CommandId, PollId};
 use starpoll_core::{Identity, PeerId};
 use wasm_bindgen_futures::spawn_local;
@@ -34,7 +35,7 @@ pub use starpoll_core::participant::{
     DialProblem, FollowKey, FollowSnapshot, OwnerList, SyncState,
 };
 
-use crate::error::AppError;
+use crate::error::{AppError, StorageError};
 use crate::link::{self, TextEvent};
 use crate::network::NetworkHandle;
 use crate::random;
@@ -138,37 +139,24 @@ impl FollowHandle {
             on_change,
             via,
         } = start;
-        let saved = repo.joined(&owner, poll).await?;
-        let saved_at = saved.as_ref().map(|j| j.saved_at);
-        let (cached, delegation) = saved.map_or((None, None), |j| (j.view, j.delegation));
-        let mut follower = Follower::new(me.clone(), owner.clone(), poll, cached);
-        // A reload dials the hub serving the poll directly (the saved delegation), else the
-        // hub the invite link names, else the owner.
-        let restored = delegation.is_some_and(|d| match follower.restore_delegation(d) {
-            Ok(()) => true,
-            Err(e) => {
-                gloo::console::warn!(format!("ignored a saved delegation: {e}"));
-                false
-            }
-        });
-        if let Some(via) = via.filter(|_| !restored) {
-            follower.set_hub(via);
-        }
-        if let Err(e) = follower.restore(&repo.outbox(poll).await?) {
-            // Only a record too large to seal fails; it could never be sent anyway.
-            gloo::console::error!(format!("could not restore a stored command: {e}"));
-        }
         let key: FollowKey = (owner, poll);
+        let saved = repo.joined(&key.0, poll).await?.map(|j| SavedView {
+            owner: j.owner,
+            poll_id: j.poll_id,
+            view: j.view,
+            saved_at: j.saved_at,
+            delegation: j.delegation,
+        });
+        let outbox = repo.outbox(poll).await?;
+        let (start, problems) = Start::restore(me.clone(), &key, saved, via, &outbox, display_name);
+        for problem in problems {
+            gloo::console::warn!(problem);
+        }
         follows.ensure(&me, &network);
         follows.run(|rt| {
             rt.repo = Some(repo);
             rt.pages.insert(key.clone(), on_change);
         });
-        let start = Start {
-            follower,
-            name: display_name,
-            saved_at,
-        };
         follows.step(|m, now, rng| m.follow(start, now, rng));
         Ok(Self {
             follows: follows.clone(),
@@ -382,16 +370,14 @@ impl Follows {
                 record,
                 delete,
             } => {
-                let this = self.clone();
-                spawn_local(async move {
-                    let written = repo_do(&repo, |r| r.save_outbox(&record, &delete)).await;
-                    let stored = matches!(written, Some(Ok(())));
-                    if let Some(Err(e)) = written {
-                        gloo::console::error!(format!("could not store a command: {e}"));
-                    }
-                    let command_id = record.command_id;
-                    let deleted = delete;
-                    this.input(Input::OutboxWritten {
+                let (command_id, deleted) = (record.command_id, delete.clone());
+                let op = async move {
+                    repo.ok_or(StorageError::Unavailable)?
+                        .save_outbox(&record, &delete)
+                        .await
+                };
+                self.store("store a command", op, move |f, stored| {
+                    f.input(Input::OutboxWritten {
                         key: &key,
                         command_id,
                         stored,
@@ -400,17 +386,17 @@ impl Follows {
                 });
             }
             Output::DeleteOutbox { key, ids } => {
-                let this = self.clone();
-                spawn_local(async move {
-                    if let Some(Err(e)) = repo_do(&repo, |r| r.delete_outbox(key.1, &ids)).await {
-                        gloo::console::warn!(format!("could not delete answered commands: {e}"));
-                    }
-                    this.input(Input::OutboxDeleted(&key));
+                let poll = key.1;
+                let op = async move {
+                    repo.ok_or(StorageError::Unavailable)?
+                        .delete_outbox(poll, &ids)
+                        .await
+                };
+                self.store("delete answered commands", op, move |f, _| {
+                    f.input(Input::OutboxDeleted(&key));
                 });
             }
             Output::SaveView(saved) => {
-                let this = self.clone();
-                let saved = *saved;
                 let key = (saved.owner.clone(), saved.poll_id);
                 let joined = JoinedPoll {
                     owner: saved.owner,
@@ -419,20 +405,23 @@ impl Follows {
                     saved_at: saved.saved_at,
                     delegation: saved.delegation,
                 };
-                spawn_local(async move {
-                    if let Some(Err(e)) = repo_do(&repo, |r| r.save_joined(&joined)).await {
-                        gloo::console::error!(format!("could not save the poll view: {e}"));
-                    }
-                    this.input(Input::ViewSaved(&key));
+                let op = async move {
+                    repo.ok_or(StorageError::Unavailable)?
+                        .save_joined(&joined)
+                        .await
+                };
+                self.store("save the poll view", op, move |f, _| {
+                    f.input(Input::ViewSaved(&key));
                 });
             }
             Output::Leave(key) => {
                 self.run(|rt| rt.pages.remove(&key));
-                spawn_local(async move {
-                    if let Some(Err(e)) = repo_do(&repo, |r| r.leave(&key.0, key.1)).await {
-                        gloo::console::warn!(format!("could not forget the followed copy: {e}"));
-                    }
-                });
+                let op = async move {
+                    repo.ok_or(StorageError::Unavailable)?
+                        .leave(&key.0, key.1)
+                        .await
+                };
+                self.store("forget the followed copy", op, |_, _| {});
             }
             Output::Notify(key) => {
                 let page = self.run(|rt| {
@@ -451,6 +440,27 @@ impl Follows {
             }
             Output::Log(line) => gloo::console::warn!(line),
         }
+    }
+
+    /// Runs one IndexedDB operation in a task (a failure is logged), then `done` feeds its end
+    /// back (with whether it committed), if the runtime is still alive.
+    fn store(
+        &self,
+        what: &'static str,
+        op: impl std::future::Future<Output = Result<(), StorageError>> + 'static,
+        done: impl FnOnce(&Follows, bool) + 'static,
+    ) {
+        let weak = Rc::downgrade(&self.0);
+        spawn_local(async move {
+            let result = op.await;
+            if let Err(e) = &result {
+                gloo::console::error!(format!("could not {what}: {e}"));
+            }
+            let committed = result.is_ok();
+            if let Some(strong) = weak.upgrade() {
+                done(&Follows(strong), committed);
+            }
+        });
     }
 
     /// Opens the data connection the machine asked for and feeds its events back.
@@ -501,20 +511,5 @@ impl Follows {
                 }
             }
         });
-    }
-}
-
-/// Runs one storage future when there is storage.
-async fn repo_do<'a, F, Fut>(
-    repo: &'a Option<Rc<Repository>>,
-    f: F,
-) -> Option<Result<(), crate::error::StorageError>>
-where
-    F: FnOnce(&'a Repository) -> Fut,
-    Fut: std::future::Future<Output = Result<(), crate::error::StorageError>>,
-{
-    match repo {
-        Some(repo) => Some(f(repo).await),
-        None => None,
     }
 }

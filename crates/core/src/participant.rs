@@ -331,6 +331,46 @@ pub struct Start {
     pub saved_at: Option<u64>,
 }
 
+impl Start {
+    /// A poll to follow, rebuilt from what storage holds: its last verified view and the
+    /// delegation saved with it (a reload dials the hub serving it directly), else the hub an
+    /// invite link names (`via`), else the owner; and its stored outbox records. What could not
+    /// be restored (an invalid saved delegation, a record too large to seal) comes back for the
+    /// log.
+    pub fn restore(
+        me: Identity,
+        key: &FollowKey,
+        saved: Option<SavedView>,
+        via: Option<PeerId>,
+        outbox: &[OutboxRecord],
+        name: String,
+    ) -> (Self, Vec<String>) {
+        let mut problems = Vec::new();
+        let saved_at = saved.as_ref().map(|s| s.saved_at);
+        let (view, delegation) = saved.map_or((None, None), |s| (s.view, s.delegation));
+        let mut follower = Follower::new(me, key.0.clone(), key.1, view);
+        let restored = delegation.is_some_and(|d| match follower.restore_delegation(d) {
+            Ok(()) => true,
+            Err(e) => {
+                problems.push(format!("ignored a saved delegation: {e}"));
+                false
+            }
+        });
+        if let Some(via) = via.filter(|_| !restored) {
+            follower.set_hub(via);
+        }
+        if let Err(e) = follower.restore(outbox) {
+            problems.push(format!("could not restore a stored command: {e}"));
+        }
+        let start = Self {
+            follower,
+            name,
+            saved_at,
+        };
+        (start, problems)
+    }
+}
+
 /// The participant machine (see the module docs).
 #[derive(Debug)]
 pub struct Participant {

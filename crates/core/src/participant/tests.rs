@@ -118,25 +118,15 @@ impl World {
     /// Starts following poll `n` the way the shell does: from what storage holds.
     fn follow(&mut self, n: u8) {
         let k = key(n);
-        let saved = self.joined.get(&k);
-        let mut follower = Follower::new(
-            ann(),
-            olga().peer_id().clone(),
-            poll(n),
-            saved.and_then(|s| s.view.clone()),
-        );
         let records: Vec<OutboxRecord> = self
             .outbox
             .values()
             .filter(|r| r.poll_id == poll(n))
             .cloned()
             .collect();
-        follower.restore(&records).unwrap();
-        let start = Start {
-            follower,
-            name: "Ann".into(),
-            saved_at: saved.map(|s| s.saved_at),
-        };
+        let saved = self.joined.get(&k).cloned();
+        let (start, problems) = Start::restore(ann(), &k, saved, None, &records, "Ann".into());
+        assert!(problems.is_empty());
         self.me.follow(start, self.now, &mut self.rng);
         self.settle();
     }
