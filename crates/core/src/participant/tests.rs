@@ -723,3 +723,45 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_owners_list_shares_the_link_says_why_it_is_unreachable_and_ends_with_its_watch() {
+    let mut w = World::new(2);
+    let owner = World::hub_peer();
+    let lists = |w: &World| -> Vec<OwnerList> {
+        w.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::List(peer, list) if *peer == owner => Some(list.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    w.owner_online = false;
+    w.me.want_list(&owner, w.now, &mut w.rng);
+    w.settle();
+    assert_eq!(
+        lists(&w),
+        [OwnerList::Unreachable(DialProblem::OwnerOffline)]
+    );
+    w.owner_online = true;
+    w.advance(31_000);
+    let Some(OwnerList::Listed(polls)) = lists(&w).pop() else {
+        panic!("no list: {:?}", lists(&w));
+    };
+    assert_eq!(polls.len(), 2);
+    // A poll followed meanwhile uses the same connection.
+    w.follow(1);
+    w.advance(1_000);
+    assert_eq!(w.hub.connections(), 1);
+    assert_eq!(w.snapshot(1).sync, SyncState::Connected);
+    // The page showing the list goes away: the poll keeps the link open.
+    w.me.drop_list(&owner, w.now, &mut w.rng);
+    w.settle();
+    assert_eq!(w.hub.connections(), 1);
+    // Its poll stops too: the link closes and nothing is scheduled any more.
+    w.me.unfollow(&key(1), w.now, &mut w.rng);
+    w.settle();
+    assert_eq!(w.hub.connections(), 0);
+    assert_eq!(w.me.poll_timeout(), None);
+}
