@@ -163,7 +163,7 @@ impl AppContext {
         let (follows, starting) = (self.follows.clone(), self.starting.clone());
         spawn_local(async move {
             match FollowHandle::start(start, &follows).await {
-                Ok(handle) => follows.insert(key.clone(), handle),
+                Ok(_) => {}
                 Err(e) => gloo::console::error!(format!("could not follow poll {poll}: {e}")),
             }
             starting.borrow_mut().remove(&key);

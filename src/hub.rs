@@ -2,14 +2,15 @@
 //! incoming PeerJS data connections, IndexedDB, the clock.
 //!
 //! The loop: every input (a connection opening, a frame, a close, the owner's own action, the
-//! timer) goes into the pure hub with the current time and yields a [`Step`]. One timer is armed
-//! for the hub's [`Hub::poll_timeout`] (heartbeats, silent connections, poll deadlines: the hub
-//! closes a poll at its deadline itself). Steps are
-//! queued; one flush task at a time takes **all** queued steps, commits their writes in a single
-//! IndexedDB transaction, and only then performs their sends and closes, in order. So an ack
-//! never leaves before its commit (PROTOCOL.md §4.2), and a burst of commands costs one
-//! transaction per flush, not one per command.
-//! The screen gets a snapshot in a task after a flush's sends (one for all flushes until then).
+//! timer) goes into the pure hub with the current time and yields a [`Step`]; one timer is armed
+//! at the hub's [`Hub::poll_timeout`] (heartbeats, silent connections, poll deadlines: the hub
+//! closes a poll at its deadline itself). Each step goes into the core's commit [`Pipeline`],
+//! whose outputs this runtime performs: one IndexedDB transaction at a time holding the writes
+//! of every step queued when it started, and only after it committed those steps' sends,
+//! closes and dials, in order. So an ack never leaves before its commit (PROTOCOL.md §4.2), and
+//! a burst of commands costs one transaction, not one per command. Frames travel as text over
+//! [`crate::link`]. The screen gets a snapshot in a task after a change (one for all changes
+//! until then).
 //!
 //! If a commit fails, the hub stops: its in-memory state is ahead of the database, so it closes
 //! every connection, sends nothing more, and the owner's page says so. Participants keep their
@@ -21,11 +22,10 @@ use std::rc::Rc;
 
 use futures_util::StreamExt;
 use gloo::timers::callback::Timeout;
-use peerjs_client::binarypack::Value;
-use peerjs_client::data::Data;
 use peerjs_client::signal::Serialization;
-use peerjs_client::web::{ConnectionError, ConnectionEvent, DataConnection};
+use peerjs_client::web::{ConnectionError, DataConnection};
 use starpoll_core::delegation::SignedDelegation;
+use starpoll_core::hub::pipeline::{self, Pipeline};
 use starpoll_core::hub::MoveError as CoreMoveError;
 use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
 use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, Refusal, Revision};
@@ -36,6 +36,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
 use crate::error::{AppError, StorageError};
+use crate::link::{self, TextEvent};
 use crate::random;
 use crate::storage::Repository;
 use crate::test_hook;
@@ -73,8 +74,8 @@ struct Inner {
     repo: Rc<Repository>,
     conns: BTreeMap<ConnId, DataConnection>,
     next_conn: u64,
-    queue: Vec<Step>,
-    flushing: bool,
+    /// Commits steps' writes, then lets their sends out (`core::hub::pipeline`).
+    pipeline: Pipeline,
     failed: Option<StorageError>,
     on_change: Callback<Rc<HubSnapshot>>,
     /// Fires at `timer_at`, the hub's `poll_timeout` when it was armed.
@@ -133,8 +134,7 @@ impl HubHandle {
             repo,
             conns: BTreeMap::new(),
             next_conn: 0,
-            queue: Vec::new(),
-            flushing: false,
+            pipeline: Pipeline::new(),
             failed: None,
             on_change,
             timer: None,
@@ -289,31 +289,30 @@ impl HubHandle {
         spawn_local(async move {
             while let Some(event) = events.next().await {
                 let now = random::now_ms();
+                let event = TextEvent::from(event);
                 let step = {
                     let mut inner = handle.0.borrow_mut();
                     match &event {
-                        ConnectionEvent::Open if dialed => inner.hub.dialed(id, conn.peer(), now),
-                        ConnectionEvent::Open => inner.hub.opened(id, conn.peer(), now),
-                        ConnectionEvent::Data(Data::Packed(Value::Str(text))) => {
-                            inner.hub.receive(id, Incoming::Text(text), now)
-                        }
-                        ConnectionEvent::Data(_) => inner.hub.receive(id, Incoming::NotText, now),
-                        ConnectionEvent::Error(ConnectionError::TooLarge(why)) => {
+                        TextEvent::Open if dialed => inner.hub.dialed(id, conn.peer(), now),
+                        TextEvent::Open => inner.hub.opened(id, conn.peer(), now),
+                        TextEvent::Text(text) => inner.hub.receive(id, Incoming::Text(text), now),
+                        TextEvent::NotText => inner.hub.receive(id, Incoming::NotText, now),
+                        TextEvent::Error(ConnectionError::TooLarge(why)) => {
                             gloo::console::warn!(format!("from {}: {why}", conn.peer()));
                             inner.hub.receive(id, Incoming::TooLarge, now)
                         }
-                        ConnectionEvent::Error(e) => {
+                        TextEvent::Error(e) => {
                             gloo::console::warn!(format!("connection from {}: {e}", conn.peer()));
                             Step::default()
                         }
-                        ConnectionEvent::Close => {
+                        TextEvent::Close => {
                             inner.conns.remove(&id);
                             inner.hub.closed(id)
                         }
                     }
                 };
                 handle.enqueue(step);
-                if event == ConnectionEvent::Close {
+                if event == TextEvent::Close {
                     break;
                 }
             }
@@ -368,113 +367,98 @@ impl HubHandle {
         inner.timer_at = Some(at);
     }
 
+    /// Hands a step to the pipeline and performs what it lets out.
     fn enqueue(&self, step: Step) {
         // Any input may move the hub's next deadline (a new connection, a send, a deadline).
         self.arm();
-        if step.is_empty() {
-            return;
-        }
-        let start = {
-            let mut inner = self.0.borrow_mut();
-            if inner.failed.is_some() {
+        self.0
+            .borrow_mut()
+            .pipeline
+            .handle_input(pipeline::Input::Step(step));
+        self.drive();
+    }
+
+    /// Performs the pipeline's outputs in order: a commit runs in a task and feeds its end
+    /// back; sends, closes and dials come out only after their commit.
+    fn drive(&self) {
+        loop {
+            let output = self.0.borrow_mut().pipeline.poll_output();
+            let Some(output) = output else {
                 return;
+            };
+            let inner = self.0.borrow();
+            match output {
+                pipeline::Output::Commit(writes) => {
+                    let (repo, handle) = (inner.repo.clone(), self.clone());
+                    spawn_local(async move { handle.commit(&repo, writes).await });
+                }
+                pipeline::Output::Send(conn, frame) => {
+                    if let Some(c) = inner.conns.get(&conn) {
+                        if let Err(e) = link::send(c, frame.to_string()) {
+                            gloo::console::warn!(format!("send to {}: {e}", c.peer()));
+                        }
+                    }
+                }
+                pipeline::Output::Close(conn) => {
+                    if let Some(c) = inner.conns.get(&conn) {
+                        c.close();
+                    }
+                }
+                pipeline::Output::Dial(peer) => {
+                    drop(inner);
+                    self.dial(&peer);
+                }
+                pipeline::Output::Changed => {
+                    drop(inner);
+                    self.notify();
+                }
+                pipeline::Output::Log(line) => gloo::console::log!(format!("hub: {line}")),
+                pipeline::Output::Stopped => {
+                    drop(inner);
+                    let conns = std::mem::take(&mut self.0.borrow_mut().conns);
+                    for conn in conns.values() {
+                        conn.close();
+                    }
+                    self.notify();
+                }
             }
-            inner.queue.push(step);
-            !std::mem::replace(&mut inner.flushing, true)
-        };
-        if start {
-            let handle = self.clone();
-            spawn_local(async move { handle.flush().await });
         }
     }
 
-    /// Commits and performs queued steps until the queue is empty.
-    async fn flush(&self) {
-        loop {
-            let (steps, repo) = {
-                let mut inner = self.0.borrow_mut();
-                if inner.queue.is_empty() {
-                    inner.flushing = false;
+    /// Commits one transaction of the pipeline and reports its end. If a commit fails, the hub
+    /// stops: its in-memory state is ahead of the database.
+    async fn commit(&self, repo: &Repository, writes: Vec<Write>) {
+        let input = match repo.commit(&writes).await {
+            Ok(()) => {
+                let recorded = writes.iter().any(|w| matches!(w, Write::Record(..)));
+                if recorded && test_hook::take(FREEZE_HOOK) {
+                    // Committed, but the answers never leave: the commit never ends for the
+                    // pipeline, so nothing is sent from now on, as if the tab died right here.
+                    test_hook::mark(FREEZE_HOOK);
                     return;
                 }
-                (std::mem::take(&mut inner.queue), inner.repo.clone())
-            };
-            let writes: Vec<_> = steps
-                .iter()
-                .flat_map(|s| s.writes.iter().cloned())
-                .collect();
-            if let Err(e) = repo.commit(&writes).await {
-                self.stop(e);
-                return;
+                pipeline::Input::Committed
             }
-            let recorded = writes.iter().any(|w| matches!(w, Write::Record(..)));
-            if recorded && test_hook::take(FREEZE_HOOK) {
-                // Committed, but the answers never leave: `flushing` stays set, so nothing
-                // is sent from now on, as if the tab died right here.
-                test_hook::mark(FREEZE_HOOK);
-                return;
+            Err(e) => {
+                gloo::console::error!(format!("hub stopped: {e}"));
+                self.0.borrow_mut().failed = Some(e);
+                pipeline::Input::Failed
             }
-            let mut changed = false;
-            let mut dials = Vec::new();
-            {
-                let inner = self.0.borrow();
-                for step in &steps {
-                    for line in &step.log {
-                        gloo::console::log!(format!("hub: {line}"));
-                    }
-                    for (conn, frame) in &step.sends {
-                        if let Some(c) = inner.conns.get(conn) {
-                            if let Err(e) = c.send(&Data::Text(frame.to_string())) {
-                                gloo::console::warn!(format!("send to {}: {e}", c.peer()));
-                            }
-                        }
-                    }
-                    for conn in &step.closes {
-                        if let Some(c) = inner.conns.get(conn) {
-                            c.close();
-                        }
-                    }
-                    changed |= !step.changed.is_empty();
-                    dials.extend(step.dials.iter().cloned());
-                }
-            }
-            self.dial(&dials);
-            if changed {
-                self.notify();
-            }
-        }
+        };
+        self.0.borrow_mut().pipeline.handle_input(input);
+        self.drive();
     }
 
-    /// Opens a hub-to-hub connection to each peer (a failed dial needs no report: the hub
+    /// Opens a hub-to-hub connection to a peer (a failed dial needs no report: the hub
     /// retries or aborts a move on its own timer).
-    fn dial(&self, peers: &[PeerId]) {
-        if peers.is_empty() {
-            return;
-        }
+    fn dial(&self, peer: &PeerId) {
         let Some(dialer) = self.0.borrow().dialer.clone() else {
             gloo::console::warn!("hub: cannot dial another hub before this browser is online");
             return;
         };
-        for peer in peers {
-            if let Some(conn) = dialer(peer) {
-                self.serve(conn, true);
-            }
+        if let Some(conn) = dialer(peer) {
+            self.serve(conn, true);
         }
-    }
-
-    fn stop(&self, error: StorageError) {
-        gloo::console::error!(format!("hub stopped: {error}"));
-        let conns = {
-            let mut inner = self.0.borrow_mut();
-            inner.failed = Some(error);
-            inner.queue.clear();
-            inner.flushing = false;
-            std::mem::take(&mut inner.conns)
-        };
-        for conn in conns.values() {
-            conn.close();
-        }
-        self.notify();
     }
 
     /// Sends the screen a snapshot in a task after this one (one for all changes until then).

@@ -29,6 +29,7 @@ pub mod files;
 pub mod follow;
 pub mod hub;
 pub mod identity;
+pub mod link;
 pub mod messages;
 pub mod network;
 pub mod pages;

@@ -5,7 +5,8 @@
 //! ([`starpoll_core::explain`], unit-tested natively) and re-exported; this module adds the
 //! browser's own: reaching the owner, reaching the signaling server, storage.
 
-use starpoll_core::follower::{FollowError, GoneReason};
+use starpoll_core::follower::GoneReason;
+use starpoll_core::participant::CommandProblem;
 
 pub use starpoll_core::explain::{
     export_problem, identity_file_problem, refusal, refused, snapshot_problem,
@@ -75,12 +76,22 @@ pub fn unreachable(status: &NetworkStatus, server: &str) -> Option<String> {
     }
 }
 
-/// A command the page could not queue ([`FollowError`] from staging it).
-pub fn cannot_queue(error: &FollowError) -> String {
-    match error {
-        FollowError::Gone => "This poll is gone, so nothing more can be sent to it.".into(),
-        FollowError::Seal(_) => "This change is too large to send.".into(),
-        _ => "This change could not be prepared. Reload the page and try again.".into(),
+/// Why the participant's last command did not go through: the hub's refusal (worded by
+/// `core::explain`), or why it could not be queued or stored (then it was not sent).
+pub fn command_problem(problem: &CommandProblem) -> String {
+    match problem {
+        CommandProblem::Refused { command, code } => {
+            starpoll_core::explain::refused(*code, command)
+        }
+        CommandProblem::Gone => "This poll is gone, so nothing more can be sent to it.".into(),
+        CommandProblem::TooLarge => "This change is too large to send.".into(),
+        CommandProblem::NotPrepared => {
+            "This change could not be prepared. Reload the page and try again.".into()
+        }
+        CommandProblem::NotStored => "Your change could not be saved in this browser, so it was \
+             not sent. Check that the browser lets this site store data (private windows may \
+             not), then try again."
+            .into(),
     }
 }
 
@@ -99,13 +110,6 @@ pub fn storage(error: &StorageError) -> String {
 /// A file download the browser did not start.
 pub fn download_failed() -> String {
     "The browser did not start the download. Try again, or allow downloads for this site.".into()
-}
-
-/// A command whose outbox write failed (so it was not sent).
-pub fn not_stored() -> String {
-    "Your change could not be saved in this browser, so it was not sent. Check that the browser \
-     lets this site store data (private windows may not), then try again."
-        .into()
 }
 
 /// The owner's own action failed because this tab does not run the hub.

@@ -471,7 +471,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             <span class="hint">{ why }</span>
         </p>
     });
-    let refusal = snapshot.and_then(|s| s.refusal.clone()).map(|why| html! {
+    let refusal = snapshot.and_then(|s| s.refusal.as_ref()).map(messages::command_problem).map(|why| html! {
         <p class="notice error" role="alert" data-testid="command-error"><strong>{ "Not accepted by the owner. " }</strong>{ why }</p>
     });
     if let Some(snapshot) = snapshot.filter(|s| s.gone) {

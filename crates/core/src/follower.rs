@@ -64,9 +64,7 @@
 use crate::delegation::{serving_hub, DelegationError, Relation, SignedDelegation};
 use crate::outbox::{Outbox, OutboxRecord};
 use crate::poll::{Change, Command, CommandId, Event, PollId, PollView, Revision};
-use crate::protocol::{
-    self, CommandFrame, Control, ErrorCode, Message, PeerInfo, PollSummary, ProtocolError,
-};
+use crate::protocol::{self, CommandFrame, Control, ErrorCode, Message, PeerInfo, ProtocolError};
 use crate::{Identity, PeerId};
 
 /// The state of the data connection to the owner.
@@ -590,11 +588,6 @@ impl Follower {
         }
     }
 
-    /// A sealed `heartbeat` (§4.9): send it on a connection idle for 5 seconds.
-    pub fn heartbeat(&self) -> Result<String, FollowError> {
-        self.seal(Control::Heartbeat)
-    }
-
     /// This participant.
     pub fn me(&self) -> &PeerId {
         self.me.peer_id()
@@ -979,25 +972,6 @@ impl Follower {
 /// A sealed `poll:list:request` (§3.3), for a participant who knows only the owner's ID.
 pub fn list_request(me: &Identity) -> Result<String, ProtocolError> {
     protocol::seal(me, &Message::Control(Control::ListRequest))
-}
-
-/// Reads a frame from `owner` on a list-only connection: `Some` for a `poll:list` (§3.4), `None`
-/// for any other owner message. Frames not signed by the owner's key are
-/// [`FollowError::Impostor`], as in [`Follower::receive`].
-pub fn read_list(text: &str, owner: &PeerId) -> Result<Option<Vec<PollSummary>>, FollowError> {
-    match protocol::open_from(text, owner) {
-        Ok((_, Message::Control(Control::List { polls }))) => Ok(Some(polls)),
-        Ok((_, Message::Command(_))) => Err(unexpected_from_participant("poll command")),
-        Ok((_, Message::Control(Control::SyncRequest { .. }))) => {
-            Err(unexpected_from_participant("sync:request"))
-        }
-        Ok((_, Message::Control(Control::ListRequest))) => {
-            Err(unexpected_from_participant("poll:list:request"))
-        }
-        Ok(_) => Ok(None),
-        Err(error) if is_impostor(&error) => Err(FollowError::Impostor(error)),
-        Err(error) => Err(FollowError::BadFrame(error)),
-    }
 }
 
 /// Whether an opening failure shows that the frame was not signed by the expected key (§2.4

@@ -2089,6 +2089,8 @@ pub enum MoveError {
     Sign(#[source] DelegationError),
 }
 
+pub mod pipeline;
+
 #[cfg(test)]
 mod tests;
 

@@ -31,6 +31,7 @@ pub mod identity;
 pub mod identity_file;
 pub mod outbox;
 pub mod owner_link;
+pub mod participant;
 pub mod poll;
 pub mod protocol;
 pub mod qr;

@@ -12,7 +12,7 @@ use crate::poll::{
     update_for, view_for, OptionId, Outcome, Poll, PollDraft, PollKind, Processed,
     ProcessedCommands, ResultsVisibility, Role, Settings, Update,
 };
-use crate::protocol::{open_from, seal};
+use crate::protocol::{open_from, seal, PollSummary};
 use crate::testing::{cid, identity, poll_id, NOW};
 
 fn olga() -> Identity {
@@ -414,8 +414,6 @@ fn frames_while_disconnected_are_refused() {
 #[test]
 fn heartbeats_are_sealed_and_ignored() {
     let (mut f, owner) = joined(Settings::default());
-    let beat = f.heartbeat().unwrap();
-    assert_eq!(said(&beat), Message::Control(Control::Heartbeat));
     let before = f.clone();
     let reaction = f.receive(&owner.seal(Control::Heartbeat), NOW).unwrap();
     assert_eq!(reaction, Reaction::default());
@@ -1179,25 +1177,13 @@ fn a_participant_who_knows_only_the_owner_lists_the_polls() {
     let mut owner = Owner::new(Settings::default());
     let request = list_request(&alice()).unwrap();
     let answer = owner.receive(&request);
-    let polls = read_list(&answer[0], owner.peer()).unwrap().unwrap();
-    assert_eq!(polls, [PollSummary::from(&owner.poll)]);
+    let (_, message) = open_from(&answer[0], owner.peer()).unwrap();
     assert_eq!(
-        read_list(&owner.seal(Control::Heartbeat), owner.peer()).unwrap(),
-        None
+        message,
+        Message::Control(Control::List {
+            polls: vec![PollSummary::from(&owner.poll)]
+        })
     );
-    let fake = seal(&mallory(), &Message::Control(Control::List { polls })).unwrap();
-    assert!(matches!(
-        read_list(&fake, owner.peer()),
-        Err(FollowError::Impostor(_))
-    ));
-    assert!(matches!(
-        read_list("{}", owner.peer()),
-        Err(FollowError::BadFrame(_))
-    ));
-    assert!(matches!(
-        read_list(&list_request(&owner.id).unwrap(), owner.peer()),
-        Err(FollowError::Unexpected(_))
-    ));
 }
 
 // ---- random interleavings ----
