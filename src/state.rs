@@ -1,5 +1,5 @@
 //! The app state and its reducer. Pure: the reducer only computes the next state; the effects it
-//! implies (saving to IndexedDB) are started by the intents in [`crate::app`].
+//! implies (saving to IndexedDB) are started by the intents in [`crate::context`].
 
 use std::rc::Rc;
 

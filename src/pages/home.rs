@@ -7,8 +7,8 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::app::{AppContext, Route};
 use crate::components::{CopyButton, NameField};
+use crate::context::AppContext;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -17,7 +17,7 @@ use starpoll_core::follower::GoneReason;
 use crate::follow::{DialProblem, FollowKey, FollowSnapshot, SyncState};
 use crate::messages;
 use crate::network::NetworkStatus;
-use crate::router::{use_navigator, Link};
+use crate::router::{use_navigator, Link, Route};
 use crate::state::AppState;
 use crate::storage::JoinedPoll;
 

@@ -17,8 +17,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::app::{AppContext, Route};
-use crate::router::use_navigator;
+use crate::context::AppContext;
+use crate::router::{use_navigator, Route};
 use crate::state::AppState;
 use crate::time;
 

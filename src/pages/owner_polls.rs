@@ -8,9 +8,9 @@ use starpoll_core::protocol::PollSummary;
 use starpoll_core::PeerId;
 use yew::prelude::*;
 
-use crate::app::{AppContext, Route};
+use crate::context::AppContext;
 use crate::follow::OwnerList;
-use crate::router::Link;
+use crate::router::{Link, Route};
 use crate::state::AppState;
 
 /// Props of [`OwnerPolls`].

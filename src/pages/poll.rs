@@ -10,15 +10,15 @@ use starpoll_core::PeerId;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
-use crate::app::{AppContext, Route};
 use crate::components::{
     short_peer, Ballot, ConfirmButton, EditPoll, HubMove, HubStatus, OptionsEditor, Share, Viewer,
 };
+use crate::context::AppContext;
 use crate::files;
 use crate::follow::{DialProblem, SyncState};
 use crate::messages;
 use crate::network::NetworkStatus;
-use crate::router::{use_navigator, Link};
+use crate::router::{use_navigator, Link, Route};
 use crate::state::{AppState, Ready};
 use crate::time::{clock_time, date_time};
 

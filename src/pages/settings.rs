@@ -21,8 +21,8 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::app::AppContext;
 use crate::config;
+use crate::context::AppContext;
 use crate::state::AppState;
 use crate::storage::Repository;
 

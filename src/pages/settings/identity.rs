@@ -14,7 +14,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::error::JsError;
 use crate::files;
 use crate::state::AppState;
