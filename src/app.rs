@@ -10,21 +10,19 @@ use crate::components::StartupError;
 use crate::config;
 use crate::context::{use_app_context, AppContext};
 use crate::error::AppError;
-use crate::network::NetworkStatus;
 use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage, Verify};
 use crate::router::{Link, Router};
-use crate::state::{Action, AppState, Ready, SaveState};
+use crate::state::{AppState, NetworkStatus, Ready, SaveState};
 use crate::storage::{Repository, DB_NAME};
 
 pub use crate::router::Route;
 
-async fn start() -> Result<Ready, AppError> {
+async fn start() -> Result<(Ready, Repository), AppError> {
     let repo = Repository::open(DB_NAME).await?;
     let identity = crate::identity::load_or_create(&repo).await?;
     let profile = repo.profile().await?;
     let (server, ice_servers) = config::load(&repo).await;
-    Ok(Ready {
-        repo: Rc::new(repo),
+    let ready = Ready {
         identity: Rc::new(identity),
         profile,
         name_save: SaveState::Unchanged,
@@ -33,7 +31,8 @@ async fn start() -> Result<Ready, AppError> {
         network: NetworkStatus::Starting,
         hub: None,
         follows: Default::default(),
-    })
+    };
+    Ok((ready, repo))
 }
 
 /// The root component.
@@ -42,9 +41,9 @@ pub fn App() -> Html {
     let state = use_reducer(AppState::default);
     let context = use_app_context(state.clone());
     {
-        let state = state.clone();
+        let context = context.clone();
         use_effect_with((), move |_| {
-            spawn_local(async move { state.dispatch(Action::Started(start().await)) });
+            spawn_local(async move { context.started(start().await) });
         });
     }
     // Go online once started (this tab asks for the identity lock first).

@@ -1,25 +1,117 @@
 //! The app context: what every page and component gets from the root — the app state and
 //! the intents that change it. Pages call intents and render the state; the intents start the
 //! effects (the hub, the followers, storage) and report back through the reducer or a callback.
+//!
+//! Invariants: the context, not the reducer state, holds the open database (set once, when
+//! start-up succeeded) and the runtimes, so no page reaches storage or the transport; an intent
+//! that fails returns an [`IntentError`] that keeps its cause, and whose `Display` is the
+//! sentence `src/messages.rs` words for a person (the technical text goes to the console).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, PollView};
-use starpoll_core::{PeerId, ServerConfig};
+use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, PollView, Refusal};
+use starpoll_core::settings::Settings;
+use starpoll_core::snapshot::ExportError;
+use starpoll_core::{Identity, PeerId, ServerConfig};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
+use crate::error::{AppError, JsError, StorageError};
 use crate::follow::{FollowHandle, FollowKey, FollowStart, Follows, ListWatch, OwnerList};
-use crate::messages;
+use crate::hub::{CreateError, MoveError};
 use crate::network::NetworkHandle;
-use crate::state::{Action, AppState};
+use crate::state::{Action, AppState, Ready};
+use crate::storage::Repository;
+
+/// What replacing the identity would clear (counts of this browser's records), for the
+/// settings page's warning. A plain record, re-exported so pages never name the storage layer.
+pub use crate::storage::DataSummary;
+
+/// Why an intent did not do what a page asked. Its `Display` is the plain sentence for the
+/// page (implemented in `src/messages.rs`); `source()` keeps the technical cause.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum IntentError {
+    /// The app has not finished starting (no database yet).
+    NotStarted,
+    /// This tab does not run the hub: another tab of this browser holds the identity.
+    OtherTab,
+    /// This browser does not (or no longer) host the poll.
+    NotHosted(PollId),
+    /// The owner's hub refused the owner's own command.
+    Refused {
+        /// Why.
+        refusal: Refusal,
+        /// The command refused.
+        command: Box<Command>,
+    },
+    /// A new poll was not created.
+    Create(CreateError),
+    /// The owner's command could not be committed, so it was not made.
+    NotSaved(AppError),
+    /// The signed snapshot could not be made.
+    Export(Rc<ExportError>),
+    /// The followed poll has not loaded yet.
+    Loading,
+    /// A participant's command could not be prepared.
+    NotPrepared(AppError),
+    /// The text given as a hub names no peer.
+    NotAHub,
+    /// A move did not start.
+    Move(Rc<MoveError>),
+    /// The owner's link to the hub serving its poll is not open.
+    HubNotConnected(String),
+    /// This browser's storage failed.
+    Storage(StorageError),
+    /// The storage failed while forgetting a left poll.
+    NotForgotten(StorageError),
+    /// The identity was not replaced (nothing changed).
+    IdentityNotReplaced(StorageError),
+    /// The identity was replaced but the page did not reload.
+    Reload(JsError),
+}
+
+impl std::error::Error for IntentError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Create(e) => Some(e),
+            Self::NotSaved(e) | Self::NotPrepared(e) => Some(e),
+            Self::Export(e) => Some(e.as_ref()),
+            Self::Move(e) => Some(e.as_ref()),
+            Self::Storage(e) | Self::NotForgotten(e) | Self::IdentityNotReplaced(e) => Some(e),
+            Self::Reload(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Reloads the page (after the identity changed, so nothing of the old one keeps running).
+fn reload() -> Result<(), JsError> {
+    let window = web_sys::window().ok_or_else(|| JsError {
+        name: "Error".into(),
+        message: "no window".into(),
+    })?;
+    window.location().reload()?;
+    Ok(())
+}
+
+/// The open database, once start-up opened it. Equal when it is the same slot.
+#[derive(Clone, Default)]
+struct Store(Rc<OnceCell<Rc<Repository>>>);
+
+impl PartialEq for Store {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 /// What components get from the app: the state and the intents that change it.
 #[derive(Clone, PartialEq)]
 pub struct AppContext {
     state: UseReducerHandle<AppState>,
+    store: Store,
     edits: Rc<Cell<u64>>,
     network: NetworkHandle,
     follows: Follows,
@@ -45,9 +137,29 @@ impl AppContext {
         &self.state
     }
 
+    /// Start-up finished: keeps the database (the state never holds it) and reports the
+    /// outcome to the reducer.
+    pub fn started(&self, result: Result<(Ready, Repository), AppError>) {
+        let result = result.map(|(ready, repo)| {
+            if self.store.0.set(Rc::new(repo)).is_err() {
+                gloo::console::warn!("start-up finished twice; keeping the first database");
+            }
+            ready
+        });
+        self.state.dispatch(Action::Started(result));
+    }
+
+    /// The started app's state and its database.
+    fn ready(&self) -> Option<(&Ready, Rc<Repository>)> {
+        let AppState::Ready(ready) = &*self.state else {
+            return None;
+        };
+        Some((ready, self.store.0.get()?.clone()))
+    }
+
     /// Starts (or, with `steal`, takes over from another tab) this tab's network identity.
     pub fn start_network(&self, steal: bool) {
-        let AppState::Ready(ready) = &*self.state else {
+        let Some((ready, repo)) = self.ready() else {
             return;
         };
         let state = self.state.clone();
@@ -55,56 +167,58 @@ impl AppContext {
             ready.identity.clone(),
             ready.server.server.clone(),
             ready.ice_servers.clone(),
-            ready.repo.clone(),
+            repo,
             steal,
             Callback::from(move |event| state.dispatch(Action::Network(event))),
         );
     }
 
-    /// The network runtime (for pages that dial an owner themselves).
-    pub fn network(&self) -> &NetworkHandle {
-        &self.network
+    /// The running hub, or why this tab has none.
+    fn hub(&self) -> Result<crate::hub::HubHandle, IntentError> {
+        self.network.hub().ok_or(IntentError::OtherTab)
     }
 
     /// Creates a poll owned by this browser; its ID, or why not.
-    pub fn create_poll(&self, draft: PollDraft) -> Result<PollId, String> {
-        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
-        hub.create(draft).map_err(|e| e.to_string())
+    pub fn create_poll(&self, draft: PollDraft) -> Result<PollId, IntentError> {
+        self.hub()?.create(draft).map_err(IntentError::Create)
     }
 
     /// The owner's own command on one of its polls: `Err` with the reason if refused.
-    pub fn owner_command(&self, poll: PollId, command: &Command) -> Result<(), String> {
-        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
-        match hub.local(poll, command) {
+    pub fn owner_command(&self, poll: PollId, command: &Command) -> Result<(), IntentError> {
+        match self.hub()?.local(poll, command) {
             Ok(Some(Outcome::Acked { .. })) => Ok(()),
-            Ok(Some(Outcome::Refused { refusal })) => Err(messages::refusal(&refusal, command)),
-            Ok(None) => Err("This browser no longer hosts this poll.".to_owned()),
+            Ok(Some(Outcome::Refused { refusal })) => Err(IntentError::Refused {
+                refusal,
+                command: Box::new(command.clone()),
+            }),
+            Ok(None) => Err(IntentError::NotHosted(poll)),
             Err(e) => {
                 gloo::console::error!(format!("the owner's command on {poll}: {e}"));
-                Err(
-                    "Your change could not be saved in this browser, so it was not made."
-                        .to_owned(),
-                )
+                Err(IntentError::NotSaved(e))
             }
         }
     }
 
     /// Deletes one of this browser's polls, for good: its participants see it as gone.
-    pub fn delete_poll(&self, poll: PollId) -> Result<(), String> {
-        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
-        if hub.delete(poll) {
+    pub fn delete_poll(&self, poll: PollId) -> Result<(), IntentError> {
+        if self.hub()?.delete(poll) {
             Ok(())
         } else {
-            Err("This browser no longer hosts this poll.".to_owned())
+            Err(IntentError::NotHosted(poll))
         }
     }
 
+    /// Whether this browser's hub deleted `poll` (so its page says "deleted", not "no such
+    /// poll").
+    pub fn was_deleted(&self, poll: &PollId) -> bool {
+        self.network.hub().is_some_and(|hub| hub.was_deleted(poll))
+    }
+
     /// The signed snapshot file of one of this browser's polls, exported now.
-    pub fn snapshot(&self, poll: PollId) -> Result<String, String> {
-        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
-        hub.signed_export(&poll).map_err(|e| {
+    pub fn snapshot(&self, poll: PollId) -> Result<String, IntentError> {
+        self.hub()?.signed_export(&poll).map_err(|e| {
             gloo::console::error!(format!("export of {poll}: {e}"));
-            messages::export_problem(&e)
+            IntentError::Export(Rc::new(e))
         })
     }
 
@@ -117,7 +231,7 @@ impl AppContext {
     /// tab is the active one: only that tab sends outbox commands.
     /// `via`: the hub to dial first (an invite's `?via=`, or the hub an own poll moved to).
     pub fn follow(&self, owner: PeerId, poll: PollId, via: Option<PeerId>) {
-        let AppState::Ready(ready) = &*self.state else {
+        let Some((ready, repo)) = self.ready() else {
             return;
         };
         let key: FollowKey = (owner.clone(), poll);
@@ -149,7 +263,7 @@ impl AppContext {
             poll,
             display_name: name,
             network: self.network.clone(),
-            repo: ready.repo.clone(),
+            repo,
             on_change,
             via,
         };
@@ -166,10 +280,10 @@ impl AppContext {
     /// Follows every poll this browser joined, so their outboxes drain and the dashboard knows
     /// whether each owner is reachable (called when this tab becomes the active one).
     pub fn follow_joined(&self) {
-        let AppState::Ready(ready) = &*self.state else {
+        let Some((_, repo)) = self.ready() else {
             return;
         };
-        let (repo, context) = (ready.repo.clone(), self.clone());
+        let context = self.clone();
         spawn_local(async move {
             match repo.joined_polls().await {
                 Ok(joined) => {
@@ -196,14 +310,15 @@ impl AppContext {
     }
 
     /// A participant's command on a followed poll.
-    pub fn participant_command(&self, poll: &FollowKey, command: Command) -> Result<(), String> {
-        let handle = self
-            .follows
-            .get(poll)
-            .ok_or_else(|| "This poll is still loading.".to_owned())?;
+    pub fn participant_command(
+        &self,
+        poll: &FollowKey,
+        command: Command,
+    ) -> Result<(), IntentError> {
+        let handle = self.follows.get(poll).ok_or(IntentError::Loading)?;
         handle.submit(command).map_err(|e| {
             gloo::console::error!(format!("could not make a command id: {e}"));
-            "This browser could not prepare your change. Reload the page and try again.".to_owned()
+            IntentError::NotPrepared(e)
         })
     }
 
@@ -212,17 +327,20 @@ impl AppContext {
     /// hub when it serves the poll, else by asking the hub serving it now (a delegation signed
     /// here, sent over the owner's link to that hub). `done` hears whether the move started;
     /// its progress shows in the hub and follow snapshots.
-    pub fn move_poll(&self, poll: PollId, target: &str, done: Callback<Result<(), String>>) {
+    pub fn move_poll(&self, poll: PollId, target: &str, done: Callback<Result<(), IntentError>>) {
         let AppState::Ready(ready) = &*self.state else {
             return;
         };
         let Some(target) = starpoll_core::delegation::hub_in(target) else {
-            done.emit(Err(messages::not_a_hub()));
+            done.emit(Err(IntentError::NotAHub));
             return;
         };
-        let Some(hub) = self.network.hub() else {
-            done.emit(Err(messages::other_tab()));
-            return;
+        let hub = match self.hub() {
+            Ok(hub) => hub,
+            Err(e) => {
+                done.emit(Err(e));
+                return;
+            }
         };
         let me = ready.identity.peer_id().clone();
         if ready
@@ -232,7 +350,7 @@ impl AppContext {
         {
             done.emit(hub.move_poll(poll, target).map_err(|e| {
                 gloo::console::warn!(format!("move: {e}"));
-                messages::move_problem(&e)
+                IntentError::Move(Rc::new(e))
             }));
             return;
         }
@@ -243,18 +361,18 @@ impl AppContext {
             .and_then(|s| s.view.as_ref().map(|v| v.revision))
             .unwrap_or_default();
         let Some(handle) = self.follows.get(&key) else {
-            done.emit(Err(messages::hub_not_connected()));
+            done.emit(Err(IntentError::HubNotConnected("no link".to_owned())));
             return;
         };
         spawn_local(async move {
             let result = match hub.sign_move(poll, target, revision).await {
                 Ok(delegation) => handle.request_move(&delegation).map_err(|e| {
                     gloo::console::warn!(format!("move: {e}"));
-                    messages::hub_not_connected()
+                    IntentError::HubNotConnected(e)
                 }),
                 Err(e) => {
                     gloo::console::warn!(format!("move: {e}"));
-                    Err(messages::move_problem(&e))
+                    Err(IntentError::Move(Rc::new(e)))
                 }
             };
             done.emit(result);
@@ -263,29 +381,30 @@ impl AppContext {
 
     /// Asks the hub serving an own moved poll for its signed snapshot file (the export); it
     /// arrives in the poll's follow snapshot.
-    pub fn request_snapshot(&self, poll: FollowKey) -> Result<(), String> {
+    pub fn request_snapshot(&self, poll: FollowKey) -> Result<(), IntentError> {
         let handle = self
             .follows
             .get(&poll)
-            .ok_or_else(messages::hub_not_connected)?;
+            .ok_or_else(|| IntentError::HubNotConnected("no link".to_owned()))?;
         handle.request_snapshot().map_err(|e| {
             gloo::console::warn!(format!("snapshot: {e}"));
-            messages::hub_not_connected()
+            IntentError::HubNotConnected(e)
         })
     }
 
     /// Leaves a followed poll: stops following it and forgets its saved view and unsent
     /// commands. `done` gets the outcome once the forgetting is durable.
-    pub fn leave(&self, poll: FollowKey, done: Callback<Result<(), String>>) {
-        let AppState::Ready(ready) = &*self.state else {
+    pub fn leave(&self, poll: FollowKey, done: Callback<Result<(), IntentError>>) {
+        let Some((_, repo)) = self.ready() else {
+            done.emit(Err(IntentError::NotStarted));
             return;
         };
         self.follows.remove(&poll);
-        let (repo, state) = (ready.repo.clone(), self.state.clone());
+        let state = self.state.clone();
         spawn_local(async move {
             let result = repo.leave(&poll.0, poll.1).await.map_err(|e| {
                 gloo::console::error!(format!("could not forget the poll: {e}"));
-                "This browser could not forget the poll (its storage failed). Try again.".to_owned()
+                IntentError::NotForgotten(e)
             });
             state.dispatch(Action::Left(poll));
             done.emit(result);
@@ -316,10 +435,9 @@ impl AppContext {
     /// which shows them read-only). `done` gets them, oldest first; nothing on a storage error,
     /// which is logged.
     pub fn read_stored_polls(&self, done: Callback<Vec<Poll>>) {
-        let AppState::Ready(ready) = &*self.state else {
+        let Some((_, repo)) = self.ready() else {
             return;
         };
-        let repo = ready.repo.clone();
         spawn_local(async move {
             match repo.stored_polls().await {
                 Ok(polls) => done.emit(polls),
@@ -331,14 +449,97 @@ impl AppContext {
     /// Reads the last view of a joined poll this browser saved (for a tab that does not run the
     /// network). `done` gets it, or `None` if none was saved.
     pub fn read_saved_view(&self, owner: PeerId, poll: PollId, done: Callback<Option<PollView>>) {
-        let AppState::Ready(ready) = &*self.state else {
+        let Some((_, repo)) = self.ready() else {
             return;
         };
-        let repo = ready.repo.clone();
         spawn_local(async move {
             match repo.joined(&owner, poll).await {
                 Ok(joined) => done.emit(joined.and_then(|j| j.view)),
                 Err(e) => gloo::console::error!(format!("could not read the saved poll: {e}")),
+            }
+        });
+    }
+
+    /// Reads the last verified view of every poll this browser joined (the dashboard's
+    /// *Joined* list; a poll never loaded has none and is left out). `done` gets them; nothing
+    /// on a storage error, which is logged.
+    pub fn read_joined_views(&self, done: Callback<Vec<(FollowKey, PollView)>>) {
+        let Some((_, repo)) = self.ready() else {
+            return;
+        };
+        spawn_local(async move {
+            match repo.joined_polls().await {
+                Ok(list) => done.emit(
+                    list.into_iter()
+                        .filter_map(|j| Some(((j.owner, j.poll_id), j.view?)))
+                        .collect(),
+                ),
+                Err(e) => gloo::console::error!(format!("could not list joined polls: {e}")),
+            }
+        });
+    }
+
+    /// Reads the saved settings (signaling server, ICE servers).
+    pub fn read_settings(&self, done: Callback<Result<Settings, IntentError>>) {
+        let Some((_, repo)) = self.ready() else {
+            return;
+        };
+        spawn_local(async move {
+            done.emit(repo.settings().await.map_err(IntentError::Storage));
+        });
+    }
+
+    /// Saves the settings; they apply from the next page load. `done` gets the outcome once
+    /// the write committed.
+    pub fn save_settings(&self, settings: Settings, done: Callback<Result<(), IntentError>>) {
+        let Some((_, repo)) = self.ready() else {
+            done.emit(Err(IntentError::NotStarted));
+            return;
+        };
+        spawn_local(async move {
+            done.emit(
+                repo.save_settings(&settings)
+                    .await
+                    .map_err(IntentError::Storage),
+            );
+        });
+    }
+
+    /// Counts what replacing the identity would clear. `done` gets the counts; nothing on a
+    /// storage error, which is logged.
+    pub fn read_data_summary(&self, done: Callback<DataSummary>) {
+        let Some((_, repo)) = self.ready() else {
+            return;
+        };
+        spawn_local(async move {
+            match repo.data_summary().await {
+                Ok(summary) => done.emit(summary),
+                Err(e) => gloo::console::warn!(format!("could not count the data: {e}")),
+            }
+        });
+    }
+
+    /// Replaces this browser's identity with `identity` (import or reset): stops this tab's
+    /// peer and followers, clears every store but the settings and writes the new identity in
+    /// one transaction, then reloads the page. `done` hears only a failure: on a storage error
+    /// nothing changed and the tab goes back online with the current identity.
+    pub fn replace_identity(&self, identity: Identity, done: Callback<IntentError>) {
+        let Some((_, repo)) = self.ready() else {
+            done.emit(IntentError::NotStarted);
+            return;
+        };
+        self.network.stop();
+        self.stop_following();
+        let context = self.clone();
+        spawn_local(async move {
+            if let Err(e) = repo.replace_identity(&identity).await {
+                gloo::console::error!(format!("could not replace the identity: {e}"));
+                context.start_network(false);
+                done.emit(IntentError::IdentityNotReplaced(e));
+                return;
+            }
+            if let Err(e) = reload() {
+                done.emit(IntentError::Reload(e));
             }
         });
     }
@@ -382,14 +583,13 @@ impl AppContext {
 
     /// Sets this browser's display name and saves it.
     pub fn set_display_name(&self, name: String) {
-        let AppState::Ready(ready) = &*self.state else {
+        let Some((ready, repo)) = self.ready() else {
             return;
         };
         let edit = self.edits.get() + 1;
         self.edits.set(edit);
         let mut profile = ready.profile.clone();
         profile.display_name = name.clone();
-        let repo = ready.repo.clone();
         let state = self.state.clone();
         state.dispatch(Action::NameEdited(name.clone(), edit));
         spawn_local(async move {
@@ -442,8 +642,10 @@ pub fn use_app_context(state: UseReducerHandle<AppState>) -> AppContext {
     let follows = (*use_memo((), |_| Follows::default())).clone();
     let starting = use_memo((), |_| RefCell::new(BTreeSet::new()));
     let name_timer = (*use_memo((), |_| Debounce::default())).clone();
+    let store = (*use_memo((), |_| Store::default())).clone();
     AppContext {
         state,
+        store,
         edits,
         network,
         follows,

@@ -456,7 +456,7 @@ pub fn NewPoll() -> Html {
             ready_form.sort_slots();
             match ready_form
                 .draft(&owner_name)
-                .and_then(|draft| context.create_poll(draft))
+                .and_then(|draft| context.create_poll(draft).map_err(|e| e.to_string()))
             {
                 Ok(id) => {
                     if let Some(navigator) = &navigator {

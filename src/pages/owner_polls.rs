@@ -37,7 +37,7 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
     let online = context
         .as_ref()
         .and_then(|c| match c.state() {
-            AppState::Ready(r) => Some(r.network == crate::network::NetworkStatus::Online),
+            AppState::Ready(r) => Some(r.network == crate::state::NetworkStatus::Online),
             _ => None,
         })
         .unwrap_or(false);
