@@ -46,7 +46,7 @@ use starpoll_core::settings::Settings;
 use starpoll_core::{Identity, PeerId, PeerToken};
 use wasm_bindgen::JsValue;
 
-use crate::error::StorageError;
+use crate::error::{JsError, StorageError};
 
 /// The database name the app uses (tests open others).
 pub const DB_NAME: &str = "starpoll";
@@ -781,18 +781,21 @@ fn indexed_db_present() -> bool {
         .unwrap_or(false)
 }
 
+/// A record stored as a plain object (the identity and the profile, both flat records of
+/// strings): its JSON text, parsed by the browser.
 fn to_js<T: Serialize>(value: &T, record: &'static str) -> Result<JsValue, StorageError> {
-    serde_wasm_bindgen::to_value(value).map_err(|e| StorageError::Corrupt {
+    js_sys::JSON::parse(&json(value, record)?).map_err(|e| StorageError::Corrupt {
         record,
-        message: e.to_string(),
+        message: JsError::from(e).to_string(),
     })
 }
 
+/// A record stored as a plain object, read back through its JSON text.
 fn from_js<T: DeserializeOwned>(value: JsValue, record: &'static str) -> Result<T, StorageError> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Corrupt {
-        record,
-        message: e.to_string(),
-    })
+    let corrupt = |message: String| StorageError::Corrupt { record, message };
+    let text =
+        js_sys::JSON::stringify(&value).map_err(|e| corrupt(JsError::from(e).to_string()))?;
+    serde_json::from_str(&String::from(text)).map_err(|e| corrupt(e.to_string()))
 }
 
 fn decode_identity(record: StoredIdentity) -> Result<Identity, StorageError> {
