@@ -43,7 +43,7 @@ use starpoll_core::hub::{Hosting, Write};
 use starpoll_core::outbox::OutboxRecord;
 use starpoll_core::poll::{CommandId, Poll, PollId, PollView, ProcessedRecord};
 use starpoll_core::settings::Settings;
-use starpoll_core::{Identity, PeerId, PeerToken};
+use starpoll_core::{hex, Identity, PeerId, PeerToken};
 use wasm_bindgen::JsValue;
 
 use crate::error::{JsError, StorageError};
@@ -182,7 +182,7 @@ impl Repository {
             None => {
                 let identity = make()?;
                 let record = StoredIdentity {
-                    seed_hex: hex(&identity.seed()),
+                    seed_hex: hex::encode(&identity.seed()),
                     token: identity.token().as_str().to_owned(),
                 };
                 store
@@ -223,7 +223,7 @@ impl Repository {
                 .map_err(StorageError::idb("clear a store"))?;
         }
         let record = StoredIdentity {
-            seed_hex: hex(&identity.seed()),
+            seed_hex: hex::encode(&identity.seed()),
             token: identity.token().as_str().to_owned(),
         };
         tx.store(IDENTITY)
@@ -803,25 +803,11 @@ fn decode_identity(record: StoredIdentity) -> Result<Identity, StorageError> {
         record: "identity",
         message: message.to_owned(),
     };
-    let seed = unhex32(&record.seed_hex).ok_or_else(|| corrupt("seed is not 64 hex digits"))?;
+    let seed =
+        hex::decode::<32>(&record.seed_hex).ok_or_else(|| corrupt("seed is not 64 hex digits"))?;
     let token: PeerToken = record
         .token
         .parse()
         .map_err(|_| corrupt("token is invalid"))?;
     Ok(Identity::from_seed(seed, token))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
