@@ -1,452 +1,28 @@
-//! The root component: starts the app (database, identity, profile), provides the app context,
-//! and routes between pages.
+//! The root component: starts the app (database, identity, profile), provides the app context
+//! ([`crate::context`]), and routes between pages.
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, PollView};
-use starpoll_core::{PeerId, ServerConfig};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::components::StartupError;
 use crate::config;
+use crate::context::{use_app_context, AppContext};
 use crate::error::AppError;
-use crate::follow::{FollowHandle, FollowKey, FollowStart, Follows, ListWatch, OwnerList};
-use crate::messages;
-use crate::network::{NetworkHandle, NetworkStatus};
 use crate::pages::{Home, NewPoll, OwnerPolls, PollPage, SettingsPage, Verify};
 use crate::router::{Link, Router};
-use crate::state::{Action, AppState, Ready, SaveState};
+use crate::state::{AppState, NetworkStatus, Ready, SaveState};
 use crate::storage::{Repository, DB_NAME};
 
 pub use crate::router::Route;
 
-/// What components get from the app: the state and the intents that change it.
-#[derive(Clone, PartialEq)]
-pub struct AppContext {
-    state: UseReducerHandle<AppState>,
-    edits: Rc<Cell<u64>>,
-    network: NetworkHandle,
-    follows: Follows,
-    starting: Rc<RefCell<BTreeSet<FollowKey>>>,
-    /// Debounces telling poll owners about a new display name.
-    name_timer: Debounce,
-}
-
-/// A pending timer that a newer one replaces (dropping a `Timeout` cancels it). Equal when it
-/// is the same slot.
-#[derive(Clone, Default)]
-struct Debounce(Rc<RefCell<Option<gloo::timers::callback::Timeout>>>);
-
-impl PartialEq for Debounce {
-    fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl AppContext {
-    /// The current app state.
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Starts (or, with `steal`, takes over from another tab) this tab's network identity.
-    pub fn start_network(&self, steal: bool) {
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        let state = self.state.clone();
-        self.network.start(
-            ready.identity.clone(),
-            ready.server.server.clone(),
-            ready.ice_servers.clone(),
-            ready.repo.clone(),
-            steal,
-            Callback::from(move |event| state.dispatch(Action::Network(event))),
-        );
-    }
-
-    /// The network runtime (for pages that dial an owner themselves).
-    pub fn network(&self) -> &NetworkHandle {
-        &self.network
-    }
-
-    /// Creates a poll owned by this browser; its ID, or why not.
-    pub fn create_poll(&self, draft: PollDraft) -> Result<PollId, String> {
-        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
-        hub.create(draft).map_err(|e| e.to_string())
-    }
-
-    /// The owner's own command on one of its polls: `Err` with the reason if refused.
-    pub fn owner_command(&self, poll: PollId, command: &Command) -> Result<(), String> {
-        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
-        match hub.local(poll, command) {
-            Ok(Some(Outcome::Acked { .. })) => Ok(()),
-            Ok(Some(Outcome::Refused { refusal })) => Err(messages::refusal(&refusal, command)),
-            Ok(None) => Err("This browser no longer hosts this poll.".to_owned()),
-            Err(e) => {
-                gloo::console::error!(format!("the owner's command on {poll}: {e}"));
-                Err(
-                    "Your change could not be saved in this browser, so it was not made."
-                        .to_owned(),
-                )
-            }
-        }
-    }
-
-    /// Deletes one of this browser's polls, for good: its participants see it as gone.
-    pub fn delete_poll(&self, poll: PollId) -> Result<(), String> {
-        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
-        if hub.delete(poll) {
-            Ok(())
-        } else {
-            Err("This browser no longer hosts this poll.".to_owned())
-        }
-    }
-
-    /// The signed snapshot file of one of this browser's polls, exported now.
-    pub fn snapshot(&self, poll: PollId) -> Result<String, String> {
-        let hub = self.network.hub().ok_or_else(messages::other_tab)?;
-        hub.signed_export(&poll).map_err(|e| {
-            gloo::console::error!(format!("export of {poll}: {e}"));
-            messages::export_problem(&e)
-        })
-    }
-
-    /// Whether this tab holds the identity (runs the hub and the followers).
-    pub fn is_active(&self) -> bool {
-        self.network.hub().is_some()
-    }
-
-    /// Starts following `poll` of `owner` as a participant (once per poll per session), if this
-    /// tab is the active one: only that tab sends outbox commands.
-    /// `via`: the hub to dial first (an invite's `?via=`, or the hub an own poll moved to).
-    pub fn follow(&self, owner: PeerId, poll: PollId, via: Option<PeerId>) {
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        let key: FollowKey = (owner.clone(), poll);
-        if !self.is_active()
-            || self.follows.get(&key).is_some()
-            || !self.starting.borrow_mut().insert(key.clone())
-        {
-            return;
-        }
-        let name = ready.profile.display_name.trim().to_owned();
-        let name = if name.is_empty() {
-            format!(
-                "Guest {}",
-                ready
-                    .identity
-                    .peer_id()
-                    .as_str()
-                    .get(..4)
-                    .unwrap_or_default()
-            )
-        } else {
-            name
-        };
-        let state = self.state.clone();
-        let on_change = Callback::from(move |snapshot| state.dispatch(Action::Follow(snapshot)));
-        let start = FollowStart {
-            me: (*ready.identity).clone(),
-            owner,
-            poll,
-            display_name: name,
-            network: self.network.clone(),
-            repo: ready.repo.clone(),
-            on_change,
-            via,
-        };
-        let (follows, starting) = (self.follows.clone(), self.starting.clone());
-        spawn_local(async move {
-            match FollowHandle::start(start, &follows).await {
-                Ok(_) => {}
-                Err(e) => gloo::console::error!(format!("could not follow poll {poll}: {e}")),
-            }
-            starting.borrow_mut().remove(&key);
-        });
-    }
-
-    /// Follows every poll this browser joined, so their outboxes drain and the dashboard knows
-    /// whether each owner is reachable (called when this tab becomes the active one).
-    pub fn follow_joined(&self) {
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        let (repo, context) = (ready.repo.clone(), self.clone());
-        spawn_local(async move {
-            match repo.joined_polls().await {
-                Ok(joined) => {
-                    for j in joined {
-                        if j.view.is_some() {
-                            context.follow(j.owner, j.poll_id, None);
-                        } else if let Err(e) = repo.leave(&j.owner, j.poll_id).await {
-                            // Saved by an older version before it ever loaded (a wrong link,
-                            // or an owner never reached): nothing in it is worth keeping.
-                            gloo::console::warn!(format!(
-                                "could not drop a never-loaded poll: {e}"
-                            ));
-                        }
-                    }
-                }
-                Err(e) => gloo::console::error!(format!("could not list joined polls: {e}")),
-            }
-        });
-    }
-
-    /// Stops every follower (another tab took the identity and now sends the outboxes).
-    pub fn stop_following(&self) {
-        self.follows.clear();
-    }
-
-    /// A participant's command on a followed poll.
-    pub fn participant_command(&self, poll: &FollowKey, command: Command) -> Result<(), String> {
-        let handle = self
-            .follows
-            .get(poll)
-            .ok_or_else(|| "This poll is still loading.".to_owned())?;
-        handle.submit(command).map_err(|e| {
-            gloo::console::error!(format!("could not make a command id: {e}"));
-            "This browser could not prepare your change. Reload the page and try again.".to_owned()
-        })
-    }
-
-    /// Moves an own poll to the hub named in `target` (a peer ID, or a link containing one;
-    /// this browser's own ID takes a moved poll back), PROTOCOL.md §8.4: from this browser's
-    /// hub when it serves the poll, else by asking the hub serving it now (a delegation signed
-    /// here, sent over the owner's link to that hub). `done` hears whether the move started;
-    /// its progress shows in the hub and follow snapshots.
-    pub fn move_poll(&self, poll: PollId, target: &str, done: Callback<Result<(), String>>) {
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        let Some(target) = starpoll_core::delegation::hub_in(target) else {
-            done.emit(Err(messages::not_a_hub()));
-            return;
-        };
-        let Some(hub) = self.network.hub() else {
-            done.emit(Err(messages::other_tab()));
-            return;
-        };
-        let me = ready.identity.peer_id().clone();
-        if ready
-            .hub
-            .as_ref()
-            .is_some_and(|h| h.polls.contains_key(&poll))
-        {
-            done.emit(hub.move_poll(poll, target).map_err(|e| {
-                gloo::console::warn!(format!("move: {e}"));
-                messages::move_problem(&e)
-            }));
-            return;
-        }
-        let key: FollowKey = (me, poll);
-        let revision = ready
-            .follows
-            .get(&key)
-            .and_then(|s| s.view.as_ref().map(|v| v.revision))
-            .unwrap_or_default();
-        let Some(handle) = self.follows.get(&key) else {
-            done.emit(Err(messages::hub_not_connected()));
-            return;
-        };
-        spawn_local(async move {
-            let result = match hub.sign_move(poll, target, revision).await {
-                Ok(delegation) => handle.request_move(&delegation).map_err(|e| {
-                    gloo::console::warn!(format!("move: {e}"));
-                    messages::hub_not_connected()
-                }),
-                Err(e) => {
-                    gloo::console::warn!(format!("move: {e}"));
-                    Err(messages::move_problem(&e))
-                }
-            };
-            done.emit(result);
-        });
-    }
-
-    /// Asks the hub serving an own moved poll for its signed snapshot file (the export); it
-    /// arrives in the poll's follow snapshot.
-    pub fn request_snapshot(&self, poll: FollowKey) -> Result<(), String> {
-        let handle = self
-            .follows
-            .get(&poll)
-            .ok_or_else(messages::hub_not_connected)?;
-        handle.request_snapshot().map_err(|e| {
-            gloo::console::warn!(format!("snapshot: {e}"));
-            messages::hub_not_connected()
-        })
-    }
-
-    /// Leaves a followed poll: stops following it and forgets its saved view and unsent
-    /// commands. `done` gets the outcome once the forgetting is durable.
-    pub fn leave(&self, poll: FollowKey, done: Callback<Result<(), String>>) {
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        self.follows.remove(&poll);
-        let (repo, state) = (ready.repo.clone(), self.state.clone());
-        spawn_local(async move {
-            let result = repo.leave(&poll.0, poll.1).await.map_err(|e| {
-                gloo::console::error!(format!("could not forget the poll: {e}"));
-                "This browser could not forget the poll (its storage failed). Try again.".to_owned()
-            });
-            state.dispatch(Action::Left(poll));
-            done.emit(result);
-        });
-    }
-
-    /// Asks `owner` for the polls it lists, over the same connection as the polls followed
-    /// there; `on_list` hears the answer (or why the owner cannot be reached) while the returned
-    /// watch lives. `None` unless this tab holds the identity.
-    pub fn list_owner_polls(
-        &self,
-        owner: &PeerId,
-        on_list: Callback<OwnerList>,
-    ) -> Option<ListWatch> {
-        let AppState::Ready(ready) = &*self.state else {
-            return None;
-        };
-        if !self.is_active() {
-            return None;
-        }
-        Some(
-            self.follows
-                .list(&ready.identity, owner, &self.network, on_list),
-        )
-    }
-
-    /// Reads the polls this browser hosts from storage (for a tab that does not run the hub,
-    /// which shows them read-only). `done` gets them, oldest first; nothing on a storage error,
-    /// which is logged.
-    pub fn read_stored_polls(&self, done: Callback<Vec<Poll>>) {
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        let repo = ready.repo.clone();
-        spawn_local(async move {
-            match repo.stored_polls().await {
-                Ok(polls) => done.emit(polls),
-                Err(e) => gloo::console::error!(format!("could not read the stored polls: {e}")),
-            }
-        });
-    }
-
-    /// Reads the last view of a joined poll this browser saved (for a tab that does not run the
-    /// network). `done` gets it, or `None` if none was saved.
-    pub fn read_saved_view(&self, owner: PeerId, poll: PollId, done: Callback<Option<PollView>>) {
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        let repo = ready.repo.clone();
-        spawn_local(async move {
-            match repo.joined(&owner, poll).await {
-                Ok(joined) => done.emit(joined.and_then(|j| j.view)),
-                Err(e) => gloo::console::error!(format!("could not read the saved poll: {e}")),
-            }
-        });
-    }
-
-    /// Dials the owner of a followed poll now, without waiting for the next scheduled attempt.
-    pub fn retry_now(&self, poll: &FollowKey) {
-        if let Some(handle) = self.follows.get(poll) {
-            handle.dial();
-        }
-    }
-
-    /// The invite link of a poll: this page's origin, the poll's path, and the signaling
-    /// server when it is not the one the link's host would pick by default.
-    /// For a poll served by another hub, `via` names it (`?via=`), so a new participant dials
-    /// that hub directly.
-    pub fn invite_link(&self, owner: &PeerId, poll: PollId, via: Option<&PeerId>) -> String {
-        let location = web_sys::window().map(|w| w.location());
-        let origin = location
-            .as_ref()
-            .and_then(|l| l.origin().ok())
-            .unwrap_or_default();
-        let host = location
-            .as_ref()
-            .and_then(|l| l.hostname().ok())
-            .unwrap_or_default();
-        let mut link = format!("{origin}/p/{owner}/{poll}");
-        if let AppState::Ready(ready) = &*self.state {
-            let server: &ServerConfig = &ready.server.server;
-            if *server != ServerConfig::default_for_page_host(&host) {
-                let url = server.to_url();
-                let encoded = js_sys::encode_uri_component(&url);
-                link.push_str(&format!("?peerjs={encoded}"));
-            }
-        }
-        if let Some(via) = via {
-            link.push(if link.contains('?') { '&' } else { '?' });
-            link.push_str(&format!("via={via}"));
-        }
-        link
-    }
-
-    /// Sets this browser's display name and saves it.
-    pub fn set_display_name(&self, name: String) {
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        let edit = self.edits.get() + 1;
-        self.edits.set(edit);
-        let mut profile = ready.profile.clone();
-        profile.display_name = name.clone();
-        let repo = ready.repo.clone();
-        let state = self.state.clone();
-        state.dispatch(Action::NameEdited(name.clone(), edit));
-        spawn_local(async move {
-            let result = repo.save_profile(&profile).await;
-            state.dispatch(Action::NameSaved(edit, result));
-        });
-        // Once typing pauses for a second, tell the polls (`user:profile`).
-        let context = self.clone();
-        let timer = gloo::timers::callback::Timeout::new(1_000, move || {
-            context.announce_name(&name);
-        });
-        *self.name_timer.0.borrow_mut() = Some(timer);
-    }
-
-    /// Tells every poll this browser is a member of that its name is now `name`.
-    fn announce_name(&self, name: &str) {
-        let name = name.trim();
-        let AppState::Ready(ready) = &*self.state else {
-            return;
-        };
-        if name.is_empty() {
-            return;
-        }
-        let me = ready.identity.peer_id();
-        let command = Command::UpdateProfile {
-            display_name: name.to_owned(),
-        };
-        let stale = |members: &std::collections::BTreeMap<PeerId, starpoll_core::poll::Member>| {
-            members.get(me).is_some_and(|m| m.display_name != name)
-        };
-        for hosted in ready.hub.iter().flat_map(|hub| hub.polls.values()) {
-            if stale(&hosted.poll.members) {
-                if let Err(e) = self.owner_command(hosted.poll.id, &command) {
-                    gloo::console::warn!(format!("could not rename in {}: {e}", hosted.poll.id));
-                }
-            }
-        }
-        // Followed polls: the core compares with the last name queued, not the last confirmed,
-        // and keeps at most one rename pending per poll.
-        self.follows.announce_name(name);
-    }
-}
-
-async fn start() -> Result<Ready, AppError> {
+async fn start() -> Result<(Ready, Repository), AppError> {
     let repo = Repository::open(DB_NAME).await?;
     let identity = crate::identity::load_or_create(&repo).await?;
     let profile = repo.profile().await?;
     let (server, ice_servers) = config::load(&repo).await;
-    Ok(Ready {
-        repo: Rc::new(repo),
+    let ready = Ready {
         identity: Rc::new(identity),
         profile,
         name_save: SaveState::Unchanged,
@@ -455,32 +31,21 @@ async fn start() -> Result<Ready, AppError> {
         network: NetworkStatus::Starting,
         hub: None,
         follows: Default::default(),
-    })
+    };
+    Ok((ready, repo))
 }
 
 /// The root component.
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(AppState::default);
-    let edits = use_memo((), |_| Cell::new(0u64));
-    let network = (*use_memo((), |_| NetworkHandle::default())).clone();
-    let follows = (*use_memo((), |_| Follows::default())).clone();
-    let starting = use_memo((), |_| RefCell::new(BTreeSet::new()));
-    let name_timer = (*use_memo((), |_| Debounce::default())).clone();
+    let context = use_app_context(state.clone());
     {
-        let state = state.clone();
+        let context = context.clone();
         use_effect_with((), move |_| {
-            spawn_local(async move { state.dispatch(Action::Started(start().await)) });
+            spawn_local(async move { context.started(start().await) });
         });
     }
-    let context = AppContext {
-        state: state.clone(),
-        edits,
-        network,
-        follows,
-        starting,
-        name_timer,
-    };
     // Go online once started (this tab asks for the identity lock first).
     {
         let context = context.clone();

@@ -13,7 +13,8 @@
 //! - [`service_worker`]: registers the worker that caches the app shell for offline use.
 //! - [`random`]: the browser's CSPRNG and clock, as inputs for the core.
 //! - [`router`]: the app's routes, and the router and links that show them (History API).
-//! - [`state`]: the app state and its reducer (pure; effects run in components).
+//! - [`state`]: the app state and its reducer (pure; effects start in the intents).
+//! - [`context`]: the app context: the state and the intents pages call.
 //! - [`test_hook`]: switches the end-to-end tests flip to freeze the hub at a chosen moment.
 //! - [`time`]: Unix milliseconds to and from local wall-clock times.
 //! - [`components`] and [`pages`]: what the user sees.
@@ -24,6 +25,7 @@
 pub mod app;
 pub mod components;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod files;
 pub mod follow;

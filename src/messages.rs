@@ -12,9 +12,11 @@ pub use starpoll_core::explain::{
     export_problem, identity_file_problem, refusal, refused, snapshot_problem,
 };
 
+use crate::context::IntentError;
 use crate::error::StorageError;
 use crate::follow::DialProblem;
-use crate::network::NetworkStatus;
+use crate::hub::CreateError;
+use crate::state::NetworkStatus;
 
 /// Why a followed poll's owner cannot be reached now (a participant's page).
 pub fn dial_problem(problem: &DialProblem) -> &'static str {
@@ -161,4 +163,48 @@ pub fn moving(hub: &str) -> String {
 /// The owner's link to the hub serving its poll is not open yet.
 pub fn hub_not_connected() -> String {
     "Not connected to the hub serving this poll yet. Try again once it says connected.".into()
+}
+
+/// An intent that did not do what the page asked, in plain words (the page shows this; the
+/// cause stays in [`std::error::Error::source`] and the console).
+impl std::fmt::Display for IntentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            IntentError::NotStarted => "starpoll is still starting. Try again in a moment.".into(),
+            IntentError::OtherTab => other_tab(),
+            IntentError::NotHosted(_) => "This browser no longer hosts this poll.".into(),
+            IntentError::Refused {
+                refusal: why,
+                command,
+            } => refusal(why, command),
+            IntentError::Create(CreateError::Invalid(why)) => why.to_string(),
+            IntentError::Create(CreateError::App(_)) => {
+                "This browser could not create the poll (its storage or random number \
+                 generator failed). Reload the page and try again."
+                    .into()
+            }
+            IntentError::NotSaved(_) => {
+                "Your change could not be saved in this browser, so it was not made.".into()
+            }
+            IntentError::Export(e) => export_problem(e),
+            IntentError::Loading => "This poll is still loading.".into(),
+            IntentError::NotPrepared(_) => {
+                "This browser could not prepare your change. Reload the page and try again.".into()
+            }
+            IntentError::NotAHub => not_a_hub(),
+            IntentError::Move(e) => move_problem(e),
+            IntentError::HubNotConnected(_) => hub_not_connected(),
+            IntentError::Storage(e) => storage(e),
+            IntentError::NotForgotten(_) => {
+                "This browser could not forget the poll (its storage failed). Try again.".into()
+            }
+            IntentError::IdentityNotReplaced(e) => {
+                format!("The identity was not replaced: {}.", storage(e))
+            }
+            IntentError::Reload(_) => {
+                "The identity was replaced; reload the page to continue.".into()
+            }
+        };
+        f.write_str(&text)
+    }
 }

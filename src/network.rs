@@ -22,69 +22,10 @@ use starpoll_core::{Identity, PeerId, ServerConfig};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
-use crate::hub::{HubHandle, HubSnapshot};
+use crate::hub::HubHandle;
+use crate::state::{NetworkEvent, NetworkStatus};
 use crate::storage::Repository;
 use crate::tab_lock::{self, LockOutcome, TabLock};
-
-/// What the network runtime reports to the app.
-#[derive(Clone)]
-pub enum NetworkEvent {
-    /// The peer's status changed.
-    Status(NetworkStatus),
-    /// The hub's polls or their connected peers changed (or the hub started or stopped).
-    Hub(Option<Rc<HubSnapshot>>),
-}
-
-/// Where this tab stands on the network.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NetworkStatus {
-    /// Asking for the identity lock.
-    Starting,
-    /// Another tab of this browser holds the identity.
-    OtherTab,
-    /// Another tab took the identity over from this one.
-    TakenOver,
-    /// Registering with the signaling server.
-    Connecting,
-    /// The signaling server cannot be reached (it is down, or this browser's network is): the
-    /// peer keeps retrying by itself, and nobody can reach this browser meanwhile.
-    Unreachable,
-    /// Registered: others can reach this browser.
-    Online,
-    /// Lost the server; reconnecting by itself.
-    Reconnecting,
-    /// Stopped for a reason the user must act on.
-    Stopped(String),
-}
-
-impl NetworkStatus {
-    /// Whether another tab of this browser holds the identity (this one only shows what is
-    /// stored).
-    pub fn is_other_tab(&self) -> bool {
-        matches!(self, Self::OtherTab | Self::TakenOver)
-    }
-
-    /// Whether this tab is cut off from the signaling server (not merely registering, and not
-    /// handing over to another tab): nobody can reach it, and it can reach nobody.
-    pub fn is_offline(&self) -> bool {
-        matches!(
-            self,
-            Self::Unreachable | Self::Reconnecting | Self::Stopped(_)
-        )
-    }
-
-    /// The `data-state` value the UI shows.
-    pub fn key(&self) -> &'static str {
-        match self {
-            Self::Starting | Self::Connecting => "connecting",
-            Self::OtherTab | Self::TakenOver => "other-tab",
-            Self::Online => "online",
-            Self::Reconnecting => "reconnecting",
-            Self::Unreachable => "unreachable",
-            Self::Stopped(_) => "stopped",
-        }
-    }
-}
 
 /// The running peer and the lock it depends on.
 #[derive(Default)]

@@ -1,5 +1,5 @@
 //! The app state and its reducer. Pure: the reducer only computes the next state; the effects it
-//! implies (saving to IndexedDB) are started by the intents in [`crate::app`].
+//! implies (saving to IndexedDB) are started by the intents in [`crate::context`].
 
 use std::rc::Rc;
 
@@ -13,17 +13,15 @@ use std::collections::BTreeMap;
 use crate::error::{AppError, StorageError};
 use crate::follow::{FollowKey, FollowSnapshot};
 use crate::hub::HubSnapshot;
-use crate::network::{NetworkEvent, NetworkStatus};
-use crate::storage::{Profile, Repository};
+use crate::storage::Profile;
 
-/// Everything the app needs once it has started.
+/// Everything the app shows once it has started (the database and the runtimes live in the
+/// app context, not here).
 ///
-/// Equality compares the shared database and identity by pointer (they never change while the
-/// app runs) and the rest by value, so Yew re-renders only on real changes.
+/// Equality compares the shared identity by pointer (it never changes while the app runs) and
+/// the rest by value, so Yew re-renders only on real changes.
 #[derive(Clone)]
 pub struct Ready {
-    /// The open database.
-    pub repo: Rc<Repository>,
     /// This browser's identity.
     pub identity: Rc<Identity>,
     /// The display name as last edited (saved or not).
@@ -45,8 +43,7 @@ pub struct Ready {
 
 impl PartialEq for Ready {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.repo, &other.repo)
-            && Rc::ptr_eq(&self.identity, &other.identity)
+        Rc::ptr_eq(&self.identity, &other.identity)
             && self.profile == other.profile
             && self.name_save == other.name_save
             && self.server == other.server
@@ -54,6 +51,66 @@ impl PartialEq for Ready {
             && self.network == other.network
             && self.hub == other.hub
             && self.follows == other.follows
+    }
+}
+
+/// What the network runtime reports to the app.
+#[derive(Clone)]
+pub enum NetworkEvent {
+    /// The peer's status changed.
+    Status(NetworkStatus),
+    /// The hub's polls or their connected peers changed (or the hub started or stopped).
+    Hub(Option<Rc<HubSnapshot>>),
+}
+
+/// Where this tab stands on the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkStatus {
+    /// Asking for the identity lock.
+    Starting,
+    /// Another tab of this browser holds the identity.
+    OtherTab,
+    /// Another tab took the identity over from this one.
+    TakenOver,
+    /// Registering with the signaling server.
+    Connecting,
+    /// The signaling server cannot be reached (it is down, or this browser's network is): the
+    /// peer keeps retrying by itself, and nobody can reach this browser meanwhile.
+    Unreachable,
+    /// Registered: others can reach this browser.
+    Online,
+    /// Lost the server; reconnecting by itself.
+    Reconnecting,
+    /// Stopped for a reason the user must act on.
+    Stopped(String),
+}
+
+impl NetworkStatus {
+    /// Whether another tab of this browser holds the identity (this one only shows what is
+    /// stored).
+    pub fn is_other_tab(&self) -> bool {
+        matches!(self, Self::OtherTab | Self::TakenOver)
+    }
+
+    /// Whether this tab is cut off from the signaling server (not merely registering, and not
+    /// handing over to another tab): nobody can reach it, and it can reach nobody.
+    pub fn is_offline(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable | Self::Reconnecting | Self::Stopped(_)
+        )
+    }
+
+    /// The `data-state` value the UI shows.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Starting | Self::Connecting => "connecting",
+            Self::OtherTab | Self::TakenOver => "other-tab",
+            Self::Online => "online",
+            Self::Reconnecting => "reconnecting",
+            Self::Unreachable => "unreachable",
+            Self::Stopped(_) => "stopped",
+        }
     }
 }
 

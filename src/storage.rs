@@ -43,10 +43,10 @@ use starpoll_core::hub::{Hosting, Write};
 use starpoll_core::outbox::OutboxRecord;
 use starpoll_core::poll::{CommandId, Poll, PollId, PollView, ProcessedRecord};
 use starpoll_core::settings::Settings;
-use starpoll_core::{Identity, PeerId, PeerToken};
+use starpoll_core::{hex, Identity, PeerId, PeerToken};
 use wasm_bindgen::JsValue;
 
-use crate::error::StorageError;
+use crate::error::{JsError, StorageError};
 
 /// The database name the app uses (tests open others).
 pub const DB_NAME: &str = "starpoll";
@@ -182,7 +182,7 @@ impl Repository {
             None => {
                 let identity = make()?;
                 let record = StoredIdentity {
-                    seed_hex: hex(&identity.seed()),
+                    seed_hex: hex::encode(&identity.seed()),
                     token: identity.token().as_str().to_owned(),
                 };
                 store
@@ -223,7 +223,7 @@ impl Repository {
                 .map_err(StorageError::idb("clear a store"))?;
         }
         let record = StoredIdentity {
-            seed_hex: hex(&identity.seed()),
+            seed_hex: hex::encode(&identity.seed()),
             token: identity.token().as_str().to_owned(),
         };
         tx.store(IDENTITY)
@@ -781,18 +781,21 @@ fn indexed_db_present() -> bool {
         .unwrap_or(false)
 }
 
+/// A record stored as a plain object (the identity and the profile, both flat records of
+/// strings): its JSON text, parsed by the browser.
 fn to_js<T: Serialize>(value: &T, record: &'static str) -> Result<JsValue, StorageError> {
-    serde_wasm_bindgen::to_value(value).map_err(|e| StorageError::Corrupt {
+    js_sys::JSON::parse(&json(value, record)?).map_err(|e| StorageError::Corrupt {
         record,
-        message: e.to_string(),
+        message: JsError::from(e).to_string(),
     })
 }
 
+/// A record stored as a plain object, read back through its JSON text.
 fn from_js<T: DeserializeOwned>(value: JsValue, record: &'static str) -> Result<T, StorageError> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Corrupt {
-        record,
-        message: e.to_string(),
-    })
+    let corrupt = |message: String| StorageError::Corrupt { record, message };
+    let text =
+        js_sys::JSON::stringify(&value).map_err(|e| corrupt(JsError::from(e).to_string()))?;
+    serde_json::from_str(&String::from(text)).map_err(|e| corrupt(e.to_string()))
 }
 
 fn decode_identity(record: StoredIdentity) -> Result<Identity, StorageError> {
@@ -800,25 +803,11 @@ fn decode_identity(record: StoredIdentity) -> Result<Identity, StorageError> {
         record: "identity",
         message: message.to_owned(),
     };
-    let seed = unhex32(&record.seed_hex).ok_or_else(|| corrupt("seed is not 64 hex digits"))?;
+    let seed =
+        hex::decode::<32>(&record.seed_hex).ok_or_else(|| corrupt("seed is not 64 hex digits"))?;
     let token: PeerToken = record
         .token
         .parse()
         .map_err(|_| corrupt("token is invalid"))?;
     Ok(Identity::from_seed(seed, token))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }

@@ -191,9 +191,12 @@ async fn upgrading_from_version_3_keeps_the_data() {
     let tx = v3
         .transaction(&["profile"], TransactionMode::ReadWrite)
         .expect("tx");
-    let profile = serde_wasm_bindgen::to_value(&Profile {
-        display_name: "Old".into(),
-    })
+    let profile = js_sys::JSON::parse(
+        &serde_json::to_string(&Profile {
+            display_name: "Old".into(),
+        })
+        .expect("to json"),
+    )
     .expect("to js");
     tx.store("profile")
         .expect("store")

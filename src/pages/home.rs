@@ -1,14 +1,13 @@
 //! The home page: my polls and the polls I joined, create and join, and who I am on the
 //! network (peer ID, display name, signaling server).
 
-use starpoll_core::poll::{Poll, PollId, PollStatus};
+use starpoll_core::poll::{Poll, PollId, PollStatus, PollView};
 use starpoll_core::PeerId;
-use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::app::{AppContext, Route};
 use crate::components::{CopyButton, NameField};
+use crate::context::AppContext;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -16,10 +15,8 @@ use starpoll_core::follower::GoneReason;
 
 use crate::follow::{DialProblem, FollowKey, FollowSnapshot, SyncState};
 use crate::messages;
-use crate::network::NetworkStatus;
-use crate::router::{use_navigator, Link};
-use crate::state::AppState;
-use crate::storage::JoinedPoll;
+use crate::router::{use_navigator, Link, Route};
+use crate::state::{AppState, NetworkStatus};
 
 /// What the join box was given.
 fn parse_join(text: &str) -> Option<Route> {
@@ -110,7 +107,8 @@ fn my_poll_item(me: &str, poll: &Poll, connected: Option<usize>, voted: bool) ->
 /// My polls and the polls I joined.
 #[component]
 fn PollLists() -> Html {
-    let joined = use_state(Vec::<JoinedPoll>::new);
+    // The last verified view of every joined poll, as saved.
+    let joined = use_state(Vec::<(FollowKey, PollView)>::new);
     // What storage holds, for a tab that does not run the hub (shown read-only).
     let stored = use_state(Vec::<Poll>::new);
     let context = use_context::<AppContext>();
@@ -129,16 +127,8 @@ fn PollLists() -> Html {
     {
         let (joined, context) = (joined.clone(), context.clone());
         use_effect_with((), move |_| {
-            if let Some(AppState::Ready(ready)) = context.as_ref().map(AppContext::state) {
-                let repo = ready.repo.clone();
-                spawn_local(async move {
-                    match repo.joined_polls().await {
-                        Ok(list) => joined.set(list),
-                        Err(e) => {
-                            gloo::console::error!(format!("could not list joined polls: {e}"))
-                        }
-                    }
-                });
+            if let Some(context) = context {
+                context.read_joined_views(Callback::from(move |list| joined.set(list)));
             }
         });
     }
@@ -180,10 +170,10 @@ fn PollLists() -> Html {
         .collect();
     // Joined polls, by owner and poll ID: those stored (saved once loaded) and those that loaded
     // in this session since the list was read. A link that never loaded is not listed.
-    let mut listed: BTreeMap<FollowKey, (Option<&JoinedPoll>, Option<&Rc<FollowSnapshot>>)> =
+    let mut listed: BTreeMap<FollowKey, (Option<&PollView>, Option<&Rc<FollowSnapshot>>)> =
         BTreeMap::new();
-    for j in joined.iter().filter(|j| j.view.is_some()) {
-        listed.entry((j.owner.clone(), j.poll_id)).or_default().0 = Some(j);
+    for (key, view) in joined.iter() {
+        listed.entry(key.clone()).or_default().0 = Some(view);
     }
     for (key, live) in ready.follows.iter().filter(|(_, s)| s.view.is_some()) {
         listed.entry(key.clone()).or_default().1 = Some(live);
@@ -192,8 +182,7 @@ fn PollLists() -> Html {
         .iter()
         .filter_map(|((owner, poll_id), (stored, live))| {
             let live = *live;
-            let stored_view = stored.and_then(|j| j.view.as_ref());
-            let view = live.and_then(|s| s.view.as_deref()).or(stored_view)?;
+            let view = live.and_then(|s| s.view.as_deref()).or(*stored)?;
             Some((owner, *poll_id, live, view))
         })
         .map(|(owner, poll_id, live, view)| {

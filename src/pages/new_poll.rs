@@ -17,8 +17,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::app::{AppContext, Route};
-use crate::router::use_navigator;
+use crate::context::AppContext;
+use crate::router::{use_navigator, Route};
 use crate::state::AppState;
 use crate::time;
 
@@ -456,7 +456,7 @@ pub fn NewPoll() -> Html {
             ready_form.sort_slots();
             match ready_form
                 .draft(&owner_name)
-                .and_then(|draft| context.create_poll(draft))
+                .and_then(|draft| context.create_poll(draft).map_err(|e| e.to_string()))
             {
                 Ok(id) => {
                     if let Some(navigator) = &navigator {

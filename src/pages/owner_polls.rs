@@ -8,9 +8,9 @@ use starpoll_core::protocol::PollSummary;
 use starpoll_core::PeerId;
 use yew::prelude::*;
 
-use crate::app::{AppContext, Route};
+use crate::context::AppContext;
 use crate::follow::OwnerList;
-use crate::router::Link;
+use crate::router::{Link, Route};
 use crate::state::AppState;
 
 /// Props of [`OwnerPolls`].
@@ -37,7 +37,7 @@ pub fn OwnerPolls(props: &OwnerPollsProps) -> Html {
     let online = context
         .as_ref()
         .and_then(|c| match c.state() {
-            AppState::Ready(r) => Some(r.network == crate::network::NetworkStatus::Online),
+            AppState::Ready(r) => Some(r.network == crate::state::NetworkStatus::Online),
             _ => None,
         })
         .unwrap_or(false);

@@ -10,16 +10,15 @@ use starpoll_core::PeerId;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
-use crate::app::{AppContext, Route};
 use crate::components::{
     short_peer, Ballot, ConfirmButton, EditPoll, HubMove, HubStatus, OptionsEditor, Share, Viewer,
 };
+use crate::context::{AppContext, IntentError};
 use crate::files;
 use crate::follow::{DialProblem, SyncState};
 use crate::messages;
-use crate::network::NetworkStatus;
-use crate::router::{use_navigator, Link};
-use crate::state::{AppState, Ready};
+use crate::router::{use_navigator, Link, Route};
+use crate::state::{AppState, NetworkStatus, Ready};
 use crate::time::{clock_time, date_time};
 
 /// Props of [`PollPage`].
@@ -90,10 +89,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
                 <ParticipantView {owner} poll={props.poll} via={Some(delegation.hub().clone())} />
             };
         }
-        let deleted = context
-            .network()
-            .hub()
-            .is_some_and(|hub| hub.was_deleted(&props.poll));
+        let deleted = context.was_deleted(&props.poll);
         return html! {
             <section class="card" data-testid="poll-missing" data-reason={if deleted { "deleted" } else { "not-found" }}>
                 <h1>{ if deleted { "Poll deleted" } else { "No such poll" } }</h1>
@@ -113,7 +109,10 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
         let context = context.clone();
         let error = error.clone();
         Callback::from(move |command: Command| {
-            let refused = context.owner_command(poll_id, &command).err();
+            let refused = context
+                .owner_command(poll_id, &command)
+                .err()
+                .map(|e| e.to_string());
             error.set(refused.map(|why| (command, why)));
         })
     };
@@ -202,10 +201,10 @@ fn move_callback(
         context.move_poll(
             poll,
             &target,
-            Callback::from(move |result: Result<(), String>| {
+            Callback::from(move |result: Result<(), IntentError>| {
                 move_state.set(match result {
                     Ok(()) => MoveState::Started(hub.clone().unwrap_or_default()),
-                    Err(why) => MoveState::Failed(why),
+                    Err(why) => MoveState::Failed(why.to_string()),
                 })
             }),
         );
@@ -524,7 +523,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         let (context, key) = (context.clone(), key.clone());
         Callback::from(move |vote: Command| {
             if let Err(e) = context.participant_command(&key, vote) {
-                gloo::console::error!(e);
+                gloo::console::error!(e.to_string());
             }
         })
     };
@@ -558,7 +557,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
         let (context, key) = (context.clone(), key.clone());
         Callback::from(move |command: Command| {
             if let Err(e) = context.participant_command(&key, command) {
-                gloo::console::error!(e);
+                gloo::console::error!(e.to_string());
             }
         })
     };
@@ -595,7 +594,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
             let (context, exporting, key) = (context.clone(), exporting.clone(), key.clone());
             Callback::from(move |_: MouseEvent| match context.request_snapshot(key.clone()) {
                 Ok(()) => exporting.set(true),
-                Err(why) => gloo::console::warn!(why),
+                Err(why) => gloo::console::warn!(why.to_string()),
             })
         };
         let link = context.invite_link(me, poll_id, Some(&hub_peer));
@@ -905,13 +904,16 @@ fn Export(props: &ExportProps) -> Html {
     let snapshot = {
         let (error, poll) = (error.clone(), view.id);
         Callback::from(move |_: MouseEvent| {
-            let result = context.snapshot(poll).and_then(|text| {
-                files::download(&format!("{stem}-snapshot.json"), "application/json", &text)
-                    .map_err(|e| {
-                        gloo::console::warn!(format!("download: {e}"));
-                        messages::download_failed()
-                    })
-            });
+            let result = context
+                .snapshot(poll)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    files::download(&format!("{stem}-snapshot.json"), "application/json", &text)
+                        .map_err(|e| {
+                            gloo::console::warn!(format!("download: {e}"));
+                            messages::download_failed()
+                        })
+                });
             error.set(result.err());
         })
     };
@@ -980,7 +982,9 @@ fn Leave(props: &LeaveProps) -> Html {
     }
     html! {
         <FinalStep label="Leave this poll" confirm_label="Leave" testid="poll-leave" warning={warning}
-            run={Callback::from(move |done| context.leave(poll.clone(), done))} />
+            run={Callback::from(move |done: Callback<Result<(), String>>| {
+                context.leave(poll.clone(), done.reform(|r: Result<(), IntentError>| r.map_err(|e| e.to_string())))
+            })} />
     }
 }
 
@@ -999,7 +1003,7 @@ fn Delete(props: &DeleteProps) -> Html {
     html! {
         <FinalStep label="Delete this poll" confirm_label="Delete it" testid="poll-delete"
             warning="The poll, its ballots and its history are deleted from this browser for good. Participants see that it is gone. Export a signed snapshot first if you want to keep the result."
-            run={Callback::from(move |done: Callback<Result<(), String>>| done.emit(context.delete_poll(poll)))} />
+            run={Callback::from(move |done: Callback<Result<(), String>>| done.emit(context.delete_poll(poll).map_err(|e| e.to_string())))} />
     }
 }
 

@@ -17,14 +17,12 @@ use starpoll_core::settings::{
     Settings, SettingsError, SettingsForm,
 };
 use starpoll_core::ServerConfig;
-use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::app::AppContext;
 use crate::config;
+use crate::context::{AppContext, IntentError};
 use crate::state::AppState;
-use crate::storage::Repository;
 
 use identity::IdentitySettings;
 
@@ -213,18 +211,22 @@ impl Reducible for Editor {
 
 /// Writes `settings`, then reports `what` was saved (or why not).
 fn save(
-    repo: Rc<Repository>,
+    context: &AppContext,
     editor: UseReducerDispatcher<Editor>,
     settings: Settings,
     what: Saved,
 ) {
     editor.dispatch(EditorAction::Saving);
-    spawn_local(async move {
-        editor.dispatch(match repo.save_settings(&settings).await {
-            Ok(()) => EditorAction::Saved(settings, what),
-            Err(e) => EditorAction::Failed(format!("Not saved: {}.", crate::messages::storage(&e))),
-        });
-    });
+    let saved = settings.clone();
+    context.save_settings(
+        settings,
+        Callback::from(move |result: Result<(), IntentError>| {
+            editor.dispatch(match result {
+                Ok(()) => EditorAction::Saved(saved.clone(), what),
+                Err(e) => EditorAction::Failed(format!("Not saved: {e}.")),
+            })
+        }),
+    );
 }
 
 /// Reloads the page at its path, without `?peerjs=` (which would override the saved server).
@@ -319,25 +321,17 @@ fn describe_ice(list: &[IceServer]) -> String {
 fn NetworkSettings() -> Html {
     let editor = use_reducer(|| Editor::new(config::default_server()));
     let context = use_context::<AppContext>();
-    let repo = match context.as_ref().map(AppContext::state) {
-        Some(AppState::Ready(ready)) => Some(ready.repo.clone()),
-        _ => None,
-    };
     {
-        let (dispatcher, repo) = (editor.dispatcher(), repo.clone());
+        let (dispatcher, context) = (editor.dispatcher(), context.clone());
         use_effect_with((), move |_| {
-            if let Some(repo) = repo {
-                spawn_local(async move {
-                    let loaded = repo
-                        .settings()
-                        .await
-                        .map_err(|e| crate::messages::storage(&e));
-                    dispatcher.dispatch(EditorAction::Loaded(loaded));
-                });
+            if let Some(context) = context {
+                context.read_settings(Callback::from(move |loaded: Result<_, IntentError>| {
+                    dispatcher.dispatch(EditorAction::Loaded(loaded.map_err(|e| e.to_string())))
+                }));
             }
         });
     }
-    let (Some(context), Some(repo)) = (context, repo) else {
+    let Some(context) = context else {
         return html! {};
     };
     let AppState::Ready(ready) = context.state() else {
@@ -358,43 +352,35 @@ fn NetworkSettings() -> Html {
         ))
     });
     let onsubmit = {
-        let (repo, dispatcher, parsed) = (repo.clone(), editor.dispatcher(), parsed.clone());
+        let (context, dispatcher, parsed) = (context.clone(), editor.dispatcher(), parsed.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             // Refused while invalid (the button is disabled too).
             if let Ok(settings) = parsed.clone() {
-                save(repo.clone(), dispatcher.clone(), settings, Saved::All);
+                save(&context, dispatcher.clone(), settings, Saved::All);
             }
         })
     };
     let restore_server = {
-        let (repo, dispatcher, saved) = (repo.clone(), editor.dispatcher(), editor.saved.clone());
+        let (context, dispatcher, saved) =
+            (context.clone(), editor.dispatcher(), editor.saved.clone());
         Callback::from(move |_| {
             let settings = Settings {
                 server: None,
                 ..saved.clone()
             };
-            save(
-                repo.clone(),
-                dispatcher.clone(),
-                settings,
-                Saved::ServerDefault,
-            );
+            save(&context, dispatcher.clone(), settings, Saved::ServerDefault);
         })
     };
     let restore_ice = {
-        let (repo, dispatcher, saved) = (repo.clone(), editor.dispatcher(), editor.saved.clone());
+        let (context, dispatcher, saved) =
+            (context.clone(), editor.dispatcher(), editor.saved.clone());
         Callback::from(move |_| {
             let settings = Settings {
                 ice_servers: None,
                 ..saved.clone()
             };
-            save(
-                repo.clone(),
-                dispatcher.clone(),
-                settings,
-                Saved::IceDefault,
-            );
+            save(&context, dispatcher.clone(), settings, Saved::IceDefault);
         })
     };
     let add_ice = actions.reform(|_| EditorAction::Edit(Edit::IceAdd));

@@ -152,25 +152,9 @@ impl Signature {
 impl FromStr for Signature {
     type Err = IdentityError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bytes = text.as_bytes();
-        if bytes.len() != 128 {
-            return Err(IdentityError::MalformedSignature);
-        }
-        let mut out = [0u8; 64];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            let hi = hex_value(pair[0]).ok_or(IdentityError::MalformedSignature)?;
-            let lo = hex_value(pair[1]).ok_or(IdentityError::MalformedSignature)?;
-            out[i] = (hi << 4) | lo;
-        }
-        Ok(Self(out))
-    }
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        _ => None,
+        crate::hex::decode_lower::<64>(text)
+            .map(Self)
+            .ok_or(IdentityError::MalformedSignature)
     }
 }
 
@@ -189,10 +173,7 @@ impl From<Signature> for String {
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(&crate::hex::encode(&self.0))
     }
 }
 

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::hex;
 use crate::identity::{Identity, IdentityError, PeerId, PeerToken};
 
 /// The `format` tag of an identity file.
@@ -78,7 +79,7 @@ pub fn encode(identity: &Identity) -> String {
         format: FORMAT.to_owned(),
         v: VERSION,
         peer_id: identity.peer_id().to_string(),
-        seed: hex(&identity.seed()),
+        seed: hex::encode(&identity.seed()),
         token: identity.token().as_str().to_owned(),
     };
     // Serializing a struct of strings and a number cannot fail; fall back to the compact
@@ -102,7 +103,7 @@ pub fn decode(text: &str) -> Result<Identity, IdentityFileError> {
     }
     let wire: Wire =
         serde_json::from_str(text).map_err(|e| IdentityFileError::NotJson(e.to_string()))?;
-    let seed = unhex32(&wire.seed).ok_or(IdentityFileError::BadSeed)?;
+    let seed = hex::decode::<32>(&wire.seed).ok_or(IdentityFileError::BadSeed)?;
     let token: PeerToken = wire.token.parse().map_err(IdentityFileError::BadToken)?;
     let stated: PeerId = wire.peer_id.parse().map_err(IdentityFileError::BadPeerId)?;
     let identity = Identity::from_seed(seed, token);
@@ -119,25 +120,6 @@ pub fn decode(text: &str) -> Result<Identity, IdentityFileError> {
 pub fn file_name(peer_id: &PeerId) -> String {
     let short: String = peer_id.as_str().chars().take(8).collect();
     format!("starpoll-identity-{short}.json")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// 64 hex digits (either case) as 32 bytes.
-fn unhex32(text: &str) -> Option<[u8; 32]> {
-    let digits = text.as_bytes();
-    if digits.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (slot, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let hi = char::from(pair[0]).to_digit(16)?;
-        let lo = char::from(pair[1]).to_digit(16)?;
-        *slot = u8::try_from(hi * 16 + lo).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -178,7 +160,7 @@ mod tests {
         assert_eq!(map["format"], "starpoll-identity");
         assert_eq!(map["v"], 1);
         assert_eq!(map["peerId"], me.peer_id().as_str());
-        assert_eq!(map["seed"], hex(&me.seed()));
+        assert_eq!(map["seed"], hex::encode(&me.seed()));
         assert_eq!(map["token"], me.token().as_str());
         assert_eq!(map.len(), 5);
     }
@@ -209,7 +191,7 @@ mod tests {
     #[test]
     fn a_changed_seed_is_refused() {
         let mut map = file_json(1);
-        map.insert("seed".into(), hex(&identity(3).seed()).into());
+        map.insert("seed".into(), hex::encode(&identity(3).seed()).into());
         assert!(matches!(
             decode_json(map),
             Err(IdentityFileError::Mismatch { .. })
@@ -246,7 +228,7 @@ mod tests {
         }
         // Upper-case hex is fine.
         let mut map = file_json(1);
-        let upper = hex(&identity(1).seed()).to_uppercase();
+        let upper = hex::encode(&identity(1).seed()).to_uppercase();
         map.insert("seed".into(), upper.into());
         assert_eq!(decode_json(map).unwrap().peer_id(), identity(1).peer_id());
     }

@@ -26,6 +26,7 @@ pub mod delegation;
 pub mod explain;
 pub mod export;
 pub mod follower;
+pub mod hex;
 pub mod hub;
 pub mod identity;
 pub mod identity_file;

@@ -2,9 +2,10 @@
 //! import one, or reset to a new identity.
 //!
 //! Importing and resetting replace the identity and clear everything this browser holds for the
-//! old one, after an explicit in-page confirmation that says what is lost. Both stop this tab's
-//! peer and followers first, write through [`Repository::replace_identity`] (one transaction),
-//! then reload, so nothing of the old identity keeps running in this tab.
+//! old one, after an explicit in-page confirmation that says what is lost. Both go through the
+//! [`AppContext::replace_identity`] intent: it stops this tab's peer and followers first,
+//! replaces the identity and its data in one transaction, then reloads, so nothing of the old
+//! identity keeps running in this tab.
 
 use std::rc::Rc;
 
@@ -14,11 +15,9 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::app::AppContext;
-use crate::error::JsError;
+use crate::context::{AppContext, DataSummary, IntentError};
 use crate::files;
 use crate::state::AppState;
-use crate::storage::{DataSummary, Repository};
 
 /// Larger files are refused unread: an identity file is a few hundred bytes.
 const MAX_FILE_BYTES: f64 = 64.0 * 1024.0;
@@ -56,31 +55,6 @@ fn check(text: &str, current: &Identity) -> Import {
     }
 }
 
-/// Stops this tab's network use, replaces the identity (clearing the old one's data), reloads.
-async fn switch_to(
-    context: AppContext,
-    repo: Rc<Repository>,
-    identity: Identity,
-) -> Result<(), String> {
-    context.network().stop();
-    context.stop_following();
-    if let Err(e) = repo.replace_identity(&identity).await {
-        // Nothing changed: go back online with the current identity.
-        context.start_network(false);
-        return Err(format!("The identity was not replaced: {e}"));
-    }
-    web_sys::window()
-        .ok_or_else(|| "no window".to_owned())?
-        .location()
-        .reload()
-        .map_err(|e| {
-            format!(
-                "Replaced; reload the page to continue ({:?}).",
-                JsError::from(e)
-            )
-        })
-}
-
 /// What replacing the identity clears, in words.
 fn loss_text(summary: Option<DataSummary>) -> String {
     let plural = |n: u32, one: &str, many: &str| {
@@ -115,24 +89,19 @@ pub fn IdentitySettings() -> Html {
     let confirm_reset = use_state(|| false);
     let switch = use_state(|| Switch::Idle);
     let export_error = use_state(|| None::<String>);
-    let ready = match context.as_ref().map(AppContext::state) {
-        Some(AppState::Ready(ready)) => Some((ready.repo.clone(), ready.identity.clone())),
+    let me = match context.as_ref().map(AppContext::state) {
+        Some(AppState::Ready(ready)) => Some(ready.identity.clone()),
         _ => None,
     };
     {
-        let (summary, repo) = (summary.clone(), ready.as_ref().map(|r| r.0.clone()));
+        let (summary, context) = (summary.clone(), context.clone());
         use_effect_with((), move |_| {
-            if let Some(repo) = repo {
-                spawn_local(async move {
-                    match repo.data_summary().await {
-                        Ok(s) => summary.set(Some(s)),
-                        Err(e) => gloo::console::warn!(format!("could not count the data: {e}")),
-                    }
-                });
+            if let Some(context) = context {
+                context.read_data_summary(Callback::from(move |s| summary.set(Some(s))));
             }
         });
     }
-    let (Some(context), Some((repo, me))) = (context, ready) else {
+    let (Some(context), Some(me)) = (context, me) else {
         return html! {};
     };
     let peer_id = me.peer_id().to_string();
@@ -172,13 +141,11 @@ pub fn IdentitySettings() -> Html {
     let start_switch = {
         let (context, switch) = (context.clone(), switch.clone());
         Callback::from(move |identity: Identity| {
-            let (context, repo, switch) = (context.clone(), repo.clone(), switch.clone());
+            let switch = switch.clone();
             switch.set(Switch::Working);
-            spawn_local(async move {
-                if let Err(why) = switch_to(context, repo, identity).await {
-                    switch.set(Switch::Failed(why));
-                }
-            });
+            let failed =
+                Callback::from(move |why: IntentError| switch.set(Switch::Failed(why.to_string())));
+            context.replace_identity(identity, failed);
         })
     };
     let onimport = {
