@@ -13,9 +13,9 @@ pub enum FileError {
     #[error("the file is too large ({got} bytes; at most {limit})")]
     TooLarge {
         /// The most bytes accepted.
-        limit: f64,
+        limit: u64,
         /// The file's size.
-        got: f64,
+        got: u64,
     },
     /// The browser refused (no document, a failed read, a file that is not text).
     #[error(transparent)]
@@ -53,11 +53,15 @@ pub fn picked(input: &web_sys::HtmlInputElement) -> Option<web_sys::File> {
 }
 
 /// The text of a file the user picked, refused unread when larger than `max_bytes`.
-pub async fn read_text(file: &web_sys::File, max_bytes: f64) -> Result<String, FileError> {
-    if file.size() > max_bytes {
+///
+/// Sizes are whole numbers of bytes and print as integers (no float formatting in the bundle).
+pub async fn read_text(file: &web_sys::File, max_bytes: u64) -> Result<String, FileError> {
+    // A file's size is a whole number of bytes below 2^53; `as` saturates anything else.
+    let got = file.size() as u64;
+    if got > max_bytes {
         return Err(FileError::TooLarge {
             limit: max_bytes,
-            got: file.size(),
+            got,
         });
     }
     let text = JsFuture::from(file.text()).await.map_err(JsError::from)?;

@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use starpoll_core::poll::{
-    Answers, Command, OptionId, PollKind, PollStatus, PollView, ResultsVisibility,
+    self, Answers, Command, OptionId, PollKind, PollStatus, PollView, ResultsVisibility,
 };
 use yew::prelude::*;
 
@@ -121,10 +121,11 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
         };
         // The share of ballots, as the core computes it for every screen and the CSV.
         let share = view.share_tenths(option.id);
+        // The bar's width in tenths of a percent (integer arithmetic: no float formatting code).
         let bar = match (share, votes) {
-            (Some(tenths), _) => (tenths as f64 / 10.0).min(100.0),
-            (None, Some(v)) if most_votes > 0 => f64::from(v) * 100.0 / f64::from(most_votes),
-            _ => 0.0,
+            (Some(tenths), _) => tenths.min(1_000),
+            (None, Some(v)) => poll::tenths(u64::from(v), u64::from(most_votes)),
+            _ => 0,
         };
         let is_mine = mine.contains(&option.id);
         // The accessible name is the visible text with a hidden verb before it, so speech input
@@ -157,7 +158,7 @@ fn ChoiceBallot(props: &BallotProps) -> Html {
                         (None, _) => html! { <span class="hint">{ "hidden" }</span> },
                     } }
                 </span>
-                <span class="bar" aria-hidden="true"><span style={format!("width:{bar:.1}%")}></span></span>
+                <span class="bar" aria-hidden="true"><span style={format!("width:{}%", poll::tenths_text(bar))}></span></span>
             </li>
         }
     });

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use starpoll_core::poll::{best_slot, Answer, Answers, Command, OptionId, PollStatus};
+use starpoll_core::poll::{self, best_slot, Answer, Answers, Command, OptionId, PollStatus};
 use yew::prelude::*;
 
 use super::BallotProps;
@@ -51,13 +51,8 @@ pub fn ScheduleBallot(props: &BallotProps) -> Html {
             }
         });
         let (yes, maybe, answered) = tally.map_or((0, 0, 0), |t| (t.yes, t.maybe, t.answered()));
-        let share = |n: u32| {
-            if answered == 0 {
-                0.0
-            } else {
-                f64::from(n) * 100.0 / f64::from(answered)
-            }
-        };
+        // A bar's width: `n` of the answers in tenths of a percent, as text (integer arithmetic).
+        let share = |n: u32| poll::tenths_text(poll::tenths(u64::from(n), u64::from(answered)));
         let is_best = best == Some(option.id);
         html! {
             <li class={classes!("slot", is_best.then_some("best"))} data-testid={format!("slot-{i}")}>
@@ -83,8 +78,8 @@ pub fn ScheduleBallot(props: &BallotProps) -> Html {
                     { for buttons }
                 </div>
                 <span class="bar split" aria-hidden="true">
-                    <span class="yes" style={format!("width:{:.1}%", share(yes))}></span>
-                    <span class="maybe" style={format!("width:{:.1}%", share(maybe))}></span>
+                    <span class="yes" style={format!("width:{}%", share(yes))}></span>
+                    <span class="maybe" style={format!("width:{}%", share(maybe))}></span>
                 </span>
             </li>
         }

@@ -42,7 +42,7 @@ pub fn Verify() -> Html {
             let outcome = outcome.clone();
             spawn_local(async move {
                 outcome.set(
-                    match files::read_text(&file, MAX_SNAPSHOT_BYTES as f64).await {
+                    match files::read_text(&file, MAX_SNAPSHOT_BYTES as u64).await {
                         Ok(text) => match verify(&text) {
                             Ok(verified) => Outcome::Valid(Rc::new(verified)),
                             Err(why) => {

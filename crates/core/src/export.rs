@@ -228,8 +228,7 @@ fn ranked_csv(view: &PollView, results: &ResultsView) -> String {
 
 /// `votes` out of `cast` as a percentage with one decimal, rounded half up.
 fn percent(votes: u32, cast: u64) -> String {
-    let tenths = crate::poll::tenths(u64::from(votes), cast);
-    format!("{}.{}", tenths / 10, tenths % 10)
+    crate::poll::tenths_text(crate::poll::tenths(u64::from(votes), cast))
 }
 
 /// The display names of the voters who chose `option`, sorted (peer ID for a non-member).

@@ -20,7 +20,7 @@ use crate::files;
 use crate::state::AppState;
 
 /// Larger files are refused unread: an identity file is a few hundred bytes.
-const MAX_FILE_BYTES: f64 = 64.0 * 1024.0;
+const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// What the import controls hold.
 #[derive(Clone)]

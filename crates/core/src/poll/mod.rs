@@ -43,8 +43,7 @@ pub use model::{
     PollOption, PollStatus, ResultsVisibility, Role, Settings,
 };
 pub use slot::{slot_label, SlotError, SlotInput};
-pub(crate) use view::tenths;
 pub use view::{
-    results_visible, tally, update_for, view_for, PollView, ResultsView, TallyEntry, Update,
-    ViewError,
+    results_visible, tally, tenths, tenths_text, update_for, view_for, PollView, ResultsView,
+    TallyEntry, Update, ViewError,
 };

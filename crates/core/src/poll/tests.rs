@@ -1375,3 +1375,15 @@ fn tagged_enums_refuse_unknown_tags_and_missing_fields() {
         Refusal::PollClosed
     );
 }
+
+#[test]
+fn tenths_round_half_up_and_print_one_decimal() {
+    assert_eq!(tenths(2, 3), 667);
+    assert_eq!(tenths(1, 16), 63); // 6.25 % rounds up
+    assert_eq!(tenths(3, 3), 1_000);
+    assert_eq!(tenths(5, 0), 0);
+    assert_eq!(tenths_text(667), "66.7");
+    assert_eq!(tenths_text(5), "0.5");
+    assert_eq!(tenths_text(0), "0.0");
+    assert_eq!(tenths_text(1_000), "100.0");
+}

@@ -94,12 +94,18 @@ fn results_of(
 }
 
 /// `votes` out of `cast` in tenths of a percent, rounded half up (0 when `cast` is 0).
-pub(crate) fn tenths(votes: u64, cast: u64) -> u64 {
+pub fn tenths(votes: u64, cast: u64) -> u64 {
     if cast == 0 {
         0
     } else {
         (votes.saturating_mul(2_000) + cast) / (2 * cast)
     }
+}
+
+/// Tenths of a percent as a number with one decimal (`667` → `"66.7"`), in integer arithmetic:
+/// the screens and the CSV share it, and the browser bundle carries no float formatting code.
+pub fn tenths_text(tenths: u64) -> String {
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 /// The results part of a view.
