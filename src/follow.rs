@@ -58,7 +58,7 @@ use starpoll_core::delegation::SignedDelegation;
 use starpoll_core::follower::{Follower, GoneReason, Link, Notice};
 use starpoll_core::owner_link::{Input, LinkState, Output, OwnerLink};
 use starpoll_core::poll::{Command, CommandId, PollId, PollView};
-use starpoll_core::protocol::{PeerInfo, PollSummary};
+use starpoll_core::protocol::{ChannelFingerprints, PeerInfo, PollSummary};
 use starpoll_core::{Identity, PeerId};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
@@ -410,7 +410,16 @@ fn dial(channel: &ChannelRef) {
 
 fn on_event(channel: &ChannelRef, event: ConnectionEvent) {
     match event {
-        ConnectionEvent::Open => run(channel, |link, now| link.handle_input(Input::Opened, now)),
+        ConnectionEvent::Open => {
+            // PROTOCOL.md §2.7: with the DTLS fingerprints, the link asks the hub to bind.
+            let fingerprints: Option<ChannelFingerprints> = (channel.borrow().conn.as_ref())
+                .and_then(DataConnection::dtls_fingerprints)
+                .map(Into::into);
+            let input = fingerprints
+                .as_ref()
+                .map_or(Input::Opened, Input::OpenedWith);
+            run(channel, |link, now| link.handle_input(input, now));
+        }
         ConnectionEvent::Data(Data::Packed(Value::Str(text))) => {
             run(channel, |link, now| {
                 link.handle_input(Input::Frame(&text), now)

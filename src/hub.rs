@@ -293,7 +293,14 @@ impl HubHandle {
                     let mut inner = handle.0.borrow_mut();
                     match &event {
                         ConnectionEvent::Open if dialed => inner.hub.dialed(id, conn.peer(), now),
-                        ConnectionEvent::Open => inner.hub.opened(id, conn.peer(), now),
+                        ConnectionEvent::Open => {
+                            let step = inner.hub.opened(id, conn.peer(), now);
+                            // PROTOCOL.md §2.7: lets the hub answer a channel:bind:request.
+                            if let Some(fingerprints) = conn.dtls_fingerprints() {
+                                inner.hub.set_channel(id, fingerprints.into());
+                            }
+                            step
+                        }
                         ConnectionEvent::Data(Data::Packed(Value::Str(text))) => {
                             inner.hub.receive(id, Incoming::Text(text), now)
                         }
