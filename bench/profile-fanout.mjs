@@ -20,8 +20,8 @@ const top = arg('top', 30);
 
 const OUT = join(ROOT, 'target', 'bench');
 mkdirSync(OUT, { recursive: true });
-const appPort = await freePort();
-const peerPort = await freePort();
+const appPort = Number(process.env.BENCH_APP_PORT) || await freePort();
+const peerPort = Number(process.env.BENCH_PEER_PORT) || await freePort();
 const stop = await startServers({ appPort, peerPort, mounts: [`/crypto=${join(OUT, 'crypto-web')}`] });
 const browser = await launch();
 const bench = new Bench(browser, appPort, peerPort);

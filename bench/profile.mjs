@@ -82,8 +82,8 @@ const txSummary = (txs) => {
   return Object.fromEntries(Object.entries(groups).map(([k, d]) => [k, { count: d.length, p50: round(quantile(d, 0.5)), total: round(d.reduce((a, b) => a + b, 0), 0) }]));
 };
 
-const appPort = await freePort();
-const peerPort = await freePort();
+const appPort = Number(process.env.BENCH_APP_PORT) || await freePort();
+const peerPort = Number(process.env.BENCH_PEER_PORT) || await freePort();
 const stop = await startServers({ appPort, peerPort });
 const browser = await launch();
 const bench = new Bench(browser, appPort, peerPort);

@@ -41,8 +41,8 @@ if (args.includes('--report')) {
   process.exit(0);
 }
 
-const appPort = await freePort();
-const peerPort = await freePort();
+const appPort = Number(process.env.BENCH_APP_PORT) || await freePort();
+const peerPort = Number(process.env.BENCH_PEER_PORT) || await freePort();
 const helloDist = join(OUT, 'hello-dist');
 const cryptoWeb = join(OUT, 'crypto-web');
 const stop = await startServers({

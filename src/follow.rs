@@ -27,6 +27,7 @@ use starpoll_core::participant::{
     Entropy, Input, Output, Participant, ParticipantError, SavedView, Start,
 };
 use starpoll_core::poll::{Command, CommandId, PollId};
+use starpoll_core::protocol::ChannelFingerprints;
 use starpoll_core::{Identity, PeerId};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
@@ -496,7 +497,12 @@ impl Follows {
                     return; // this connection was closed or replaced
                 }
                 match TextEvent::from(event) {
-                    TextEvent::Open => follows.input(Input::Opened(&hub)),
+                    TextEvent::Open => {
+                        // PROTOCOL.md §2.7: with the DTLS fingerprints the link asks to bind.
+                        let channel: Option<ChannelFingerprints> =
+                            conn.dtls_fingerprints().map(Into::into);
+                        follows.input(Input::Opened(&hub, channel.as_ref()));
+                    }
                     TextEvent::Text(text) => follows.input(Input::Frame(&hub, &text)),
                     TextEvent::NotText => gloo::console::warn!("dropped a non-text message"),
                     TextEvent::Error(e) => {

@@ -294,7 +294,14 @@ impl HubHandle {
                     let mut inner = handle.0.borrow_mut();
                     match &event {
                         TextEvent::Open if dialed => inner.hub.dialed(id, conn.peer(), now),
-                        TextEvent::Open => inner.hub.opened(id, conn.peer(), now),
+                        TextEvent::Open => {
+                            let step = inner.hub.opened(id, conn.peer(), now);
+                            // PROTOCOL.md §2.7: lets the hub answer a channel:bind:request.
+                            if let Some(fingerprints) = conn.dtls_fingerprints() {
+                                inner.hub.set_channel(id, fingerprints.into());
+                            }
+                            step
+                        }
                         TextEvent::Text(text) => inner.hub.receive(id, Incoming::Text(text), now),
                         TextEvent::NotText => inner.hub.receive(id, Incoming::NotText, now),
                         TextEvent::Error(ConnectionError::TooLarge(why)) => {

@@ -76,12 +76,14 @@ test('a page that registers the owner\'s ID with another key is refused as an im
 
   await expect(ann.getByTestId('impostor-warning')).toBeVisible({ timeout: 30_000 });
   await expect(ann.getByTestId('sync-status')).not.toHaveAttribute('data-state', 'connected');
-  // A vote now stays pending: nothing is sent to the impostor but the initial sync request.
+  // A vote now stays pending: nothing is sent to the impostor but the initial sync request (and
+  // the content-free channel:bind:request of PROTOCOL.md §2.7).
   await ann.getByTestId('vote-option-1').click();
   await expect(ann.getByTestId('pending-badge')).toContainText('1');
   await fake.waitForFunction(() => window.received.length >= 2, null, { timeout: 30_000 });
   const types = await fake.evaluate(() => [...new Set(window.received)]);
-  expect(types.every((t) => t === 'sync:request' || t === 'heartbeat')).toBe(true);
+  expect(types.every((t) => ['sync:request', 'heartbeat', 'channel:bind:request'].includes(t))).toBe(true);
+  expect(types).not.toContain('poll:vote');
   // Still pending (the vote shows optimistically), and still not connected.
   await expect(ann.getByTestId('pending-badge')).toContainText('1');
   await expect(ann.getByTestId('tally-1')).toHaveText('1');

@@ -705,6 +705,9 @@ impl Follower {
             } => Some(*poll_id),
             Control::SyncRequest { .. } => return Err(unexpected_from_participant("sync:request")),
             Control::ListRequest => return Err(unexpected_from_participant("poll:list:request")),
+            Control::BindRequest => {
+                return Err(unexpected_from_participant("channel:bind:request"))
+            }
             Control::SnapshotRequest { .. } => {
                 return Err(unexpected_from_participant("snapshot:request"))
             }
@@ -716,7 +719,8 @@ impl Follower {
             Control::Activated { .. } => return Err(hub_message("hub:activated")),
             Control::Abort { .. } => return Err(hub_message("hub:abort")),
             Control::Ack { .. } | Control::Error { .. } => None,
-            Control::List { .. } | Control::Heartbeat => return Ok(()),
+            // About the connection, not a poll ([`crate::owner_link`] handles `channel:bind`).
+            Control::List { .. } | Control::Heartbeat | Control::Bind { .. } => return Ok(()),
         };
         if let Some(poll_id) = poll_id {
             if poll_id != self.poll {
@@ -840,10 +844,11 @@ impl Follower {
                 message,
                 ..
             } => reaction.notices.push(Notice::OwnerError { code, message }),
-            Control::List { .. } | Control::Heartbeat => {}
+            Control::List { .. } | Control::Heartbeat | Control::Bind { .. } => {}
             // Refused by `check`.
             Control::SyncRequest { .. }
             | Control::ListRequest
+            | Control::BindRequest
             | Control::SnapshotRequest { .. }
             | Control::Move { .. }
             | Control::Records { .. }

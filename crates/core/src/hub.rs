@@ -66,7 +66,8 @@ use crate::poll::{
     PollId, Processed, ProcessedCommands, ProcessedRecord, Refusal, Revision, Update,
 };
 use crate::protocol::{
-    open_from, seal, CommandFrame, Control, ErrorCode, Message, PeerInfo, PollSummary,
+    frame_unsigned, open_from, seal, ChannelFingerprints, CommandFrame, Control, ErrorCode,
+    Message, PeerInfo, PollSummary,
 };
 use crate::snapshot::{self, ExportError};
 use crate::{Identity, PeerId};
@@ -299,6 +300,11 @@ struct Conn {
     refilled_at: u64,
     /// When the last `rate-limited` error went out (one per second at most).
     warned_at: Option<u64>,
+    /// The connection's DTLS fingerprints, when the shell knows them ([`Hub::set_channel`]).
+    channel: Option<ChannelFingerprints>,
+    /// The participant asked for a binding and got `channel:bind` (PROTOCOL.md §2.7): later
+    /// frames to it go unsigned.
+    bound: bool,
 }
 
 /// A hub. See the module docs for the loop.
@@ -783,9 +789,57 @@ impl Hub {
                 tokens_milli: burst,
                 refilled_at: now_ms,
                 warned_at: None,
+                channel: None,
+                bound: false,
             },
         );
         step
+    }
+
+    /// Tells the hub the DTLS fingerprints of an open participant connection, as this side reads
+    /// them from its SDP (PROTOCOL.md §2.7). Only then does the hub answer the participant's
+    /// `channel:bind:request`; a shell that cannot read them never calls this, and its
+    /// connections stay signed frame by frame.
+    pub fn set_channel(&mut self, conn: ConnId, channel: ChannelFingerprints) {
+        if let Some(state) = self.conns.get_mut(&conn) {
+            if !state.bound {
+                state.channel = Some(channel);
+            }
+        }
+    }
+
+    /// Whether frames to `conn` go unsigned (the connection is bound, PROTOCOL.md §2.7).
+    pub fn is_bound(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.bound)
+    }
+
+    /// `channel:bind:request`: answers with the signed `channel:bind` when this hub knows the
+    /// connection's fingerprints (and it is a participant's connection), and binds it: every
+    /// later frame on it goes unsigned. Otherwise ignored: the participant keeps checking
+    /// signatures.
+    fn bind_requested(&mut self, step: &mut Step, conn: ConnId) {
+        let Some(state) = self.conns.get(&conn) else {
+            return;
+        };
+        if state.bound || state.outgoing {
+            return;
+        }
+        let Some(channel) = state.channel.clone() else {
+            step.log.push(format!(
+                "{}: channel:bind:request on a connection whose fingerprints are unknown; frames stay signed",
+                state.peer
+            ));
+            return;
+        };
+        let bind = Control::Bind {
+            hub_fingerprint: channel.local,
+            participant_fingerprint: channel.remote,
+        };
+        // Sealed: the connection is not bound until this frame is on its way.
+        self.send(step, conn, &bind.into());
+        if let Some(state) = self.conns.get_mut(&conn) {
+            state.bound = true;
+        }
     }
 
     /// A connection closed (by the remote, or the network).
@@ -1173,6 +1227,7 @@ impl Hub {
             Control::Activated { poll_id, seq } => self.activated(step, conn, poll_id, seq),
             Control::Abort { poll_id, seq } => self.aborted(step, conn, poll_id, seq),
             Control::SnapshotRequest { poll_id } => self.snapshot_requested(step, conn, poll_id),
+            Control::BindRequest => self.bind_requested(step, conn),
             // A heartbeat only proves the connection alive (already noted); owner→participant
             // types from a participant are ignored without reply (§4.10 rule 10), and so is a
             // redirect (a hub does not follow polls).
@@ -1184,6 +1239,7 @@ impl Hub {
             | Control::Error { .. }
             | Control::List { .. }
             | Control::Delegation { .. }
+            | Control::Bind { .. }
             | Control::Snapshot { .. } => {}
         }
     }
@@ -1345,21 +1401,33 @@ impl Hub {
         step: &mut Step,
         messages: impl IntoIterator<Item = (ConnId, Message)>,
     ) {
-        let mut sealed: Vec<(Message, Rc<str>)> = Vec::new();
+        // (message, bound?) → its frame: signed for unbound connections, plain for bound ones.
+        let mut sealed: Vec<(Message, bool, Rc<str>)> = Vec::new();
         for (conn, message) in messages {
-            let frame = match sealed.iter().find(|(done, _)| *done == message) {
-                Some((_, frame)) => Rc::clone(frame),
-                None => match seal(&self.me, &message) {
-                    Ok(frame) => {
-                        let frame: Rc<str> = frame.into();
-                        sealed.push((message, Rc::clone(&frame)));
-                        frame
+            let bound = self.is_bound(conn);
+            let frame = match sealed
+                .iter()
+                .find(|(done, b, _)| *b == bound && *done == message)
+            {
+                Some((_, _, frame)) => Rc::clone(frame),
+                None => {
+                    let made = if bound {
+                        frame_unsigned(self.me.peer_id(), &message)
+                    } else {
+                        seal(&self.me, &message)
+                    };
+                    match made {
+                        Ok(frame) => {
+                            let frame: Rc<str> = frame.into();
+                            sealed.push((message, bound, Rc::clone(&frame)));
+                            frame
+                        }
+                        Err(error) => {
+                            step.log.push(format!("could not seal a message: {error}"));
+                            continue;
+                        }
                     }
-                    Err(error) => {
-                        step.log.push(format!("could not seal a message: {error}"));
-                        continue;
-                    }
-                },
+                }
             };
             if let Some(state) = self.conns.get_mut(&conn) {
                 state.last_sent = self.now_ms;

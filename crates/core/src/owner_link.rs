@@ -44,8 +44,8 @@ use crate::follower::{is_impostor, FollowError, Follower, Notice};
 use crate::outbox::{OutboxRecord, Redial};
 use crate::poll::{Command, CommandId, PollId};
 use crate::protocol::{
-    self, Control, ErrorCode, Message, PollSummary, ProtocolError, HEARTBEAT_AFTER_MS,
-    SILENCE_CLOSE_MS,
+    self, ChannelFingerprints, Control, ErrorCode, Message, PollSummary, ProtocolError,
+    HEARTBEAT_AFTER_MS, SILENCE_CLOSE_MS,
 };
 use crate::{Identity, PeerId};
 
@@ -58,6 +58,10 @@ pub const NOT_READY_RETRY_MS: u64 = 250;
 pub enum Input<'a> {
     /// The connection asked for by the last [`Output::Dial`] opened.
     Opened,
+    /// The same, and the shell read the connection's DTLS fingerprints from its SDP: the link
+    /// asks the hub to bind the channel (PROTOCOL.md §2.7) and, once the hub's signed
+    /// `channel:bind` names the same two fingerprints, accepts unsigned frames on it.
+    OpenedWith(&'a ChannelFingerprints),
     /// The connection closed, or the dial failed; `random` is a uniformly random `u32` (the
     /// jitter of the next attempt).
     Closed {
@@ -136,6 +140,11 @@ pub struct OwnerLink {
     out: VecDeque<Output>,
     /// Followers handed over to another hub, until the shell takes them.
     moved: BTreeMap<PollId, Follower>,
+    /// The open connection's DTLS fingerprints, when the shell read them.
+    channel: Option<ChannelFingerprints>,
+    /// The open connection is bound (PROTOCOL.md §2.7): frames without a signature are
+    /// accepted on it.
+    bound: bool,
 }
 
 impl OwnerLink {
@@ -153,7 +162,14 @@ impl OwnerLink {
             impostor: None,
             out: VecDeque::new(),
             moved: BTreeMap::new(),
+            channel: None,
+            bound: false,
         }
+    }
+
+    /// Whether the open connection is bound (PROTOCOL.md §2.7).
+    pub fn is_bound(&self) -> bool {
+        self.bound
     }
 
     /// The peer this link dials: the owner, or a hub serving some of its polls.
@@ -324,7 +340,8 @@ impl OwnerLink {
     /// Something happened to the connection at `now_ms`.
     pub fn handle_input(&mut self, input: Input<'_>, now_ms: u64) {
         match input {
-            Input::Opened => self.opened(now_ms),
+            Input::Opened => self.opened(None, now_ms),
+            Input::OpenedWith(channel) => self.opened(Some(channel.clone()), now_ms),
             Input::Closed { random } => {
                 if matches!(self.conn, Conn::Dialing | Conn::Open { .. }) {
                     self.lost(now_ms, random);
@@ -439,14 +456,23 @@ impl OwnerLink {
         self.out.push_back(Output::StateChanged);
     }
 
-    fn opened(&mut self, now_ms: u64) {
+    fn opened(&mut self, channel: Option<ChannelFingerprints>, now_ms: u64) {
         if self.conn != Conn::Dialing {
             return;
         }
         self.conn = Conn::Open { verified: false };
         self.last_heard = now_ms;
         self.last_sent = now_ms;
+        self.bound = false;
         let mut frames = Vec::new();
+        // First, so the hub binds the channel before it answers the polls' sync requests.
+        if channel.is_some() {
+            match protocol::seal(&self.me, &Message::Control(Control::BindRequest)) {
+                Ok(frame) => frames.push(frame),
+                Err(e) => self.dropped(format!("could not seal a channel:bind:request: {e}")),
+            }
+        }
+        self.channel = channel;
         let mut failures = Vec::new();
         for (poll, follower) in &mut self.followers {
             match follower.connected() {
@@ -468,6 +494,8 @@ impl OwnerLink {
     /// The connection is gone (closed, failed, or closed by this side): every poll's link is
     /// down, and the next dial is scheduled if anything still needs the owner.
     fn lost(&mut self, now_ms: u64, random: u32) {
+        self.channel = None;
+        self.bound = false;
         for follower in self.followers.values_mut() {
             follower.disconnected();
         }
@@ -487,7 +515,12 @@ impl OwnerLink {
             return;
         };
         self.last_heard = now_ms;
-        let control = match protocol::open_from(text, &self.owner) {
+        let opened = if self.bound {
+            protocol::open_bound(text, &self.owner)
+        } else {
+            protocol::open_from(text, &self.owner)
+        };
+        let control = match opened {
             Ok((_, Message::Control(control))) => control,
             Ok((_, Message::Command(_))) => {
                 self.dropped("the owner sent a poll command, which only participants send".into());
@@ -502,6 +535,17 @@ impl OwnerLink {
                 return;
             }
         };
+        // A binding is checked before the connection counts as verified, so a connection whose
+        // binding fails never carries a command.
+        if let Control::Bind {
+            hub_fingerprint,
+            participant_fingerprint,
+        } = &control
+        {
+            if !self.bind(hub_fingerprint, participant_fingerprint, now_ms) {
+                return;
+            }
+        }
         if !verified {
             self.verified(now_ms);
         }
@@ -519,6 +563,36 @@ impl OwnerLink {
         }
         self.send_all(frames, now_ms);
         self.out.push_back(Output::StateChanged);
+    }
+
+    /// The hub's `channel:bind` (verified: an unbound connection accepts only signed frames)
+    /// names the fingerprints it sees. The channel is bound only if they are exactly the two
+    /// this side sees; otherwise the DTLS peer is not the hub's own end of this connection
+    /// (someone in the middle relayed the signed frame), and the connection is closed.
+    /// Returns whether the connection is still open.
+    fn bind(&mut self, hub: &str, participant: &str, now_ms: u64) -> bool {
+        let Some(channel) = &self.channel else {
+            self.dropped("a channel:bind this side did not ask for".into());
+            return true;
+        };
+        if self.bound {
+            return true;
+        }
+        if channel.remote == hub && channel.local == participant {
+            self.bound = true;
+            return true;
+        }
+        let why = format!(
+            "the connection to {} is not end to end: the hub's channel:bind names other DTLS fingerprints than this side sees",
+            self.owner
+        );
+        for follower in self.followers.values_mut() {
+            follower.refuse_link(why.clone());
+        }
+        self.impostor = Some(why);
+        self.out.push_back(Output::Close);
+        self.lost(now_ms, u32::MAX);
+        false
     }
 
     /// The peer at the owner's ID signed with another key: nothing from it is used.
@@ -548,6 +622,8 @@ impl OwnerLink {
                 return;
             }
             Control::Heartbeat => return,
+            // Checked in `frame`.
+            Control::Bind { .. } => return,
             Control::State { poll } => Some(poll.id),
             Control::Event { poll_id, .. }
             | Control::Discovery { poll_id, .. }
@@ -580,6 +656,7 @@ impl OwnerLink {
             }
             Control::SyncRequest { .. }
             | Control::ListRequest
+            | Control::BindRequest
             | Control::SnapshotRequest { .. } => {
                 self.dropped("the owner sent a message only participants send".into());
                 return;

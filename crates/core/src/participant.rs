@@ -46,7 +46,7 @@ use crate::follower::{FollowError, Follower, GoneReason, Link, Notice};
 use crate::outbox::OutboxRecord;
 use crate::owner_link::{self, LinkState, OwnerLink};
 use crate::poll::{Command, CommandId, PollId, PollView};
-use crate::protocol::{ErrorCode, PeerInfo, PollSummary};
+use crate::protocol::{ChannelFingerprints, ErrorCode, PeerInfo, PollSummary};
 use crate::{Identity, PeerId};
 
 #[cfg(test)]
@@ -209,8 +209,10 @@ pub struct SavedView {
 /// Something that happened in the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input<'a> {
-    /// The connection to `hub` asked for by the last [`Output::Dial`] opened.
-    Opened(&'a PeerId),
+    /// The connection to `hub` asked for by the last [`Output::Dial`] opened; with the DTLS
+    /// fingerprints of that connection when the shell can read them, so the link asks the hub
+    /// to bind the channel (PROTOCOL.md §2.7).
+    Opened(&'a PeerId, Option<&'a ChannelFingerprints>),
     /// A text frame arrived from `hub`.
     Frame(&'a PeerId, &'a str),
     /// The connection to `hub` closed, or its dial failed.
@@ -588,7 +590,11 @@ impl Participant {
     /// Something happened in the shell at `now`.
     pub fn handle_input(&mut self, input: Input<'_>, now: u64, rng: &mut impl Entropy) {
         match input {
-            Input::Opened(hub) => self.link_input(hub, owner_link::Input::Opened, now, rng),
+            Input::Opened(hub, channel) => {
+                let opened =
+                    channel.map_or(owner_link::Input::Opened, owner_link::Input::OpenedWith);
+                self.link_input(hub, opened, now, rng);
+            }
             Input::Frame(hub, text) => {
                 self.link_input(hub, owner_link::Input::Frame(text), now, rng);
             }

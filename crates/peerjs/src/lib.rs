@@ -63,6 +63,7 @@ pub mod backoff;
 pub mod binarypack;
 pub mod chunker;
 pub mod data;
+pub mod sdp;
 pub mod session;
 pub mod signal;
 

@@ -105,6 +105,8 @@ fn kinds(messages: &[Control]) -> Vec<&'static str> {
             Control::Abort { .. } => "abort",
             Control::SnapshotRequest { .. } => "snapshot-request",
             Control::Snapshot { .. } => "snapshot",
+            Control::BindRequest => "bind-request",
+            Control::Bind { .. } => "bind",
         })
         .collect()
 }
@@ -1137,4 +1139,127 @@ fn the_documented_exchange_is_exact() {
         frames.iter().for_each(|frame| println!("{frame}"));
     }
     assert!(missing.is_empty(), "not in PROTOCOL.md §5: {missing:#?}");
+}
+
+// ---- channel binding (PROTOCOL.md §2.7) ----
+
+fn fingerprints() -> ChannelFingerprints {
+    ChannelFingerprints {
+        local: "sha-256 AA:01".into(),
+        remote: "sha-256 BB:02".into(),
+    }
+}
+
+#[test]
+fn a_bind_request_is_answered_with_the_signed_fingerprints_then_frames_go_unsigned() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    hub.set_channel(ann.conn, fingerprints());
+    let step = ann.send(&mut hub, Control::BindRequest.into());
+    // The bind itself is signed (`to` opens with signature checks).
+    assert_eq!(
+        to(&step, ann.conn),
+        vec![Control::Bind {
+            hub_fingerprint: "sha-256 AA:01".into(),
+            participant_fingerprint: "sha-256 BB:02".into(),
+        }]
+    );
+    assert!(hub.is_bound(ann.conn));
+    let step = ann.join(&mut hub, cid(1));
+    let frames: Vec<&str> = step
+        .sends
+        .iter()
+        .filter(|(c, _)| *c == ann.conn)
+        .map(|(_, f)| &**f)
+        .collect();
+    assert!(!frames.is_empty());
+    for frame in frames {
+        assert!(
+            !frame.contains("\"sig\""),
+            "a frame on a bound channel is signed: {frame}"
+        );
+        // Refused where the channel is not bound, accepted where it is.
+        assert_eq!(
+            open(frame, Some(identity(1).peer_id()))
+                .err()
+                .map(|e| ErrorCode::from(&e)),
+            Some(ErrorCode::BadJson)
+        );
+        let (signer, _) = crate::protocol::open_bound(frame, identity(1).peer_id()).unwrap();
+        assert_eq!(signer, *identity(1).peer_id());
+    }
+}
+
+#[test]
+fn without_fingerprints_a_bind_request_is_ignored_and_frames_stay_signed() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    let step = ann.send(&mut hub, Control::BindRequest.into());
+    assert_eq!(kinds(&to(&step, ann.conn)), Vec::<&str>::new());
+    assert!(!hub.is_bound(ann.conn));
+    // `to` checks every frame's signature.
+    let step = ann.join(&mut hub, cid(1));
+    assert!(kinds(&to(&step, ann.conn)).contains(&"ack"));
+}
+
+#[test]
+fn a_broadcast_is_signed_for_unbound_subscribers_and_plain_for_bound_ones() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    let bob = Guest::new(3);
+    for guest in [&ann, &bob] {
+        guest.open(&mut hub);
+        guest.join(&mut hub, cid(guest.conn.0 as u8));
+    }
+    hub.set_channel(ann.conn, fingerprints());
+    ann.send(&mut hub, Control::BindRequest.into());
+    let step = bob.vote(&mut hub, cid(10), 0);
+    let ann_frames: Vec<&str> = step
+        .sends
+        .iter()
+        .filter(|(c, _)| *c == ann.conn)
+        .map(|(_, f)| &**f)
+        .collect();
+    assert!(!ann_frames.is_empty());
+    assert!(ann_frames.iter().all(|f| !f.contains("\"sig\"")));
+    // Bob's frames all verify (and so carry signatures).
+    assert!(kinds(&to(&step, bob.conn)).contains(&"event"));
+}
+
+#[test]
+fn a_participants_frames_stay_checked_on_a_bound_channel() {
+    let mut hub = hub();
+    let ann = Guest::new(2);
+    ann.open(&mut hub);
+    hub.set_channel(ann.conn, fingerprints());
+    ann.send(&mut hub, Control::BindRequest.into());
+    let unsigned = crate::protocol::frame_unsigned(
+        ann.me.peer_id(),
+        &Message::Command(CommandFrame {
+            command: Command::Join {
+                display_name: "ann".into(),
+            },
+            poll_id: poll_id(),
+            command_id: cid(1),
+        }),
+    )
+    .unwrap();
+    let step = hub.receive(ann.conn, Incoming::Text(&unsigned), NOW);
+    assert!(step.writes.is_empty());
+    let sent: Vec<Control> = step
+        .sends
+        .iter()
+        .map(|(_, f)| {
+            crate::protocol::open_bound(f, identity(1).peer_id())
+                .unwrap()
+                .1
+        })
+        .map(|m| match m {
+            Message::Control(c) => c,
+            Message::Command(c) => panic!("{c:?}"),
+        })
+        .collect();
+    assert_eq!(error_code(&sent).1, ErrorCode::BadJson);
 }

@@ -59,6 +59,8 @@ struct World {
     closes: usize,
     dialing: bool,
     next_command: u32,
+    /// DTLS fingerprints of every connection, as (the hub reads them, the link reads them).
+    channel: Option<(ChannelFingerprints, ChannelFingerprints)>,
 }
 
 impl World {
@@ -82,6 +84,7 @@ impl World {
             closes: 0,
             dialing: false,
             next_command: 0,
+            channel: None,
         }
     }
 
@@ -117,7 +120,15 @@ impl World {
                     self.conn = Some(conn);
                     let step = self.hub.opened(conn, ann().peer_id().as_str(), self.now);
                     self.take(&step);
-                    self.link.handle_input(Input::Opened, self.now);
+                    match &self.channel {
+                        Some((hub_side, link_side)) => {
+                            self.hub.set_channel(conn, hub_side.clone());
+                            let link_side = link_side.clone();
+                            self.link
+                                .handle_input(Input::OpenedWith(&link_side), self.now);
+                        }
+                        None => self.link.handle_input(Input::Opened, self.now),
+                    }
                 } else {
                     self.link.handle_input(
                         Input::Closed {
@@ -748,4 +759,111 @@ fn a_start_with_the_same_rename_pending_queues_nothing_more() {
     assert_eq!(n.owner_holds().as_deref(), Some("Bea"));
     // One rename applied: one revision.
     assert_eq!(n.w.hub.poll(&poll(1)).unwrap().revision, revision.next());
+}
+
+// ---- channel binding (PROTOCOL.md §2.7) ----
+
+fn hub_side() -> ChannelFingerprints {
+    ChannelFingerprints {
+        local: "sha-256 0A:0A".into(),
+        remote: "sha-256 0B:0B".into(),
+    }
+}
+
+/// What the participant reads when nobody is in the middle: the same two, swapped.
+fn link_side() -> ChannelFingerprints {
+    ChannelFingerprints {
+        local: "sha-256 0B:0B".into(),
+        remote: "sha-256 0A:0A".into(),
+    }
+}
+
+/// An unsigned `ack` from the owner for `id`, as only a bound channel may carry.
+fn unsigned_ack(id: CommandId) -> String {
+    let ack = Control::Ack {
+        command_id: id,
+        revision: crate::poll::Revision(99),
+    };
+    protocol::frame_unsigned(olga().peer_id(), &Message::Control(ack)).unwrap()
+}
+
+/// Follows poll 1 over a verified connection, then stages a vote whose frame is never
+/// delivered, and feeds the link an unsigned ack for it; returns whether the ack was taken.
+fn unsigned_ack_taken(w: &mut World) -> bool {
+    w.follow(poll(1));
+    w.submit(poll(1), join());
+    w.settle();
+    assert_eq!(w.link.state(), LinkState::Verified);
+    let id = w.submit(poll(1), vote(1));
+    while w.link.poll_output().is_some() {} // the vote's frame is lost on the way
+    w.link.handle_input(Input::Frame(&unsigned_ack(id)), w.now);
+    let mut taken = false;
+    while let Some(output) = w.link.poll_output() {
+        taken |=
+            matches!(output, Output::Poll(_, Notice::Acked { command_id, .. }) if command_id == id);
+    }
+    taken
+}
+
+#[test]
+fn a_bound_channel_drains_a_burst_with_unsigned_owner_frames() {
+    let mut w = World::new(1);
+    w.channel = Some((hub_side(), link_side()));
+    w.follow(poll(1));
+    w.submit(poll(1), join());
+    for n in 0..40 {
+        w.submit(poll(1), vote(1 + n % 2));
+    }
+    w.settle();
+    assert!(w.link.is_bound());
+    assert!(w.hub.is_bound(w.conn.unwrap()));
+    assert_eq!(w.acked(poll(1)), 41);
+    assert_eq!(w.ballot(poll(1)), Some(vec![OptionId(2)]));
+    let view = w.link.follower(&poll(1)).unwrap().view().unwrap();
+    assert_eq!(view.revision, w.hub.poll(&poll(1)).unwrap().revision);
+}
+
+#[test]
+fn an_unsigned_frame_is_refused_on_an_unbound_channel() {
+    let mut w = World::new(1);
+    assert!(!unsigned_ack_taken(&mut w));
+    assert!(!w.link.is_bound());
+}
+
+#[test]
+fn an_unsigned_frame_is_taken_on_a_bound_channel() {
+    let mut w = World::new(1);
+    w.channel = Some((hub_side(), link_side()));
+    assert!(unsigned_ack_taken(&mut w));
+}
+
+#[test]
+fn a_shell_without_fingerprints_never_binds() {
+    let mut w = World::new(1);
+    // The hub knows them, the participant's shell does not: no request, no binding.
+    w.channel = None;
+    w.follow(poll(1));
+    w.submit(poll(1), join());
+    w.settle();
+    assert_eq!(w.acked(poll(1)), 1);
+    assert!(!w.link.is_bound());
+}
+
+#[test]
+fn a_bind_naming_other_fingerprints_closes_the_connection_and_sends_nothing() {
+    let mut w = World::new(1);
+    // Someone in the middle: each end sees the intruder's certificate as the remote one.
+    let participant_sees = ChannelFingerprints {
+        local: "sha-256 0B:0B".into(),
+        remote: "sha-256 0C:0C".into(),
+    };
+    w.channel = Some((hub_side(), participant_sees));
+    w.follow(poll(1));
+    w.submit(poll(1), join());
+    w.settle();
+    assert!(!w.link.is_bound());
+    assert!(w.link.impostor().is_some());
+    assert_eq!(w.closes, 1);
+    assert_eq!(w.acked(poll(1)), 0);
+    assert_eq!(w.ballot(poll(1)), None);
 }

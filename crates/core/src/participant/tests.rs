@@ -309,7 +309,7 @@ impl World {
                     self.conn = Some(conn);
                     let step = self.hub.opened(conn, ann().peer_id().as_str(), self.now);
                     self.take(&step);
-                    self.input(Input::Opened(&hub));
+                    self.input(Input::Opened(&hub, None));
                 } else {
                     self.input(Input::Failed(&hub, DialProblem::OwnerOffline));
                     self.input(Input::Closed(&hub));

@@ -8,6 +8,10 @@
 //! [`open`] checks, in order: size, envelope JSON (one object, no repeated key), envelope
 //! version, signer, expected signer, signature, body JSON (the same) and version, `type`,
 //! fields. No input panics.
+//!
+//! On a *bound* data connection (PROTOCOL.md §2.7) the hub sends frames without `sig`
+//! ([`frame_unsigned`]); [`open_bound`] accepts them, and only the caller knows whether the
+//! connection is bound: a frame without `sig` opened with [`open`] is refused.
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +39,13 @@ struct SealedFrame<'a> {
     v: u32,
     signer: &'a PeerId,
     sig: Signature,
+    body: &'a str,
+}
+
+#[derive(Serialize)]
+struct UnsignedFrame<'a> {
+    v: u32,
+    signer: &'a PeerId,
     body: &'a str,
 }
 
@@ -78,6 +89,56 @@ pub fn seal(identity: &Identity, message: &Message) -> Result<String, ProtocolEr
     Ok(frame)
 }
 
+/// The frame text of `message` from `signer` **without a signature**, for a bound data
+/// connection only (PROTOCOL.md §2.7): `{"v":1,"signer":"…","body":"…"}`.
+pub fn frame_unsigned(signer: &PeerId, message: &Message) -> Result<String, ProtocolError> {
+    let body = serde_json::to_string(&Body {
+        v: PROTOCOL_VERSION,
+        message,
+    })
+    .map_err(ProtocolError::Encode)?;
+    let frame = serde_json::to_string(&UnsignedFrame {
+        v: PROTOCOL_VERSION,
+        signer,
+        body: &body,
+    })
+    .map_err(ProtocolError::Encode)?;
+    check_size(&frame)?;
+    Ok(frame)
+}
+
+/// Opens a frame that arrived on a **bound** data connection from `expected` (PROTOCOL.md
+/// §2.7): the same checks as [`open`], except that a frame without `sig` is accepted (the
+/// channel authenticates it). A frame with `sig` must still verify. Call it only for a
+/// connection whose binding was checked; everywhere else use [`open_from`].
+pub fn open_bound(text: &str, expected: &PeerId) -> Result<(PeerId, Message), ProtocolError> {
+    check_size(text)?;
+    check_object(text).map_err(ProtocolError::BadJson)?;
+    let raw: RawFrame = serde_json::from_str(text).map_err(ProtocolError::BadJson)?;
+    check_version(raw.v)?;
+    let signer_text = raw.signer.ok_or(ProtocolError::MissingField("signer"))?;
+    // The expected peer's ID is already parsed: reuse it rather than decoding the key again.
+    let signer = if signer_text == expected.as_str() {
+        expected.clone()
+    } else {
+        let signer: PeerId = signer_text.parse().map_err(ProtocolError::BadSigner)?;
+        check_sender(&signer, expected)?;
+        signer
+    };
+    let sig: Option<Signature> = raw
+        .sig
+        .map(|sig| sig.parse().map_err(ProtocolError::BadSignature))
+        .transpose()?;
+    let body = raw.body.ok_or(ProtocolError::MissingField("body"))?;
+    if let Some(sig) = sig {
+        signer
+            .verify(body.as_bytes(), &sig)
+            .map_err(ProtocolError::BadSignature)?;
+    }
+    let message = parse_body(&body)?;
+    Ok((signer, message))
+}
+
 /// Opens a frame: checks it and returns its signer and message. With `expected_signer`, a frame
 /// signed by anyone else is refused before its signature is checked.
 pub fn open(
@@ -100,11 +161,12 @@ pub fn open_body(
     check_object(text).map_err(ProtocolError::BadJson)?;
     let raw: RawFrame = serde_json::from_str(text).map_err(ProtocolError::BadJson)?;
     check_version(raw.v)?;
-    let signer: PeerId = raw
-        .signer
-        .ok_or(ProtocolError::MissingField("signer"))?
-        .parse()
-        .map_err(ProtocolError::BadSigner)?;
+    let signer_text = raw.signer.ok_or(ProtocolError::MissingField("signer"))?;
+    // The expected signer's ID is already parsed: reuse it rather than decoding the key again.
+    let signer: PeerId = match expected_signer {
+        Some(expected) if signer_text == expected.as_str() => expected.clone(),
+        _ => signer_text.parse().map_err(ProtocolError::BadSigner)?,
+    };
     if let Some(expected) = expected_signer {
         check_sender(&signer, expected)?;
     }

@@ -31,7 +31,7 @@ pub const COMMAND_TYPES: [&str; 10] = [
 ];
 
 /// The `type`s of [`Control`] messages.
-pub const CONTROL_TYPES: [&str; 19] = [
+pub const CONTROL_TYPES: [&str; 21] = [
     "poll:state",
     "poll:event",
     "peer:discovery",
@@ -51,6 +51,8 @@ pub const CONTROL_TYPES: [&str; 19] = [
     "hub:abort",
     "snapshot:request",
     "snapshot",
+    "channel:bind:request",
+    "channel:bind",
 ];
 
 /// Any message of the protocol.
@@ -255,6 +257,20 @@ pub enum Control {
         /// The file's text.
         file: String,
     },
+    /// Participant → hub: bind this data connection (PROTOCOL.md §2.7), so the hub may send
+    /// its later frames on it without a signature.
+    #[serde(rename = "channel:bind:request")]
+    BindRequest,
+    /// Hub → participant: the DTLS certificate fingerprints of this data connection as the hub
+    /// reads them from its SDP (§2.7). Always signed; frames after it on this connection may
+    /// come without a signature once the participant found the same two fingerprints.
+    #[serde(rename = "channel:bind")]
+    Bind {
+        /// The hub's own (local) fingerprint, `sha-256 AB:…`.
+        hub_fingerprint: String,
+        /// The participant's (the hub's remote) fingerprint.
+        participant_fingerprint: String,
+    },
 }
 
 impl Control {
@@ -346,6 +362,8 @@ struct ControlFields {
     poll_data: Option<Box<Poll>>,
     record_count: Option<u64>,
     file: Option<String>,
+    hub_fingerprint: Option<String>,
+    participant_fingerprint: Option<String>,
 }
 
 impl TryFrom<ControlFields> for Control {
@@ -428,6 +446,14 @@ impl TryFrom<ControlFields> for Control {
             "snapshot" => Self::Snapshot {
                 poll_id: required(f.poll_id, "pollId")?,
                 file: required(f.file, "file")?,
+            },
+            "channel:bind:request" => Self::BindRequest,
+            "channel:bind" => Self::Bind {
+                hub_fingerprint: required(f.hub_fingerprint, "hubFingerprint")?,
+                participant_fingerprint: required(
+                    f.participant_fingerprint,
+                    "participantFingerprint",
+                )?,
             },
             other => return Err(unknown("type", other)),
         })

@@ -22,7 +22,9 @@ pub(crate) use strict::check_object;
 #[cfg(test)]
 mod tests;
 
-pub use envelope::{check_sender, open, open_body, open_from, seal, seal_body};
+pub use envelope::{
+    check_sender, frame_unsigned, open, open_body, open_bound, open_from, seal, seal_body,
+};
 pub use error::{ErrorCode, ProtocolError};
 pub use message::{
     CommandFrame, Control, Message, PeerInfo, PollSummary, COMMAND_TYPES, CONTROL_TYPES,
@@ -42,3 +44,21 @@ pub const HEARTBEAT_AFTER_MS: u64 = 5_000;
 
 /// Either side closes a connection it has heard nothing on for this long (ms, §4.9).
 pub const SILENCE_CLOSE_MS: u64 = 15_000;
+
+/// The DTLS certificate fingerprints of one data connection, as this side reads them from its
+/// own local and remote SDP descriptions (PROTOCOL.md §2.7), each in one normal form
+/// (`sha-256 AB:CD:…`, as `peerjs_client::sdp::dtls_fingerprint` writes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelFingerprints {
+    /// This side's own certificate's fingerprint.
+    pub local: String,
+    /// The other side's, which the DTLS handshake checked.
+    pub remote: String,
+}
+
+impl From<(String, String)> for ChannelFingerprints {
+    /// From `(local, remote)`, as `peerjs_client`'s `DataConnection::dtls_fingerprints` gives them.
+    fn from((local, remote): (String, String)) -> Self {
+        Self { local, remote }
+    }
+}

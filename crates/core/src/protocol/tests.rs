@@ -199,7 +199,49 @@ fn examples() -> Vec<(Identity, Message)> {
                 .unwrap(),
             }),
         ),
+        (alice.clone(), Message::Control(Control::BindRequest)),
+        c(Control::Bind {
+            hub_fingerprint: EXAMPLE_HUB_FINGERPRINT.into(),
+            participant_fingerprint: EXAMPLE_PARTICIPANT_FINGERPRINT.into(),
+        }),
     ]
+}
+
+/// Example DTLS fingerprints (§2.7), in the normal form.
+const EXAMPLE_HUB_FINGERPRINT: &str = "sha-256 6B:8B:1A:2F:0C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9:0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7";
+const EXAMPLE_PARTICIPANT_FINGERPRINT: &str = "sha-256 0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0";
+
+#[test]
+fn an_unsigned_frame_opens_only_as_bound_and_only_from_the_expected_peer() {
+    let owner = identity(1);
+    let message = Message::Control(Control::Heartbeat);
+    let frame = crate::protocol::frame_unsigned(owner.peer_id(), &message).unwrap();
+    assert!(!frame.contains("\"sig\""));
+    // Where the channel is not bound, a frame without `sig` is refused (2.4 step 6).
+    assert!(matches!(
+        open(&frame, Some(owner.peer_id())),
+        Err(ProtocolError::MissingField("sig"))
+    ));
+    assert_eq!(
+        crate::protocol::open_bound(&frame, owner.peer_id()).unwrap(),
+        (owner.peer_id().clone(), message.clone())
+    );
+    // Bound or not, the signer must be the peer at the other end.
+    let intruder = crate::protocol::frame_unsigned(identity(3).peer_id(), &message).unwrap();
+    assert!(matches!(
+        crate::protocol::open_bound(&intruder, owner.peer_id()),
+        Err(ProtocolError::SignerMismatch { .. })
+    ));
+    // A signature, when present on a bound channel, must still verify.
+    let sealed = seal(&owner, &message).unwrap();
+    assert!(crate::protocol::open_bound(&sealed, owner.peer_id()).is_ok());
+    let mut envelope: serde_json::Value = serde_json::from_str(&sealed).unwrap();
+    envelope["sig"] = owner.sign(b"another body").to_string().into();
+    let forged = envelope.to_string();
+    assert!(matches!(
+        crate::protocol::open_bound(&forged, owner.peer_id()),
+        Err(ProtocolError::BadSignature(_))
+    ));
 }
 
 /// Olga's delegation of the example poll to Bob's peer (`seq` 1, from revision 1).

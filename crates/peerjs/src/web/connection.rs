@@ -318,6 +318,20 @@ impl DataConnection {
         &self.shared.id
     }
 
+    /// The DTLS certificate fingerprints of this connection, as `(local, remote)` in
+    /// [`crate::sdp::dtls_fingerprint`]'s normal form, once both descriptions are set (`None`
+    /// before, or when either has no single well-formed fingerprint). The browser checks the
+    /// remote one in the DTLS handshake.
+    pub fn dtls_fingerprints(&self) -> Option<(String, String)> {
+        let inner = self.shared.inner.borrow();
+        let local = inner.pc.local_description()?.sdp();
+        let remote = inner.pc.remote_description()?.sdp();
+        Some((
+            crate::sdp::dtls_fingerprint(&local)?,
+            crate::sdp::dtls_fingerprint(&remote)?,
+        ))
+    }
+
     /// The remote peer's ID.
     pub fn peer(&self) -> &str {
         self.shared.peer.as_str()
