@@ -387,7 +387,7 @@ function report(r) {
     const pages = (st.pageMs ?? []).filter(Number.isFinite);
     const pageP50 = pages.length ? quantile(pages, 0.5) : NaN;
     const base = b.allArrived?.p50;
-    row('B9', `host fan-out to N=${n} (${st.connected} of ${n} load participants connected in ${round(st.connectMs / 1000, 1)} s, ${st.missed} receipts missed): new revision applied on all (frame arrived at all ${ms(st.allArrived.p50)}, p99 ${ms(st.allArrived.p99)}); ${pages.length} app-page samples rendered ${ms(pageP50)}; host RSS ${mib(st.memoryAfter)} (peak ${st.memoryAfter?.hwmKiB ? round(st.memoryAfter.hwmKiB / 1024, 1) : '?'} MiB); baseline: ${b.connected ?? 0} raw clients, broadcaster RSS ${mib(b.memoryAfter)}`,
+    row('B9', `host fan-out to N=${n} (${st.connected} of ${n} load participants connected in ${round(st.connectMs / 1000, 1)} s; ${st.votes} votes${st.voterJoined === false ? ', the voter\'s join was never answered' : ''}${st.timedOut ? ', the last one reached not all within 15 s' : ''}; ${st.missed} receipts missed): new revision applied on all (frame arrived at all ${ms(st.allArrived.p50)}, p99 ${ms(st.allArrived.p99)}); ${pages.length} app-page samples rendered ${ms(pageP50)}; host RSS ${mib(st.memoryAfter)} (peak ${st.memoryAfter?.hwmKiB ? round(st.memoryAfter.hwmKiB / 1024, 1) : '?'} MiB); baseline: ${b.connected ?? 0} raw clients, broadcaster RSS ${mib(b.memoryAfter)}`,
       ms(st.allApplied.p50), ms(st.allApplied.p99), '—', base !== undefined ? `${ms(base)} (p99 ${ms(b.allArrived?.p99)})` : `— (${b.error ?? 'no baseline'})`,
       base ? ratio(st.allApplied.p50 / base) : '—', n === '500' ? 'p99 ≤ 250 ms' : n === '1000' ? 'N connected; RSS ≤ 200 MB' : '—');
   }
