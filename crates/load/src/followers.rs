@@ -92,6 +92,10 @@ impl Participant {
 pub struct Followers {
     /// The participants, by node index.
     pub participants: Vec<Participant>,
+    /// One instant and the Unix time then: the links' timers (Unix ms) become instants through
+    /// this fixed pair, so a timer that is due compares as due (converting with a fresh
+    /// `Instant::now()` each time would put it always just ahead of the loop's `now`).
+    origin: (Instant, u64),
 }
 
 impl Followers {
@@ -99,6 +103,7 @@ impl Followers {
     pub fn new() -> Self {
         Self {
             participants: Vec::new(),
+            origin: (Instant::now(), unix_ms()),
         }
     }
 
@@ -252,7 +257,7 @@ impl Peers for Followers {
 
     fn next_timeout(&self, index: usize) -> Option<Instant> {
         let at = self.participants.get(index)?.link.poll_timeout()?;
-        let wait = at.saturating_sub(unix_ms());
-        Some(Instant::now() + Duration::from_millis(wait))
+        let (instant, unix) = self.origin;
+        Some(instant + Duration::from_millis(at.saturating_sub(unix)))
     }
 }
