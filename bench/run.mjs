@@ -389,9 +389,9 @@ function report(r) {
     const base = b.allArrived?.p50;
     row('B9', `host fan-out to N=${n} (${st.connected} of ${n} load participants connected in ${round(st.connectMs / 1000, 1)} s; ${st.votes} votes${st.voterJoined === false ? ', the voter\'s join was never answered' : ''}${st.timedOut ? ', the last one reached not all within 15 s' : ''}; ${st.missed} receipts missed): new revision applied on all (frame arrived at all ${ms(st.allArrived.p50)}, p99 ${ms(st.allArrived.p99)}); ${pages.length} app-page samples rendered ${ms(pageP50)}; host RSS ${mib(st.memoryAfter)} (peak ${st.memoryAfter?.hwmKiB ? round(st.memoryAfter.hwmKiB / 1024, 1) : '?'} MiB); baseline: ${b.connected ?? 0} raw clients, broadcaster RSS ${mib(b.memoryAfter)}`,
       ms(st.allApplied.p50), ms(st.allApplied.p99), '—', base !== undefined ? `${ms(base)} (p99 ${ms(b.allArrived?.p99)})` : `— (${b.error ?? 'no baseline'})`,
-      base ? ratio(st.allApplied.p50 / base) : '—', n === '500' ? 'p99 ≤ 250 ms' : n === '1000' ? 'N connected; RSS ≤ 200 MB' : '—');
+      base && st.allApplied.p50 != null ? ratio(st.allApplied.p50 / base) : '—', n === '500' ? 'p99 ≤ 250 ms' : n === '1000' ? 'N connected; RSS ≤ 200 MB' : '—');
   }
-  if (S.B10) row('B10', `${S.B10.commands} queued commands → all acked by the host (lost ${S.B10.lost}, duplicated ${S.B10.duplicated}, refused ${S.B10.refused}, revisions consecutive: ${S.B10.consecutive ? 'yes' : 'no'})`, ms(S.B10.p50), ms(S.B10.p99), `${S.B10.repMs.map((x) => round(x, 0)).join(' / ')} ms`, ms(S.B10.baseline), ratio(S.B10.ratio), S.B10.target);
+  if (S.B10) row('B10', `${S.B10.commands} queued commands → all acked by the host (${(S.B10.runs ?? []).map((x) => `${x.answered} answered${x.complete ? '' : ', **incomplete** after 120 s'}`).join('; ')}; lost ${S.B10.lost}, duplicated ${S.B10.duplicated}, refused ${S.B10.refused}, revisions consecutive: ${S.B10.consecutive ? 'yes' : 'no'})`, ms(S.B10.p50), ms(S.B10.p99), `${S.B10.repMs.map((x) => round(x, 0)).join(' / ')} ms`, ms(S.B10.baseline), ratio(S.B10.ratio), S.B10.target);
   if (S.B8) row('B8', `owner tab at N=${S.B8.n}: JS heap; longest task / max event-loop lag during B3`, `${round(S.B8.heapMB, 1)} MB`, `${ms(S.B8.longestTaskMs)} / ${ms(S.B8.maxLoopLagMs)}`, '—', '—', '—', S.B8.target);
   return `# Benchmarks
 

@@ -36,6 +36,10 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 /// Most datagrams handled in one batch.
 const MAX_BATCH: usize = 2048;
 
+/// Connections one node accepts (the broadcaster answers every load client; the starpoll-host
+/// default is 2000).
+const MAX_CONNECTIONS: usize = 2000;
+
 /// Why the swarm could not add a node.
 #[derive(Debug, thiserror::Error)]
 pub enum SwarmError {
@@ -384,7 +388,7 @@ impl Swarm {
             u64::try_from(Instant::now().duration_since(self.start).as_millis()).unwrap_or(0);
         let mut node = Node {
             session: Session::new(config, seed, mono),
-            transport: Transport::new(vec![socket], Vec::new(), 64),
+            transport: Transport::new(vec![socket], Vec::new(), MAX_CONNECTIONS),
             socket: None,
             socket_tx: self.socket_tx.clone(),
             tag: (index as u64) << 32,
