@@ -16,6 +16,7 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { join } from 'node:path';
 import { Bench, ROOT, freePort, launch, startServers, summarize, quantile, round } from './lib.mjs';
 import * as s from './scenarios.mjs';
+import { b9, b10 } from './host-scale.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -24,7 +25,9 @@ const arg = (name, fallback) => {
 };
 const quick = args.includes('--quick');
 const reps = Number(arg('reps', quick ? 1 : 3));
-const only = arg('only', 'B1,B2,B3,B4,B5,B6,B7,B8').split(',');
+const only = arg('only', 'B1,B2,B3,B4,B5,B6,B7,B8,B9,B10').split(',');
+/** B9: participants of one poll on the native host (`--host-n 100,500,1000`). */
+const hostN = arg('host-n', quick ? '20' : '100,500,1000').split(',').map(Number);
 const want = (id) => only.includes(id);
 const fanout = quick ? [1, 10] : [1, 10, 25, 50, 100];
 const idleWait = Number(arg('idle-wait', quick ? 0 : 60));
@@ -41,6 +44,7 @@ if (args.includes('--report')) {
   process.exit(0);
 }
 
+// BENCH_APP_PORT / BENCH_PEER_PORT pin the servers' ports (on a shared machine); else free ones.
 const appPort = Number(process.env.BENCH_APP_PORT) || await freePort();
 const peerPort = Number(process.env.BENCH_PEER_PORT) || await freePort();
 const helloDist = join(OUT, 'hello-dist');
@@ -201,6 +205,49 @@ try {
     results.scenarios.B7 = await b7();
     end('B7');
   }
+  if (want('B9')) {
+    await begin('B9');
+    results.scenarios.B9 = {};
+    const logFile = join(OUT, 'b9-load.log');
+    for (const n of hostN) {
+      log(`B9 n=${n}`);
+      try {
+        results.scenarios.B9[n] = await b9(bench, { n, votes: quick ? 5 : 20, pages: 2, wave: 50, log: logFile });
+      } catch (error) {
+        log(`B9 n=${n} failed: ${error.message.split('\n')[0]}`);
+        results.scenarios.B9[n] = { error: error.message.split('\n')[0] };
+        await bench.reset();
+      }
+    }
+    end('B9');
+  }
+  if (want('B10')) {
+    await begin('B10');
+    const count = quick ? 200 : 1000;
+    const runs = [];
+    for (let r = 0; r < reps; r++) {
+      log(`B10 rep ${r + 1}/${reps}`);
+      runs.push(await b10(bench, { count, log: join(OUT, 'b10-load.log') }));
+    }
+    const drains = runs.map((x) => x.drainMs);
+    const bases = runs.map((x) => x.baseline?.drainMs ?? NaN);
+    results.scenarios.B10 = {
+      commands: count,
+      p50: quantile(drains, 0.5),
+      p99: quantile(drains, 0.99),
+      repMs: drains,
+      baseline: quantile(bases, 0.5),
+      ratio: quantile(drains, 0.5) / quantile(bases, 0.5),
+      lost: runs.reduce((a, x) => a + x.lost, 0),
+      duplicated: runs.reduce((a, x) => a + x.duplicated, 0),
+      refused: runs.reduce((a, x) => a + x.refused, 0),
+      consecutive: runs.every((x) => x.consecutive),
+      hostMemory: runs.map((x) => x.hostMemory),
+      runs,
+      target: '0 lost, 0 duplicated',
+    };
+    end('B10');
+  }
 } finally {
   await browser.close();
   stop();
@@ -330,6 +377,21 @@ function report(r) {
     if (S.B7.nativeSerial) row('B7', 'ed25519 verify, release wasm vs native with the same (32-bit serial) backend', `${round(S.B7.wasm.verifyUs, 1)} µs`, '—', '—', `${round(S.B7.nativeSerial.verifyUs, 1)} µs native serial`, ratio(S.B7.verifyRatioSerial), '—');
     row('B7', 'ed25519 sign, release wasm', `${round(S.B7.wasm.signUs, 1)} µs`, '—', '—', `${round(S.B7.native.signUs, 1)} µs native`, ratio(S.B7.signRatio), '—');
   }
+  for (const [n, st] of Object.entries(S.B9 ?? {})) {
+    if (st.error) {
+      row('B9', `host fan-out to N=${n}: **did not complete** (${st.error})`, '—', '—', '—', '—', '—', '—');
+      continue;
+    }
+    const mib = (m) => (m?.rssKiB ? `${round(m.rssKiB / 1024, 1)} MiB` : '?');
+    const b = st.baseline ?? {};
+    const pages = (st.pageMs ?? []).filter(Number.isFinite);
+    const pageP50 = pages.length ? quantile(pages, 0.5) : NaN;
+    const base = b.allArrived?.p50;
+    row('B9', `host fan-out to N=${n} (${st.connected} of ${n} load participants connected in ${round(st.connectMs / 1000, 1)} s; ${st.votes} votes${st.voterJoined === false ? ', the voter\'s join was never answered' : ''}${st.timedOut ? ', the last one reached not all within 15 s' : ''}; ${st.missed} receipts missed): new revision applied on all (frame arrived at all ${ms(st.allArrived.p50)}, p99 ${ms(st.allArrived.p99)}); ${pages.length} app-page samples rendered ${ms(pageP50)}; host RSS ${mib(st.memoryAfter)} (peak ${st.memoryAfter?.hwmKiB ? round(st.memoryAfter.hwmKiB / 1024, 1) : '?'} MiB); baseline: ${b.connected ?? 0} raw clients, broadcaster RSS ${mib(b.memoryAfter)}`,
+      ms(st.allApplied.p50), ms(st.allApplied.p99), '—', base !== undefined ? `${ms(base)} (p99 ${ms(b.allArrived?.p99)})` : `— (${b.error ?? 'no baseline'})`,
+      base && st.allApplied.p50 != null ? ratio(st.allApplied.p50 / base) : '—', n === '500' ? 'p99 ≤ 250 ms' : n === '1000' ? 'N connected; RSS ≤ 200 MB' : '—');
+  }
+  if (S.B10) row('B10', `${S.B10.commands} queued commands → all acked by the host (${(S.B10.runs ?? []).map((x) => `${x.answered} answered${x.complete ? '' : ', **incomplete** after 120 s'}`).join('; ')}; lost ${S.B10.lost}, duplicated ${S.B10.duplicated}, refused ${S.B10.refused}, revisions consecutive: ${S.B10.consecutive ? 'yes' : 'no'})`, ms(S.B10.p50), ms(S.B10.p99), `${S.B10.repMs.map((x) => round(x, 0)).join(' / ')} ms`, ms(S.B10.baseline), ratio(S.B10.ratio), S.B10.target);
   if (S.B8) row('B8', `owner tab at N=${S.B8.n}: JS heap; longest task / max event-loop lag during B3`, `${round(S.B8.heapMB, 1)} MB`, `${ms(S.B8.longestTaskMs)} / ${ms(S.B8.maxLoopLagMs)}`, '—', '—', '—', S.B8.target);
   return `# Benchmarks
 

@@ -177,11 +177,14 @@ impl Host {
                     }
                     None
                 }
-                _ = tokio::time::sleep_until(deadline.into()) => {
-                    self.timeouts();
-                    None
-                }
+                _ = tokio::time::sleep_until(deadline.into()) => None,
             };
+            // Timers are looked at after every round, not only when nothing else is ready: with
+            // hundreds of connections datagrams arrive without pause, and a `biased` select
+            // would then never reach the sleep (no liveness pings, no str0m timeouts).
+            if Instant::now() >= deadline {
+                self.timeouts();
+            }
             self.flush()?;
             if let Some(signal) = stop {
                 log!(Info, "host.stopping", signal = signal);
