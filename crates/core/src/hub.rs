@@ -2096,3 +2096,6 @@ mod tests;
 
 #[cfg(test)]
 mod move_tests;
+
+#[cfg(test)]
+pub(crate) mod testkit;
