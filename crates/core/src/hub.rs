@@ -2164,3 +2164,6 @@ mod tests;
 
 #[cfg(test)]
 mod move_tests;
+
+#[cfg(test)]
+pub(crate) mod testkit;

@@ -2,11 +2,12 @@
 //! WebRTC connections, SQLite, the clock. The native mirror of the app's `src/hub.rs`.
 //!
 //! The loop: every input (a connection opening, a frame, a close, the timer) goes into the pure
-//! hub with the current time and yields a [`Step`], which is queued. [`HubRuntime::flush`] takes
-//! **all** queued steps, commits their writes in one SQLite transaction, and only then hands
-//! back their sends, closes and dials, in order, for the transport to perform. So an ack never leaves
-//! before its commit (PROTOCOL.md §4.2), and a burst of commands costs one transaction per
-//! flush, not one per command.
+//! hub with the current time and yields a [`Step`], which goes into the core's commit
+//! [`Pipeline`] — the rule the browser hub (`src/hub.rs`) follows too. [`HubRuntime::flush`]
+//! performs the pipeline's outputs: it commits **all** steps queued since the last flush in one
+//! SQLite transaction and only then hands back their sends, closes and dials, in order, for the
+//! transport to perform. So an ack never leaves before its commit (PROTOCOL.md §4.2), and a
+//! burst of commands costs one transaction per flush, not one per command.
 //!
 //! Moves (PROTOCOL.md §8): the hub's [`Write::Hosting`] and [`Write::Tombstone`] are stored like
 //! its other writes and restored here ([`Hub::restore_hosting`], [`Hub::restore_deleted`]), so
@@ -24,6 +25,7 @@
 
 use std::rc::Rc;
 
+use starpoll_core::hub::pipeline::{self, Pipeline};
 use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
 use starpoll_core::poll::CommandId;
 use starpoll_core::{Identity, PeerId};
@@ -43,11 +45,12 @@ pub struct Perform {
     pub dials: Vec<PeerId>,
 }
 
-/// The hub, its store and its queue of uncommitted steps.
+/// The hub, its store and its commit pipeline.
 pub struct HubRuntime {
     hub: Hub,
     store: Store,
-    queue: Vec<Step>,
+    /// Steps waiting for their commit (`core::hub::pipeline`).
+    pipeline: Pipeline,
     /// Command records committed so far (for the health line).
     committed_records: u64,
 }
@@ -80,7 +83,7 @@ impl HubRuntime {
         Ok(Self {
             hub,
             store,
-            queue: Vec::new(),
+            pipeline: Pipeline::new(),
             committed_records: 0,
         })
     }
@@ -132,40 +135,45 @@ impl HubRuntime {
 
     /// Whether steps wait for a flush.
     pub fn pending(&self) -> bool {
-        !self.queue.is_empty()
+        !self.pipeline.is_idle()
     }
 
     fn enqueue(&mut self, step: Step) {
-        if !step.is_empty() {
-            self.queue.push(step);
-        }
+        self.pipeline.handle_input(pipeline::Input::Step(step));
     }
 
     /// Commits every queued step's writes in one transaction, then returns their sends, closes
     /// and dials, in order. On error nothing is returned and the steps are dropped: the caller
     /// must stop.
     pub fn flush(&mut self) -> Result<Perform, StoreError> {
-        let steps = std::mem::take(&mut self.queue);
-        let writes: Vec<Write> = steps
-            .iter()
-            .flat_map(|s| s.writes.iter().cloned())
-            .collect();
-        self.store.commit(&writes)?;
-        self.committed_records += writes
-            .iter()
-            .filter(|w| matches!(w, Write::Record(..)))
-            .count() as u64;
         let mut perform = Perform::default();
-        for step in steps {
-            for line in &step.log {
-                log!(Info, "hub.note", message = line);
-            }
-            perform.sends.extend(step.sends);
-            perform.closes.extend(step.closes);
-            for peer in step.dials {
-                if !perform.dials.contains(&peer) {
-                    perform.dials.push(peer);
+        while let Some(output) = self.pipeline.poll_output() {
+            match output {
+                pipeline::Output::Commit(writes) => {
+                    if let Err(error) = self.store.commit(&writes) {
+                        // The pipeline drops every step and lets nothing more out.
+                        self.pipeline.handle_input(pipeline::Input::Failed);
+                        while self.pipeline.poll_output().is_some() {}
+                        return Err(error);
+                    }
+                    self.pipeline.handle_input(pipeline::Input::Committed);
+                    self.committed_records += writes
+                        .iter()
+                        .filter(|w| matches!(w, Write::Record(..)))
+                        .count() as u64;
                 }
+                pipeline::Output::Send(conn, frame) => perform.sends.push((conn, frame)),
+                pipeline::Output::Close(conn) => perform.closes.push(conn),
+                pipeline::Output::Dial(peer) => {
+                    if !perform.dials.contains(&peer) {
+                        perform.dials.push(peer);
+                    }
+                }
+                pipeline::Output::Log(line) => log!(Info, "hub.note", message = line),
+                // The host has no owner's screen to refresh.
+                pipeline::Output::Changed => {}
+                // Only after a failed commit, which returned above.
+                pipeline::Output::Stopped => {}
             }
         }
         Ok(perform)

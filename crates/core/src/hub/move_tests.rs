@@ -7,93 +7,13 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use proptest::prelude::*;
 
+use super::testkit::{peer, vote, Store, HOST, HOST2, MALLORY, OLGA, PEOPLE};
 use super::*;
 use crate::delegation::SignedDelegation;
 use crate::follower::{Follower, Link, Notice};
 use crate::outbox::OutboxRecord;
 use crate::owner_link::{Input, Output, OwnerLink};
-use crate::poll::OptionId;
 use crate::testing::{identity, lunch_draft, poll_id, NOW};
-
-/// Olga owns the poll; hosts 4 and 5 are always-on hubs; 9 is Mallory.
-const OLGA: u8 = 1;
-const HOST: u8 = 4;
-const HOST2: u8 = 5;
-const MALLORY: u8 = 9;
-/// Participants.
-const PEOPLE: [u8; 3] = [2, 3, 6];
-
-fn peer(n: u8) -> PeerId {
-    identity(n).peer_id().clone()
-}
-
-fn vote(option: u32) -> Command {
-    Command::CastVote {
-        option_ids: std::iter::once(OptionId(option)).collect(),
-        answers: Default::default(),
-    }
-}
-
-/// A hub's durable storage: exactly what its steps committed.
-#[derive(Debug, Default, Clone)]
-struct Store {
-    polls: BTreeMap<PollId, Poll>,
-    records: BTreeMap<PollId, BTreeMap<CommandId, ProcessedRecord>>,
-    hosting: BTreeMap<PollId, Hosting>,
-}
-
-impl Store {
-    fn commit(&mut self, writes: &[Write]) {
-        for write in writes {
-            match write {
-                Write::Poll(poll) => {
-                    self.polls.insert(poll.id, (**poll).clone());
-                }
-                Write::Record(id, record) => {
-                    self.records
-                        .entry(*id)
-                        .or_default()
-                        .insert(record.command_id, record.clone());
-                }
-                Write::DeletePoll(id) => {
-                    self.polls.remove(id);
-                    self.records.remove(id);
-                    self.hosting.remove(id);
-                }
-                Write::Hosting(id, hosting) => {
-                    self.hosting.insert(*id, (**hosting).clone());
-                }
-                // Moving never deletes a poll for good (only the owner's delete does).
-                Write::Tombstone(id) => panic!("a move tombstoned poll {id}"),
-            }
-        }
-    }
-
-    /// A new hub restored from this store (a restart).
-    fn load(&self, me: u8) -> Hub {
-        let mut hub = Hub::new(identity(me), Limits::default());
-        let ids: BTreeSet<PollId> = self
-            .polls
-            .keys()
-            .chain(self.hosting.keys())
-            .copied()
-            .collect();
-        for id in ids {
-            let records: Vec<ProcessedRecord> = self
-                .records
-                .get(&id)
-                .map(|r| r.values().cloned().collect())
-                .unwrap_or_default();
-            match self.hosting.get(&id) {
-                Some(hosting) => hub
-                    .restore_hosting(id, hosting.clone(), self.polls.get(&id).cloned(), records)
-                    .unwrap(),
-                None => hub.restore(self.polls[&id].clone(), records).unwrap(),
-            }
-        }
-        hub
-    }
-}
 
 struct Node {
     hub: Hub,
@@ -207,6 +127,15 @@ impl World {
             );
         }
         world.settle();
+        world
+    }
+
+    /// [`World::new`], then the poll moved to hub `target`, settled.
+    fn moved_to(target: u8) -> Self {
+        let mut world = Self::new();
+        assert!(world.move_to(target));
+        world.settle();
+        assert_eq!(world.serving(), [peer(target)]);
         world
     }
 
@@ -891,9 +820,7 @@ fn a_participant_offline_during_the_move_reaches_the_new_hub_through_the_old_one
 
 #[test]
 fn the_owner_takes_the_poll_back_and_moves_it_on() {
-    let mut w = World::new();
-    assert!(w.move_to(HOST));
-    w.settle();
+    let mut w = World::moved_to(HOST);
     w.submit(0, vote(2));
     w.settle();
     // Olga, now a client of the host, moves it on to a second host…
@@ -1027,9 +954,7 @@ fn an_old_hub_killed_after_the_commit_point_activates_the_target_when_it_restart
 
 #[test]
 fn a_participant_reloading_after_the_move_dials_the_hub_directly() {
-    let mut w = World::new();
-    assert!(w.move_to(HOST));
-    w.settle();
+    let mut w = World::moved_to(HOST);
     w.set_online(OLGA, false);
     w.reload(1);
     w.settle();
@@ -1044,9 +969,7 @@ fn a_participant_reloading_after_the_move_dials_the_hub_directly() {
 
 #[test]
 fn a_new_participant_with_a_via_link_reaches_the_hub_while_the_owner_is_offline() {
-    let mut w = World::new();
-    assert!(w.move_to(HOST));
-    w.settle();
+    let mut w = World::moved_to(HOST);
     w.set_online(OLGA, false);
     w.people.push(Person {
         me: identity(7),
@@ -1325,9 +1248,7 @@ proptest! {
 
 #[test]
 fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_link() {
-    let mut w = World::new();
-    assert!(w.move_to(HOST));
-    w.settle();
+    let mut w = World::moved_to(HOST);
     // Olga's browser follows her own poll like a participant: her hub redirects her to the host.
     w.people.push(Person {
         me: identity(OLGA),
@@ -1472,9 +1393,7 @@ fn a_frozen_poll_answers_recorded_commands_from_their_records_and_holds_the_rest
 
 #[test]
 fn a_hub_a_poll_moved_away_from_redirects_syncs_and_commands() {
-    let mut w = World::new();
-    assert!(w.move_to(HOST));
-    w.settle();
+    let mut w = World::moved_to(HOST);
     let sync = Control::SyncRequest {
         poll_id: poll_id(),
         since_revision: None,
@@ -1505,9 +1424,7 @@ fn a_hub_a_poll_moved_away_from_redirects_syncs_and_commands() {
 
 #[test]
 fn move_requests_need_the_owner_and_a_newer_delegation() {
-    let mut w = World::new();
-    assert!(w.move_to(HOST));
-    w.settle();
+    let mut w = World::moved_to(HOST);
     let current = w.node(HOST).hub.delegation(&poll_id()).unwrap().clone();
     // The same delegation again: not newer.
     w.send_raw(
@@ -1545,9 +1462,7 @@ fn move_requests_need_the_owner_and_a_newer_delegation() {
 
 #[test]
 fn an_activation_repeated_after_the_poll_moved_on_is_still_acknowledged() {
-    let mut w = World::new();
-    assert!(w.move_to(HOST));
-    w.settle();
+    let mut w = World::moved_to(HOST);
     assert!(w.move_to(HOST2));
     w.settle();
     assert_eq!(w.serving(), [peer(HOST2)]);

@@ -3,7 +3,10 @@
 //!
 //! The driving loop: feed each step with [`Pipeline::handle_input`] (`Input::Step`), drain
 //! [`Pipeline::poll_output`] and act on each [`Output`] in order; when a [`Output::Commit`] ends,
-//! feed [`Input::Committed`] (or [`Input::Failed`]) and drain again.
+//! feed [`Input::Committed`] (or [`Input::Failed`]) and drain again. A commit starts when the
+//! shell asks for output, so a shell that feeds a round of steps before draining (the native
+//! host) commits the whole round at once, and one that drains after each step (the browser)
+//! commits at once what arrived while the last commit was under way.
 //!
 //! Invariants:
 //! - At most one commit is under way. Its writes are those of **every** step queued when it
@@ -73,6 +76,11 @@ impl Pipeline {
         self.stopped
     }
 
+    /// Whether nothing waits: no step queued, no commit under way, no output undrained.
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.committing.is_none() && self.out.is_empty()
+    }
+
     /// Something the shell reports.
     pub fn handle_input(&mut self, input: Input) {
         if self.stopped {
@@ -94,14 +102,15 @@ impl Pipeline {
                 self.queue.clear();
                 self.stopped = true;
                 self.out.push_back(Output::Stopped);
-                return;
             }
         }
-        self.start();
     }
 
-    /// The next output, in order.
+    /// The next output, in order (starting the next commit when nothing else is left to do).
     pub fn poll_output(&mut self) -> Option<Output> {
+        if self.out.is_empty() && !self.stopped {
+            self.start();
+        }
         self.out.pop_front()
     }
 
@@ -224,6 +233,22 @@ mod tests {
         p.handle_input(Input::Step(send(1, "late")));
         p.handle_input(Input::Committed);
         assert!(drain(&mut p).is_empty());
+    }
+
+    #[test]
+    fn steps_fed_before_draining_are_one_commit_and_leave_in_order() {
+        let mut p = Pipeline::new();
+        p.handle_input(Input::Step(send(2, "beat")));
+        p.handle_input(Input::Step(ack(1, "a1")));
+        p.handle_input(Input::Step(ack(1, "a2")));
+        let out = drain(&mut p);
+        // The bare send waits for nothing; the two acks' writes are one transaction.
+        assert_eq!(sent(&out), ["beat"]);
+        assert!(matches!(out.last(), Some(Output::Commit(w)) if w.len() == 2));
+        assert!(!p.is_idle());
+        p.handle_input(Input::Committed);
+        assert_eq!(sent(&drain(&mut p)), ["a1", "a2"]);
+        assert!(p.is_idle());
     }
 
     #[test]

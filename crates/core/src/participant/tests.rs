@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use proptest::prelude::*;
 
 use super::*;
+use crate::hub::testkit::{peer, Hubs, ToClient, HOST, OLGA, PEOPLE};
 use crate::hub::{ConnId, Hub, Incoming, Limits};
 use crate::poll::OptionId;
 use crate::protocol::{HEARTBEAT_AFTER_MS, SILENCE_CLOSE_MS};
-use crate::testing::{cid, identity, listed_lunch_draft, NOW};
+use crate::testing::{cid, identity, listed_lunch_draft, poll_id, NOW};
 
 fn olga() -> Identity {
     identity(1)
@@ -764,4 +765,304 @@ fn an_owners_list_shares_the_link_says_why_it_is_unreachable_and_ends_with_its_w
     w.settle();
     assert_eq!(w.hub.connections(), 0);
     assert_eq!(w.me.poll_timeout(), None);
+}
+
+/// A participant on the [`Hubs`] network: its machine, its connections (one per hub) and its
+/// storage, whose operations finish at once.
+struct Client {
+    me: Participant,
+    id: Identity,
+    conns: BTreeMap<PeerId, ConnId>,
+    dialing: Vec<PeerId>,
+    outbox: BTreeMap<CommandId, OutboxRecord>,
+    joined: BTreeMap<FollowKey, SavedView>,
+    /// The polls the participant was told to leave (its own hub serves them).
+    left: Vec<FollowKey>,
+}
+
+/// Participants and real hubs (a poll moved between them), in simulated time.
+struct Moves {
+    hubs: Hubs,
+    clients: Vec<Client>,
+    rng: Counter,
+}
+
+/// The key of the moved poll (Olga's [`poll_id`]).
+fn moved_key() -> FollowKey {
+    (peer(OLGA), poll_id())
+}
+
+impl Moves {
+    fn new(hubs: Hubs) -> Self {
+        Self {
+            hubs,
+            clients: Vec::new(),
+            rng: Counter(0),
+        }
+    }
+
+    /// Identity `n` starts following the poll at the owner (or at `via`); returns its number.
+    fn follow(&mut self, n: u8, via: Option<PeerId>) -> usize {
+        let id = identity(n);
+        let (start, problems) =
+            Start::restore(id.clone(), &moved_key(), None, via, &[], format!("P{n}"));
+        assert!(problems.is_empty());
+        let mut me = Participant::new(id.clone());
+        me.follow(start, self.hubs.now, &mut self.rng);
+        self.clients.push(Client {
+            me,
+            id,
+            conns: BTreeMap::new(),
+            dialing: Vec::new(),
+            outbox: BTreeMap::new(),
+            joined: BTreeMap::new(),
+            left: Vec::new(),
+        });
+        self.settle();
+        self.clients.len() - 1
+    }
+
+    fn input(&mut self, c: usize, input: Input<'_>) {
+        let now = self.hubs.now;
+        self.clients[c].me.handle_input(input, now, &mut self.rng);
+    }
+
+    fn submit(&mut self, c: usize, command: Command) {
+        let now = self.hubs.now;
+        self.clients[c]
+            .me
+            .submit(&moved_key(), command, now, &mut self.rng)
+            .unwrap();
+        self.settle();
+    }
+
+    /// Performs client `c`'s outputs (storage finishes at once); `false` if there were none.
+    fn pump(&mut self, c: usize) -> bool {
+        let outputs: Vec<Output> =
+            std::iter::from_fn(|| self.clients[c].me.poll_output()).collect();
+        let busy = !outputs.is_empty();
+        for output in outputs {
+            let client = &mut self.clients[c];
+            match output {
+                Output::Dial(hub) => {
+                    assert!(!client.conns.contains_key(&hub), "a second connection");
+                    client.dialing.push(hub);
+                }
+                Output::Send(hub, frame) => {
+                    let conn = client.conns[&hub];
+                    self.hubs.send(conn, frame);
+                }
+                Output::Close(hub) => {
+                    if let Some(conn) = client.conns.remove(&hub) {
+                        self.hubs.disconnect(conn);
+                    }
+                }
+                Output::WriteOutbox {
+                    key,
+                    record,
+                    delete,
+                } => {
+                    for id in &delete {
+                        client.outbox.remove(id);
+                    }
+                    let command_id = record.command_id;
+                    client.outbox.insert(command_id, record);
+                    self.input(
+                        c,
+                        Input::OutboxWritten {
+                            key: &key,
+                            command_id,
+                            stored: true,
+                            deleted: delete,
+                        },
+                    );
+                }
+                Output::DeleteOutbox { key, ids } => {
+                    for id in &ids {
+                        client.outbox.remove(id);
+                    }
+                    self.input(c, Input::OutboxDeleted(&key));
+                }
+                Output::SaveView(view) => {
+                    let key = (view.owner.clone(), view.poll_id);
+                    client.joined.insert(key.clone(), *view);
+                    self.input(c, Input::ViewSaved(&key));
+                }
+                Output::Leave(key) => client.left.push(key),
+                Output::Notify(_) | Output::List(..) | Output::Log(_) => {}
+            }
+        }
+        busy
+    }
+
+    /// Acts on outputs, dials and delivers frames (one at a time), until quiet.
+    fn settle(&mut self) {
+        loop {
+            let mut busy = false;
+            for c in 0..self.clients.len() {
+                busy |= self.pump(c);
+                for hub in std::mem::take(&mut self.clients[c].dialing) {
+                    busy = true;
+                    let who = self.clients[c].id.peer_id().clone();
+                    match self.hubs.connect(c, &who, &hub) {
+                        Some(conn) => {
+                            self.clients[c].conns.insert(hub.clone(), conn);
+                            self.input(c, Input::Opened(&hub));
+                        }
+                        None => {
+                            self.input(c, Input::Failed(&hub, DialProblem::OwnerOffline));
+                            self.input(c, Input::Closed(&hub));
+                        }
+                    }
+                }
+            }
+            busy |= self.hubs.deliver_one();
+            while let Some(event) = self.hubs.to_clients.pop_front() {
+                busy = true;
+                match event {
+                    ToClient::Frame { client, hub, frame } => {
+                        if self.clients[client].conns.contains_key(&hub) {
+                            self.input(client, Input::Frame(&hub, &frame));
+                        }
+                    }
+                    ToClient::Closed { client, hub } => {
+                        if self.clients[client].conns.remove(&hub).is_some() {
+                            self.input(client, Input::Closed(&hub));
+                        }
+                    }
+                }
+            }
+            // A page told "in a task": timers due now fire too.
+            let now = self.hubs.now;
+            for c in 0..self.clients.len() {
+                if self.clients[c].me.poll_timeout().is_some_and(|t| t <= now) {
+                    busy = true;
+                    self.clients[c].me.handle_timeout(now, &mut self.rng);
+                }
+            }
+            if !busy {
+                return;
+            }
+        }
+    }
+
+    /// Lets `ms` pass, firing every machine's timer whenever due.
+    fn advance(&mut self, ms: u64) {
+        let end = self.hubs.now + ms;
+        loop {
+            let next = self
+                .clients
+                .iter()
+                .filter_map(|c| c.me.poll_timeout())
+                .chain(self.hubs.poll_timeout())
+                .min()
+                .unwrap_or(u64::MAX)
+                .clamp(self.hubs.now, end);
+            self.hubs.now = next;
+            self.hubs.wake();
+            for c in 0..self.clients.len() {
+                self.clients[c].me.handle_timeout(next, &mut self.rng);
+            }
+            self.settle();
+            if next >= end {
+                return;
+            }
+        }
+    }
+
+    /// The hub client `c` follows the poll at.
+    fn hub_of(&self, c: usize) -> &PeerId {
+        self.clients[c].me.follower(&moved_key()).unwrap().hub()
+    }
+
+    /// The hub the delegation saved with client `c`'s view names (the owner if none).
+    fn saved_hub(&self, c: usize) -> PeerId {
+        let saved = &self.clients[c].joined[&moved_key()];
+        saved
+            .delegation
+            .as_ref()
+            .map_or(peer(OLGA), |d| d.hub().clone())
+    }
+
+    /// Client `c`'s ballot at the hub serving the poll.
+    fn ballot(&self, c: usize) -> Option<Vec<OptionId>> {
+        let who = self.clients[c].id.peer_id();
+        let poll = self.hubs.served(&poll_id());
+        poll.ballots.get(who).map(|b| b.iter().copied().collect())
+    }
+}
+
+#[test]
+fn a_poll_moved_to_a_host_and_taken_back_is_followed_there_and_back() {
+    let mut w = Moves::new(Hubs::with_poll(&[HOST]));
+    let ann = w.follow(PEOPLE[0], None);
+    w.submit(ann, vote(1));
+    assert_eq!(w.ballot(ann), Some(vec![OptionId(1)]));
+    // Olga's hub moves the poll to the host: Ann's follower leaves for the host's link, and the
+    // delegation is saved with her view (a reload dials the host directly).
+    let now = w.hubs.now;
+    let step = w
+        .hubs
+        .hub(OLGA)
+        .move_poll(poll_id(), peer(HOST), now)
+        .unwrap();
+    w.hubs.take(&peer(OLGA), step);
+    w.settle();
+    assert_eq!(w.hubs.serving(&poll_id()), [peer(HOST)]);
+    assert_eq!(w.hub_of(ann), &peer(HOST));
+    assert_eq!(w.saved_hub(ann), peer(HOST));
+    assert_eq!(
+        w.clients[ann].conns.keys().collect::<Vec<_>>(),
+        [&peer(HOST)],
+        "the link to Olga went with its last poll"
+    );
+    w.submit(ann, vote(2));
+    assert_eq!(w.ballot(ann), Some(vec![OptionId(2)]));
+    // Olga's browser follows her poll at the host, and takes it back through that link.
+    let olga = w.follow(OLGA, Some(peer(HOST)));
+    assert_eq!(w.hub_of(olga), &peer(HOST));
+    let revision = w.hubs.served(&poll_id()).revision;
+    let (step, delegation) = w
+        .hubs
+        .hub(OLGA)
+        .sign_move(poll_id(), peer(OLGA), revision)
+        .unwrap();
+    w.hubs.take(&peer(OLGA), step);
+    let now = w.hubs.now;
+    w.clients[olga]
+        .me
+        .request_move(&moved_key(), &delegation, now, &mut w.rng)
+        .unwrap();
+    w.settle();
+    assert_eq!(w.hubs.serving(&poll_id()), [peer(OLGA)]);
+    // Her own hub serves it: her participant leaves it and drops its link to the host.
+    assert_eq!(w.clients[olga].left, [moved_key()]);
+    assert!(!w.clients[olga].me.follows(&moved_key()));
+    assert!(w.clients[olga].conns.is_empty());
+    // Ann follows it back to Olga, and votes there.
+    assert_eq!(w.hub_of(ann), &peer(OLGA));
+    assert_eq!(w.saved_hub(ann), peer(OLGA));
+    w.submit(ann, vote(1));
+    assert_eq!(w.ballot(ann), Some(vec![OptionId(1)]));
+    // Quiet afterwards: every command answered and deleted, one connection, to Olga.
+    w.advance(60_000);
+    assert!(w.clients[ann].outbox.is_empty());
+    assert_eq!(
+        w.clients[ann].conns.keys().collect::<Vec<_>>(),
+        [&peer(OLGA)]
+    );
+    assert_eq!(w.ballot(ann), Some(vec![OptionId(1)]));
+}
+
+#[test]
+fn a_newcomer_to_a_moved_poll_is_sent_from_the_owner_to_the_host_and_joins_there() {
+    let mut w = Moves::new(Hubs::moved_to(HOST));
+    let ann = w.follow(PEOPLE[0], None);
+    assert_eq!(w.hub_of(ann), &peer(HOST));
+    assert_eq!(w.saved_hub(ann), peer(HOST));
+    let member = w.clients[ann].id.peer_id().clone();
+    assert!(w.hubs.served(&poll_id()).members.contains_key(&member));
+    w.submit(ann, vote(2));
+    assert_eq!(w.ballot(ann), Some(vec![OptionId(2)]));
+    assert!(w.clients[ann].outbox.is_empty());
 }
