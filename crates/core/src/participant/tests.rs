@@ -907,7 +907,7 @@ impl Moves {
                     match self.hubs.connect(c, &who, &hub) {
                         Some(conn) => {
                             self.clients[c].conns.insert(hub.clone(), conn);
-                            self.input(c, Input::Opened(&hub));
+                            self.input(c, Input::Opened(&hub, None));
                         }
                         None => {
                             self.input(c, Input::Failed(&hub, DialProblem::OwnerOffline));
