@@ -109,12 +109,22 @@ pub struct Limits {
     /// aborted; a committed move re-dials its target this often until activation is
     /// acknowledged (ms).
     pub move_timeout_ms: u64,
+    /// Coalescing of `peer:discovery` (PROTOCOL.md §4.9): after one announcement of a poll,
+    /// the next waits at least this long (ms), plus [`Limits::discovery_ms_per_subscriber`]
+    /// per subscriber; the changes in between are announced together, once, when it is over.
+    /// `0` (and `0` per subscriber) announces every change at once.
+    pub discovery_interval_ms: u64,
+    /// Added to [`Limits::discovery_interval_ms`] per subscriber of the poll (ms): with `k`
+    /// subscribers an announcement is `k` frames of `O(k)` bytes, so the wait grows with `k`
+    /// and the bytes per second with `k`, not `k²`.
+    pub discovery_ms_per_subscriber: u64,
 }
 
 impl Default for Limits {
     /// 5 s heartbeat, 15 s silence (PROTOCOL.md §4.9); a returning participant may flush a
     /// 2,000-command outbox at once, then 500 frames/s; 4 connections per peer (tabs); 10 s for
-    /// a move's target to prepare (§8.4).
+    /// a move's target to prepare (§8.4); every `peer:discovery` change announced at once (the
+    /// browser hub; the native host coalesces them, [`Limits::coalesced_discovery`]).
     fn default() -> Self {
         Self {
             heartbeat_after_ms: crate::protocol::HEARTBEAT_AFTER_MS,
@@ -123,6 +133,21 @@ impl Default for Limits {
             per_second: 500,
             per_peer: 4,
             move_timeout_ms: 10_000,
+            discovery_interval_ms: 0,
+            discovery_ms_per_subscriber: 0,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits with `peer:discovery` coalesced for a hub of hundreds of subscribers
+    /// (issue 18): at most one announcement per poll per second, plus 10 ms per subscriber
+    /// (4 s at 300 subscribers, 11 s at 1,000).
+    pub fn coalesced_discovery(self) -> Self {
+        Self {
+            discovery_interval_ms: 1_000,
+            discovery_ms_per_subscriber: 10,
+            ..self
         }
     }
 }
@@ -319,6 +344,10 @@ pub struct Hub {
     deleted: BTreeSet<PollId>,
     /// The time of the input being handled (every entry point that can send sets it).
     now_ms: u64,
+    /// When each poll's `peer:discovery` was last sent (for [`Limits::discovery_interval_ms`]).
+    announced: BTreeMap<PollId, u64>,
+    /// Polls whose subscriber set changed since their last announcement, and when it is due.
+    discovery_due: BTreeMap<PollId, u64>,
 }
 
 impl Hub {
@@ -333,6 +362,8 @@ impl Hub {
             conns: BTreeMap::new(),
             deleted: BTreeSet::new(),
             now_ms: 0,
+            announced: BTreeMap::new(),
+            discovery_due: BTreeMap::new(),
         }
     }
 
@@ -969,6 +1000,16 @@ impl Hub {
                 departed.retry_at = now_ms.saturating_add(retry);
             }
         }
+        let announce: Vec<PollId> = self
+            .discovery_due
+            .iter()
+            .filter(|(_, at)| **at <= now_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        for poll_id in announce {
+            self.discovery_due.remove(&poll_id);
+            self.announce_now(&mut step, poll_id);
+        }
         let me = self.me().clone();
         let due = self
             .polls
@@ -1026,6 +1067,7 @@ impl Hub {
         conns
             .chain(moves)
             .chain(activations)
+            .chain(self.discovery_due.values().copied())
             .chain(self.next_deadline())
             .min()
     }
@@ -1337,8 +1379,38 @@ impl Hub {
         }
     }
 
-    /// Sends every connection subscribed to `poll_id` the current `peer:discovery`.
+    /// The subscriber set of `poll_id` changed: sends every connection subscribed to it the
+    /// current `peer:discovery` now, or — within [`Limits::discovery_interval_ms`] (plus the
+    /// per-subscriber part) of the poll's last announcement — once when that interval is over
+    /// ([`Hub::tick`]), with every change made until then.
     fn announce(&mut self, step: &mut Step, poll_id: PollId) {
+        if !self.polls.get(&poll_id).is_some_and(Hosted::is_served) {
+            return;
+        }
+        if self.discovery_due.contains_key(&poll_id) {
+            return;
+        }
+        let subscribers = self
+            .conns
+            .values()
+            .filter(|c| c.subscribed.contains(&poll_id))
+            .count() as u64;
+        let interval = self.limits.discovery_interval_ms.saturating_add(
+            self.limits
+                .discovery_ms_per_subscriber
+                .saturating_mul(subscribers),
+        );
+        match self.announced.get(&poll_id) {
+            Some(last) if self.now_ms < last.saturating_add(interval) => {
+                self.discovery_due
+                    .insert(poll_id, last.saturating_add(interval));
+            }
+            _ => self.announce_now(step, poll_id),
+        }
+    }
+
+    /// Sends every connection subscribed to `poll_id` the current `peer:discovery`.
+    fn announce_now(&mut self, step: &mut Step, poll_id: PollId) {
         if !self.polls.get(&poll_id).is_some_and(Hosted::is_served) {
             return;
         }
@@ -1349,6 +1421,10 @@ impl Hub {
             .filter(|(_, c)| c.subscribed.contains(&poll_id))
             .map(|(id, _)| *id)
             .collect();
+        if !targets.is_empty() {
+            // Nothing sent is no announcement: the next change is not held back by it.
+            self.announced.insert(poll_id, self.now_ms);
+        }
         let message: Message = Control::Discovery { poll_id, peers }.into();
         self.send_each(
             step,

@@ -59,7 +59,8 @@ impl HubRuntime {
     /// Loads the stored polls into a hub for `identity`. A stored poll the hub refuses (another
     /// owner's) is skipped with a log line.
     pub fn start(identity: Identity, store: Store) -> Result<Self, StoreError> {
-        let mut hub = Hub::new(identity, Limits::default());
+        // Hundreds of subscribers (issue 18): `peer:discovery` coalesced (PROTOCOL.md §4.9).
+        let mut hub = Hub::new(identity, Limits::default().coalesced_discovery());
         hub.restore_deleted(store.load_deleted()?);
         let mut hosting = store.load_hosting()?;
         for (poll, records) in store.load()? {

@@ -15,6 +15,7 @@
 //! a poll back to its owner's browser (take-back) or move it on. A failed dial is only logged:
 //! the hub aborts the move, or dials again, on its own timer.
 
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use peerjs_client::binarypack::Value;
@@ -72,6 +73,30 @@ struct Health {
     next: Instant,
     last_records: u64,
     last_at: Instant,
+    /// Where the loop's time went since the last health line (issue 18).
+    work: Work,
+}
+
+/// Counters of the loop's work between two health lines: what the hub sent and how long the
+/// rounds took, so a stall can be told apart (sealing, sending, reading, starvation).
+#[derive(Default)]
+struct Work {
+    /// Rounds of the loop.
+    rounds: u64,
+    /// Longest round, from its wake-up to the end of its flush.
+    round_max: Duration,
+    /// Time spent in rounds (the rest of the interval the loop waited).
+    busy: Duration,
+    /// Time spent in the hub's flushes (the pure hub's work is before, in the inputs).
+    flush: Duration,
+    /// Frames handed to the transport, and their bytes.
+    frames: u64,
+    bytes: u64,
+    /// Distinct frames among them: each one sealed once (signed unless the connection is bound).
+    sealed: u64,
+    /// `peer:discovery` frames among `frames`, and their bytes.
+    discovery: u64,
+    discovery_bytes: u64,
 }
 
 /// The running host.
@@ -134,6 +159,7 @@ impl Host {
                 next: start + Duration::from_millis(health_ms),
                 last_records: 0,
                 last_at: start,
+                work: Work::default(),
             },
             registered: false,
             reconnect_at: None,
@@ -154,11 +180,13 @@ impl Host {
         self.flush()?;
         loop {
             let deadline = self.next_deadline();
+            let mut woke = Instant::now();
             let stop = tokio::select! {
                 biased;
                 _ = term.recv() => Some("SIGTERM"),
                 _ = int.recv() => Some("SIGINT"),
                 Some(datagram) = datagrams.recv() => {
+                    woke = Instant::now();
                     let mut events = Vec::new();
                     self.datagram(datagram, &mut events);
                     for _ in 0..MAX_ROUND {
@@ -171,13 +199,17 @@ impl Host {
                     None
                 }
                 Some(event) = self.socket_rx.recv() => {
+                    woke = Instant::now();
                     self.socket_event(event);
                     while let Ok(event) = self.socket_rx.try_recv() {
                         self.socket_event(event);
                     }
                     None
                 }
-                _ = tokio::time::sleep_until(deadline.into()) => None,
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    woke = Instant::now();
+                    None
+                }
             };
             // Timers are looked at after every round, not only when nothing else is ready: with
             // hundreds of connections datagrams arrive without pause, and a `biased` select
@@ -186,6 +218,11 @@ impl Host {
                 self.timeouts();
             }
             self.flush()?;
+            let took = woke.elapsed();
+            let work = &mut self.health.work;
+            work.rounds += 1;
+            work.busy += took;
+            work.round_max = work.round_max.max(took);
             if let Some(signal) = stop {
                 log!(Info, "host.stopping", signal = signal);
                 break;
@@ -276,6 +313,8 @@ impl Host {
             .as_secs_f64()
             .max(0.001);
         let rate = (records - self.health.last_records) as f64 / secs;
+        let work = std::mem::take(&mut self.health.work);
+        let per_s = |n: u64| format!("{:.0}", n as f64 / secs);
         log!(
             Info,
             "health",
@@ -285,6 +324,15 @@ impl Host {
             commands_per_s = format!("{rate:.2}"),
             commands_total = records,
             registered = self.registered,
+            rounds = work.rounds,
+            round_max_ms = format!("{:.1}", work.round_max.as_secs_f64() * 1e3),
+            busy_pct = format!("{:.0}", work.busy.as_secs_f64() / secs * 100.0),
+            flush_pct = format!("{:.0}", work.flush.as_secs_f64() / secs * 100.0),
+            frames_per_s = per_s(work.frames),
+            bytes_per_s = per_s(work.bytes),
+            sealed_per_s = per_s(work.sealed),
+            discovery_per_s = per_s(work.discovery),
+            discovery_bytes_per_s = per_s(work.discovery_bytes),
         );
         self.health.last_records = records;
         self.health.last_at = now;
@@ -343,11 +391,25 @@ impl Host {
     /// Commits the hub's queued steps, then performs their sends and closes.
     fn flush(&mut self) -> Result<(), RunError> {
         // Closing a connection yields a hub step (its subscriptions end): flush until quiet.
+        let began = Instant::now();
         while self.runtime.pending() {
             let perform = self.runtime.flush()?;
             let now = Instant::now();
             let mut events = Vec::new();
+            let mut last: Option<&Rc<str>> = None;
             for (conn, frame) in &perform.sends {
+                let work = &mut self.health.work;
+                work.frames += 1;
+                work.bytes += frame.len() as u64;
+                // A broadcast's frames share one `Rc` (sealed once), and come one after another.
+                if !last.is_some_and(|l| Rc::ptr_eq(l, frame)) {
+                    work.sealed += 1;
+                }
+                if frame.contains("peer:discovery") {
+                    work.discovery += 1;
+                    work.discovery_bytes += frame.len() as u64;
+                }
+                last = Some(frame);
                 self.transport.send(*conn, frame, now, &mut events);
             }
             for conn in &perform.closes {
@@ -358,6 +420,7 @@ impl Host {
             }
             self.transport_events(events);
         }
+        self.health.work.flush += began.elapsed();
         Ok(())
     }
 

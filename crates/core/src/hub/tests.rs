@@ -1263,3 +1263,64 @@ fn a_participants_frames_stay_checked_on_a_bound_channel() {
         .collect();
     assert_eq!(error_code(&sent).1, ErrorCode::BadJson);
 }
+
+/// The `peer:discovery` lists `step` sends on `conn`, as peer IDs.
+fn discoveries(step: &Step, conn: ConnId) -> Vec<Vec<PeerId>> {
+    to(step, conn)
+        .into_iter()
+        .filter_map(|m| match m {
+            Control::Discovery { peers, .. } => {
+                Some(peers.into_iter().map(|p| p.peer_id).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn coalesced_discovery_announces_changes_within_the_interval_once_when_it_is_over() {
+    let limits = Limits::default().coalesced_discovery();
+    let mut hub = Hub::new(identity(1), limits);
+    hub.create(poll_id(), draft(), NOW).unwrap();
+    let (ann, bob, cy) = (Guest::new(2), Guest::new(3), Guest::new(4));
+    let owner = identity(1).peer_id().clone();
+    // The first change after a quiet interval is announced at once.
+    ann.open(&mut hub);
+    let step = ann.join(&mut hub, cid(1));
+    assert_eq!(
+        discoveries(&step, ann.conn),
+        [vec![owner.clone(), ann.me.peer_id().clone()]]
+    );
+    // Changes within the interval: answered as usual, but no discovery to anyone yet.
+    bob.open(&mut hub);
+    let step = bob.join(&mut hub, cid(2));
+    assert_eq!(kinds(&to(&step, bob.conn)), ["ack", "state"]);
+    assert!(discoveries(&step, ann.conn).is_empty());
+    cy.open(&mut hub);
+    let step = cy.join(&mut hub, cid(3));
+    assert!(step
+        .sends
+        .iter()
+        .all(|(_, f)| !f.contains("peer:discovery")));
+    let step = hub.closed(cy.conn);
+    assert!(step.sends.is_empty());
+    // Due one interval (1 s + 10 ms per subscriber, at most three) after the last announcement.
+    let due = hub.poll_timeout().unwrap();
+    let base = NOW + limits.discovery_interval_ms;
+    assert!((base..=base + 3 * limits.discovery_ms_per_subscriber).contains(&due));
+    let step = hub.handle_timeout(due - 1, || None);
+    assert!(step.sends.is_empty());
+    let step = hub.handle_timeout(due, || None);
+    let now = vec![
+        owner.clone(),
+        ann.me.peer_id().clone(),
+        bob.me.peer_id().clone(),
+    ];
+    let at_ann = discoveries(&step, ann.conn);
+    assert_eq!(at_ann, [now]);
+    assert_eq!(discoveries(&step, bob.conn), at_ann);
+    assert_eq!(step.sends.len(), 2);
+    // Announced once: nothing more is due until the next change.
+    assert!(hub.poll_timeout().is_some_and(|at| at > due));
+    assert!(hub.handle_timeout(due + 1, || None).sends.is_empty());
+}
