@@ -168,6 +168,28 @@ fn frame_len(frame: &Frame) -> usize {
     }
 }
 
+/// The session inputs that announce a dial made by [`Transport::dial`]: the OFFER, then every
+/// candidate to trickle after it (in that order, so the remote learns of the connection first).
+pub fn dial_inputs(
+    remote: &PeerName,
+    offer: OfferPayload,
+    candidates: Vec<CandidatePayload>,
+) -> impl Iterator<Item = peerjs_client::session::Input> + '_ {
+    use peerjs_client::session::Input as SessionInput;
+    std::iter::once(SessionInput::Connect {
+        remote: remote.clone(),
+        offer,
+    })
+    .chain(
+        candidates
+            .into_iter()
+            .map(move |candidate| SessionInput::SendCandidate {
+                remote: remote.clone(),
+                candidate,
+            }),
+    )
+}
+
 impl Transport {
     /// A transport on `sockets`, offering `extra` candidates (server-reflexive) besides them,
     /// with at most `max_connections` connections at once.

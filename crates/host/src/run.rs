@@ -33,7 +33,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::hub::HubRuntime;
 use crate::net::Datagram;
-use crate::rtc::{Event, Transport};
+use crate::rtc::{self, Event, Transport};
 use crate::signaling::{self, SocketEvent, SocketHandle};
 use crate::{log, store::StoreError};
 
@@ -453,21 +453,8 @@ impl Host {
                     connection_id = connection_id
                 );
                 let mono = self.mono(now);
-                self.session.handle_input(
-                    SessionInput::Connect {
-                        remote: remote.clone(),
-                        offer,
-                    },
-                    mono,
-                );
-                for candidate in candidates {
-                    self.session.handle_input(
-                        SessionInput::SendCandidate {
-                            remote: remote.clone(),
-                            candidate,
-                        },
-                        mono,
-                    );
+                for input in rtc::dial_inputs(&remote, offer, candidates) {
+                    self.session.handle_input(input, mono);
                 }
             }
             Err(error) => log!(Warn, "conn.dial_failed", peer = peer, error = error),

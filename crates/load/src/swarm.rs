@@ -28,7 +28,7 @@ use peerjs_client::signal::{ConnectionId, PeerName};
 use starpoll_core::hub::ConnId;
 use starpoll_core::{Identity, ServerConfig};
 use starpoll_host::net::{spawn_readers, Datagram};
-use starpoll_host::rtc::{Event, OfferError, Socket, Transport};
+use starpoll_host::rtc::{dial_inputs, Event, OfferError, Socket, Transport};
 use starpoll_host::signaling::{self, SocketEvent, SocketHandle};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -95,21 +95,8 @@ impl Node {
             self.transport
                 .dial(remote.clone(), connection_id, now, &mut events)?;
         let mono = self.mono(now);
-        self.session.handle_input(
-            SessionInput::Connect {
-                remote: remote.clone(),
-                offer,
-            },
-            mono,
-        );
-        for candidate in candidates {
-            self.session.handle_input(
-                SessionInput::SendCandidate {
-                    remote: remote.clone(),
-                    candidate,
-                },
-                mono,
-            );
+        for input in dial_inputs(remote, offer, candidates) {
+            self.session.handle_input(input, mono);
         }
         self.transport_events(events, now);
         self.drain_session();
