@@ -18,6 +18,20 @@ async fn fresh(name: &str) -> Repository {
     Repository::open(name).await.expect("open test database")
 }
 
+/// A database called `name` (deleted first) as an older version of the app created it: `version`
+/// with just `stores`, for the upgrade tests.
+async fn old_database(name: &str, version: u32, stores: &[&str]) -> rexie::Rexie {
+    Repository::delete(name).await.expect("delete");
+    stores
+        .iter()
+        .fold(rexie::Rexie::builder(name).version(version), |b, store| {
+            b.add_object_store(rexie::ObjectStore::new(store))
+        })
+        .build()
+        .await
+        .expect("open the old version")
+}
+
 #[wasm_bindgen_test]
 async fn identity_survives_closing_and_reopening_the_database() {
     let name = "test-identity-reopen";
@@ -168,26 +182,23 @@ async fn settings_default_until_saved_then_survive_reopening() {
 
 #[wasm_bindgen_test]
 async fn upgrading_from_version_3_keeps_the_data() {
-    use rexie::{ObjectStore, Rexie, TransactionMode};
+    use rexie::TransactionMode;
     use wasm_bindgen::JsValue;
 
     let name = "test-upgrade-v3";
-    Repository::delete(name).await.expect("delete");
-    let v3 = [
-        "identity",
-        "profile",
-        "owned_polls",
-        "processed",
-        "joined",
-        "outbox",
-    ]
-    .into_iter()
-    .fold(Rexie::builder(name).version(3), |b, store| {
-        b.add_object_store(ObjectStore::new(store))
-    })
-    .build()
-    .await
-    .expect("open v3");
+    let v3 = old_database(
+        name,
+        3,
+        &[
+            "identity",
+            "profile",
+            "owned_polls",
+            "processed",
+            "joined",
+            "outbox",
+        ],
+    )
+    .await;
     let tx = v3
         .transaction(&["profile"], TransactionMode::ReadWrite)
         .expect("tx");
@@ -457,31 +468,28 @@ async fn hostings_round_trip_and_go_with_their_poll() {
 
 #[wasm_bindgen_test]
 async fn upgrading_from_version_5_keeps_joined_polls_and_tombstones() {
-    use rexie::{ObjectStore, Rexie, TransactionMode};
+    use rexie::TransactionMode;
     use starpoll::storage::JoinedPoll;
     use starpoll_core::poll::PollId;
     use wasm_bindgen::JsValue;
 
     let name = "test-upgrade-v5";
-    Repository::delete(name).await.expect("delete");
     // The v5 schema: every store but `hosting`.
-    let v5 = [
-        "identity",
-        "profile",
-        "owned_polls",
-        "processed",
-        "joined",
-        "outbox",
-        "settings",
-        "deleted_polls",
-    ]
-    .into_iter()
-    .fold(Rexie::builder(name).version(5), |b, store| {
-        b.add_object_store(ObjectStore::new(store))
-    })
-    .build()
-    .await
-    .expect("open v5");
+    let v5 = old_database(
+        name,
+        5,
+        &[
+            "identity",
+            "profile",
+            "owned_polls",
+            "processed",
+            "joined",
+            "outbox",
+            "settings",
+            "deleted_polls",
+        ],
+    )
+    .await;
     let owner = identity::generate().expect("owner").peer_id().clone();
     let joined_id = PollId::from_random_bytes([5; 16]);
     let deleted_id = PollId::from_random_bytes([6; 16]);
