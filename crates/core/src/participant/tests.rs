@@ -920,12 +920,14 @@ impl Moves {
             while let Some(event) = self.hubs.to_clients.pop_front() {
                 busy = true;
                 match event {
-                    ToClient::Frame { client, hub, frame } => {
+                    ToClient::Frame {
+                        client, hub, frame, ..
+                    } => {
                         if self.clients[client].conns.contains_key(&hub) {
                             self.input(client, Input::Frame(&hub, &frame));
                         }
                     }
-                    ToClient::Closed { client, hub } => {
+                    ToClient::Closed { client, hub, .. } => {
                         if self.clients[client].conns.remove(&hub).is_some() {
                             self.input(client, Input::Closed(&hub));
                         }
