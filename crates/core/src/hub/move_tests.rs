@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
-use super::testkit::{peer, vote, Hubs, Node, ToClient, HOST, HOST2, MALLORY, OLGA, PEOPLE};
+use super::testkit::{peer, Hubs, Node, ToClient, HOST, HOST2, MALLORY, OLGA, PEOPLE};
 use super::*;
 use crate::delegation::SignedDelegation;
 use crate::follower::{Follower, Link, Notice};
 use crate::outbox::OutboxRecord;
 use crate::owner_link::{Input, Output, OwnerLink};
-use crate::testing::{identity, lunch_draft, poll_id, NOW};
+use crate::testing::{identity, lunch_draft, poll_id, vote, NOW};
 
 /// The client number of a test's hand-made frames on the [`Hubs`] network (frames to it are
 /// kept in `World::raw`); participants are clients `0..`.

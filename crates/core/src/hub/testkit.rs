@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::*;
-use crate::poll::OptionId;
 use crate::testing::{identity, lunch_draft, poll_id, NOW};
 
 /// Olga owns the poll; hosts 4 and 5 are always-on hubs; 9 is Mallory.
@@ -21,14 +20,6 @@ pub const PEOPLE: [u8; 3] = [2, 3, 6];
 /// The peer ID of identity `n`.
 pub fn peer(n: u8) -> PeerId {
     identity(n).peer_id().clone()
-}
-
-/// A vote for option `option`.
-pub fn vote(option: u32) -> Command {
-    Command::CastVote {
-        option_ids: std::iter::once(OptionId(option)).collect(),
-        answers: Default::default(),
-    }
 }
 
 /// A hub's durable storage: exactly what its steps committed.
