@@ -83,6 +83,25 @@ impl Dialer {
     }
 }
 
+/// Hands `transport` every datagram waiting on its `socket`, then fires its timer if due.
+fn feed(
+    transport: &mut Transport,
+    socket: &Arc<UdpSocket>,
+    buf: &mut [u8],
+    events: &mut Vec<Event>,
+) {
+    let local = socket.local_addr().expect("addr");
+    while let Ok((n, source)) = socket.try_recv_from(buf) {
+        transport.receive(source, local, &buf[..n], Instant::now(), events);
+    }
+    if transport
+        .poll_timeout()
+        .is_some_and(|at| at <= Instant::now())
+    {
+        transport.handle_timeout(Instant::now(), events);
+    }
+}
+
 /// Pumps packets both ways until `done` says so (or 10 s pass).
 async fn pump(
     transport: &mut Transport,
@@ -99,16 +118,7 @@ async fn pump(
             "timed out; events so far: {events:?}"
         );
         dialer.read();
-        let local = host.local_addr().expect("addr");
-        while let Ok((n, source)) = host.try_recv_from(&mut buf) {
-            transport.receive(source, local, &buf[..n], Instant::now(), events);
-        }
-        if transport
-            .poll_timeout()
-            .is_some_and(|at| at <= Instant::now())
-        {
-            transport.handle_timeout(Instant::now(), events);
-        }
+        feed(transport, host, &mut buf, events);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
@@ -356,18 +366,8 @@ async fn pump_pair(
     let (tb, sb, eb) = b;
     while !done(ea, eb) {
         assert!(Instant::now() < deadline, "timed out: {ea:?} / {eb:?}");
-        for (transport, socket, events) in [(&mut *ta, sa, &mut *ea), (&mut *tb, sb, &mut *eb)] {
-            let local = socket.local_addr().expect("addr");
-            while let Ok((n, source)) = socket.try_recv_from(&mut buf) {
-                transport.receive(source, local, &buf[..n], Instant::now(), events);
-            }
-            if transport
-                .poll_timeout()
-                .is_some_and(|at| at <= Instant::now())
-            {
-                transport.handle_timeout(Instant::now(), events);
-            }
-        }
+        feed(ta, sa, &mut buf, ea);
+        feed(tb, sb, &mut buf, eb);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
