@@ -36,6 +36,23 @@ struct Person {
     next: u32,
 }
 
+impl Person {
+    /// A participant who has stored nothing yet.
+    fn new(me: Identity) -> Self {
+        Self {
+            me,
+            links: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            outbox: Vec::new(),
+            saved: None,
+            acked: BTreeMap::new(),
+            answered: BTreeSet::new(),
+            votes: BTreeMap::new(),
+            next: 0,
+        }
+    }
+}
+
 /// The participants, driving real [`OwnerLink`]s, on the hubs' network ([`Hubs`]).
 struct World {
     hubs: Hubs,
@@ -61,17 +78,7 @@ impl World {
             owner_votes: 0,
         };
         for n in PEOPLE {
-            world.people.push(Person {
-                me: identity(n),
-                links: BTreeMap::new(),
-                conns: BTreeMap::new(),
-                outbox: Vec::new(),
-                saved: None,
-                acked: BTreeMap::new(),
-                answered: BTreeSet::new(),
-                votes: BTreeMap::new(),
-                next: 0,
-            });
+            world.people.push(Person::new(identity(n)));
             let who = world.people.len() - 1;
             world.start(who, None);
         }
@@ -787,17 +794,7 @@ fn a_participant_reloading_after_the_move_dials_the_hub_directly() {
 fn a_new_participant_with_a_via_link_reaches_the_hub_while_the_owner_is_offline() {
     let mut w = World::moved_to(HOST);
     w.set_online(OLGA, false);
-    w.people.push(Person {
-        me: identity(7),
-        links: BTreeMap::new(),
-        conns: BTreeMap::new(),
-        outbox: Vec::new(),
-        saved: None,
-        acked: BTreeMap::new(),
-        answered: BTreeSet::new(),
-        votes: BTreeMap::new(),
-        next: 0,
-    });
+    w.people.push(Person::new(identity(7)));
     w.start(3, Some(peer(HOST)));
     w.settle();
     w.submit(
@@ -1066,17 +1063,7 @@ proptest! {
 fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_link() {
     let mut w = World::moved_to(HOST);
     // Olga's browser follows her own poll like a participant: her hub redirects her to the host.
-    w.people.push(Person {
-        me: identity(OLGA),
-        links: BTreeMap::new(),
-        conns: BTreeMap::new(),
-        outbox: Vec::new(),
-        saved: None,
-        acked: BTreeMap::new(),
-        answered: BTreeSet::new(),
-        votes: BTreeMap::new(),
-        next: 0,
-    });
+    w.people.push(Person::new(identity(OLGA)));
     let olga = w.people.len() - 1;
     w.start(olga, None);
     w.settle();
@@ -1121,17 +1108,7 @@ fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_
 #[test]
 fn a_via_hub_that_does_not_have_the_poll_sends_the_participant_to_the_owner() {
     let mut w = World::new();
-    w.people.push(Person {
-        me: identity(7),
-        links: BTreeMap::new(),
-        conns: BTreeMap::new(),
-        outbox: Vec::new(),
-        saved: None,
-        acked: BTreeMap::new(),
-        answered: BTreeSet::new(),
-        votes: BTreeMap::new(),
-        next: 0,
-    });
+    w.people.push(Person::new(identity(7)));
     // The invite names the host, but the poll was never moved there.
     w.start(3, Some(peer(HOST)));
     w.settle();
@@ -1327,17 +1304,7 @@ fn the_owner_exports_a_delegated_poll_through_her_link_and_others_may_not() {
     w.submit(1, vote(1));
     w.settle();
     // Olga follows her poll at the host and asks for its snapshot.
-    w.people.push(Person {
-        me: identity(OLGA),
-        links: BTreeMap::new(),
-        conns: BTreeMap::new(),
-        outbox: Vec::new(),
-        saved: None,
-        acked: BTreeMap::new(),
-        answered: BTreeSet::new(),
-        votes: BTreeMap::new(),
-        next: 0,
-    });
+    w.people.push(Person::new(identity(OLGA)));
     let olga = w.people.len() - 1;
     w.start(olga, None);
     w.settle();
