@@ -11,6 +11,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use starpoll_core::participant::ParticipantError;
 use starpoll_core::poll::{Command, Outcome, Poll, PollDraft, PollId, PollView, Refusal};
 use starpoll_core::settings::Settings;
 use starpoll_core::snapshot::ExportError;
@@ -61,8 +62,8 @@ pub enum IntentError {
     NotAHub,
     /// A move did not start.
     Move(Rc<MoveError>),
-    /// The owner's link to the hub serving its poll is not open.
-    HubNotConnected(String),
+    /// The owner's link to the hub serving its poll is not open (`None`: no link at all).
+    HubNotConnected(Option<Rc<ParticipantError>>),
     /// This browser's storage failed.
     Storage(StorageError),
     /// The storage failed while forgetting a left poll.
@@ -82,6 +83,7 @@ impl std::error::Error for IntentError {
             Self::Move(e) => Some(e.as_ref()),
             Self::Storage(e) | Self::NotForgotten(e) | Self::IdentityNotReplaced(e) => Some(e),
             Self::Reload(e) => Some(e),
+            Self::HubNotConnected(Some(e)) => Some(e.as_ref()),
             _ => None,
         }
     }
@@ -316,9 +318,12 @@ impl AppContext {
         command: Command,
     ) -> Result<(), IntentError> {
         let handle = self.follows.get(poll).ok_or(IntentError::Loading)?;
-        handle.submit(command).map_err(|e| {
-            gloo::console::error!(format!("could not make a command id: {e}"));
-            IntentError::NotPrepared(e)
+        handle.submit(command).map_err(|e| match e {
+            ParticipantError::NoCommandId => {
+                gloo::console::error!(format!("could not make a command id: {e}"));
+                IntentError::NotPrepared(AppError::Random(e.to_string()))
+            }
+            _ => IntentError::Loading,
         })
     }
 
@@ -361,14 +366,14 @@ impl AppContext {
             .and_then(|s| s.view.as_ref().map(|v| v.revision))
             .unwrap_or_default();
         let Some(handle) = self.follows.get(&key) else {
-            done.emit(Err(IntentError::HubNotConnected("no link".to_owned())));
+            done.emit(Err(IntentError::HubNotConnected(None)));
             return;
         };
         spawn_local(async move {
             let result = match hub.sign_move(poll, target, revision).await {
                 Ok(delegation) => handle.request_move(&delegation).map_err(|e| {
                     gloo::console::warn!(format!("move: {e}"));
-                    IntentError::HubNotConnected(e)
+                    IntentError::HubNotConnected(Some(Rc::new(e)))
                 }),
                 Err(e) => {
                     gloo::console::warn!(format!("move: {e}"));
@@ -385,10 +390,10 @@ impl AppContext {
         let handle = self
             .follows
             .get(&poll)
-            .ok_or_else(|| IntentError::HubNotConnected("no link".to_owned()))?;
+            .ok_or(IntentError::HubNotConnected(None))?;
         handle.request_snapshot().map_err(|e| {
             gloo::console::warn!(format!("snapshot: {e}"));
-            IntentError::HubNotConnected(e)
+            IntentError::HubNotConnected(Some(Rc::new(e)))
         })
     }
 

@@ -7,8 +7,8 @@
 //! - [`identity`]: loads this browser's identity, or makes one from the CSPRNG on first run.
 //! - [`config`]: which PeerJS server and ICE servers to use, from the page URL and the settings.
 //! - [`network`]: this tab's PeerJS peer; [`tab_lock`]: one tab per identity (Web Locks).
-//! - [`follow`]: a participant's side of a poll (the core's follower against a connection),
-//!   with its IndexedDB outbox.
+//! - [`follow`]: a participant's side of polls (the core's participant machine driven against
+//!   connections and its IndexedDB outbox); [`wakeup`]: one timer at a machine's deadline.
 //! - [`hub`]: serves this browser's polls (the core's hub against connections and IndexedDB).
 //! - [`service_worker`]: registers the worker that caches the app shell for offline use.
 //! - [`random`]: the browser's CSPRNG and clock, as inputs for the core.
@@ -43,6 +43,7 @@ pub mod storage;
 pub mod tab_lock;
 pub mod test_hook;
 pub mod time;
+pub mod wakeup;
 
 /// Mounts the app on the document body.
 pub fn start() {

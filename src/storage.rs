@@ -41,6 +41,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use starpoll_core::delegation::SignedDelegation;
 use starpoll_core::hub::{Hosting, Write};
 use starpoll_core::outbox::OutboxRecord;
+use starpoll_core::participant::SavedView;
 use starpoll_core::poll::{CommandId, Poll, PollId, PollView, ProcessedRecord};
 use starpoll_core::settings::Settings;
 use starpoll_core::{hex, Identity, PeerId, PeerToken};
@@ -112,6 +113,30 @@ pub struct JoinedPoll {
     /// directly. Absent while the poll is served by its owner (and in records before v6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegation: Option<SignedDelegation>,
+}
+
+impl From<JoinedPoll> for SavedView {
+    fn from(j: JoinedPoll) -> Self {
+        Self {
+            owner: j.owner,
+            poll_id: j.poll_id,
+            view: j.view,
+            saved_at: j.saved_at,
+            delegation: j.delegation,
+        }
+    }
+}
+
+impl From<SavedView> for JoinedPoll {
+    fn from(saved: SavedView) -> Self {
+        Self {
+            owner: saved.owner,
+            poll_id: saved.poll_id,
+            view: saved.view,
+            saved_at: saved.saved_at,
+            delegation: saved.delegation,
+        }
+    }
 }
 
 /// What this browser holds for its identity, counted.

@@ -187,16 +187,7 @@ impl OwnerLink {
     /// export of a poll served elsewhere, PROTOCOL.md §8.7): answered with
     /// [`Notice::Snapshot`], or an `error` ([`Notice::OwnerError`]).
     pub fn request_snapshot(&mut self, poll: &PollId, now_ms: u64) -> Result<(), FollowError> {
-        if !self.followers.contains_key(poll) || !matches!(self.conn, Conn::Open { .. }) {
-            return Err(FollowError::NotConnected);
-        }
-        let frame = protocol::seal(
-            &self.me,
-            &Message::Control(Control::SnapshotRequest { poll_id: *poll }),
-        )
-        .map_err(FollowError::Seal)?;
-        self.send_all(vec![frame], now_ms);
-        Ok(())
+        self.send_control(poll, Control::SnapshotRequest { poll_id: *poll }, now_ms)
     }
 
     /// Asks the hub serving `poll` to move it under `delegation` (`hub:move`, PROTOCOL.md
@@ -209,17 +200,25 @@ impl OwnerLink {
         delegation: &SignedDelegation,
         now_ms: u64,
     ) -> Result<(), FollowError> {
+        let control = Control::Move {
+            poll_id: *poll,
+            delegation: delegation.text().to_owned(),
+        };
+        self.send_control(poll, control, now_ms)
+    }
+
+    /// Seals and sends an owner's request about a followed `poll`, if the link is open.
+    fn send_control(
+        &mut self,
+        poll: &PollId,
+        control: Control,
+        now_ms: u64,
+    ) -> Result<(), FollowError> {
         if !self.followers.contains_key(poll) || !matches!(self.conn, Conn::Open { .. }) {
             return Err(FollowError::NotConnected);
         }
-        let frame = protocol::seal(
-            &self.me,
-            &Message::Control(Control::Move {
-                poll_id: *poll,
-                delegation: delegation.text().to_owned(),
-            }),
-        )
-        .map_err(FollowError::Seal)?;
+        let frame =
+            protocol::seal(&self.me, &Message::Control(control)).map_err(FollowError::Seal)?;
         self.send_all(vec![frame], now_ms);
         Ok(())
     }

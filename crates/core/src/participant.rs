@@ -557,15 +557,13 @@ impl Participant {
         now: u64,
         rng: &mut impl Entropy,
     ) -> Result<(), ParticipantError> {
-        let followed = self
-            .polls
-            .get_mut(key)
-            .ok_or(ParticipantError::NotFollowed)?;
-        followed.hub_error = None;
-        let hub = followed.hub.clone();
-        let sent = self.hub(&hub).link.request_move(&key.1, delegation, now);
-        self.drain(&hub, now, rng);
-        Ok(sent?)
+        self.ask_hub(
+            key,
+            |followed| followed.hub_error = None,
+            |link| link.request_move(&key.1, delegation, now),
+            now,
+            rng,
+        )
     }
 
     /// Asks the hub serving the poll for its signed snapshot file (shown in the next
@@ -576,13 +574,32 @@ impl Participant {
         now: u64,
         rng: &mut impl Entropy,
     ) -> Result<(), ParticipantError> {
+        self.ask_hub(
+            key,
+            |followed| followed.snapshot_file = None,
+            |link| link.request_snapshot(&key.1, now),
+            now,
+            rng,
+        )
+    }
+
+    /// A request of the owner's to the hub serving the poll: clears the field its answer will
+    /// fill (`reset`), sends it through the hub's link (`send`), and performs what that caused.
+    fn ask_hub(
+        &mut self,
+        key: &FollowKey,
+        reset: impl FnOnce(&mut Followed),
+        send: impl FnOnce(&mut OwnerLink) -> Result<(), FollowError>,
+        now: u64,
+        rng: &mut impl Entropy,
+    ) -> Result<(), ParticipantError> {
         let followed = self
             .polls
             .get_mut(key)
             .ok_or(ParticipantError::NotFollowed)?;
-        followed.snapshot_file = None;
+        reset(followed);
         let hub = followed.hub.clone();
-        let sent = self.hub(&hub).link.request_snapshot(&key.1, now);
+        let sent = send(&mut self.hub(&hub).link);
         self.drain(&hub, now, rng);
         Ok(sent?)
     }

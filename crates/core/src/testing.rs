@@ -1,6 +1,6 @@
 //! Fixtures shared by the crate's unit tests: deterministic identities and ids, and a fixed clock.
 
-use crate::poll::{CommandId, PollDraft, PollId, PollKind, Settings};
+use crate::poll::{Command, CommandId, OptionId, PollDraft, PollId, PollKind, Settings};
 use crate::{Identity, PeerToken};
 
 /// The tests' "now" (Unix ms).
@@ -14,6 +14,19 @@ pub fn identity(n: u8) -> Identity {
 /// The poll most tests use.
 pub fn poll_id() -> PollId {
     PollId::from_random_bytes([0x11; 16])
+}
+
+/// Poll number `n`, for tests of several polls of one owner.
+pub fn poll_n(n: u8) -> PollId {
+    PollId::from_random_bytes([n; 16])
+}
+
+/// A vote for the one option `option`.
+pub fn vote(option: u32) -> Command {
+    Command::CastVote {
+        option_ids: std::iter::once(OptionId(option)).collect(),
+        answers: Default::default(),
+    }
 }
 
 /// Command id number `n`.

@@ -1,41 +1,24 @@
 //! Tests of moving a poll between hubs (PROTOCOL.md §8) against the real machines, in simulated
 //! time: several [`Hub`]s (each with a store that keeps exactly its committed writes, so a
 //! crash is "drop the hub, restore a new one from its store"), participants driving real
-//! [`OwnerLink`]s and [`Follower`]s, and a network delivering frames one at a time.
+//! [`OwnerLink`]s and [`Follower`]s, on the shared simulated network of `testkit.rs`
+//! ([`Hubs`]), which delivers frames one at a time.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
-use super::testkit::{peer, vote, Store, HOST, HOST2, MALLORY, OLGA, PEOPLE};
+use super::testkit::{peer, Hubs, Node, ToClient, HOST, HOST2, MALLORY, OLGA, PEOPLE};
 use super::*;
 use crate::delegation::SignedDelegation;
 use crate::follower::{Follower, Link, Notice};
 use crate::outbox::OutboxRecord;
 use crate::owner_link::{Input, Output, OwnerLink};
-use crate::testing::{identity, lunch_draft, poll_id, NOW};
+use crate::testing::{identity, lunch_draft, poll_id, vote, NOW};
 
-struct Node {
-    hub: Hub,
-    store: Store,
-    online: bool,
-}
-
-/// One end of a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum End {
-    Hub(PeerId),
-    /// A participant's owner link to the acceptor.
-    Link(usize),
-    /// A test's hand-made frames (frames to it are kept in `World::raw`).
-    Raw,
-}
-
-/// A connection: `dialer` opened it to the hub `acceptor`.
-struct Wire {
-    dialer: End,
-    acceptor: PeerId,
-}
+/// The client number of a test's hand-made frames on the [`Hubs`] network (frames to it are
+/// kept in `World::raw`); participants are clients `0..`.
+const RAW: usize = usize::MAX;
 
 /// A participant: its owner links (one per hub peer) and what it keeps durably.
 struct Person {
@@ -53,13 +36,27 @@ struct Person {
     next: u32,
 }
 
+impl Person {
+    /// A participant who has stored nothing yet.
+    fn new(me: Identity) -> Self {
+        Self {
+            me,
+            links: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            outbox: Vec::new(),
+            saved: None,
+            acked: BTreeMap::new(),
+            answered: BTreeSet::new(),
+            votes: BTreeMap::new(),
+            next: 0,
+        }
+    }
+}
+
+/// The participants, driving real [`OwnerLink`]s, on the hubs' network ([`Hubs`]).
 struct World {
-    now: u64,
-    nodes: BTreeMap<PeerId, Node>,
+    hubs: Hubs,
     people: Vec<Person>,
-    wires: BTreeMap<ConnId, Wire>,
-    /// (conn, towards the acceptor, frame).
-    queue: VecDeque<(ConnId, bool, String)>,
     /// Dials waiting to be attempted: (person, hub peer).
     dials: Vec<(usize, PeerId)>,
     raw: Vec<String>,
@@ -67,53 +64,21 @@ struct World {
     snapshots: Vec<String>,
     /// Olga's own votes so far (for their command ids).
     owner_votes: u32,
-    next_conn: u64,
 }
 
 impl World {
     /// Olga's hub with the poll, two hosts, and the participants following it at Olga.
     fn new() -> Self {
-        let mut nodes = BTreeMap::new();
-        for n in [OLGA, HOST, HOST2, MALLORY] {
-            nodes.insert(
-                peer(n),
-                Node {
-                    hub: Hub::new(identity(n), Limits::default()),
-                    store: Store::default(),
-                    online: true,
-                },
-            );
-        }
         let mut world = Self {
-            now: NOW,
-            nodes,
+            hubs: Hubs::with_poll(&[HOST, HOST2, MALLORY]),
             people: Vec::new(),
-            wires: BTreeMap::new(),
-            queue: VecDeque::new(),
             dials: Vec::new(),
             raw: Vec::new(),
             snapshots: Vec::new(),
             owner_votes: 0,
-            next_conn: 1,
         };
-        let step = world
-            .node(OLGA)
-            .hub
-            .create(poll_id(), lunch_draft(), NOW)
-            .unwrap();
-        world.take(&peer(OLGA), step);
         for n in PEOPLE {
-            world.people.push(Person {
-                me: identity(n),
-                links: BTreeMap::new(),
-                conns: BTreeMap::new(),
-                outbox: Vec::new(),
-                saved: None,
-                acked: BTreeMap::new(),
-                answered: BTreeSet::new(),
-                votes: BTreeMap::new(),
-                next: 0,
-            });
+            world.people.push(Person::new(identity(n)));
             let who = world.people.len() - 1;
             world.start(who, None);
         }
@@ -140,13 +105,13 @@ impl World {
     }
 
     fn node(&mut self, n: u8) -> &mut Node {
-        self.nodes.get_mut(&peer(n)).unwrap()
+        self.hubs.node(n)
     }
 
     /// (Re)starts person `who`'s follower from what it stored, at the hub its saved delegation
     /// names (or `via`, or the owner).
     fn start(&mut self, who: usize, via: Option<PeerId>) {
-        let now = self.now;
+        let now = self.hubs.now;
         let person = &mut self.people[who];
         let mut follower = Follower::new(person.me.clone(), peer(OLGA), poll_id(), None);
         follower.restore(&person.outbox).unwrap();
@@ -167,18 +132,18 @@ impl World {
     /// stored outbox and delegation.
     fn reload(&mut self, who: usize) {
         let conns: Vec<ConnId> = self.people[who].conns.values().copied().collect();
+        self.people[who].links.clear();
+        self.people[who].conns.clear();
         for conn in conns {
             self.close_wire(conn, None);
         }
-        self.people[who].links.clear();
-        self.people[who].conns.clear();
         self.dials.retain(|(w, _)| *w != who);
         self.start(who, None);
     }
 
     /// Stages and saves a command of person `who`.
     fn submit(&mut self, who: usize, command: Command) -> Option<CommandId> {
-        let now = self.now;
+        let now = self.hubs.now;
         let person = &mut self.people[who];
         person.next += 1;
         let mut bytes = [0x55; 16];
@@ -200,80 +165,41 @@ impl World {
 
     /// Commits a hub's step, then performs its sends, closes and dials.
     fn take(&mut self, at: &PeerId, step: Step) {
-        self.nodes.get_mut(at).unwrap().store.commit(&step.writes);
-        for (conn, frame) in &step.sends {
-            if let Some(wire) = self.wires.get(conn) {
-                let towards_acceptor = wire.acceptor != *at;
-                self.queue
-                    .push_back((*conn, towards_acceptor, frame.to_string()));
-            }
-        }
-        for conn in step.closes {
-            self.close_wire(conn, Some(at.clone()));
-        }
-        for target in step.dials {
-            self.dial_hub(at, &target);
-        }
+        self.hubs.take(at, step);
+        self.hand_over();
     }
 
-    fn dial_hub(&mut self, from: &PeerId, target: &PeerId) {
-        if !self.nodes.get(target).is_some_and(|n| n.online) {
-            return;
-        }
-        let conn = ConnId(self.next_conn);
-        self.next_conn += 1;
-        self.wires.insert(
-            conn,
-            Wire {
-                dialer: End::Hub(from.clone()),
-                acceptor: target.clone(),
-            },
-        );
-        let now = self.now;
-        let step = self
-            .nodes
-            .get_mut(target)
-            .unwrap()
-            .hub
-            .opened(conn, from.as_str(), now);
-        self.take(target, step);
-        if self.wires.contains_key(&conn) {
-            let step = self
-                .nodes
-                .get_mut(from)
-                .unwrap()
-                .hub
-                .dialed(conn, target.as_str(), now);
-            self.take(from, step);
-        }
-    }
-
-    /// Closes a connection; both ends hear of it except `by` (the end that closed it).
+    /// Closes a connection; both ends hear of it except `by` (the hub that closed it; `None`:
+    /// the participant or hand-made client did).
     fn close_wire(&mut self, conn: ConnId, by: Option<PeerId>) {
-        let Some(wire) = self.wires.remove(&conn) else {
-            return;
-        };
-        self.queue.retain(|(c, _, _)| *c != conn);
-        let now = self.now;
-        if by.as_ref() != Some(&wire.acceptor) {
-            if let Some(node) = self.nodes.get_mut(&wire.acceptor) {
-                let step = node.hub.closed(conn);
-                let acceptor = wire.acceptor.clone();
-                self.take(&acceptor, step);
-            }
+        match by {
+            Some(by) => self.hubs.close_by(conn, &by),
+            None => self.hubs.disconnect(conn),
         }
-        match &wire.dialer {
-            End::Hub(p) if by.as_ref() != Some(p) => {
-                let step = self.nodes.get_mut(p).unwrap().hub.closed(conn);
-                let p = p.clone();
-                self.take(&p, step);
-            }
-            End::Link(who) => {
-                let person = &mut self.people[*who];
-                if person.conns.get(&wire.acceptor) == Some(&conn) {
-                    person.conns.remove(&wire.acceptor);
-                    if by.is_some() {
-                        if let Some(link) = person.links.get_mut(&wire.acceptor) {
+        self.hand_over();
+    }
+
+    /// Hands what reached the clients to the participants' links (or to `raw`).
+    fn hand_over(&mut self) {
+        let now = self.hubs.now;
+        while let Some(event) = self.hubs.to_clients.pop_front() {
+            match event {
+                ToClient::Frame {
+                    client: RAW, frame, ..
+                } => self.raw.push(frame),
+                ToClient::Frame {
+                    client, hub, frame, ..
+                } => {
+                    if let Some(link) = self.people[client].links.get_mut(&hub) {
+                        link.handle_input(Input::Frame(&frame), now);
+                    }
+                }
+                ToClient::Closed { client: RAW, .. } => {}
+                ToClient::Closed { client, conn, hub } => {
+                    let person = &mut self.people[client];
+                    if person.conns.get(&hub) == Some(&conn) {
+                        person.conns.remove(&hub);
+                        if let Some(link) = person.links.get_mut(&hub) {
                             link.handle_input(
                                 Input::Closed {
                                     random: u32::MAX / 2,
@@ -284,7 +210,6 @@ impl World {
                     }
                 }
             }
-            _ => {}
         }
     }
 
@@ -326,12 +251,12 @@ impl World {
     }
 
     fn act(&mut self, who: usize, hub: &PeerId, output: Output) {
-        let now = self.now;
+        let now = self.hubs.now;
         match output {
             Output::Dial => self.dials.push((who, hub.clone())),
             Output::Send(frame) => {
                 if let Some(conn) = self.people[who].conns.get(hub) {
-                    self.queue.push_back((*conn, true, frame));
+                    self.hubs.send(*conn, frame);
                 }
             }
             Output::Close => {
@@ -382,78 +307,31 @@ impl World {
     fn run_dials(&mut self) -> bool {
         let dials = std::mem::take(&mut self.dials);
         let busy = !dials.is_empty();
-        let now = self.now;
+        let now = self.hubs.now;
         for (who, hub) in dials {
-            let online = self.nodes.get(&hub).is_some_and(|n| n.online);
-            if !online {
-                if let Some(link) = self.people[who].links.get_mut(&hub) {
-                    link.handle_input(
-                        Input::Closed {
-                            random: u32::MAX / 2,
-                        },
-                        now,
-                    );
-                }
-                continue;
-            }
-            let conn = ConnId(self.next_conn);
-            self.next_conn += 1;
-            self.wires.insert(
-                conn,
-                Wire {
-                    dialer: End::Link(who),
-                    acceptor: hub.clone(),
-                },
-            );
-            self.people[who].conns.insert(hub.clone(), conn);
             let me = self.people[who].me.peer_id().clone();
-            let step = self
-                .nodes
-                .get_mut(&hub)
-                .unwrap()
-                .hub
-                .opened(conn, me.as_str(), now);
-            self.take(&hub, step);
+            let input = match self.hubs.connect(who, &me, &hub) {
+                Some(conn) => {
+                    self.people[who].conns.insert(hub.clone(), conn);
+                    Input::Opened
+                }
+                None => Input::Closed {
+                    random: u32::MAX / 2,
+                },
+            };
             if let Some(link) = self.people[who].links.get_mut(&hub) {
-                link.handle_input(Input::Opened, now);
+                link.handle_input(input, now);
             }
+            self.hand_over();
         }
         busy
     }
 
     /// Delivers one frame; returns whether there was one.
     fn deliver_one(&mut self) -> bool {
-        let Some((conn, towards_acceptor, frame)) = self.queue.pop_front() else {
-            return false;
-        };
-        let Some(wire) = self.wires.get(&conn) else {
-            return true;
-        };
-        let now = self.now;
-        let to = if towards_acceptor {
-            End::Hub(wire.acceptor.clone())
-        } else {
-            wire.dialer.clone()
-        };
-        match to {
-            End::Hub(p) => {
-                let step =
-                    self.nodes
-                        .get_mut(&p)
-                        .unwrap()
-                        .hub
-                        .receive(conn, Incoming::Text(&frame), now);
-                self.take(&p, step);
-            }
-            End::Link(who) => {
-                let acceptor = wire.acceptor.clone();
-                if let Some(link) = self.people[who].links.get_mut(&acceptor) {
-                    link.handle_input(Input::Frame(&frame), now);
-                }
-            }
-            End::Raw => self.raw.push(frame),
-        }
-        true
+        let delivered = self.hubs.deliver_one();
+        self.hand_over();
+        delivered
     }
 
     /// Delivers at most `n` frames (and acts on what they cause).
@@ -483,37 +361,23 @@ impl World {
 
     /// Lets `ms` pass, firing every timer when due.
     fn advance(&mut self, ms: u64) {
-        let end = self.now + ms;
+        let end = self.hubs.now + ms;
         loop {
             self.settle();
-            let hubs = self
-                .nodes
-                .values()
-                .filter(|n| n.online)
-                .filter_map(|n| n.hub.poll_timeout());
             let links = self
                 .people
                 .iter()
                 .flat_map(|p| p.links.values())
                 .filter_map(OwnerLink::poll_timeout);
-            let next = hubs.chain(links).min().unwrap_or(end).clamp(self.now, end);
-            self.now = next;
-            let now = self.now;
-            let due: Vec<PeerId> = self
-                .nodes
-                .iter()
-                .filter(|(_, n)| n.online && n.hub.poll_timeout().is_some_and(|t| t <= now))
-                .map(|(p, _)| p.clone())
-                .collect();
-            for p in due {
-                let step = self
-                    .nodes
-                    .get_mut(&p)
-                    .unwrap()
-                    .hub
-                    .handle_timeout(now, || None);
-                self.take(&p, step);
-            }
+            let next = links
+                .chain(self.hubs.poll_timeout())
+                .min()
+                .unwrap_or(end)
+                .clamp(self.hubs.now, end);
+            self.hubs.now = next;
+            let now = next;
+            self.hubs.wake();
+            self.hand_over();
             for person in &mut self.people {
                 for link in person.links.values_mut() {
                     if link.poll_timeout().is_some_and(|t| t <= now) {
@@ -522,7 +386,7 @@ impl World {
                 }
             }
             self.settle();
-            if self.now >= end {
+            if self.hubs.now >= end {
                 return;
             }
         }
@@ -530,54 +394,28 @@ impl World {
 
     /// Hub `n` crashes: its connections drop, and it restarts from its store (online or not).
     fn crash(&mut self, n: u8, online: bool) {
-        let p = peer(n);
-        let conns: Vec<ConnId> = self
-            .wires
-            .iter()
-            .filter(|(_, w)| w.acceptor == p || w.dialer == End::Hub(p.clone()))
-            .map(|(c, _)| *c)
-            .collect();
-        for conn in conns {
-            // The crashed hub hears nothing; the other end sees the close.
-            let Some(wire) = self.wires.remove(&conn) else {
-                continue;
-            };
-            self.queue.retain(|(c, _, _)| *c != conn);
-            self.wires.insert(conn, wire);
-            self.close_wire(conn, Some(p.clone()));
-        }
-        let node = self.nodes.get_mut(&p).unwrap();
-        node.hub = node.store.load(n);
-        node.online = online;
+        self.hubs.crash(n, online);
+        self.hand_over();
     }
 
     fn set_online(&mut self, n: u8, online: bool) {
-        if online {
-            self.node(n).online = true;
-        } else {
-            self.crash(n, false);
-        }
+        self.hubs.set_online(n, online);
+        self.hand_over();
     }
 
     /// Who serves the poll now (not frozen, not only prepared).
     fn serving(&self) -> Vec<PeerId> {
-        self.nodes
-            .iter()
-            .filter(|(_, n)| n.hub.poll(&poll_id()).is_some())
-            .map(|(p, _)| p.clone())
-            .collect()
+        self.hubs.serving(&poll_id())
     }
 
     fn served_poll(&self) -> &Poll {
-        let serving = self.serving();
-        assert_eq!(serving.len(), 1, "exactly one hub serves the poll");
-        self.nodes[&serving[0]].hub.poll(&poll_id()).unwrap()
+        self.hubs.served(&poll_id())
     }
 
     /// The owner moves the poll to hub `target`: locally when her hub serves it, else by
     /// signing the next delegation and sending `hub:move` to the hub serving it.
     fn move_to(&mut self, target: u8) -> bool {
-        let now = self.now;
+        let now = self.hubs.now;
         let olga = peer(OLGA);
         if self.node(OLGA).hub.poll(&poll_id()).is_some() {
             return match self.node(OLGA).hub.move_poll(poll_id(), peer(target), now) {
@@ -591,12 +429,12 @@ impl World {
         let serving: Vec<PeerId> = self
             .serving()
             .into_iter()
-            .filter(|p| !self.nodes[p].hub.is_moving(&poll_id()))
+            .filter(|p| !self.hubs.at(p).hub.is_moving(&poll_id()))
             .collect();
         let [current] = &serving[..] else {
             return false;
         };
-        if *current == peer(target) || !self.nodes[current].online {
+        if *current == peer(target) || !self.hubs.is_online(current) {
             return false;
         }
         let current = current.clone();
@@ -622,25 +460,12 @@ impl World {
 
     /// Opens a connection from `signer` to hub `to` by hand and sends one frame on it.
     fn send_raw(&mut self, to: &PeerId, signer: &Identity, message: Message) -> ConnId {
-        let conn = ConnId(self.next_conn);
-        self.next_conn += 1;
-        self.wires.insert(
-            conn,
-            Wire {
-                dialer: End::Raw,
-                acceptor: to.clone(),
-            },
-        );
-        let now = self.now;
-        let step = self
-            .nodes
-            .get_mut(to)
-            .unwrap()
-            .hub
-            .opened(conn, signer.peer_id().as_str(), now);
-        self.take(to, step);
-        let frame = seal(signer, &message).unwrap();
-        self.queue.push_back((conn, true, frame));
+        let conn = self
+            .hubs
+            .connect(RAW, signer.peer_id(), to)
+            .expect("the hub is online and keeps the connection");
+        self.hand_over();
+        self.hubs.send(conn, seal(signer, &message).unwrap());
         conn
     }
 
@@ -662,7 +487,7 @@ impl World {
             1,
             "exactly one hub serves the poll: {serving:?}"
         );
-        let node = &self.nodes[&serving[0]];
+        let node = self.hubs.at(&serving[0]);
         let poll = node.hub.poll(&poll_id()).unwrap();
         let hosted = &node.hub.polls[&poll_id()];
         let applied = hosted
@@ -720,7 +545,7 @@ impl World {
         }
         // The serving hub's snapshot verifies: every ballot's signed frame moved with the
         // poll, and the chain names who served it, ending at this hub.
-        let file = node.hub.snapshot(&poll_id(), self.now).unwrap();
+        let file = node.hub.snapshot(&poll_id(), self.hubs.now).unwrap();
         let verified = crate::snapshot::verify(&file).unwrap();
         assert_eq!(verified.signatures, poll.ballots.len());
         assert_eq!(verified.served_by.first(), Some(&peer(OLGA)));
@@ -744,9 +569,7 @@ fn a_moved_poll_is_served_by_the_new_hub_and_participants_follow_the_redirect() 
     );
     // The hub-to-hub connection closed once the target acknowledged activation.
     assert!(
-        !w.wires
-            .values()
-            .any(|wire| matches!(wire.dialer, End::Hub(_))),
+        w.hubs.hub_wires(None).is_empty(),
         "no hub-to-hub connection left open"
     );
     // Every participant was redirected and is verified at the host.
@@ -971,17 +794,7 @@ fn a_participant_reloading_after_the_move_dials_the_hub_directly() {
 fn a_new_participant_with_a_via_link_reaches_the_hub_while_the_owner_is_offline() {
     let mut w = World::moved_to(HOST);
     w.set_online(OLGA, false);
-    w.people.push(Person {
-        me: identity(7),
-        links: BTreeMap::new(),
-        conns: BTreeMap::new(),
-        outbox: Vec::new(),
-        saved: None,
-        acked: BTreeMap::new(),
-        answered: BTreeSet::new(),
-        votes: BTreeMap::new(),
-        next: 0,
-    });
+    w.people.push(Person::new(identity(7)));
     w.start(3, Some(peer(HOST)));
     w.settle();
     w.submit(
@@ -1225,7 +1038,7 @@ proptest! {
                 Op::OwnerVote(option) => {
                     w.owner_votes += 1;
                     let id = CommandId::from_random_bytes([0xA0, (w.owner_votes % 256) as u8, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE]);
-                    let now = w.now;
+                    let now = w.hubs.now;
                     let (step, _) = w.node(OLGA).hub.local(poll_id(), id, &vote(option), now);
                     w.take(&peer(OLGA), step);
                 }
@@ -1250,17 +1063,7 @@ proptest! {
 fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_link() {
     let mut w = World::moved_to(HOST);
     // Olga's browser follows her own poll like a participant: her hub redirects her to the host.
-    w.people.push(Person {
-        me: identity(OLGA),
-        links: BTreeMap::new(),
-        conns: BTreeMap::new(),
-        outbox: Vec::new(),
-        saved: None,
-        acked: BTreeMap::new(),
-        answered: BTreeSet::new(),
-        votes: BTreeMap::new(),
-        next: 0,
-    });
+    w.people.push(Person::new(identity(OLGA)));
     let olga = w.people.len() - 1;
     w.start(olga, None);
     w.settle();
@@ -1279,7 +1082,7 @@ fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_
         .sign_move(poll_id(), peer(HOST2), revision)
         .unwrap();
     w.take(&peer(OLGA), step);
-    let now = w.now;
+    let now = w.hubs.now;
     w.people[olga]
         .links
         .get_mut(&peer(HOST))
@@ -1305,17 +1108,7 @@ fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_
 #[test]
 fn a_via_hub_that_does_not_have_the_poll_sends_the_participant_to_the_owner() {
     let mut w = World::new();
-    w.people.push(Person {
-        me: identity(7),
-        links: BTreeMap::new(),
-        conns: BTreeMap::new(),
-        outbox: Vec::new(),
-        saved: None,
-        acked: BTreeMap::new(),
-        answered: BTreeSet::new(),
-        votes: BTreeMap::new(),
-        next: 0,
-    });
+    w.people.push(Person::new(identity(7)));
     // The invite names the host, but the poll was never moved there.
     w.start(3, Some(peer(HOST)));
     w.settle();
@@ -1382,7 +1175,7 @@ fn a_frozen_poll_answers_recorded_commands_from_their_records_and_holds_the_rest
             revision: w.people[0].acked[&first]
         }]
     );
-    let now = w.now;
+    let now = w.hubs.now;
     let (_, outcome) =
         w.node(OLGA)
             .hub
@@ -1511,21 +1304,11 @@ fn the_owner_exports_a_delegated_poll_through_her_link_and_others_may_not() {
     w.submit(1, vote(1));
     w.settle();
     // Olga follows her poll at the host and asks for its snapshot.
-    w.people.push(Person {
-        me: identity(OLGA),
-        links: BTreeMap::new(),
-        conns: BTreeMap::new(),
-        outbox: Vec::new(),
-        saved: None,
-        acked: BTreeMap::new(),
-        answered: BTreeSet::new(),
-        votes: BTreeMap::new(),
-        next: 0,
-    });
+    w.people.push(Person::new(identity(OLGA)));
     let olga = w.people.len() - 1;
     w.start(olga, None);
     w.settle();
-    let now = w.now;
+    let now = w.hubs.now;
     let link = w.people[olga].links.get_mut(&peer(HOST)).unwrap();
     link.request_snapshot(&poll_id(), now).unwrap();
     w.settle();
@@ -1553,7 +1336,7 @@ fn the_owner_exports_a_delegated_poll_through_her_link_and_others_may_not() {
 fn moving_one_poll_leaves_the_others_on_the_shared_link_alone() {
     let mut w = World::new();
     let other = crate::poll::PollId::from_random_bytes([0x33; 16]);
-    let now = w.now;
+    let now = w.hubs.now;
     let step = w.node(OLGA).hub.create(other, lunch_draft(), now).unwrap();
     w.take(&peer(OLGA), step);
     let follower = Follower::new(identity(PEOPLE[0]), peer(OLGA), other, None);
@@ -1598,13 +1381,7 @@ fn a_prepared_answer_after_the_abort_is_answered_with_abort_and_the_copy_is_drop
     while !w.node(HOST).hub.is_prepared(&poll_id()) {
         assert!(w.deliver_one());
     }
-    let transfer: Vec<ConnId> = w
-        .wires
-        .iter()
-        .filter(|(_, wire)| wire.dialer == End::Hub(peer(OLGA)))
-        .map(|(c, _)| *c)
-        .collect();
-    for conn in transfer {
+    for conn in w.hubs.hub_wires(Some(&peer(OLGA))) {
         w.close_wire(conn, Some(peer(HOST)));
     }
     w.advance(11_000);

@@ -1,13 +1,12 @@
 //! Test support shared by the hub's move tests (`move_tests.rs`) and the participant's
 //! (`participant/tests.rs`): who is who, a hub's durable store (exactly its committed writes, so
-//! a crash is "restore a new hub from it"), and [`Hubs`], real hubs on a simulated network that
-//! deliver hub-to-hub frames (a move) among themselves and hand what reaches a client to the
-//! test, with a fixture for a poll created by Olga and moved to a host.
+//! a crash is "restore a new hub from it", [`Hubs::crash`]), and [`Hubs`], the one simulated
+//! network: real hubs that deliver hub-to-hub frames (a move) among themselves and hand what
+//! reaches a client to the test, with a fixture for a poll created by Olga and moved to a host.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::*;
-use crate::poll::OptionId;
 use crate::testing::{identity, lunch_draft, poll_id, NOW};
 
 /// Olga owns the poll; hosts 4 and 5 are always-on hubs; 9 is Mallory.
@@ -21,14 +20,6 @@ pub const PEOPLE: [u8; 3] = [2, 3, 6];
 /// The peer ID of identity `n`.
 pub fn peer(n: u8) -> PeerId {
     identity(n).peer_id().clone()
-}
-
-/// A vote for option `option`.
-pub fn vote(option: u32) -> Command {
-    Command::CastVote {
-        option_ids: std::iter::once(OptionId(option)).collect(),
-        answers: Default::default(),
-    }
 }
 
 /// A hub's durable storage: exactly what its steps committed.
@@ -106,18 +97,24 @@ pub enum ToClient {
     /// A frame from hub `hub` on the client's connection `conn`.
     Frame {
         client: usize,
+        conn: ConnId,
         hub: PeerId,
         frame: String,
     },
-    /// Hub `hub` closed the client's connection.
-    Closed { client: usize, hub: PeerId },
+    /// Hub `hub` closed (or crashed with) the client's connection `conn`.
+    Closed {
+        client: usize,
+        conn: ConnId,
+        hub: PeerId,
+    },
 }
 
 /// A hub, its store, and whether it is reachable.
-struct Node {
-    hub: Hub,
-    store: Store,
-    online: bool,
+pub struct Node {
+    pub hub: Hub,
+    pub store: Store,
+    /// An offline hub takes no connection and its timer does not fire.
+    pub online: bool,
 }
 
 /// Real hubs on a simulated network, in simulated time: each step is committed to the hub's
@@ -189,7 +186,67 @@ impl Hubs {
 
     /// Hub `n` (to drive it directly; pass its steps to [`Hubs::take`]).
     pub fn hub(&mut self, n: u8) -> &mut Hub {
-        &mut self.nodes.get_mut(&peer(n)).unwrap().hub
+        &mut self.node(n).hub
+    }
+
+    /// Hub `n` with its store and whether it is online.
+    pub fn node(&mut self, n: u8) -> &mut Node {
+        self.nodes.get_mut(&peer(n)).unwrap()
+    }
+
+    /// The hub of peer `p`, with its store and whether it is online.
+    pub fn at(&self, p: &PeerId) -> &Node {
+        &self.nodes[p]
+    }
+
+    /// Whether `hub` is a hub on this network and online.
+    pub fn is_online(&self, hub: &PeerId) -> bool {
+        self.nodes.get(hub).is_some_and(|n| n.online)
+    }
+
+    /// The open hub-to-hub connections (those dialed by `from`, if given).
+    pub fn hub_wires(&self, from: Option<&PeerId>) -> Vec<ConnId> {
+        self.wires
+            .iter()
+            .filter(|(_, (dialer, _))| match (dialer, from) {
+                (End::Hub(p), Some(from)) => p == from,
+                (End::Hub(_), None) => true,
+                (End::Client(_), _) => false,
+            })
+            .map(|(c, _)| *c)
+            .collect()
+    }
+
+    /// Closes connection `conn` as hub `by` does: the other end hears of it.
+    pub fn close_by(&mut self, conn: ConnId, by: &PeerId) {
+        self.close(conn, Some(by));
+    }
+
+    /// Hub `n` crashes: every connection it had drops (it hears nothing, the other ends see
+    /// the close) and it restarts from its [`Store`], online or not.
+    pub fn crash(&mut self, n: u8, online: bool) {
+        let p = peer(n);
+        let conns: Vec<ConnId> = self
+            .wires
+            .iter()
+            .filter(|(_, (dialer, acceptor))| *acceptor == p || *dialer == End::Hub(p.clone()))
+            .map(|(c, _)| *c)
+            .collect();
+        for conn in conns {
+            self.close(conn, Some(&p));
+        }
+        let node = self.node(n);
+        node.hub = node.store.load(n);
+        node.online = online;
+    }
+
+    /// Hub `n` comes back online, or goes offline (a crash that stays down).
+    pub fn set_online(&mut self, n: u8, online: bool) {
+        if online {
+            self.node(n).online = true;
+        } else {
+            self.crash(n, false);
+        }
     }
 
     /// Who serves poll `id` now (not frozen, not only prepared).
@@ -226,9 +283,10 @@ impl Hubs {
         }
     }
 
-    /// Client `client` (identity `who`) opens a connection to `hub`; `None` if it is offline.
+    /// Client `client` (identity `who`) opens a connection to `hub`; `None` if it is offline
+    /// (or closed the connection at once).
     pub fn connect(&mut self, client: usize, who: &PeerId, hub: &PeerId) -> Option<ConnId> {
-        if !self.nodes.get(hub).is_some_and(|n| n.online) {
+        if !self.is_online(hub) {
             return None;
         }
         let conn = self.new_wire(End::Client(client), hub);
@@ -282,6 +340,7 @@ impl Hubs {
             }
             End::Client(client) => self.to_clients.push_back(ToClient::Frame {
                 client,
+                conn,
                 hub: acceptor,
                 frame,
             }),
@@ -294,19 +353,25 @@ impl Hubs {
         while self.deliver_one() {}
     }
 
-    /// When a hub's timer is due next.
+    /// When an online hub's timer is due next.
     pub fn poll_timeout(&self) -> Option<u64> {
         self.nodes
             .values()
+            .filter(|n| n.online)
             .filter_map(|n| n.hub.poll_timeout())
             .min()
     }
 
-    /// Fires every hub's timer at [`Hubs::now`].
+    /// Fires the timer of every online hub due by [`Hubs::now`].
     pub fn wake(&mut self) {
         let now = self.now;
-        let peers: Vec<PeerId> = self.nodes.keys().cloned().collect();
-        for p in peers {
+        let due: Vec<PeerId> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.online && n.hub.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in due {
             let step = self
                 .nodes
                 .get_mut(&p)
@@ -325,7 +390,7 @@ impl Hubs {
     }
 
     fn dial(&mut self, from: &PeerId, target: &PeerId) {
-        if !self.nodes.get(target).is_some_and(|n| n.online) {
+        if !self.is_online(target) {
             return;
         }
         let conn = self.new_wire(End::Hub(from.clone()), target);
@@ -365,6 +430,7 @@ impl Hubs {
             }
             End::Client(client) if by.is_some() => self.to_clients.push_back(ToClient::Closed {
                 client,
+                conn,
                 hub: acceptor,
             }),
             _ => {}

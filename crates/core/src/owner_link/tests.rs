@@ -9,7 +9,7 @@ use super::*;
 use crate::follower::Link;
 use crate::hub::{ConnId, Hub, Incoming, Limits};
 use crate::poll::OptionId;
-use crate::testing::{identity, listed_lunch_draft, NOW};
+use crate::testing::{identity, listed_lunch_draft, poll_n as poll, vote, NOW};
 
 fn olga() -> Identity {
     identity(1)
@@ -18,21 +18,10 @@ fn ann() -> Identity {
     identity(2)
 }
 
-fn poll(n: u8) -> PollId {
-    PollId::from_random_bytes([n; 16])
-}
-
 fn command_id(n: u32) -> CommandId {
     let mut bytes = [0x77; 16];
     bytes[..4].copy_from_slice(&n.to_le_bytes());
     CommandId::from_random_bytes(bytes)
-}
-
-fn vote(option: u32) -> Command {
-    Command::CastVote {
-        option_ids: std::iter::once(OptionId(option)).collect(),
-        answers: Default::default(),
-    }
 }
 
 fn join() -> Command {

@@ -12,7 +12,7 @@ use crate::hub::testkit::{peer, Hubs, ToClient, HOST, OLGA, PEOPLE};
 use crate::hub::{ConnId, Hub, Incoming, Limits};
 use crate::poll::OptionId;
 use crate::protocol::{HEARTBEAT_AFTER_MS, SILENCE_CLOSE_MS};
-use crate::testing::{cid, identity, listed_lunch_draft, poll_id, NOW};
+use crate::testing::{cid, identity, listed_lunch_draft, poll_id, poll_n as poll, vote, NOW};
 
 fn olga() -> Identity {
     identity(1)
@@ -20,17 +20,8 @@ fn olga() -> Identity {
 fn ann() -> Identity {
     identity(2)
 }
-fn poll(n: u8) -> PollId {
-    PollId::from_random_bytes([n; 16])
-}
 fn key(n: u8) -> FollowKey {
     (olga().peer_id().clone(), poll(n))
-}
-fn vote(option: u32) -> Command {
-    Command::CastVote {
-        option_ids: std::iter::once(OptionId(option)).collect(),
-        answers: Default::default(),
-    }
 }
 
 /// Counting randomness: fresh command ids, and a fixed jitter.
@@ -920,12 +911,14 @@ impl Moves {
             while let Some(event) = self.hubs.to_clients.pop_front() {
                 busy = true;
                 match event {
-                    ToClient::Frame { client, hub, frame } => {
+                    ToClient::Frame {
+                        client, hub, frame, ..
+                    } => {
                         if self.clients[client].conns.contains_key(&hub) {
                             self.input(client, Input::Frame(&hub, &frame));
                         }
                     }
-                    ToClient::Closed { client, hub } => {
+                    ToClient::Closed { client, hub, .. } => {
                         if self.clients[client].conns.remove(&hub).is_some() {
                             self.input(client, Input::Closed(&hub));
                         }

@@ -83,6 +83,34 @@ impl Dialer {
     }
 }
 
+/// Runs a test body on a single-threaded tokio runtime (with timers and I/O).
+fn on_tokio(body: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(body);
+}
+
+/// Hands `transport` every datagram waiting on its `socket`, then fires its timer if due.
+fn feed(
+    transport: &mut Transport,
+    socket: &Arc<UdpSocket>,
+    buf: &mut [u8],
+    events: &mut Vec<Event>,
+) {
+    let local = socket.local_addr().expect("addr");
+    while let Ok((n, source)) = socket.try_recv_from(buf) {
+        transport.receive(source, local, &buf[..n], Instant::now(), events);
+    }
+    if transport
+        .poll_timeout()
+        .is_some_and(|at| at <= Instant::now())
+    {
+        transport.handle_timeout(Instant::now(), events);
+    }
+}
+
 /// Pumps packets both ways until `done` says so (or 10 s pass).
 async fn pump(
     transport: &mut Transport,
@@ -99,27 +127,14 @@ async fn pump(
             "timed out; events so far: {events:?}"
         );
         dialer.read();
-        let local = host.local_addr().expect("addr");
-        while let Ok((n, source)) = host.try_recv_from(&mut buf) {
-            transport.receive(source, local, &buf[..n], Instant::now(), events);
-        }
-        if transport
-            .poll_timeout()
-            .is_some_and(|at| at <= Instant::now())
-        {
-            transport.handle_timeout(Instant::now(), events);
-        }
+        feed(transport, host, &mut buf, events);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
 #[test]
 fn a_str0m_dialer_opens_a_peerjs_binary_channel_and_messages_flow_both_ways() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    on_tokio(async {
         let host = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
         let host_addr = host.local_addr().expect("addr");
         let mut transport = Transport::new(
@@ -253,11 +268,7 @@ fn a_str0m_dialer_opens_a_peerjs_binary_channel_and_messages_flow_both_ways() {
 
 #[test]
 fn an_offer_that_is_not_binary_or_not_sdp_is_refused() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    on_tokio(async {
         let host = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
         let addr = host.local_addr().expect("addr");
         let mut transport = Transport::new(vec![Socket { socket: host, addr }], Vec::new(), 10);
@@ -296,11 +307,7 @@ fn offer(id: &str) -> OfferPayload {
 
 #[test]
 fn offers_beyond_the_connection_limit_or_the_per_peer_pending_limit_are_refused() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    on_tokio(async {
         let host = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
         let addr = host.local_addr().expect("addr");
         let socket = || Socket {
@@ -356,29 +363,15 @@ async fn pump_pair(
     let (tb, sb, eb) = b;
     while !done(ea, eb) {
         assert!(Instant::now() < deadline, "timed out: {ea:?} / {eb:?}");
-        for (transport, socket, events) in [(&mut *ta, sa, &mut *ea), (&mut *tb, sb, &mut *eb)] {
-            let local = socket.local_addr().expect("addr");
-            while let Ok((n, source)) = socket.try_recv_from(&mut buf) {
-                transport.receive(source, local, &buf[..n], Instant::now(), events);
-            }
-            if transport
-                .poll_timeout()
-                .is_some_and(|at| at <= Instant::now())
-            {
-                transport.handle_timeout(Instant::now(), events);
-            }
-        }
+        feed(ta, sa, &mut buf, ea);
+        feed(tb, sb, &mut buf, eb);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
 #[test]
 fn one_transport_dials_another_and_they_talk_with_liveness_pings() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    on_tokio(async {
         let transport = |socket: &Arc<UdpSocket>| {
             let addr = socket.local_addr().expect("addr");
             Transport::new(

@@ -1,6 +1,8 @@
 //! The participant runtime: a thin loop over the core's [`Participant`] machine, which decides
 //! everything (connections per hub, redial, heartbeats and silence, resends, moved polls, when
-//! outbox records are written and deleted, when views are saved, when a page is told).
+//! outbox records are written and deleted, when views are saved, when a page is told). What the
+//! pages hold of it ([`FollowHandle`], [`ListWatch`], the [`Follows`] intents) is in
+//! [`handles`]; this module is the loop alone.
 //!
 //! The loop, one for the whole app ([`Follows`]): feed an input (a connection event, a finished
 //! IndexedDB write, a user intent, the timer) with the current time, perform every output in
@@ -17,30 +19,31 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
-use gloo::timers::callback::Timeout;
 use peerjs_client::web::{ConnectionError, DataConnection};
-use starpoll_core::delegation::SignedDelegation;
-use starpoll_core::participant::{
-    Entropy, Input, Output, Participant, ParticipantError, SavedView, Start,
-};
-use starpoll_core::poll::{Command, CommandId, PollId};
+use starpoll_core::participant::{Entropy, Input, Output, Participant};
+use starpoll_core::poll::CommandId;
 use starpoll_core::protocol::ChannelFingerprints;
 use starpoll_core::{Identity, PeerId};
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
+mod handles;
+
+pub use handles::{FollowHandle, FollowStart, ListWatch};
 pub use starpoll_core::participant::{
     DialProblem, FollowKey, FollowSnapshot, OwnerList, SyncState,
 };
 
-use crate::error::{AppError, StorageError};
+use crate::error::StorageError;
 use crate::link::{self, TextEvent};
 use crate::network::NetworkHandle;
 use crate::random;
 use crate::storage::{JoinedPoll, Repository};
+use crate::wakeup::Wakeup;
 
 /// The problem a connection error shows.
 pub fn dial_problem(error: &ConnectionError) -> DialProblem {
@@ -74,7 +77,7 @@ struct Runtime {
     /// The open or dialing connection per hub, with its generation.
     conns: BTreeMap<PeerId, (DataConnection, u64)>,
     generation: u64,
-    timer: Option<(Timeout, u64)>,
+    timer: Wakeup,
     pages: BTreeMap<FollowKey, Callback<Rc<FollowSnapshot>>>,
     lists: BTreeMap<PeerId, Vec<(u64, Callback<OwnerList>)>>,
     next_list: u64,
@@ -98,199 +101,7 @@ impl PartialEq for Follows {
     }
 }
 
-/// What [`FollowHandle::start`] needs.
-pub struct FollowStart {
-    /// This browser's identity.
-    pub me: Identity,
-    /// The poll's owner.
-    pub owner: PeerId,
-    /// The poll.
-    pub poll: PollId,
-    /// The name to join with (or to rename to, if the owner knows another).
-    pub display_name: String,
-    /// This tab's peer.
-    pub network: NetworkHandle,
-    /// Storage.
-    pub repo: Rc<Repository>,
-    /// Hears every snapshot of the poll.
-    pub on_change: Callback<Rc<FollowSnapshot>>,
-    /// The hub an invite link names (`?via=`): dialed instead of the owner until a newer
-    /// delegation says otherwise. Ignored when a delegation was saved with the view.
-    pub via: Option<PeerId>,
-}
-
-/// One followed poll (cheap to clone).
-#[derive(Clone)]
-pub struct FollowHandle {
-    follows: Follows,
-    key: FollowKey,
-}
-
-impl FollowHandle {
-    /// Starts following a poll: loads its saved view, delegation and outbox, and hands it to
-    /// the machine (which joins it if it loaded before, and dials its hub).
-    pub async fn start(start: FollowStart, follows: &Follows) -> Result<Self, AppError> {
-        let FollowStart {
-            me,
-            owner,
-            poll,
-            display_name,
-            network,
-            repo,
-            on_change,
-            via,
-        } = start;
-        let key: FollowKey = (owner, poll);
-        let saved = repo.joined(&key.0, poll).await?.map(|j| SavedView {
-            owner: j.owner,
-            poll_id: j.poll_id,
-            view: j.view,
-            saved_at: j.saved_at,
-            delegation: j.delegation,
-        });
-        let outbox = repo.outbox(poll).await?;
-        let (start, problems) = Start::restore(me.clone(), &key, saved, via, &outbox, display_name);
-        for problem in problems {
-            gloo::console::warn!(problem);
-        }
-        follows.ensure(&me, &network);
-        follows.run(|rt| {
-            rt.repo = Some(repo);
-            rt.pages.insert(key.clone(), on_change);
-        });
-        follows.step(|m, now, rng| m.follow(start, now, rng));
-        Ok(Self {
-            follows: follows.clone(),
-            key,
-        })
-    }
-
-    /// A command of this participant: pending at once, stored in the outbox, sent once stored.
-    /// `Err` only when no command id could be made.
-    pub fn submit(&self, command: Command) -> Result<(), AppError> {
-        let key = &self.key;
-        match self
-            .follows
-            .step(|m, now, rng| m.submit(key, command, now, rng))
-        {
-            Some(Err(ParticipantError::NoCommandId)) => {
-                Err(AppError::Random("no command id could be made".into()))
-            }
-            Some(Err(e)) => {
-                gloo::console::warn!(format!("could not queue the command: {e}"));
-                Ok(())
-            }
-            Some(Ok(())) | None => Ok(()),
-        }
-    }
-
-    /// Dials the poll's hub now, without waiting for the scheduled attempt.
-    pub fn dial(&self) {
-        self.follows
-            .step(|m, now, rng| m.dial_now(&self.key, now, rng));
-    }
-
-    /// The owner asks the hub serving this poll to move it under `delegation`.
-    pub fn request_move(&self, delegation: &SignedDelegation) -> Result<(), String> {
-        let key = &self.key;
-        let sent = self
-            .follows
-            .step(|m, now, rng| m.request_move(key, delegation, now, rng));
-        sent.map_or(Err("not following".into()), |r| {
-            r.map_err(|e| e.to_string())
-        })
-    }
-
-    /// Asks the hub serving this poll for its signed snapshot file (the owner's export).
-    pub fn request_snapshot(&self) -> Result<(), String> {
-        let key = &self.key;
-        let sent = self
-            .follows
-            .step(|m, now, rng| m.request_snapshot(key, now, rng));
-        sent.map_or(Err("not following".into()), |r| {
-            r.map_err(|e| e.to_string())
-        })
-    }
-}
-
-/// A page's interest in an owner's poll list ([`Follows::list`]); dropping it ends the interest
-/// (and the connection, if nothing else of that owner needs it).
-pub struct ListWatch {
-    follows: Follows,
-    owner: PeerId,
-    id: u64,
-}
-
-impl Drop for ListWatch {
-    fn drop(&mut self) {
-        self.follows.run(|rt| {
-            if let Some(watchers) = rt.lists.get_mut(&self.owner) {
-                watchers.retain(|(id, _)| *id != self.id);
-            }
-        });
-        self.follows
-            .step(|m, now, rng| m.drop_list(&self.owner, now, rng));
-    }
-}
-
 impl Follows {
-    /// The follower of `poll`, if started.
-    pub fn get(&self, poll: &FollowKey) -> Option<FollowHandle> {
-        self.run(|rt| rt.machine.follows(poll))
-            .filter(|followed| *followed)
-            .map(|_| FollowHandle {
-                follows: self.clone(),
-                key: poll.clone(),
-            })
-    }
-
-    /// Stops and forgets the follower of `poll` (leaving it).
-    pub fn remove(&self, poll: &FollowKey) {
-        self.run(|rt| rt.pages.remove(poll));
-        self.step(|m, now, rng| m.unfollow(poll, now, rng));
-    }
-
-    /// Stops every follower (this tab lost the identity to another one, which takes over the
-    /// outboxes from IndexedDB).
-    pub fn clear(&self) {
-        self.run(|rt| rt.pages.clear());
-        self.step(|m, now, rng| m.unfollow_all(now, rng));
-    }
-
-    /// The user's display name changed: every followed poll's owner is told.
-    pub fn announce_name(&self, name: &str) {
-        self.step(|m, now, rng| m.announce_name(name, now, rng));
-    }
-
-    /// Asks `owner` for its poll list over the shared connection; `on_list` hears the answer,
-    /// failures to reach the owner (it keeps trying), and an impostor, while the watch lasts.
-    pub fn list(
-        &self,
-        me: &Identity,
-        owner: &PeerId,
-        network: &NetworkHandle,
-        on_list: Callback<OwnerList>,
-    ) -> ListWatch {
-        self.ensure(me, network);
-        let id = self
-            .run(|rt| {
-                rt.next_list += 1;
-                let id = rt.next_list;
-                rt.lists
-                    .entry(owner.clone())
-                    .or_default()
-                    .push((id, on_list));
-                id
-            })
-            .unwrap_or_default();
-        self.step(|m, now, rng| m.want_list(owner, now, rng));
-        ListWatch {
-            follows: self.clone(),
-            owner: owner.clone(),
-            id,
-        }
-    }
-
     /// Makes the runtime on first use.
     fn ensure(&self, me: &Identity, network: &NetworkHandle) {
         let mut runtime = self.0.borrow_mut();
@@ -301,7 +112,7 @@ impl Follows {
                 repo: None,
                 conns: BTreeMap::new(),
                 generation: 0,
-                timer: None,
+                timer: Wakeup::default(),
                 pages: BTreeMap::new(),
                 lists: BTreeMap::new(),
                 next_list: 0,
@@ -330,27 +141,20 @@ impl Follows {
         while let Some(output) = self.run(|rt| rt.machine.poll_output()).flatten() {
             self.perform(output);
         }
-        let Some(at) = self.run(|rt| rt.machine.poll_timeout()).flatten() else {
-            self.run(|rt| rt.timer = None);
-            return;
-        };
-        if self.run(|rt| rt.timer.as_ref().is_some_and(|(_, armed)| *armed <= at)) == Some(true) {
-            return; // one at least as early is armed; it re-arms when it fires
-        }
-        let delay = u32::try_from(at.saturating_sub(random::now_ms())).unwrap_or(u32::MAX);
         let weak = Rc::downgrade(&self.0);
-        let timer = Timeout::new(delay, move || {
-            if let Some(strong) = weak.upgrade() {
-                let follows = Follows(strong);
-                follows.run(|rt| rt.timer = None);
-                follows.step(|m, now, rng| m.handle_timeout(now, rng));
-            }
+        self.run(|rt| {
+            let at = rt.machine.poll_timeout();
+            rt.timer.arm(at, random::now_ms(), move || {
+                if let Some(follows) = weak.upgrade().map(Follows) {
+                    follows.run(|rt| rt.timer.fired());
+                    follows.step(|m, now, rng| m.handle_timeout(now, rng));
+                }
+            });
         });
-        self.run(|rt| rt.timer = Some((timer, at)));
     }
 
+    /// Carries out one output of the machine.
     fn perform(&self, output: Output) {
-        let repo = self.run(|rt| rt.repo.clone()).flatten();
         match output {
             Output::Dial(hub) => self.dial(hub),
             Output::Send(hub, frame) => {
@@ -372,11 +176,8 @@ impl Follows {
                 delete,
             } => {
                 let (command_id, deleted) = (record.command_id, delete.clone());
-                let op = async move {
-                    repo.ok_or(StorageError::Unavailable)?
-                        .save_outbox(&record, &delete)
-                        .await
-                };
+                let op =
+                    |repo: Rc<Repository>| async move { repo.save_outbox(&record, &delete).await };
                 self.store("store a command", op, move |f, stored| {
                     f.input(Input::OutboxWritten {
                         key: &key,
@@ -388,40 +189,22 @@ impl Follows {
             }
             Output::DeleteOutbox { key, ids } => {
                 let poll = key.1;
-                let op = async move {
-                    repo.ok_or(StorageError::Unavailable)?
-                        .delete_outbox(poll, &ids)
-                        .await
-                };
+                let op = |repo: Rc<Repository>| async move { repo.delete_outbox(poll, &ids).await };
                 self.store("delete answered commands", op, move |f, _| {
                     f.input(Input::OutboxDeleted(&key));
                 });
             }
             Output::SaveView(saved) => {
                 let key = (saved.owner.clone(), saved.poll_id);
-                let joined = JoinedPoll {
-                    owner: saved.owner,
-                    poll_id: saved.poll_id,
-                    view: saved.view,
-                    saved_at: saved.saved_at,
-                    delegation: saved.delegation,
-                };
-                let op = async move {
-                    repo.ok_or(StorageError::Unavailable)?
-                        .save_joined(&joined)
-                        .await
-                };
+                let joined = JoinedPoll::from(*saved);
+                let op = |repo: Rc<Repository>| async move { repo.save_joined(&joined).await };
                 self.store("save the poll view", op, move |f, _| {
                     f.input(Input::ViewSaved(&key));
                 });
             }
             Output::Leave(key) => {
                 self.run(|rt| rt.pages.remove(&key));
-                let op = async move {
-                    repo.ok_or(StorageError::Unavailable)?
-                        .leave(&key.0, key.1)
-                        .await
-                };
+                let op = |repo: Rc<Repository>| async move { repo.leave(&key.0, key.1).await };
                 self.store("forget the followed copy", op, |_, _| {});
             }
             Output::Notify(key) => {
@@ -443,17 +226,22 @@ impl Follows {
         }
     }
 
-    /// Runs one IndexedDB operation in a task (a failure is logged), then `done` feeds its end
-    /// back (with whether it committed), if the runtime is still alive.
-    fn store(
+    /// Runs one IndexedDB operation on the runtime's repository in a task (a failure is
+    /// logged), then `done` feeds its end back (with whether it committed), if the runtime is
+    /// still alive.
+    fn store<F: Future<Output = Result<(), StorageError>> + 'static>(
         &self,
         what: &'static str,
-        op: impl std::future::Future<Output = Result<(), StorageError>> + 'static,
+        op: impl FnOnce(Rc<Repository>) -> F,
         done: impl FnOnce(&Follows, bool) + 'static,
     ) {
+        let op = self.run(|rt| rt.repo.clone()).flatten().map(op);
         let weak = Rc::downgrade(&self.0);
         spawn_local(async move {
-            let result = op.await;
+            let result = match op {
+                Some(op) => op.await,
+                None => Err(StorageError::Unavailable),
+            };
             if let Err(e) = &result {
                 gloo::console::error!(format!("could not {what}: {e}"));
             }
