@@ -123,10 +123,12 @@ try {
         continue;
       }
       let base;
+      let baselineError;
       try {
         base = await repeat(`B3 baseline n=${n}`, () => s.b3Baseline(bench, { n, votes: quick ? 5 : 20 }));
       } catch (error) {
-        log(`B3 baseline n=${n} failed: ${error.message.split('\n')[0]}`);
+        baselineError = error.message.split('\n')[0];
+        log(`B3 baseline n=${n} failed: ${baselineError}`);
         base = [[NaN]];
         await bench.reset();
       }
@@ -138,6 +140,7 @@ try {
         baseline: baseline.p50,
         baselineP99: baseline.p99,
         ratio: stats.p50 / baseline.p50,
+        ...(baselineError ? { baselineError } : {}),
         appRendered: summarize(app.map((a) => a.app)),
         arrived: summarize(app.map((a) => a.samples)),
       };
@@ -362,7 +365,7 @@ function report(r) {
       row('B3', `fan-out to N=${n}: **did not complete** (${st.error})`, '—', '—', '—', '—', '—', '—');
       continue;
     }
-    row('B3', n <= 10 ? `fan-out to N=${n} app pages: new tally rendered on all` : `fan-out to N=${n} (1 app page + ${n - 1} §6 light clients, 25 per page): new tally applied on all (event frame arrived at all ${ms(st.arrived?.p50)}; app page rendered ${ms(st.appRendered.p50)})`, ms(st.p50), ms(st.p99), spread(st), ms(st.baseline), ratio(st.ratio), n === '50' ? 'p99 ≤ 100 ms, ≤ 2×' : '≤ 2×');
+    row('B3', n <= 10 ? `fan-out to N=${n} app pages: new tally rendered on all` : `fan-out to N=${n} (1 app page + ${n - 1} §6 light clients, 25 per page): new tally applied on all (event frame arrived at all ${ms(st.arrived?.p50)}; app page rendered ${ms(st.appRendered.p50)})`, ms(st.p50), ms(st.p99), spread(st), st.baselineError ? `baseline failed: ${st.baselineError}` : ms(st.baseline), ratio(st.ratio), n === '50' ? 'p99 ≤ 100 ms, ≤ 2×' : '≤ 2×');
   }
   if (S.B4) row('B4', `${S.B4.commands} queued commands → all acked, pages converged (lost ${S.B4.lost}, duplicated ${S.B4.duplicated})`, ms(S.B4.p50), ms(S.B4.p99), `${S.B4.repMs.map((x) => round(x, 0)).join(' / ')} ms`, ms(S.B4.baseline), ratio(S.B4.ratio), S.B4.target);
   if (S.B5) row('B5', 'invite link → poll with live tallies', ms(S.B5.p50), ms(S.B5.p99), spread(S.B5), ms(S.B5.baseline), ratio(S.B5.ratio), S.B5.target);

@@ -11,8 +11,11 @@
 //! - This module never generates randomness: callers pass the 32 seed bytes (from the browser's
 //!   CSPRNG in the app, from a fixed or proptest source in tests).
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -48,32 +51,36 @@ pub enum IdentityError {
 ///
 /// Construct with [`PeerId::from_public_key`] or parse with [`str::parse`]; both guarantee the
 /// invariants in the module docs.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// The key is kept decompressed (the curve point that parsing had to compute anyway), shared
+/// between clones, so [`PeerId::verify`] does not decompress it again for every signature.
+/// Equality, hashing and order look at the text only: the encoding is canonical, so the text
+/// determines the key.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PeerId {
     text: String,
-    key: [u8; 32],
+    key: Arc<VerifyingKey>,
 }
 
 impl PeerId {
     /// The peer ID for a public key (assumed valid: it came from a [`VerifyingKey`]).
-    fn from_verifying_key(key: &VerifyingKey) -> Self {
-        let key = key.to_bytes();
+    fn from_verifying_key(key: VerifyingKey) -> Self {
         Self {
-            text: bs58::encode(key).into_string(),
-            key,
+            text: bs58::encode(key.as_bytes()).into_string(),
+            key: Arc::new(key),
         }
     }
 
     /// The peer ID for a raw public key, if the bytes are a valid ed25519 point.
     pub fn from_public_key(bytes: [u8; 32]) -> Result<Self, IdentityError> {
         let key = VerifyingKey::from_bytes(&bytes).map_err(|_| IdentityError::InvalidKey)?;
-        Ok(Self::from_verifying_key(&key))
+        Ok(Self::from_verifying_key(key))
     }
 
     /// The public key this ID names.
     pub fn public_key(&self) -> [u8; 32] {
-        self.key
+        self.key.to_bytes()
     }
 
     /// The ID as it is registered on the PeerJS server.
@@ -86,10 +93,36 @@ impl PeerId {
     /// Uses strict verification (rejects small-order keys and non-canonical signatures), so a
     /// message has exactly one valid signature encoding per key.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), IdentityError> {
-        let key = VerifyingKey::from_bytes(&self.key).map_err(|_| IdentityError::InvalidKey)?;
         let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-        key.verify_strict(message, &sig)
+        self.key
+            .verify_strict(message, &sig)
             .map_err(|_| IdentityError::BadSignature)
+    }
+}
+
+impl PartialEq for PeerId {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for PeerId {}
+
+impl Hash for PeerId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl PartialOrd for PeerId {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PeerId {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.text.cmp(&other.text)
     }
 }
 
@@ -260,7 +293,7 @@ impl Identity {
     /// Builds an identity from a 32-byte secret seed and a token.
     pub fn from_seed(seed: [u8; 32], token: PeerToken) -> Self {
         let key = SigningKey::from_bytes(&seed);
-        let peer_id = PeerId::from_verifying_key(&key.verifying_key());
+        let peer_id = PeerId::from_verifying_key(key.verifying_key());
         Self {
             key,
             token,

@@ -21,11 +21,14 @@
 //! - A sent entry is sent again after [`resend_delay`] (5 s doubling per attempt, capped at 30 s)
 //!   while the link stays up; the owner's dedup record turns a resend into the original answer.
 //! - Pure: time comes in as `now_ms`, randomness as `random` arguments.
+//! - The resend schedule is indexed: `resends` holds `(resend at, id)` for exactly the entries
+//!   that are [`Delivery::Sent`], so [`Outbox::next_resend_at`] (asked after every frame) is its
+//!   first key, and [`Outbox::due`] with nothing due costs one look-up, whatever the length.
 //!
 //! [`Redial`] schedules reconnection attempts to the owner: exponential backoff with full jitter,
 //! 0.5 s doubling to a 30 s cap, reset after a verified link. There is no retry limit.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use peerjs_client::backoff::Backoff;
 use serde::{Deserialize, Serialize};
@@ -99,6 +102,16 @@ pub fn resend_delay(attempts: u32) -> u64 {
 pub struct Outbox {
     entries: VecDeque<Entry>,
     next_seq: u64,
+    /// `(when to resend, id)` of every sent entry, earliest first (see the module docs).
+    resends: BTreeSet<(u64, CommandId)>,
+}
+
+/// When a sent entry is due again, if it is sent.
+fn resend_at(entry: &Entry) -> Option<u64> {
+    match entry.delivery {
+        Delivery::Sent { at_ms } => Some(at_ms.saturating_add(resend_delay(entry.attempts))),
+        _ => None,
+    }
 }
 
 impl Outbox {
@@ -178,7 +191,24 @@ impl Outbox {
             .entries
             .iter()
             .position(|e| e.command_id == command_id)?;
-        self.entries.remove(index)
+        let entry = self.entries.remove(index)?;
+        if let Some(at) = resend_at(&entry) {
+            self.resends.remove(&(at, command_id));
+        }
+        Some(entry)
+    }
+
+    /// Marks `entry` sent at `now_ms` (once more) and schedules its resend; returns its frame.
+    fn send(resends: &mut BTreeSet<(u64, CommandId)>, entry: &mut Entry, now_ms: u64) -> String {
+        if let Some(at) = resend_at(entry) {
+            resends.remove(&(at, entry.command_id));
+        }
+        entry.delivery = Delivery::Sent { at_ms: now_ms };
+        entry.attempts = entry.attempts.saturating_add(1);
+        if let Some(at) = resend_at(entry) {
+            resends.insert((at, entry.command_id));
+        }
+        entry.frame.clone()
     }
 
     /// Sends every durable entry not sent on the current link, in order, stopping at the first
@@ -189,11 +219,7 @@ impl Outbox {
             match entry.delivery {
                 Delivery::Unsaved => break,
                 Delivery::Sent { .. } => {}
-                Delivery::Waiting => {
-                    entry.delivery = Delivery::Sent { at_ms: now_ms };
-                    entry.attempts = entry.attempts.saturating_add(1);
-                    frames.push(entry.frame.clone());
-                }
+                Delivery::Waiting => frames.push(Self::send(&mut self.resends, entry, now_ms)),
             }
         }
         frames
@@ -201,14 +227,13 @@ impl Outbox {
 
     /// Sends again, in order, every entry whose resend timeout has passed at `now_ms`.
     pub fn due(&mut self, now_ms: u64) -> Vec<String> {
+        if self.next_resend_at().is_none_or(|at| at > now_ms) {
+            return Vec::new();
+        }
         let mut frames = Vec::new();
         for entry in &mut self.entries {
-            if let Delivery::Sent { at_ms } = entry.delivery {
-                if now_ms.saturating_sub(at_ms) >= resend_delay(entry.attempts) {
-                    entry.delivery = Delivery::Sent { at_ms: now_ms };
-                    entry.attempts = entry.attempts.saturating_add(1);
-                    frames.push(entry.frame.clone());
-                }
+            if resend_at(entry).is_some_and(|at| at <= now_ms) {
+                frames.push(Self::send(&mut self.resends, entry, now_ms));
             }
         }
         frames
@@ -221,17 +246,12 @@ impl Outbox {
                 entry.delivery = Delivery::Waiting;
             }
         }
+        self.resends.clear();
     }
 
     /// When [`Outbox::due`] will next have something to resend.
     pub fn next_resend_at(&self) -> Option<u64> {
-        self.entries
-            .iter()
-            .filter_map(|e| match e.delivery {
-                Delivery::Sent { at_ms } => Some(at_ms.saturating_add(resend_delay(e.attempts))),
-                _ => None,
-            })
-            .min()
+        self.resends.first().map(|(at, _)| *at)
     }
 
     /// Whether `command_id` is in the outbox.

@@ -147,6 +147,57 @@ fn an_unanswered_command_is_resent_after_its_timeout_on_the_same_link() {
     assert_eq!(outbox.due(NOW + 1_000_000), Vec::<String>::new());
 }
 
+/// The schedule by a full scan, as [`Outbox::next_resend_at`] must report it.
+fn earliest_resend_by_scan(outbox: &Outbox) -> Option<u64> {
+    outbox
+        .iter()
+        .filter_map(|e| match e.delivery {
+            Delivery::Sent { at_ms } => Some(at_ms + resend_delay(e.attempts)),
+            _ => None,
+        })
+        .min()
+}
+
+#[test]
+fn the_next_resend_follows_answers_resends_and_lost_links() {
+    let mut outbox = saved(3);
+    outbox.flush(NOW);
+    outbox.stage(cid(4), vote(4), "frame 4".into());
+    outbox.saved(cid(4));
+    assert_eq!(outbox.flush(NOW + 1_000), frames(4..=4));
+    assert_eq!(outbox.next_resend_at(), Some(NOW + 5_000));
+    outbox.settle(cid(1));
+    outbox.settle(cid(2));
+    assert_eq!(
+        outbox.next_resend_at(),
+        Some(NOW + 5_000),
+        "3 still waits for its answer"
+    );
+    outbox.settle(cid(3));
+    assert_eq!(
+        outbox.next_resend_at(),
+        Some(NOW + 6_000),
+        "the answered commands no longer count: 4 is next"
+    );
+    assert_eq!(outbox.due(NOW + 6_000), frames(4..=4));
+    assert_eq!(
+        outbox.next_resend_at(),
+        Some(NOW + 16_000),
+        "a resend moves its own time"
+    );
+    outbox.link_lost();
+    assert_eq!(outbox.next_resend_at(), None);
+    assert_eq!(outbox.flush(NOW + 20_000), frames(4..=4));
+    assert_eq!(
+        outbox.next_resend_at(),
+        Some(NOW + 40_000),
+        "third send: 20 s"
+    );
+    outbox.discard(cid(4));
+    assert_eq!(outbox.next_resend_at(), None);
+    assert_eq!(outbox.due(NOW + 1_000_000), Vec::<String>::new());
+}
+
 #[test]
 fn redial_delays_stay_within_their_bounds_and_reset_after_a_verified_link() {
     let mut redial = Redial::new();
@@ -243,6 +294,11 @@ proptest! {
                     Vec::new()
                 }
             };
+            prop_assert_eq!(
+                outbox.next_resend_at(),
+                earliest_resend_by_scan(&outbox),
+                "the indexed schedule is stale"
+            );
             let mut last_seq = None;
             for frame in &sent {
                 let entry = outbox.iter().find(|e| e.frame == *frame);
