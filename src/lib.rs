@@ -34,6 +34,7 @@ pub mod identity;
 pub mod link;
 pub mod messages;
 pub mod network;
+pub mod next_task;
 pub mod pages;
 pub mod random;
 pub mod router;

@@ -2233,6 +2233,7 @@ pub enum MoveError {
     Sign(#[source] DelegationError),
 }
 
+pub mod machine;
 pub mod pipeline;
 
 #[cfg(test)]

@@ -1,19 +1,18 @@
 //! The hub runtime: runs the core's [`Hub`] for the host's polls against the real world —
 //! WebRTC connections, SQLite, the clock. The native mirror of the app's `src/hub.rs`.
 //!
-//! The loop: every input (a connection opening, a frame, a close, the timer) goes into the pure
-//! hub with the current time and yields a [`Step`], which goes into the core's commit
-//! [`Pipeline`] — the rule the browser hub (`src/hub.rs`) follows too. [`HubRuntime::flush`]
-//! performs the pipeline's outputs: it commits **all** steps queued since the last flush in one
-//! SQLite transaction and only then hands back their sends, closes and dials, in order, for the
-//! transport to perform. So an ack never leaves before its commit (PROTOCOL.md §4.2), and a
-//! burst of commands costs one transaction per flush, not one per command.
+//! The loop: every input (a connection opening, a frame, a close, the timer) goes into the core's
+//! [`HubMachine`] with the current time — the machine the browser hub (`src/hub.rs`) drives
+//! too. [`HubRuntime::flush`] performs its outputs: it commits **all** inputs fed since the last
+//! flush in one SQLite transaction and only then hands back their sends, closes and dials, in
+//! order, for the transport to perform. So an ack never leaves before its commit (PROTOCOL.md
+//! §4.2), and a burst of commands costs one transaction per flush, not one per command.
 //!
 //! Moves (PROTOCOL.md §8): the hub's [`Write::Hosting`] and [`Write::Tombstone`] are stored like
 //! its other writes and restored here ([`Hub::restore_hosting`], [`Hub::restore_deleted`]), so
 //! a restarted host serves a poll prepared then activated, keeps redirecting for a poll it moved
 //! away (and re-sends an unacknowledged `hub:activate`), and serves as before a poll whose move
-//! out had not reached its commit point. [`Step::dials`] come out in [`Perform::dials`]; the
+//! out had not reached its commit point. [`Output::Dial`]s come out in [`Perform::dials`]; the
 //! loop reports an opened dial with [`HubRuntime::dialed`].
 //!
 //! If a commit fails, the runtime stops: its in-memory state is ahead of the database, so it
@@ -25,8 +24,8 @@
 
 use std::rc::Rc;
 
-use starpoll_core::hub::pipeline::{self, Pipeline};
-use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Step, Write};
+use starpoll_core::hub::machine::{HubMachine, Input, Output};
+use starpoll_core::hub::{ConnId, Hub, Incoming, Limits, Write};
 use starpoll_core::poll::CommandId;
 use starpoll_core::{Identity, PeerId};
 
@@ -45,12 +44,10 @@ pub struct Perform {
     pub dials: Vec<PeerId>,
 }
 
-/// The hub, its store and its commit pipeline.
+/// The hub machine and its store.
 pub struct HubRuntime {
-    hub: Hub,
+    machine: HubMachine,
     store: Store,
-    /// Steps waiting for their commit (`core::hub::pipeline`).
-    pipeline: Pipeline,
     /// Command records committed so far (for the health line).
     committed_records: u64,
 }
@@ -82,16 +79,15 @@ impl HubRuntime {
             }
         }
         Ok(Self {
-            hub,
+            machine: HubMachine::new(hub),
             store,
-            pipeline: Pipeline::new(),
             committed_records: 0,
         })
     }
 
     /// The hub (read only).
     pub fn hub(&self) -> &Hub {
-        &self.hub
+        self.machine.hub()
     }
 
     /// Command records committed since start.
@@ -99,48 +95,49 @@ impl HubRuntime {
         self.committed_records
     }
 
-    /// A participant's data channel opened.
+    /// A participant's data channel opened (the host reads no DTLS fingerprints yet, so its
+    /// frames stay signed one by one, PROTOCOL.md §2.7).
     pub fn opened(&mut self, conn: ConnId, remote: &str, now_ms: u64) {
-        let step = self.hub.opened(conn, remote, now_ms);
-        self.enqueue(step);
+        let channel = None;
+        let opened = Input::Opened {
+            conn,
+            remote,
+            channel,
+        };
+        self.machine.handle_input(opened, now_ms);
     }
 
     /// A connection the hub asked for ([`Perform::dials`]) opened to `remote`.
     pub fn dialed(&mut self, conn: ConnId, remote: &str, now_ms: u64) {
-        let step = self.hub.dialed(conn, remote, now_ms);
-        self.enqueue(step);
+        self.machine
+            .handle_input(Input::Dialed { conn, remote }, now_ms);
     }
 
     /// A message arrived: a string is a frame; anything else is answered as not one.
     pub fn receive(&mut self, conn: ConnId, incoming: Incoming<'_>, now_ms: u64) {
-        let step = self.hub.receive(conn, incoming, now_ms);
-        self.enqueue(step);
+        self.machine
+            .handle_input(Input::Received(conn, incoming), now_ms);
     }
 
     /// A connection closed.
     pub fn closed(&mut self, conn: ConnId) {
-        let step = self.hub.closed(conn);
-        self.enqueue(step);
+        // A close needs no clock (the hub only forgets the connection).
+        self.machine.handle_input(Input::Closed(conn), 0);
     }
 
     /// The timer fired (or the host starts): heartbeats, silent connections, poll deadlines.
     pub fn wake(&mut self, now_ms: u64, fresh_id: impl FnMut() -> Option<CommandId>) {
-        let step = self.hub.handle_timeout(now_ms, fresh_id);
-        self.enqueue(step);
+        self.machine.handle_timeout(now_ms, fresh_id);
     }
 
     /// When [`HubRuntime::wake`] has something to do (Unix ms).
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.hub.poll_timeout()
+        self.machine.poll_timeout()
     }
 
-    /// Whether steps wait for a flush.
+    /// Whether inputs wait for a flush.
     pub fn pending(&self) -> bool {
-        !self.pipeline.is_idle()
-    }
-
-    fn enqueue(&mut self, step: Step) {
-        self.pipeline.handle_input(pipeline::Input::Step(step));
+        !self.machine.is_idle()
     }
 
     /// Commits every queued step's writes in one transaction, then returns their sends, closes
@@ -148,33 +145,34 @@ impl HubRuntime {
     /// must stop.
     pub fn flush(&mut self) -> Result<Perform, StoreError> {
         let mut perform = Perform::default();
-        while let Some(output) = self.pipeline.poll_output() {
+        while let Some(output) = self.machine.poll_output() {
             match output {
-                pipeline::Output::Commit(writes) => {
+                Output::Commit(writes) => {
                     if let Err(error) = self.store.commit(&writes) {
-                        // The pipeline drops every step and lets nothing more out.
-                        self.pipeline.handle_input(pipeline::Input::Failed);
-                        while self.pipeline.poll_output().is_some() {}
+                        // The machine drops every input and lets nothing more out.
+                        // The end of a commit reads no clock.
+                        self.machine.handle_input(Input::Failed, 0);
+                        while self.machine.poll_output().is_some() {}
                         return Err(error);
                     }
-                    self.pipeline.handle_input(pipeline::Input::Committed);
+                    self.machine.handle_input(Input::Committed, 0);
                     self.committed_records += writes
                         .iter()
                         .filter(|w| matches!(w, Write::Record(..)))
                         .count() as u64;
                 }
-                pipeline::Output::Send(conn, frame) => perform.sends.push((conn, frame)),
-                pipeline::Output::Close(conn) => perform.closes.push(conn),
-                pipeline::Output::Dial(peer) => {
+                Output::Send(conn, frame) => perform.sends.push((conn, frame)),
+                Output::Close(conn) => perform.closes.push(conn),
+                Output::Dial(peer) => {
                     if !perform.dials.contains(&peer) {
                         perform.dials.push(peer);
                     }
                 }
-                pipeline::Output::Log(line) => log!(Info, "hub.note", message = line),
+                Output::Log(line) => log!(Info, "hub.note", message = line),
                 // The host has no owner's screen to refresh.
-                pipeline::Output::Changed => {}
+                Output::Changed => {}
                 // Only after a failed commit, which returned above.
-                pipeline::Output::Stopped => {}
+                Output::Stopped => {}
             }
         }
         Ok(perform)

@@ -1,0 +1,342 @@
+//! The hub runtime: drives the core's [`HubMachine`] for this browser's polls against the real
+//! world — incoming PeerJS data connections, IndexedDB, the clock. The owner's own actions and
+//! the screen's snapshot are in [`owner`].
+//!
+//! The loop: a connection's events (open, frame, close) go into an inbox as they arrive; the
+//! inbox is worked off in slices of at most [`SLICE_MS`], one task each ([`NextTask`]), each
+//! input fed to the machine with the current time. After a slice the machine's outputs are
+//! performed in order: a commit (the writes of every input fed since the last one started)
+//! runs as one IndexedDB transaction in a task of its own and its end is fed back; sends,
+//! closes and dials only come out after their commit. Between slices the browser runs what is
+//! queued, so a commit that ended is seen and its acks leave while the rest of a burst is still
+//! being checked ("commit early, commit big": the first commit starts after the first slice,
+//! the next holds everything checked meanwhile). One timer is armed at the machine's
+//! `poll_timeout` (heartbeats, silent connections, poll deadlines, moves).
+//!
+//! If a commit fails, the machine stops: its state is ahead of the database, so the runtime
+//! closes every connection, sends nothing more, and the owner's page says so. Participants keep
+//! their commands and resend them when the owner reloads.
+
+pub mod owner;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
+use futures_util::StreamExt;
+use gloo::timers::callback::Timeout;
+use peerjs_client::signal::Serialization;
+use peerjs_client::web::{ConnectionError, DataConnection};
+use starpoll_core::hub::machine::{HubMachine, Input, Output};
+use starpoll_core::hub::{ConnId, Incoming, Write};
+use starpoll_core::PeerId;
+use wasm_bindgen_futures::spawn_local;
+use yew::Callback;
+
+pub use owner::{CreateError, HostedPoll, HubSnapshot, MoveError};
+
+use crate::error::StorageError;
+use crate::link::{self, TextEvent};
+use crate::next_task::NextTask;
+use crate::random;
+use crate::storage::Repository;
+use crate::test_hook;
+
+/// The longest slice of inbox work in one task (ms).
+const SLICE_MS: f64 = 8.0;
+
+/// The shortest wait the hub's timer is armed for (ms).
+const MIN_TIMER_MS: u64 = 50;
+
+/// The end-to-end tests' hook that stops the hub between a commit and its acks.
+const FREEZE_HOOK: &str = "freeze-after-commit";
+
+/// Opens a data connection from this tab's peer to a peer (`None` while the peer is not open).
+pub type Dialer = Rc<dyn Fn(&PeerId) -> Option<DataConnection>>;
+
+/// What arrived on a connection, waiting in the inbox.
+struct Arrived {
+    conn: ConnId,
+    /// A connection this hub dialed (a hub-to-hub one).
+    dialed: bool,
+    event: TextEvent,
+}
+
+struct Inner {
+    machine: HubMachine,
+    repo: Rc<Repository>,
+    conns: BTreeMap<ConnId, DataConnection>,
+    next_conn: u64,
+    inbox: VecDeque<Arrived>,
+    /// Works the inbox off, one slice per task.
+    slicer: Option<NextTask>,
+    failed: Option<StorageError>,
+    on_change: Callback<Rc<HubSnapshot>>,
+    /// Fires at `timer_at`, the machine's `poll_timeout` when it was armed.
+    timer: Option<Timeout>,
+    timer_at: Option<u64>,
+    /// Sends the next snapshot to the screen (one for all changes made before it fires).
+    notify_timer: Option<Timeout>,
+    /// Opens a data connection to another hub (`Output::Dial`); `None` until the peer runs.
+    dialer: Option<Dialer>,
+}
+
+/// Shared handle to the hub runtime (cheap to clone; equal when it is the same runtime).
+#[derive(Clone)]
+pub struct HubHandle(Rc<RefCell<Inner>>);
+
+impl PartialEq for HubHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl HubHandle {
+    /// Serves an incoming data connection until it closes.
+    pub fn accept(&self, conn: DataConnection) {
+        self.serve(conn, false);
+    }
+
+    /// Serves a data connection until it closes: one a participant opened, or one this hub
+    /// dialed (`dialed`: a hub-to-hub connection). Its events wait in the inbox, in order.
+    fn serve(&self, conn: DataConnection, dialed: bool) {
+        if self.0.borrow().failed.is_some() || conn.serialization() != Serialization::Binary {
+            // The protocol needs `binary` (PROTOCOL.md §1.3); a stopped hub serves nobody.
+            conn.close();
+            return;
+        }
+        let Some(mut events) = conn.events() else {
+            conn.close();
+            return;
+        };
+        let id = {
+            let mut inner = self.0.borrow_mut();
+            inner.next_conn += 1;
+            let id = ConnId(inner.next_conn);
+            inner.conns.insert(id, conn.clone());
+            id
+        };
+        let handle = self.clone();
+        spawn_local(async move {
+            while let Some(event) = events.next().await {
+                let event = TextEvent::from(event);
+                if let TextEvent::Error(e) = &event {
+                    if !matches!(e, ConnectionError::TooLarge(_)) {
+                        gloo::console::warn!(format!("connection from {}: {e}", conn.peer()));
+                        continue;
+                    }
+                }
+                let closed = event == TextEvent::Close;
+                let mut inner = handle.0.borrow_mut();
+                inner.inbox.push_back(Arrived {
+                    conn: id,
+                    dialed,
+                    event,
+                });
+                if let Some(slicer) = &inner.slicer {
+                    slicer.schedule();
+                }
+                if closed {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// One slice of inbox work, then the outputs; schedules the next slice if work is left.
+    fn work_inbox(&self) {
+        let started = js_sys::Date::now();
+        loop {
+            let arrived = self.0.borrow_mut().inbox.pop_front();
+            let Some(Arrived {
+                conn,
+                dialed,
+                event,
+            }) = arrived
+            else {
+                break;
+            };
+            let now = random::now_ms();
+            let mut inner = self.0.borrow_mut();
+            let Some(connection) = inner.conns.get(&conn).cloned() else {
+                continue;
+            };
+            let remote = connection.peer();
+            let input = match &event {
+                TextEvent::Open if dialed => Input::Dialed { conn, remote },
+                TextEvent::Open => Input::Opened {
+                    conn,
+                    remote,
+                    // PROTOCOL.md §2.7: lets the hub answer a channel:bind:request.
+                    channel: connection.dtls_fingerprints().map(Into::into),
+                },
+                TextEvent::Text(text) => Input::Received(conn, Incoming::Text(text)),
+                TextEvent::NotText => Input::Received(conn, Incoming::NotText),
+                TextEvent::Error(e) => {
+                    gloo::console::warn!(format!("from {remote}: {e}"));
+                    Input::Received(conn, Incoming::TooLarge)
+                }
+                TextEvent::Close => {
+                    inner.conns.remove(&conn);
+                    Input::Closed(conn)
+                }
+            };
+            inner.machine.handle_input(input, now);
+            if js_sys::Date::now() - started >= SLICE_MS {
+                break;
+            }
+        }
+        self.drive();
+        let inner = self.0.borrow();
+        if let (false, Some(slicer)) = (inner.inbox.is_empty(), &inner.slicer) {
+            slicer.schedule();
+        }
+    }
+
+    /// The timer fired (or the hub starts): whatever the machine has to do by now.
+    fn wake(&self) {
+        {
+            let mut inner = self.0.borrow_mut();
+            inner.timer = None;
+            inner.timer_at = None;
+            let now = random::now_ms();
+            inner
+                .machine
+                .handle_timeout(now, || random::command_id().ok());
+        }
+        self.drive();
+    }
+
+    /// Arms the timer for the machine's next deadline, unless one at least as early is armed
+    /// (a timer that fires before the machine needs it does nothing and re-arms). The timer
+    /// holds the runtime weakly, so dropping the last handle stops it.
+    fn arm(&self) {
+        let mut inner = self.0.borrow_mut();
+        let Some(at) = inner.machine.poll_timeout() else {
+            inner.timer = None;
+            inner.timer_at = None;
+            return;
+        };
+        if inner.timer_at.is_some_and(|armed| armed <= at) {
+            return;
+        }
+        // Never sooner than MIN_TIMER_MS: a deadline the hub could not act on must not spin.
+        let delay = at.saturating_sub(random::now_ms()).max(MIN_TIMER_MS);
+        let weak = Rc::downgrade(&self.0);
+        inner.timer = Some(Timeout::new(
+            u32::try_from(delay).unwrap_or(u32::MAX),
+            move || {
+                if let Some(inner) = weak.upgrade() {
+                    HubHandle(inner).wake();
+                }
+            },
+        ));
+        inner.timer_at = Some(at);
+    }
+
+    /// Performs the machine's outputs in order: a commit runs in a task and feeds its end
+    /// back; sends, closes and dials come out only after their commit. Then re-arms the timer
+    /// (any input may move the machine's next deadline).
+    fn drive(&self) {
+        loop {
+            let output = self.0.borrow_mut().machine.poll_output();
+            let Some(output) = output else {
+                break;
+            };
+            let inner = self.0.borrow();
+            match output {
+                Output::Commit(writes) => {
+                    let (repo, handle) = (inner.repo.clone(), self.clone());
+                    spawn_local(async move { handle.commit(&repo, writes).await });
+                }
+                Output::Send(conn, frame) => {
+                    if let Some(c) = inner.conns.get(&conn) {
+                        if let Err(e) = link::send(c, frame.to_string()) {
+                            gloo::console::warn!(format!("send to {}: {e}", c.peer()));
+                        }
+                    }
+                }
+                Output::Close(conn) => {
+                    if let Some(c) = inner.conns.get(&conn) {
+                        c.close();
+                    }
+                }
+                Output::Dial(peer) => {
+                    drop(inner);
+                    self.dial(&peer);
+                }
+                Output::Changed => {
+                    drop(inner);
+                    self.notify();
+                }
+                Output::Log(line) => gloo::console::log!(format!("hub: {line}")),
+                Output::Stopped => {
+                    drop(inner);
+                    let conns = std::mem::take(&mut self.0.borrow_mut().conns);
+                    for conn in conns.values() {
+                        conn.close();
+                    }
+                    self.notify();
+                }
+            }
+        }
+        self.arm();
+    }
+
+    /// Commits one transaction of the machine's and reports its end. If a commit fails, the
+    /// hub stops: its in-memory state is ahead of the database.
+    async fn commit(&self, repo: &Repository, writes: Vec<Write>) {
+        let input = match repo.commit(&writes).await {
+            Ok(()) => {
+                let recorded = writes.iter().any(|w| matches!(w, Write::Record(..)));
+                if recorded && test_hook::take(FREEZE_HOOK) {
+                    // Committed, but the answers never leave: the commit never ends for the
+                    // machine, so nothing is sent from now on, as if the tab died right here.
+                    test_hook::mark(FREEZE_HOOK);
+                    return;
+                }
+                Input::Committed
+            }
+            Err(e) => {
+                gloo::console::error!(format!("hub stopped: {e}"));
+                self.0.borrow_mut().failed = Some(e);
+                Input::Failed
+            }
+        };
+        self.0
+            .borrow_mut()
+            .machine
+            .handle_input(input, random::now_ms());
+        self.drive();
+    }
+
+    /// Opens a hub-to-hub connection to a peer (a failed dial needs no report: the machine
+    /// retries or aborts a move on its own timer).
+    fn dial(&self, peer: &PeerId) {
+        let Some(dialer) = self.0.borrow().dialer.clone() else {
+            gloo::console::warn!("hub: cannot dial another hub before this browser is online");
+            return;
+        };
+        if let Some(conn) = dialer(peer) {
+            self.serve(conn, true);
+        }
+    }
+
+    /// Sends the screen a snapshot in a task after this one (one for all changes until then).
+    fn notify(&self) {
+        let mut inner = self.0.borrow_mut();
+        if inner.notify_timer.is_some() {
+            return;
+        }
+        let weak = Rc::downgrade(&self.0);
+        inner.notify_timer = Some(Timeout::new(0, move || {
+            if let Some(inner) = weak.upgrade() {
+                let handle = HubHandle(inner);
+                handle.0.borrow_mut().notify_timer = None;
+                let snapshot = handle.snapshot();
+                let on_change = handle.0.borrow().on_change.clone();
+                on_change.emit(snapshot);
+            }
+        }));
+    }
+}
