@@ -41,6 +41,7 @@ use crate::next_task::NextTask;
 use crate::random;
 use crate::storage::Repository;
 use crate::test_hook;
+use crate::wakeup::Wakeup;
 
 /// The longest slice of inbox work in one task (ms).
 const SLICE_MS: f64 = 8.0;
@@ -72,9 +73,8 @@ struct Inner {
     slicer: Option<NextTask>,
     failed: Option<StorageError>,
     on_change: Callback<Rc<HubSnapshot>>,
-    /// Fires at `timer_at`, the machine's `poll_timeout` when it was armed.
-    timer: Option<Timeout>,
-    timer_at: Option<u64>,
+    /// Armed at the machine's `poll_timeout`.
+    timer: Wakeup,
     /// Sends the next snapshot to the screen (one for all changes made before it fires).
     notify_timer: Option<Timeout>,
     /// Opens a data connection to another hub (`Output::Dial`); `None` until the peer runs.
@@ -197,8 +197,7 @@ impl HubHandle {
     fn wake(&self) {
         {
             let mut inner = self.0.borrow_mut();
-            inner.timer = None;
-            inner.timer_at = None;
+            inner.timer.fired();
             let now = random::now_ms();
             inner
                 .machine
@@ -207,31 +206,22 @@ impl HubHandle {
         self.drive();
     }
 
-    /// Arms the timer for the machine's next deadline, unless one at least as early is armed
-    /// (a timer that fires before the machine needs it does nothing and re-arms). The timer
-    /// holds the runtime weakly, so dropping the last handle stops it.
+    /// Arms the timer for the machine's next deadline. It holds the runtime weakly, so
+    /// dropping the last handle stops it.
     fn arm(&self) {
-        let mut inner = self.0.borrow_mut();
-        let Some(at) = inner.machine.poll_timeout() else {
-            inner.timer = None;
-            inner.timer_at = None;
-            return;
-        };
-        if inner.timer_at.is_some_and(|armed| armed <= at) {
-            return;
-        }
-        // Never sooner than MIN_TIMER_MS: a deadline the hub could not act on must not spin.
-        let delay = at.saturating_sub(random::now_ms()).max(MIN_TIMER_MS);
         let weak = Rc::downgrade(&self.0);
-        inner.timer = Some(Timeout::new(
-            u32::try_from(delay).unwrap_or(u32::MAX),
-            move || {
-                if let Some(inner) = weak.upgrade() {
-                    HubHandle(inner).wake();
-                }
-            },
-        ));
-        inner.timer_at = Some(at);
+        let mut inner = self.0.borrow_mut();
+        let now = random::now_ms();
+        // Never sooner than MIN_TIMER_MS: a deadline the hub could not act on must not spin.
+        let at = inner
+            .machine
+            .poll_timeout()
+            .map(|at| at.max(now + MIN_TIMER_MS));
+        inner.timer.arm(at, now, move || {
+            if let Some(inner) = weak.upgrade() {
+                HubHandle(inner).wake();
+            }
+        });
     }
 
     /// Performs the machine's outputs in order: a commit runs in a task and feeds its end

@@ -21,6 +21,7 @@ use crate::error::{AppError, StorageError};
 use crate::next_task::NextTask;
 use crate::random;
 use crate::storage::Repository;
+use crate::wakeup::Wakeup;
 
 /// One hosted poll as the owner's screen shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,8 +83,7 @@ impl HubHandle {
             slicer: None,
             failed: None,
             on_change,
-            timer: None,
-            timer_at: None,
+            timer: Wakeup::default(),
             notify_timer: None,
             dialer: None,
         })));
