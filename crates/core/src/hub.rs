@@ -11,14 +11,15 @@
 //! [`Limits::move_timeout_ms`] is aborted and the poll served here as before. Hub-to-hub
 //! connections are opened by the hub ([`Step::dials`], reported back with [`Hub::dialed`]).
 //!
-//! The driving loop (the browser shell in `src/hub.rs`):
-//! - feed it what happens: [`Hub::opened`], [`Hub::receive`], [`Hub::closed`], the owner's own
-//!   actions ([`Hub::create`], [`Hub::local`]) and one timer, armed for [`Hub::poll_timeout`]
-//!   ([`Hub::handle_timeout`]: heartbeats, silent connections, polls whose deadline came),
+//! Shells do not call the hub directly: they drive [`machine::HubMachine`], which joins it with
+//! the commit [`pipeline`]. What the hub's calls mean:
+//! - it is fed what happens: [`Hub::opened`], [`Hub::receive`], [`Hub::closed`], the owner's own
+//!   actions ([`Hub::create`], [`Hub::local`]) and the time ([`Hub::handle_timeout`] when
+//!   [`Hub::poll_timeout`] came: heartbeats, silent connections, polls whose deadline came),
 //!   always with the current time;
-//! - each call returns a [`Step`]: first commit `step.writes` durably (one IndexedDB transaction
-//!   may hold many steps), **then** send `step.sends` and close `step.closes`, in order. Steps
-//!   are performed in the order they were returned.
+//! - each call returns a [`Step`]: first commit `step.writes` durably (one transaction may hold
+//!   many steps), **then** send `step.sends` and close `step.closes`, in order. Steps are
+//!   performed in the order they were returned (the pipeline's rule).
 //!
 //! Invariants:
 //! - A command's state change and its [`ProcessedRecord`] are in the same step's writes, and its

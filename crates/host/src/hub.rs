@@ -1,8 +1,8 @@
 //! The hub runtime: runs the core's [`Hub`] for the host's polls against the real world —
-//! WebRTC connections, SQLite, the clock. The native mirror of the app's `src/hub.rs`.
+//! WebRTC connections, SQLite, the clock. The native mirror of the app's `src/hub/`.
 //!
 //! The loop: every input (a connection opening, a frame, a close, the timer) goes into the core's
-//! [`HubMachine`] with the current time — the machine the browser hub (`src/hub.rs`) drives
+//! [`HubMachine`] with the current time — the machine the browser hub (`src/hub/`) drives
 //! too. [`HubRuntime::flush`] performs its outputs: it commits **all** inputs fed since the last
 //! flush in one SQLite transaction and only then hands back their sends, closes and dials, in
 //! order, for the transport to perform. So an ack never leaves before its commit (PROTOCOL.md

@@ -1,5 +1,5 @@
 //! `starpoll-host`: the app's hub as a native, always-on process — the second shell around
-//! `starpoll_core::hub::Hub` (the first is the browser's `src/hub.rs`). The binary is
+//! `starpoll_core::hub::Hub` (the first is the browser's `src/hub/`). The binary is
 //! `src/main.rs`; the modules are a library so tests, benchmarks and load clients can reuse the
 //! transport and the store.
 //!
@@ -7,7 +7,7 @@
 //! - [`config`]: flags and environment, checked;
 //! - [`identity`]: the host's key and token, created once in the data directory;
 //! - [`store`]: SQLite (WAL, versioned schema, one transaction per flush);
-//! - [`hub`]: the hub runtime (queue, commit, then sends) — the mirror of `src/hub.rs`;
+//! - [`hub`]: the hub runtime (queue, commit, then sends) — the mirror of `src/hub/`;
 //! - [`rtc`]: str0m WebRTC connections carrying PeerJS `binary` data channels;
 //! - [`net`]: UDP sockets and STUN-learnt candidates; [`signaling`]: the PeerJS WebSocket;
 //! - [`run`]: the main loop; [`log`]: structured log lines.
