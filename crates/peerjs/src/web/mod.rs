@@ -28,7 +28,7 @@ mod peer;
 pub use connection::{
     ConnectOptions, ConnectionError, ConnectionEvent, ConnectionEvents, DataConnection,
 };
-pub use peer::{IceServer, LogLevel, Peer, PeerEvent, PeerEvents, PeerOptions};
+pub use peer::{LogLevel, Peer, PeerEvent, PeerEvents, PeerOptions};
 
 use wasm_bindgen::{JsCast, JsValue};
 
