@@ -269,21 +269,9 @@ impl NetworkHandle {
 /// there is one, else the core's defaults (host candidates only on loopback — tests, the local
 /// server — and Google's STUN server otherwise).
 fn peer_options(server: &ServerConfig, saved_ice: Option<&[IceServer]>) -> PeerOptions {
-    let ice_servers = settings::ice_servers_for(saved_ice, server)
-        .iter()
-        .map(|ice| peerjs_client::web::IceServer {
-            urls: ice.urls().to_vec(),
-            username: ice.username().map(str::to_owned),
-            credential: ice.credential().map(str::to_owned),
-        })
-        .collect();
     PeerOptions {
-        host: server.host.clone(),
-        port: server.port,
-        path: server.path.clone(),
-        key: server.key.clone(),
-        secure: server.secure,
-        ice_servers,
+        server: server.clone(),
+        ice_servers: settings::ice_servers_for(saved_ice, server),
         ..PeerOptions::default()
     }
 }

@@ -36,7 +36,6 @@ pub mod participant;
 pub mod poll;
 pub mod protocol;
 pub mod qr;
-pub mod server;
 pub mod settings;
 pub mod snapshot;
 mod wire;
@@ -45,4 +44,5 @@ mod wire;
 mod testing;
 
 pub use identity::{Identity, IdentityError, PeerId, PeerToken, Signature};
-pub use server::{ServerConfig, ServerUrlError};
+/// The signaling server's definition is the PeerJS client's (one type for every crate).
+pub use peerjs_client::server::{ServerConfig, ServerUrlError};

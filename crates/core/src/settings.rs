@@ -22,7 +22,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::server::{normalize_path, ServerConfig, ServerUrlError};
+use peerjs_client::server::{normalize_path, parse_port, valid_host, IceServerError};
+pub use peerjs_client::server::{IceServer, ServerConfig, ServerUrlError};
 
 /// Why a setting was refused. The messages are shown next to the field they concern.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -246,99 +247,6 @@ fn check_server_host(host: &str) -> Result<(), SettingsError> {
     }
 }
 
-/// A DNS name / IPv4 address (`[A-Za-z0-9.-]`, not starting or ending with `.`/`-`) or a
-/// bracketed IPv6 address.
-fn valid_host(host: &str) -> bool {
-    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return inner.contains(':')
-            && inner
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-    }
-    !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !host.starts_with(['.', '-'])
-        && !host.ends_with(['.', '-'])
-}
-
-/// A port number 1–65535 written with digits only.
-fn parse_port(text: &str) -> Option<u16> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<u16>().ok().filter(|p| *p != 0)
-}
-
-/// A STUN or TURN server, as in `RTCIceServer`. Built only by [`IceServerForm::parse`] (or read
-/// back through the same checks), so it always satisfies the module's invariants.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawIceServer", into = "RawIceServer")]
-pub struct IceServer {
-    urls: Vec<String>,
-    username: Option<String>,
-    credential: Option<String>,
-}
-
-impl IceServer {
-    /// Google's public STUN server, the default away from loopback.
-    pub fn google_stun() -> Self {
-        Self {
-            urls: vec!["stun:stun.l.google.com:19302".into()],
-            username: None,
-            credential: None,
-        }
-    }
-
-    /// Its `stun:`/`turn:`/`turns:` URLs (at least one).
-    pub fn urls(&self) -> &[String] {
-        &self.urls
-    }
-
-    /// The TURN username, if any.
-    pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
-    }
-
-    /// The TURN credential, if any.
-    pub fn credential(&self) -> Option<&str> {
-        self.credential.as_deref()
-    }
-}
-
-/// An [`IceServer`] as stored, before the checks.
-#[derive(Serialize, Deserialize)]
-struct RawIceServer {
-    urls: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    credential: Option<String>,
-}
-
-impl TryFrom<RawIceServer> for IceServer {
-    type Error = SettingsError;
-    fn try_from(raw: RawIceServer) -> Result<Self, Self::Error> {
-        let form = IceServerForm {
-            urls: raw.urls.join(" "),
-            username: raw.username.unwrap_or_default(),
-            credential: raw.credential.unwrap_or_default(),
-        };
-        form.parse(0).map_err(first_error)
-    }
-}
-
-impl From<IceServer> for RawIceServer {
-    fn from(server: IceServer) -> Self {
-        Self {
-            urls: server.urls,
-            username: server.username,
-            credential: server.credential,
-        }
-    }
-}
-
 /// The first problem's error (for a stored record, where there is no form to show them in).
 fn first_error(problems: Problems) -> SettingsError {
     problems
@@ -363,9 +271,9 @@ impl IceServerForm {
     /// The form showing `server`.
     pub fn from_server(server: &IceServer) -> Self {
         Self {
-            urls: server.urls.join(" "),
-            username: server.username.clone().unwrap_or_default(),
-            credential: server.credential.clone().unwrap_or_default(),
+            urls: server.urls().join(" "),
+            username: server.username().unwrap_or_default().to_owned(),
+            credential: server.credential().unwrap_or_default().to_owned(),
         }
     }
 
@@ -373,78 +281,43 @@ impl IceServerForm {
     ///
     /// A username and a credential go together; TURN URLs need both.
     pub fn parse(&self, row: usize) -> Result<IceServer, Problems> {
-        let mut problems = Problems::default();
-        let urls: Vec<&str> = self
+        let urls = self
             .urls
             .split(|c: char| c.is_whitespace() || c == ',')
             .filter(|u| !u.is_empty())
+            .map(str::to_owned)
             .collect();
-        let mut turn = false;
-        if urls.is_empty() {
-            problems.push(Field::IceUrls(row), SettingsError::IceNoUrl);
-        }
-        for url in &urls {
-            match check_ice_url(url) {
-                Ok(is_turn) => turn |= is_turn,
-                Err(e) => problems.push(Field::IceUrls(row), e),
+        let username = Some(self.username.clone());
+        let credential = Some(self.credential.clone());
+        IceServer::new(urls, username, credential).map_err(|errors| {
+            let mut problems = Problems::default();
+            for error in errors {
+                let field = match error {
+                    IceServerError::UsernameMissing => Field::IceUsername(row),
+                    IceServerError::CredentialMissing => Field::IceCredential(row),
+                    _ => Field::IceUrls(row),
+                };
+                problems.push(field, SettingsError::from(error));
             }
-        }
-        let username = Some(self.username.clone()).filter(|u| !u.trim().is_empty());
-        let credential = Some(self.credential.clone()).filter(|c| !c.is_empty());
-        if (turn || credential.is_some()) && username.is_none() {
-            problems.push(Field::IceUsername(row), SettingsError::IceUsernameMissing);
-        }
-        if (turn || username.is_some()) && credential.is_none() {
-            problems.push(
-                Field::IceCredential(row),
-                SettingsError::IceCredentialMissing,
-            );
-        }
-        problems.into_result(|| IceServer {
-            urls: urls.iter().map(|u| (*u).to_owned()).collect(),
-            username,
-            credential,
+            problems
         })
     }
 }
 
-/// Checks one ICE URL (`stun:host[:port]`, `turn[s]:host[:port][?transport=udp|tcp]`, RFC 7064
-/// and 7065); `Ok(true)` for a TURN URL.
-fn check_ice_url(url: &str) -> Result<bool, SettingsError> {
-    let lower = url.to_ascii_lowercase();
-    let (turn, rest) = if lower.starts_with("stun:") {
-        (false, url.get(5..).unwrap_or_default())
-    } else if lower.starts_with("turns:") {
-        (true, url.get(6..).unwrap_or_default())
-    } else if lower.starts_with("turn:") {
-        (true, url.get(5..).unwrap_or_default())
-    } else {
-        return Err(SettingsError::IceBadScheme(url.to_owned()));
-    };
-    let (authority, query) = match rest.split_once('?') {
-        Some((authority, query)) => (authority, Some(query)),
-        None => (rest, None),
-    };
-    if let Some(query) = query {
-        let transport = query.to_ascii_lowercase();
-        if !turn || !matches!(transport.as_str(), "transport=udp" | "transport=tcp") {
-            return Err(SettingsError::IceBadQuery(url.to_owned()));
+impl From<IceServerError> for SettingsError {
+    /// The same refusal, in the words the settings page shows.
+    fn from(error: IceServerError) -> Self {
+        match error {
+            IceServerError::BadScheme(url) => Self::IceBadScheme(url),
+            IceServerError::BadHost(url) => Self::IceBadHost(url),
+            IceServerError::BadPort(url) => Self::IceBadPort(url),
+            IceServerError::BadQuery(url) => Self::IceBadQuery(url),
+            IceServerError::UsernameMissing => Self::IceUsernameMissing,
+            IceServerError::CredentialMissing => Self::IceCredentialMissing,
+            // `NoUrl`, and any refusal added to the type later.
+            _ => Self::IceNoUrl,
         }
     }
-    // `host`, `host:port`, `[v6]` or `[v6]:port`.
-    let (host, port) = match authority.rfind(':') {
-        Some(i) if !authority.starts_with('[') || authority[..i].ends_with(']') => {
-            (&authority[..i], Some(&authority[i + 1..]))
-        }
-        _ => (authority, None),
-    };
-    if !valid_host(host) {
-        return Err(SettingsError::IceBadHost(url.to_owned()));
-    }
-    if port.is_some_and(|p| parse_port(p).is_none()) {
-        return Err(SettingsError::IceBadPort(url.to_owned()));
-    }
-    Ok(turn)
 }
 
 /// The ICE servers for connections through `server` when the user saved `saved`: exactly the

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use peerjs_client::server::IceServer;
 use starpoll_core::{ServerConfig, ServerUrlError};
 
 /// starpoll-host: keeps polls online as an always-on hub (the app's hub, as a native process).
@@ -106,13 +107,6 @@ pub struct NewPoll {
     pub owner_name: String,
 }
 
-/// A STUN server to learn the public address from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StunServer {
-    /// `HOST:PORT`.
-    pub address: String,
-}
-
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -143,8 +137,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// The data directory.
     pub data: PathBuf,
-    /// STUN servers.
-    pub stun: Vec<StunServer>,
+    /// STUN servers (each a `stun:` [`IceServer`]), asked for the host's public address.
+    pub stun: Vec<IceServer>,
     /// Explicit listen addresses (empty: every interface).
     pub listen: Vec<SocketAddr>,
     /// The app's base URL, without a trailing slash.
@@ -184,23 +178,15 @@ fn items(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// `stun:HOST:PORT` (port defaults to 3478), comma-separated.
-pub fn parse_ice(list: &str) -> Result<Vec<StunServer>, ConfigError> {
+/// `stun:HOST[:PORT]` (port defaults to 3478), comma-separated: each an [`IceServer`] with one
+/// STUN URL (TURN needs a relay this host does not implement).
+pub fn parse_ice(list: &str) -> Result<Vec<IceServer>, ConfigError> {
     items(list)
         .map(|url| {
-            let rest = url
-                .strip_prefix("stun:")
-                .filter(|rest| !rest.is_empty() && !rest.contains('?') && !rest.contains('/'))
-                .ok_or_else(|| ConfigError::Ice(url.to_owned()))?;
-            let has_port = rest
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            let address = if has_port {
-                rest.to_owned()
-            } else {
-                format!("{rest}:3478")
-            };
-            Ok(StunServer { address })
+            IceServer::new(vec![url.to_owned()], None, None)
+                .ok()
+                .filter(|server| server.stun_addresses().count() == 1)
+                .ok_or_else(|| ConfigError::Ice(url.to_owned()))
         })
         .collect()
 }
@@ -251,10 +237,14 @@ mod tests {
     #[test]
     fn ice_accepts_stun_and_refuses_the_rest() {
         let servers = parse_ice("stun:stun.example.org:19302, stun:10.0.0.1").expect("valid");
-        assert_eq!(servers[0].address, "stun.example.org:19302");
-        assert_eq!(servers[1].address, "10.0.0.1:3478");
+        let addresses: Vec<String> = servers.iter().flat_map(IceServer::stun_addresses).collect();
+        assert_eq!(addresses, ["stun.example.org:19302", "10.0.0.1:3478"]);
         assert!(parse_ice("turn:relay.example.org").is_err());
+        assert!(parse_ice("turn:relay.example.org?transport=udp").is_err());
         assert!(parse_ice("stun:").is_err());
+        assert!(parse_ice("stun:h?x=1").is_err());
+        assert!(parse_ice("stun:h/p").is_err());
+        assert!(parse_ice("http://h").is_err());
     }
 
     #[test]

@@ -10,13 +10,15 @@
 //! - [`hub`]: the hub runtime (queue, commit, then sends) — the mirror of `src/hub/`;
 //! - [`rtc`]: str0m WebRTC connections carrying PeerJS `binary` data channels;
 //! - [`net`]: UDP sockets and STUN-learnt candidates; [`signaling`]: the PeerJS WebSocket;
-//! - [`run`]: the main loop; [`log`]: structured log lines.
+//! - [`run`]: the main loop; [`log`]: structured log lines on standard error; [`output`]: the
+//!   subcommands' lines on standard output.
 
 pub mod config;
 pub mod hub;
 pub mod identity;
 pub mod log;
 pub mod net;
+pub mod output;
 pub mod rtc;
 pub mod run;
 pub mod signaling;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use starpoll_host::config::{self, Action, Cli, Config};
-use starpoll_host::{hub, identity, log, net, rtc, run, store};
+use starpoll_host::{hub, identity, log, net, output, rtc, run, store};
 
 /// The SQLite file's name in the data directory.
 const DATABASE: &str = "host.sqlite3";
@@ -66,6 +66,8 @@ enum HostError {
     Poll(#[from] starpoll_core::poll::Refusal),
     #[error("no randomness from the operating system: {0}")]
     Random(#[source] getrandom::Error),
+    #[error("could not write to standard output: {0}")]
+    Stdout(#[source] std::io::Error),
     #[error("could not start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -103,15 +105,21 @@ fn lock(config: &Config) -> Result<std::fs::File, HostError> {
     }
 }
 
+/// Prints a subcommand's result; a reader that stopped reading (`| head -1`) is not a failure.
+fn print(lines: &[String]) -> Result<(), HostError> {
+    output::print_lines(lines).map_err(HostError::Stdout)
+}
+
 fn print_id(config: &Config) -> Result<(), HostError> {
     data_dir(config)?;
     let (identity, created) = identity::load_or_create(&config.data)?;
     if created {
         log!(Info, "identity.created", peer_id = identity.peer_id());
     }
-    println!("{}", identity.peer_id());
-    println!("{}/o/{}", config.app_url, identity.peer_id());
-    Ok(())
+    print(&[
+        identity.peer_id().to_string(),
+        format!("{}/o/{}", config.app_url, identity.peer_id()),
+    ])
 }
 
 fn new_poll(config: &Config, poll: config::NewPoll) -> Result<(), HostError> {
@@ -144,9 +152,10 @@ fn new_poll(config: &Config, poll: config::NewPoll) -> Result<(), HostError> {
     let step = hub.create(id, draft, run::unix_ms())?;
     store::Store::open(&config.data.join(DATABASE))?.commit(&step.writes)?;
     log!(Info, "poll.created", poll = id, listed = poll.listed);
-    println!("{id}");
-    println!("{}/p/{}/{id}", config.app_url, identity.peer_id());
-    Ok(())
+    print(&[
+        id.to_string(),
+        format!("{}/p/{}/{id}", config.app_url, identity.peer_id()),
+    ])
 }
 
 fn serve(config: &Config) -> Result<(), HostError> {

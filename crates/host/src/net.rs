@@ -10,9 +10,9 @@ use str0m::Candidate;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::config::StunServer;
 use crate::log;
 use crate::rtc::Socket;
+use peerjs_client::server::IceServer;
 
 /// A received datagram: source, the socket's own address, the bytes.
 pub type Datagram = (SocketAddr, SocketAddr, Vec<u8>);
@@ -91,18 +91,13 @@ pub async fn bind(addrs: &[SocketAddr], explicit: bool) -> Result<Vec<Socket>, N
 /// Asks each STUN server, from each IPv4 socket that is not loopback, for the public address
 /// of that socket; each answer is a server-reflexive candidate. Servers that do not answer within
 /// two seconds are logged and skipped. Must run before [`spawn_readers`] takes the sockets.
-pub async fn reflexive_candidates(sockets: &[Socket], servers: &[StunServer]) -> Vec<Candidate> {
+pub async fn reflexive_candidates(sockets: &[Socket], servers: &[IceServer]) -> Vec<Candidate> {
     let mut out = Vec::new();
-    for server in servers {
-        let target = match tokio::net::lookup_host(server.address.as_str()).await {
+    for address in servers.iter().flat_map(IceServer::stun_addresses) {
+        let target = match tokio::net::lookup_host(address.as_str()).await {
             Ok(mut addrs) => addrs.find(SocketAddr::is_ipv4),
             Err(error) => {
-                log!(
-                    Warn,
-                    "stun.resolve_failed",
-                    server = server.address,
-                    error = error
-                );
+                log!(Warn, "stun.resolve_failed", server = address, error = error);
                 continue;
             }
         };
@@ -129,7 +124,7 @@ pub async fn reflexive_candidates(sockets: &[Socket], servers: &[StunServer]) ->
                 None => log!(
                     Warn,
                     "stun.no_answer",
-                    server = server.address,
+                    server = address,
                     local = socket.addr
                 ),
             }

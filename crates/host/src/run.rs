@@ -22,7 +22,6 @@ use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
 use peerjs_client::session::{
     Input as SessionInput, Output as SessionOutput, PeerErrorKind, Session, SessionConfig,
-    SignalingServer,
 };
 use peerjs_client::signal::{ConnectionId, PeerName};
 use starpoll_core::hub::Incoming;
@@ -129,15 +128,8 @@ impl Host {
         transport: Transport,
         health_ms: u64,
     ) -> Result<Self, RunError> {
-        let signaling = SignalingServer::new(
-            server.host.clone(),
-            server.port,
-            &server.path,
-            server.key.clone(),
-            server.secure,
-        );
         let config = SessionConfig::new(
-            signaling,
+            server.clone(),
             PeerName::new(identity.peer_id().as_str()),
             identity.token().as_str(),
         );

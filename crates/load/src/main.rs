@@ -24,7 +24,7 @@ use starpoll_load::followers::Followers;
 use starpoll_load::identity::identity;
 use starpoll_load::raw::{Broadcaster, RawClients};
 use starpoll_load::stats::{check_drain, memory_kib, summary};
-use starpoll_load::swarm::{Swarm, SwarmError};
+use starpoll_load::swarm::{Peers, Swarm, SwarmError};
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +54,11 @@ struct Common {
 }
 
 impl Common {
+    /// The PeerJS server `--peerjs` names.
+    fn server(&self) -> Result<ServerConfig, LoadError> {
+        Ok(ServerConfig::from_url(&self.peerjs)?)
+    }
+
     /// Where node `k` of this process listens.
     fn addr(&self, k: usize) -> SocketAddr {
         let port = if self.port_base == 0 {
@@ -89,6 +94,17 @@ struct Crowd {
     watch_pid: Option<u32>,
 }
 
+/// A queue sent at once and waited for (`drain`, `raw-drain`).
+#[derive(Args, Clone, Copy)]
+struct Queue {
+    /// Commands (`drain`: a join, then votes) or messages (`raw-drain`).
+    #[arg(long, default_value_t = 1000)]
+    count: usize,
+    /// Longest wait for the drain.
+    #[arg(long, default_value_t = 120)]
+    secs: u64,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Fan-out of votes to N participants of a poll on a hub.
@@ -114,12 +130,8 @@ enum Cmd {
         /// The poll.
         #[arg(long)]
         poll: PollId,
-        /// Commands (a join, then votes).
-        #[arg(long, default_value_t = 1000)]
-        count: usize,
-        /// Longest wait for the drain.
-        #[arg(long, default_value_t = 120)]
-        secs: u64,
+        #[command(flatten)]
+        queue: Queue,
     },
     /// The baseline server: relays every message to every channel.
     Broadcast {
@@ -146,15 +158,11 @@ enum Cmd {
         /// The broadcaster's peer ID.
         #[arg(long)]
         hub: PeerId,
-        /// Messages.
-        #[arg(long, default_value_t = 1000)]
-        count: usize,
+        #[command(flatten)]
+        queue: Queue,
         /// Bytes per message (about a sealed `poll:vote` frame).
         #[arg(long, default_value_t = 400)]
         size: usize,
-        /// Longest wait.
-        #[arg(long, default_value_t = 120)]
-        secs: u64,
     },
 }
 
@@ -204,9 +212,8 @@ fn run(command: Cmd) -> Result<serde_json::Value, LoadError> {
                 common,
                 hub,
                 poll,
-                count,
-                secs,
-            } => drain(&common, &hub, poll, count, secs).await,
+                queue,
+            } => drain(&common, &hub, poll, &queue).await,
             Cmd::Broadcast { common } => broadcast(&common).await,
             Cmd::RawFanout {
                 common,
@@ -217,10 +224,9 @@ fn run(command: Cmd) -> Result<serde_json::Value, LoadError> {
             Cmd::RawDrain {
                 common,
                 hub,
-                count,
+                queue,
                 size,
-                secs,
-            } => raw_drain(&common, &hub, count, size, secs).await,
+            } => raw_drain(&common, &hub, &queue, size).await,
         }
     })
 }
@@ -264,15 +270,53 @@ fn vote(option: u32) -> Command {
     }
 }
 
-async fn fanout(
+/// A crowd after [`connect_crowd`]: how many got ready, how long it took, per wave.
+struct Crowded {
+    connected: usize,
+    connect_ms: f64,
+    waves: Vec<serde_json::Value>,
+    memory_connected: serde_json::Value,
+}
+
+impl Crowded {
+    /// The report fields every fan-out shares, with `kind` and the run's own `fields`.
+    fn report(
+        self,
+        kind: &str,
+        crowd: &Crowd,
+        memory_after: serde_json::Value,
+        fields: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut report = json!({
+            "kind": kind,
+            "n": crowd.n,
+            "connected": self.connected,
+            "connectMs": self.connect_ms,
+            "waves": self.waves,
+            "memoryConnected": self.memory_connected,
+            "memoryAfter": memory_after,
+        });
+        if let (Some(report), serde_json::Value::Object(fields)) = (report.as_object_mut(), fields)
+        {
+            report.extend(fields);
+        }
+        report
+    }
+}
+
+/// Adds `crowd.n` nodes to `swarm` in waves of `crowd.wave` (`add` sets up node `index`'s
+/// peer); the next wave starts once `ready` counts every node so far, or the wave's time is up
+/// (then the crowd stops growing). Each wave is reported as `{upto, <ready_key>, ms}`.
+async fn connect_crowd<P: Peers>(
+    swarm: &mut Swarm,
+    peers: &mut P,
     common: &Common,
     crowd: &Crowd,
-    hub: &PeerId,
-    poll: PollId,
-) -> Result<serde_json::Value, LoadError> {
-    let server = ServerConfig::from_url(&common.peerjs)?;
-    let mut swarm = Swarm::new();
-    let mut peers = Followers::new();
+    ready_key: &str,
+    mut add: impl FnMut(&mut P, u64),
+    ready: impl Fn(&P) -> usize,
+) -> Result<Crowded, LoadError> {
+    let server = common.server()?;
     let started = Instant::now();
     let mut waves = Vec::new();
     while swarm.len() < crowd.n {
@@ -283,33 +327,69 @@ async fn fanout(
             swarm
                 .add(&identity(index), &server, common.addr(swarm.len()), index)
                 .await?;
-            peers.add(identity(index), hub, poll, index);
+            add(peers, index);
         }
-        let synced = swarm
+        let all = swarm
             .run(
-                &mut peers,
+                peers,
                 wave_start + Duration::from_secs(crowd.wave_secs),
-                |p| p.participants.iter().all(|p| p.revision().is_some()),
+                |p| ready(p) >= upto,
             )
             .await;
-        let have = peers
-            .participants
-            .iter()
-            .filter(|p| p.revision().is_some())
-            .count();
-        progress(&format!("{have}/{upto} participants have the poll"));
-        waves.push(json!({ "upto": upto, "synced": have, "ms": ms(wave_start.elapsed()) }));
-        if !synced {
+        let have = ready(peers);
+        progress(&format!("{have}/{upto} {ready_key}"));
+        waves.push(json!({ "upto": upto, ready_key: have, "ms": ms(wave_start.elapsed()) }));
+        if !all {
             break;
         }
     }
-    let connected = peers
-        .participants
-        .iter()
-        .filter(|p| p.revision().is_some())
-        .count();
-    let connect_ms = ms(started.elapsed());
-    let memory_connected = memory(crowd.watch_pid);
+    Ok(Crowded {
+        connected: ready(peers),
+        connect_ms: ms(started.elapsed()),
+        waves,
+        memory_connected: memory(crowd.watch_pid),
+    })
+}
+
+/// A swarm of one node, participant `--first`, for a drain.
+async fn lone_node(common: &Common) -> Result<Swarm, LoadError> {
+    let mut swarm = Swarm::new();
+    swarm
+        .add(
+            &identity(common.first),
+            &common.server()?,
+            common.addr(0),
+            common.first,
+        )
+        .await?;
+    Ok(swarm)
+}
+
+async fn fanout(
+    common: &Common,
+    crowd: &Crowd,
+    hub: &PeerId,
+    poll: PollId,
+) -> Result<serde_json::Value, LoadError> {
+    let mut swarm = Swarm::new();
+    let mut peers = Followers::new();
+    let in_time = |p: &Followers| {
+        p.participants
+            .iter()
+            .filter(|p| p.revision().is_some())
+            .count()
+    };
+    let crowded = connect_crowd(
+        &mut swarm,
+        &mut peers,
+        common,
+        crowd,
+        "synced",
+        |peers, index| peers.add(identity(index), hub, poll, index),
+        in_time,
+    )
+    .await?;
+    let connected = crowded.connected;
     if connected == 0 {
         return Err(LoadError::Failed("no participant got the poll".into()));
     }
@@ -350,12 +430,6 @@ async fn fanout(
     progress(&format!("voter joined: {voter_joined}"));
     // A voter the hub never answered cannot vote: report the connection figures only.
     let votes = if voter_joined { crowd.votes } else { 0 };
-    let in_time = |p: &Followers| {
-        p.participants
-            .iter()
-            .filter(|p| p.revision().is_some())
-            .count()
-    };
     let mut per_vote_arrived = Vec::new();
     let mut per_vote_applied = Vec::new();
     let mut each_arrived = Vec::new();
@@ -445,13 +519,12 @@ async fn fanout(
     let memory_after = memory(crowd.watch_pid);
     let still = in_time(&peers);
     swarm.shut_down().await;
-    Ok(json!({
-        "kind": "fanout",
-        "n": crowd.n,
-        "connected": connected,
+    Ok(crowded.report(
+        "fanout",
+        crowd,
+        memory_after,
+        json!({
         "connectedAtEnd": still,
-        "connectMs": connect_ms,
-        "waves": waves,
         "voterJoined": voter_joined,
         "timedOut": timed_out,
         "votes": per_vote_applied.len(),
@@ -462,25 +535,20 @@ async fn fanout(
         "eachApplied": summary(&each_applied),
         "perVoteAllAppliedMs": per_vote_applied,
         "sentAtUnixMs": sent_at_unix,
-        "memoryConnected": memory_connected,
-        "memoryAfter": memory_after,
-    }))
+        }),
+    ))
 }
 
 async fn drain(
     common: &Common,
     hub: &PeerId,
     poll: PollId,
-    count: usize,
-    secs: u64,
+    queue: &Queue,
 ) -> Result<serde_json::Value, LoadError> {
-    let server = ServerConfig::from_url(&common.peerjs)?;
-    let mut swarm = Swarm::new();
+    let Queue { count, secs } = *queue;
+    let mut swarm = lone_node(common).await?;
     let mut peers = Followers::new();
     let index = common.first;
-    swarm
-        .add(&identity(index), &server, common.addr(swarm.len()), index)
-        .await?;
     peers.add(identity(index), hub, poll, index);
     // The queue is made before any link to the hub exists: the follower holds it (offline).
     let salt = unix_ms();
@@ -548,12 +616,8 @@ async fn drain(
 
 async fn broadcast(common: &Common) -> Result<serde_json::Value, LoadError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let server = ServerConfig::from_url(&common.peerjs)?;
-    let mut swarm = Swarm::new();
     let me = identity(common.first);
-    swarm
-        .add(&me, &server, common.addr(0), common.first)
-        .await?;
+    let mut swarm = lone_node(common).await?;
     let mut peers = Broadcaster::default();
     // The runner reads the ID from the first line, then waits for registration itself.
     println!("{}", me.peer_id());
@@ -584,38 +648,18 @@ async fn raw_fanout(
     target: &PeerId,
     size: usize,
 ) -> Result<serde_json::Value, LoadError> {
-    let server = ServerConfig::from_url(&common.peerjs)?;
     let mut swarm = Swarm::new();
     let mut peers = RawClients::new(PeerName::new(target.as_str()));
-    let started = Instant::now();
-    let mut waves = Vec::new();
-    while swarm.len() < crowd.n {
-        let wave_start = Instant::now();
-        let upto = (swarm.len() + crowd.wave).min(crowd.n);
-        while swarm.len() < upto {
-            let index = common.first + swarm.len() as u64;
-            swarm
-                .add(&identity(index), &server, common.addr(swarm.len()), index)
-                .await?;
-            peers.add();
-        }
-        let open = swarm
-            .run(
-                &mut peers,
-                wave_start + Duration::from_secs(crowd.wave_secs),
-                |p| p.clients.iter().all(|c| c.open),
-            )
-            .await;
-        let have = peers.clients.iter().filter(|c| c.open).count();
-        progress(&format!("{have}/{upto} raw clients open"));
-        waves.push(json!({ "upto": upto, "open": have, "ms": ms(wave_start.elapsed()) }));
-        if !open {
-            break;
-        }
-    }
-    let connected = peers.clients.iter().filter(|c| c.open).count();
-    let connect_ms = ms(started.elapsed());
-    let memory_connected = memory(crowd.watch_pid);
+    let crowded = connect_crowd(
+        &mut swarm,
+        &mut peers,
+        common,
+        crowd,
+        "open",
+        |peers, _| peers.add(),
+        |p| p.clients.iter().filter(|c| c.open).count(),
+    )
+    .await?;
     let mut per_vote = Vec::new();
     let mut each = Vec::new();
     let mut missed = 0;
@@ -655,39 +699,28 @@ async fn raw_fanout(
     }
     let memory_after = memory(crowd.watch_pid);
     swarm.shut_down().await;
-    Ok(json!({
-        "kind": "raw-fanout",
-        "n": crowd.n,
-        "connected": connected,
-        "connectMs": connect_ms,
-        "waves": waves,
-        "votes": crowd.votes,
-        "missed": missed,
-        "allArrived": summary(&per_vote),
-        "eachArrived": summary(&each),
-        "memoryConnected": memory_connected,
-        "memoryAfter": memory_after,
-    }))
+    Ok(crowded.report(
+        "raw-fanout",
+        crowd,
+        memory_after,
+        json!({
+            "votes": crowd.votes,
+            "missed": missed,
+            "allArrived": summary(&per_vote),
+            "eachArrived": summary(&each),
+        }),
+    ))
 }
 
 async fn raw_drain(
     common: &Common,
     target: &PeerId,
-    count: usize,
+    queue: &Queue,
     size: usize,
-    secs: u64,
 ) -> Result<serde_json::Value, LoadError> {
-    let server = ServerConfig::from_url(&common.peerjs)?;
-    let mut swarm = Swarm::new();
+    let Queue { count, secs } = *queue;
+    let mut swarm = lone_node(common).await?;
     let mut peers = RawClients::new(PeerName::new(target.as_str()));
-    swarm
-        .add(
-            &identity(common.first),
-            &server,
-            common.addr(0),
-            common.first,
-        )
-        .await?;
     peers.add();
     let open = swarm
         .run(
@@ -739,5 +772,42 @@ mod tests {
             .map(|n| command_id(3, n, 1_796_378_000_000))
             .collect();
         assert_eq!(ids.len(), 5000);
+    }
+
+    #[test]
+    fn a_crowd_report_has_the_shared_fields_and_the_runs_own() {
+        let crowd = Crowd {
+            n: 3,
+            wave: 50,
+            wave_secs: 60,
+            votes: 20,
+            vote_secs: 15,
+            watch_pid: None,
+        };
+        let crowded = Crowded {
+            connected: 2,
+            connect_ms: 12.5,
+            waves: vec![json!({ "upto": 3, "open": 2, "ms": 12.5 })],
+            memory_connected: serde_json::Value::Null,
+        };
+        let report = crowded.report(
+            "raw-fanout",
+            &crowd,
+            json!({ "rssKiB": 1 }),
+            json!({ "missed": 4 }),
+        );
+        assert_eq!(
+            report,
+            json!({
+                "kind": "raw-fanout",
+                "n": 3,
+                "connected": 2,
+                "connectMs": 12.5,
+                "waves": [{ "upto": 3, "open": 2, "ms": 12.5 }],
+                "memoryConnected": null,
+                "memoryAfter": { "rssKiB": 1 },
+                "missed": 4,
+            })
+        );
     }
 }

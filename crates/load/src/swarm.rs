@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use peerjs_client::session::{
-    Input as SessionInput, Output as SessionOutput, Session, SessionConfig, SignalingServer,
+    Input as SessionInput, Output as SessionOutput, Session, SessionConfig,
 };
 use peerjs_client::signal::{ConnectionId, PeerName};
 use starpoll_core::hub::ConnId;
@@ -359,15 +359,8 @@ impl Swarm {
         };
         spawn_readers(std::slice::from_ref(&socket), &self.datagram_tx);
         let index = self.nodes.len();
-        let signaling = SignalingServer::new(
-            server.host.clone(),
-            server.port,
-            &server.path,
-            server.key.clone(),
-            server.secure,
-        );
         let config = SessionConfig::new(
-            signaling,
+            server.clone(),
             PeerName::new(identity.peer_id().as_str()),
             identity.token().as_str(),
         );

@@ -12,7 +12,9 @@
 //!     with jittered exponential [`backoff`]);
 //!   - [`binarypack`] and [`chunker`]: PeerJS's `binary` serialization, byte-compatible with
 //!     `peerjs-js-binarypack` 2.1.0 including the 16,300-byte chunking;
-//!   - [`data`]: per-connection framing for `json`, `raw` and `binary`, and the liveness check.
+//!   - [`data`]: per-connection framing for `json`, `raw` and `binary`, and the liveness check;
+//!   - [`server`]: where the signaling server and the ICE servers are ([`server::ServerConfig`],
+//!     [`server::IceServer`]), the one definition every user of the crate shares.
 //! - **The browser transport** (feature `web`, wasm32): [`web::Peer`] and
 //!   [`web::DataConnection`] on web-sys `WebSocket` and `RTCPeerConnection`.
 //!
@@ -24,12 +26,11 @@
 //! use futures_util::StreamExt;
 //! use peerjs_client::data::Data;
 //! use peerjs_client::signal::Serialization;
+//! use peerjs_client::server::ServerConfig;
 //! use peerjs_client::web::{ConnectOptions, ConnectionEvent, Peer, PeerEvent, PeerOptions};
 //!
 //! let options = PeerOptions {
-//!     host: "127.0.0.1".into(),
-//!     port: 9000,
-//!     secure: false,
+//!     server: ServerConfig::local(),
 //!     ice_servers: vec![],
 //!     ..PeerOptions::default()
 //! };
@@ -64,6 +65,7 @@ pub mod binarypack;
 pub mod chunker;
 pub mod data;
 pub mod sdp;
+pub mod server;
 pub mod session;
 pub mod signal;
 

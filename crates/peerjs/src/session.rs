@@ -53,6 +53,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 use crate::backoff::Backoff;
+use crate::server::{normalize_path, ServerConfig};
 use crate::signal::{
     AnswerPayload, CandidatePayload, ClientMessage, ConnectionId, OfferPayload, PeerName,
     ServerMessage, SignalError,
@@ -61,85 +62,11 @@ use crate::signal::{
 /// The PeerJS client version this crate speaks, sent as `version=` (the server ignores it).
 pub const PEERJS_PROTOCOL_VERSION: &str = "1.5.5";
 
-/// Where the PeerJS server is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignalingServer {
-    /// Host name or IP address, without scheme or port.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// URL path prefix; [`SignalingServer::new`] makes it start and end with `/`.
-    pub path: String,
-    /// The server's API key (PeerJS default `peerjs`).
-    pub key: String,
-    /// `wss://` when true, `ws://` otherwise.
-    pub secure: bool,
-}
-
-impl SignalingServer {
-    /// A server address; `path` is normalised to start and end with `/` as PeerJS does.
-    pub fn new(
-        host: impl Into<String>,
-        port: u16,
-        path: &str,
-        key: impl Into<String>,
-        secure: bool,
-    ) -> Self {
-        let trimmed = path.trim_matches('/');
-        let path = if trimmed.is_empty() {
-            "/".to_owned()
-        } else {
-            format!("/{trimmed}/")
-        };
-        Self {
-            host: host.into(),
-            port,
-            path,
-            key: key.into(),
-            secure,
-        }
-    }
-
-    /// The signaling WebSocket URL:
-    /// `ws[s]://HOST:PORT{PATH}peerjs?key=KEY&id=ID&token=TOKEN&version=VERSION`.
-    ///
-    /// Query values are percent-encoded except for `A-Z a-z 0-9 - . _ ~`, so IDs and tokens in
-    /// PeerJS's alphabet appear verbatim.
-    pub fn socket_url(&self, id: &PeerName, token: &str, version: &str) -> String {
-        let scheme = if self.secure { "wss" } else { "ws" };
-        let mut url = format!(
-            "{scheme}://{}:{}{}peerjs?key=",
-            self.host, self.port, self.path
-        );
-        push_query_value(&mut url, &self.key);
-        url.push_str("&id=");
-        push_query_value(&mut url, id.as_str());
-        url.push_str("&token=");
-        push_query_value(&mut url, token);
-        url.push_str("&version=");
-        push_query_value(&mut url, version);
-        url
-    }
-}
-
-fn push_query_value(url: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            url.push(char::from(b));
-        } else {
-            url.push('%');
-            url.push(char::from(HEX[usize::from(b >> 4)]));
-            url.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-    }
-}
-
 /// Everything a [`Session`] needs to know up front. Times are milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
     /// The PeerJS server.
-    pub server: SignalingServer,
+    pub server: ServerConfig,
     /// Our ID. Must satisfy [`PeerName::is_valid_for_peerjs`].
     pub id: PeerName,
     /// Our token; reuse it across reloads together with the ID so that a lingering registration
@@ -172,9 +99,13 @@ pub struct SessionConfig {
 
 impl SessionConfig {
     /// A configuration with the defaults documented on each field.
-    pub fn new(server: SignalingServer, id: PeerName, token: impl Into<String>) -> Self {
+    /// `server`'s path is normalised to start and end with `/`, as PeerJS does.
+    pub fn new(server: ServerConfig, id: PeerName, token: impl Into<String>) -> Self {
         Self {
-            server,
+            server: ServerConfig {
+                path: normalize_path(&server.path),
+                ..server
+            },
             id,
             token: token.into(),
             client_version: PEERJS_PROTOCOL_VERSION.to_owned(),

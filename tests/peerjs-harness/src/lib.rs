@@ -12,6 +12,7 @@ use std::rc::Rc;
 use futures_util::StreamExt;
 use peerjs_client::binarypack::Value;
 use peerjs_client::data::Data;
+use peerjs_client::server::ServerConfig;
 use peerjs_client::signal::Serialization;
 use peerjs_client::web::{
     ConnectOptions, ConnectionEvent, DataConnection, Peer, PeerEvent, PeerOptions,
@@ -40,10 +41,7 @@ impl RustPeer {
         on_event: js_sys::Function,
     ) -> RustPeer {
         let options = PeerOptions {
-            host: host.into(),
-            port,
-            path: path.into(),
-            secure: false,
+            server: ServerConfig::new(host, port, path, ServerConfig::DEFAULT_KEY, false),
             ice_servers: Vec::new(),
             ..PeerOptions::default()
         };

@@ -361,3 +361,29 @@ fn link_beats_saved_beats_default() {
     assert_eq!(c.source, ServerSource::Default);
     assert_eq!(c.rejected_override, Some(ServerUrlError::BadPort));
 }
+
+#[test]
+fn a_record_stored_before_the_server_types_were_merged_loads_and_is_written_the_same() {
+    // Written by the version whose `ServerConfig` and `IceServer` lived in this crate.
+    let stored = r#"{"v":1,"server":{"host":"peer.example.org","port":9443,"path":"/myapp/","key":"k-1","secure":true},"iceServers":[{"urls":["stun:stun.example.org:3478"]},{"urls":["turn:t.org:3478?transport=tcp","turns:t.org"],"username":"me","credential":"pw"}]}"#;
+    let settings = serde_json::from_str::<Settings>(stored).unwrap();
+    assert_eq!(
+        settings.server,
+        Some(ServerConfig {
+            host: "peer.example.org".into(),
+            port: 9443,
+            path: "/myapp/".into(),
+            key: "k-1".into(),
+            secure: true,
+        })
+    );
+    let ice = settings.ice_servers.clone().unwrap();
+    assert_eq!(ice[0].urls(), ["stun:stun.example.org:3478"]);
+    assert_eq!((ice[0].username(), ice[0].credential()), (None, None));
+    assert_eq!(ice[1].urls().len(), 2);
+    assert_eq!(
+        (ice[1].username(), ice[1].credential()),
+        (Some("me"), Some("pw"))
+    );
+    assert_eq!(serde_json::to_string(&settings).unwrap(), stored);
+}

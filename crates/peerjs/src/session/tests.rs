@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::server::ServerConfig;
 use crate::signal::{IceCandidate, Serialization};
 use serde_json::{json, Value};
 
@@ -12,7 +13,7 @@ const OPEN: &str = r#"{"type":"OPEN"}"#;
 
 fn config() -> SessionConfig {
     SessionConfig::new(
-        SignalingServer::new("127.0.0.1", 9000, "/myapp", "peerjs", false),
+        ServerConfig::new("127.0.0.1", 9000, "/myapp", "peerjs", false),
         PeerName::new("owner1"),
         "ymtj9oiu6",
     )
@@ -163,16 +164,13 @@ fn error_kinds(outputs: &[Output]) -> Vec<PeerErrorKind> {
 #[test]
 fn socket_url_is_exactly_peerjs() {
     assert_eq!(config().socket_url(), URL);
-    let secure = SignalingServer::new("0.peerjs.com", 443, "", "peerjs", true);
+    let secure = ServerConfig::new("0.peerjs.com", 443, "", "peerjs", true);
     assert_eq!(
         secure.socket_url(&"a b".into(), "t&k", "1.5.5"),
         "wss://0.peerjs.com:443/peerjs?key=peerjs&id=a%20b&token=t%26k&version=1.5.5"
     );
-    assert_eq!(
-        SignalingServer::new("h", 1, "/x/y/", "k", false).path,
-        "/x/y/"
-    );
-    assert_eq!(SignalingServer::new("h", 1, "x", "k", false).path, "/x/");
+    assert_eq!(ServerConfig::new("h", 1, "/x/y/", "k", false).path, "/x/y/");
+    assert_eq!(ServerConfig::new("h", 1, "x", "k", false).path, "/x/");
 }
 
 #[test]

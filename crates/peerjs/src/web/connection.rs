@@ -5,33 +5,28 @@
 //! failed dial, LEAVE, the peer being destroyed) runs the same teardown exactly once: emit
 //! `Close`, close the data channel and the `RTCPeerConnection`, drop every listener and timer,
 //! and tell the peer's session.
+//!
+//! A connection is its lifecycle and public face; the work is done by two parts it owns, each
+//! reporting back through a sink of typed events: the [`Negotiator`] (the `RTCPeerConnection`,
+//! offer/answer/candidates) and the [`Channel`] (framing, send, receive, liveness). It talks to
+//! the peer's signaling session only through its [`SessionInbox`] (opened, closed; the
+//! negotiator posts the offer, answer and candidates), never through a pointer to the peer.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use futures_channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use gloo_events::EventListener;
-use gloo_timers::callback::Interval;
 use serde_json::Value as Json;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{
-    MessageEvent, RtcConfiguration, RtcDataChannel, RtcDataChannelEvent, RtcDataChannelInit,
-    RtcDataChannelState, RtcDataChannelType, RtcIceCandidateInit, RtcIceConnectionState,
-    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcSdpType, RtcSessionDescriptionInit,
-};
+use web_sys::{RtcConfiguration, RtcDataChannel};
 
+use super::channel::{Channel, ChannelEvent};
 use super::inbox::SessionInbox;
-use super::{defer_drop, now_ms, JsError};
-use crate::chunker::CLOSE_FRAME;
-use crate::data::{
-    advertise_liveness, take_liveness, Data, DataCodec, DataError, Frame, Incoming, Liveness,
-    LivenessAction, PING_FRAME,
-};
+use super::negotiator::{self, Negotiation, Negotiator};
+use super::JsError;
+use crate::data::{advertise_liveness, take_liveness, Data, DataError};
 use crate::session::{ConnectFailReason, Input};
 use crate::signal::{
-    AnswerPayload, CandidatePayload, ConnectionId, IceCandidate, OfferPayload, PeerName,
-    Serialization,
+    AnswerPayload, ConnectionId, IceCandidate, OfferPayload, PeerName, Serialization,
 };
 
 /// Options for [`super::Peer::connect`], mirroring PeerJS's `connect(id, options)`.
@@ -110,7 +105,7 @@ pub type ConnectionEvents = UnboundedReceiver<ConnectionEvent>;
 
 /// Which side of the negotiation we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
+enum Role {
     Dialer,
     Answerer,
 }
@@ -144,25 +139,30 @@ struct Shared {
     serialization: Serialization,
     reliable: bool,
     metadata: Option<Json>,
+    /// Whether the remote understands liveness pings (answerer: the dialer advertised it).
+    remote_pings: bool,
     session: SessionInbox,
     events_tx: UnboundedSender<ConnectionEvent>,
     events_rx: RefCell<Option<ConnectionEvents>>,
+    negotiator: Negotiator,
     inner: RefCell<Inner>,
 }
 
 struct Inner {
     state: State,
-    pc: RtcPeerConnection,
-    channel: Option<RtcDataChannel>,
-    pc_listeners: Vec<EventListener>,
-    channel_listeners: Vec<EventListener>,
-    remote_description_set: bool,
-    early_candidates: Vec<IceCandidate>,
-    codec: DataCodec,
-    /// Whether the remote understands liveness pings (answerer: the dialer advertised it).
+    channel: Option<Channel>,
+}
+
+/// What a connection is, before its negotiator and channel exist.
+struct Setup {
+    session: SessionInbox,
+    id: ConnectionId,
+    peer: PeerName,
+    role: Role,
+    serialization: Serialization,
+    reliable: bool,
+    metadata: Option<Json>,
     remote_pings: bool,
-    liveness: Option<Liveness>,
-    liveness_timer: Option<Interval>,
 }
 
 impl DataConnection {
@@ -175,46 +175,28 @@ impl DataConnection {
         options: ConnectOptions,
         config: &RtcConfiguration,
     ) -> Result<Self, JsError> {
-        let pc = RtcPeerConnection::new_with_configuration(config)?;
         // What the remote sees: the caller's metadata plus, when asked, the liveness key.
         let mut wire_metadata = options.metadata.clone();
         if options.liveness {
             advertise_liveness(&mut wire_metadata);
         }
-        let init = RtcDataChannelInit::new();
-        init.set_ordered(true);
-        let channel = pc.create_data_channel_with_data_channel_dict(id.as_str(), &init);
         let conn = Self::build(
-            session,
-            id,
-            peer,
-            Role::Dialer,
-            options.serialization,
-            true,
-            options.metadata,
-            pc,
-            false,
-        );
-        conn.attach_pc_listeners();
-        conn.attach_channel(channel);
-        let this = conn.clone();
-        spawn_local(async move {
-            match this.make_offer().await {
-                Ok(sdp) => {
-                    let offer = OfferPayload::new(
-                        this.shared.id.clone(),
-                        sdp,
-                        this.shared.serialization,
-                        wire_metadata,
-                    );
-                    this.shared.session.post(Input::Connect {
-                        remote: this.shared.peer.clone(),
-                        offer,
-                    });
-                }
-                Err(e) => this.fatal(ConnectionError::Webrtc(e)),
-            }
-        });
+            Setup {
+                session,
+                id,
+                peer,
+                role: Role::Dialer,
+                serialization: options.serialization,
+                reliable: true,
+                metadata: options.metadata,
+                remote_pings: false,
+            },
+            config,
+        )?;
+        conn.attach_channel(conn.shared.negotiator.create_channel());
+        conn.shared
+            .negotiator
+            .offer(options.serialization, wire_metadata);
         Ok(conn)
     }
 
@@ -226,86 +208,63 @@ impl DataConnection {
         payload: OfferPayload,
         config: &RtcConfiguration,
     ) -> Result<Self, JsError> {
-        let pc = RtcPeerConnection::new_with_configuration(config)?;
-        let mut metadata = payload.metadata.clone();
+        let mut metadata = payload.metadata;
         let remote_pings = take_liveness(&mut metadata);
         let conn = Self::build(
-            session,
-            payload.connection_id.clone(),
-            src,
-            Role::Answerer,
-            payload.serialization,
-            payload.reliable,
-            metadata,
-            pc,
-            remote_pings,
-        );
-        conn.attach_pc_listeners();
-        let weak = Rc::downgrade(&conn.shared);
-        let on_channel =
-            EventListener::new(&conn.shared.inner.borrow().pc, "datachannel", move |e| {
-                if let (Some(shared), Some(e)) =
-                    (weak.upgrade(), e.dyn_ref::<RtcDataChannelEvent>())
-                {
-                    DataConnection { shared }.attach_channel(e.channel());
-                }
-            });
-        conn.shared.inner.borrow_mut().pc_listeners.push(on_channel);
-        let this = conn.clone();
-        spawn_local(async move {
-            match this.accept_offer(&payload.sdp).await {
-                Ok(sdp) => this.shared.session.post(Input::SendAnswer {
-                    remote: this.shared.peer.clone(),
-                    answer: AnswerPayload {
-                        sdp,
-                        connection_id: this.shared.id.clone(),
-                    },
-                }),
-                Err(e) => this.fatal(ConnectionError::Webrtc(e)),
-            }
-        });
+            Setup {
+                session,
+                id: payload.connection_id,
+                peer: src,
+                role: Role::Answerer,
+                serialization: payload.serialization,
+                reliable: payload.reliable,
+                metadata,
+                remote_pings,
+            },
+            config,
+        )?;
+        conn.shared.negotiator.answer(payload.sdp);
         Ok(conn)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn build(
-        session: SessionInbox,
-        id: ConnectionId,
-        peer: PeerName,
-        role: Role,
-        serialization: Serialization,
-        reliable: bool,
-        metadata: Option<Json>,
-        pc: RtcPeerConnection,
-        remote_pings: bool,
-    ) -> Self {
+    /// The connection with its negotiator, which reports to it through a weak handle (the
+    /// negotiator is part of the connection, so it never outlives it usefully).
+    fn build(setup: Setup, config: &RtcConfiguration) -> Result<Self, JsError> {
+        let pc = negotiator::peer_connection(config)?;
         let (tx, rx) = unbounded();
-        Self {
-            shared: Rc::new(Shared {
-                id,
-                peer,
-                role,
-                serialization,
-                reliable,
-                metadata,
-                session,
+        let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
+            let weak = weak.clone();
+            let negotiator = Negotiator::new(
+                pc,
+                setup.id.clone(),
+                setup.peer.clone(),
+                setup.session.clone(),
+                setup.role == Role::Answerer,
+                Box::new(move |negotiation| {
+                    if let Some(shared) = weak.upgrade() {
+                        DataConnection { shared }.negotiated(negotiation);
+                    }
+                }),
+            );
+            Shared {
+                id: setup.id,
+                peer: setup.peer,
+                role: setup.role,
+                serialization: setup.serialization,
+                reliable: setup.reliable,
+                metadata: setup.metadata,
+                remote_pings: setup.remote_pings,
+                session: setup.session,
                 events_tx: tx,
                 events_rx: RefCell::new(Some(rx)),
+                negotiator,
                 inner: RefCell::new(Inner {
                     state: State::Connecting,
-                    pc,
                     channel: None,
-                    pc_listeners: Vec::new(),
-                    channel_listeners: Vec::new(),
-                    remote_description_set: false,
-                    early_candidates: Vec::new(),
-                    codec: DataCodec::new(serialization),
-                    remote_pings,
-                    liveness: None,
-                    liveness_timer: None,
                 }),
-            }),
-        }
+            }
+        });
+        Ok(Self { shared })
     }
 
     /// The connection's events. Returns `None` after the first call (there is one receiver).
@@ -323,13 +282,7 @@ impl DataConnection {
     /// before, or when either has no single well-formed fingerprint). The browser checks the
     /// remote one in the DTLS handshake.
     pub fn dtls_fingerprints(&self) -> Option<(String, String)> {
-        let inner = self.shared.inner.borrow();
-        let local = inner.pc.local_description()?.sdp();
-        let remote = inner.pc.remote_description()?.sdp();
-        Some((
-            crate::sdp::dtls_fingerprint(&local)?,
-            crate::sdp::dtls_fingerprint(&remote)?,
-        ))
+        self.shared.negotiator.dtls_fingerprints()
     }
 
     /// The remote peer's ID.
@@ -359,56 +312,40 @@ impl DataConnection {
 
     /// Sends one message.
     pub fn send(&self, data: &Data) -> Result<(), ConnectionError> {
-        let mut inner = self.shared.inner.borrow_mut();
-        match inner.state {
-            State::Connecting => return Err(ConnectionError::NotOpenYet),
-            State::Closed => return Err(ConnectionError::Closed),
-            State::Open => {}
-        }
-        let frames = inner.codec.encode(data)?;
-        let channel = inner.channel.clone().ok_or(ConnectionError::NotOpenYet)?;
-        drop(inner);
-        for frame in frames {
-            send_frame(&channel, &frame).map_err(ConnectionError::Webrtc)?;
-        }
-        Ok(())
+        let channel = {
+            let inner = self.shared.inner.borrow();
+            match inner.state {
+                State::Connecting => return Err(ConnectionError::NotOpenYet),
+                State::Closed => return Err(ConnectionError::Closed),
+                State::Open => {}
+            }
+            inner.channel.clone().ok_or(ConnectionError::NotOpenYet)?
+        };
+        let frames = channel.encode(data)?;
+        channel.send(&frames).map_err(ConnectionError::Webrtc)
     }
 
     /// Closes the connection (and its `RTCPeerConnection`). Idempotent.
     pub fn close(&self) {
         let flush_close = {
             let inner = self.shared.inner.borrow();
-            inner.state == State::Open && self.shared.serialization == Serialization::Binary
+            (inner.state == State::Open && self.shared.serialization == Serialization::Binary)
+                .then(|| inner.channel.clone())
+                .flatten()
         };
-        if flush_close {
+        if let Some(channel) = flush_close {
             // Tell a PeerJS `binary` peer explicitly, as PeerJS's own `close({flush})` does.
-            if let Some(channel) = self.shared.inner.borrow().channel.clone() {
-                let _ = channel.send_with_u8_array(CLOSE_FRAME);
-            }
+            channel.send_close_frame();
         }
         self.teardown();
     }
 
     pub(crate) fn remote_answer(&self, payload: AnswerPayload) {
-        let this = self.clone();
-        spawn_local(async move {
-            let pc = this.shared.inner.borrow().pc.clone();
-            let desc = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-            desc.set_sdp(&payload.sdp);
-            match JsFuture::from(pc.set_remote_description(&desc)).await {
-                Ok(_) => this.remote_description_ready(),
-                Err(e) => this.fatal(ConnectionError::Webrtc(e.into())),
-            }
-        });
+        self.shared.negotiator.remote_answer(payload);
     }
 
     pub(crate) fn remote_candidate(&self, candidate: IceCandidate) {
-        let mut inner = self.shared.inner.borrow_mut();
-        if inner.remote_description_set {
-            add_candidate(&inner.pc, &candidate);
-        } else {
-            inner.early_candidates.push(candidate);
-        }
+        self.shared.negotiator.remote_candidate(candidate);
     }
 
     pub(crate) fn fail(&self, reason: ConnectFailReason, peer: &PeerName) {
@@ -422,115 +359,48 @@ impl DataConnection {
         self.fatal(error);
     }
 
-    fn remote_description_ready(&self) {
-        let mut inner = self.shared.inner.borrow_mut();
-        inner.remote_description_set = true;
-        for candidate in std::mem::take(&mut inner.early_candidates) {
-            add_candidate(&inner.pc, &candidate);
+    /// What the negotiator reported.
+    fn negotiated(&self, negotiation: Negotiation) {
+        match negotiation {
+            Negotiation::Channel(channel) => self.attach_channel(channel),
+            Negotiation::Failed(e) => self.fatal(ConnectionError::Webrtc(e)),
+            Negotiation::Ended => self.teardown(),
         }
     }
 
-    async fn make_offer(&self) -> Result<String, JsError> {
-        let pc = self.shared.inner.borrow().pc.clone();
-        let offer = JsFuture::from(pc.create_offer()).await?;
-        let sdp = sdp_of(&offer)?;
-        let desc = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        desc.set_sdp(&sdp);
-        JsFuture::from(pc.set_local_description(&desc)).await?;
-        Ok(sdp)
-    }
-
-    async fn accept_offer(&self, offer_sdp: &str) -> Result<String, JsError> {
-        let pc = self.shared.inner.borrow().pc.clone();
-        let remote = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        remote.set_sdp(offer_sdp);
-        JsFuture::from(pc.set_remote_description(&remote)).await?;
-        self.remote_description_ready();
-        let answer = JsFuture::from(pc.create_answer()).await?;
-        let sdp = sdp_of(&answer)?;
-        let local = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-        local.set_sdp(&sdp);
-        JsFuture::from(pc.set_local_description(&local)).await?;
-        Ok(sdp)
-    }
-
-    fn attach_pc_listeners(&self) {
-        let pc = self.shared.inner.borrow().pc.clone();
-        let weak = Rc::downgrade(&self.shared);
-        let on_candidate = EventListener::new(&pc, "icecandidate", move |e| {
-            let Some(shared) = weak.upgrade() else { return };
-            let Some(candidate) = e
-                .dyn_ref::<RtcPeerConnectionIceEvent>()
-                .and_then(|e| e.candidate())
-            else {
-                return; // end of candidates: PeerJS does not send it
-            };
-            if candidate.candidate().is_empty() {
-                return;
-            }
-            let username_fragment = js_sys::Reflect::get(&candidate, &"usernameFragment".into())
-                .ok()
-                .and_then(|v| v.as_string());
-            let payload = CandidatePayload {
-                candidate: IceCandidate {
-                    candidate: candidate.candidate(),
-                    sdp_mid: candidate.sdp_mid(),
-                    sdp_m_line_index: candidate.sdp_m_line_index(),
-                    username_fragment,
-                },
-                connection_id: shared.id.clone(),
-            };
-            shared.session.post(Input::SendCandidate {
-                remote: shared.peer.clone(),
-                candidate: payload,
-            });
-        });
-        let weak = Rc::downgrade(&self.shared);
-        let on_ice_state = EventListener::new(&pc, "iceconnectionstatechange", move |_| {
-            let Some(shared) = weak.upgrade() else { return };
-            let state = shared.inner.borrow().pc.ice_connection_state();
-            // `disconnected` is often transient; `failed` and `closed` are final.
-            if matches!(
-                state,
-                RtcIceConnectionState::Failed | RtcIceConnectionState::Closed
-            ) {
-                DataConnection { shared }.teardown();
-            }
-        });
-        let mut inner = self.shared.inner.borrow_mut();
-        inner.pc_listeners.push(on_candidate);
-        inner.pc_listeners.push(on_ice_state);
-    }
-
+    /// Takes over the data channel (the dialer's own, or the one the answerer received).
     fn attach_channel(&self, channel: RtcDataChannel) {
-        channel.set_binary_type(RtcDataChannelType::Arraybuffer);
+        // An answerer whose dialer advertised liveness pings at once; a dialer waits for the
+        // first ping (stock PeerJS answerers never send one).
+        let active = self.shared.role == Role::Answerer && self.shared.remote_pings;
         let weak = Rc::downgrade(&self.shared);
-        let on_open = EventListener::new(&channel, "open", move |_| {
-            if let Some(shared) = weak.upgrade() {
-                DataConnection { shared }.opened();
+        let channel = Channel::attach(
+            channel,
+            self.shared.serialization,
+            active,
+            Box::new(move |event| {
+                if let Some(shared) = weak.upgrade() {
+                    DataConnection { shared }.on_channel(event);
+                }
+            }),
+        );
+        self.shared.inner.borrow_mut().channel = Some(channel.clone());
+        channel.start();
+    }
+
+    /// What the data channel reported.
+    fn on_channel(&self, event: ChannelEvent) {
+        match event {
+            ChannelEvent::Open => self.opened(),
+            ChannelEvent::Message(data) => self.emit(ConnectionEvent::Data(data)),
+            ChannelEvent::BadFrame(e) => {
+                self.emit(ConnectionEvent::Error(ConnectionError::BadFrame(e)));
             }
-        });
-        let weak = Rc::downgrade(&self.shared);
-        let on_message = EventListener::new(&channel, "message", move |e| {
-            let (Some(shared), Some(e)) = (weak.upgrade(), e.dyn_ref::<MessageEvent>()) else {
-                return;
-            };
-            DataConnection { shared }.received(e.data());
-        });
-        let weak = Rc::downgrade(&self.shared);
-        let on_close = EventListener::new(&channel, "close", move |_| {
-            if let Some(shared) = weak.upgrade() {
-                DataConnection { shared }.teardown();
+            ChannelEvent::TooLarge(reason) => {
+                self.emit(ConnectionEvent::Error(ConnectionError::TooLarge(reason)));
             }
-        });
-        let already_open = channel.ready_state() == RtcDataChannelState::Open;
-        {
-            let mut inner = self.shared.inner.borrow_mut();
-            inner.channel = Some(channel);
-            inner.channel_listeners = vec![on_open, on_message, on_close];
-        }
-        if already_open {
-            self.opened();
+            ChannelEvent::Unresponsive => self.fatal(ConnectionError::Unresponsive),
+            ChannelEvent::Closed => self.teardown(),
         }
     }
 
@@ -541,67 +411,11 @@ impl DataConnection {
                 return;
             }
             inner.state = State::Open;
-            // An answerer whose dialer advertised liveness pings at once; a dialer waits for the
-            // first ping (stock PeerJS answerers never send one).
-            let active = self.shared.role == Role::Answerer && inner.remote_pings;
-            inner.liveness = Some(Liveness::new(active, now_ms()));
-            let weak = Rc::downgrade(&self.shared);
-            inner.liveness_timer = Some(Interval::new(250, move || {
-                if let Some(shared) = weak.upgrade() {
-                    DataConnection { shared }.check_liveness();
-                }
-            }));
         }
         self.emit(ConnectionEvent::Open);
         self.shared
             .session
             .post(Input::ConnectionOpened(self.shared.id.clone()));
-        self.check_liveness();
-    }
-
-    fn received(&self, data: JsValue) {
-        let frame = if let Some(text) = data.as_string() {
-            Frame::Text(text)
-        } else if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
-            Frame::Bytes(js_sys::Uint8Array::new(buffer).to_vec())
-        } else {
-            return; // Blob frames are not used with binaryType = arraybuffer
-        };
-        let decoded = {
-            let mut inner = self.shared.inner.borrow_mut();
-            let decoded = inner.codec.decode(frame);
-            let ping = matches!(decoded, Ok(Incoming::Ping));
-            if let Some(liveness) = inner.liveness.as_mut() {
-                liveness.heard(now_ms(), ping);
-            }
-            decoded
-        };
-        match decoded {
-            Ok(Incoming::Message(data)) => self.emit(ConnectionEvent::Data(data)),
-            Ok(Incoming::Partial | Incoming::Ping) => {}
-            Ok(Incoming::Close) => self.teardown(),
-            Ok(Incoming::TooLarge { reason, .. }) => {
-                self.emit(ConnectionEvent::Error(ConnectionError::TooLarge(reason)));
-            }
-            Err(e) => self.emit(ConnectionEvent::Error(ConnectionError::BadFrame(e))),
-        }
-    }
-
-    fn check_liveness(&self) {
-        let (action, channel) = {
-            let mut inner = self.shared.inner.borrow_mut();
-            let action = inner.liveness.as_mut().and_then(|l| l.poll(now_ms()));
-            (action, inner.channel.clone())
-        };
-        match action {
-            Some(LivenessAction::SendPing) => {
-                if let Some(channel) = channel {
-                    let _ = channel.send_with_u8_array(PING_FRAME);
-                }
-            }
-            Some(LivenessAction::Dead) => self.fatal(ConnectionError::Unresponsive),
-            None => {}
-        }
     }
 
     fn fatal(&self, error: ConnectionError) {
@@ -614,28 +428,18 @@ impl DataConnection {
 
     /// Ends the connection once: events, channel, peer connection, listeners, session.
     fn teardown(&self) {
-        let (channel, pc, listeners, timer) = {
+        let channel = {
             let mut inner = self.shared.inner.borrow_mut();
             if inner.state == State::Closed {
                 return;
             }
             inner.state = State::Closed;
-            inner.liveness = None;
-            let mut listeners = std::mem::take(&mut inner.pc_listeners);
-            listeners.append(&mut inner.channel_listeners);
-            (
-                inner.channel.take(),
-                inner.pc.clone(),
-                listeners,
-                inner.liveness_timer.take(),
-            )
+            inner.channel.take()
         };
-        // This may run inside one of these listeners: drop them after the callback returns.
-        defer_drop((listeners, timer));
         if let Some(channel) = channel {
             channel.close();
         }
-        pc.close();
+        self.shared.negotiator.close();
         self.emit(ConnectionEvent::Close);
         self.shared
             .session
@@ -645,32 +449,4 @@ impl DataConnection {
     fn emit(&self, event: ConnectionEvent) {
         let _ = self.shared.events_tx.unbounded_send(event);
     }
-}
-
-fn send_frame(channel: &RtcDataChannel, frame: &Frame) -> Result<(), JsError> {
-    match frame {
-        Frame::Text(text) => channel.send_with_str(text)?,
-        Frame::Bytes(bytes) => channel.send_with_u8_array(bytes)?,
-    }
-    Ok(())
-}
-
-fn add_candidate(pc: &RtcPeerConnection, candidate: &IceCandidate) {
-    let init = RtcIceCandidateInit::new(&candidate.candidate);
-    init.set_sdp_mid(candidate.sdp_mid.as_deref());
-    init.set_sdp_m_line_index(candidate.sdp_m_line_index);
-    if let Some(ufrag) = &candidate.username_fragment {
-        let _ = js_sys::Reflect::set(&init, &"usernameFragment".into(), &ufrag.into());
-    }
-    // A rejected candidate (e.g. after close) is not fatal: ICE uses the others.
-    let _ = pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init));
-}
-
-fn sdp_of(description: &JsValue) -> Result<String, JsError> {
-    js_sys::Reflect::get(description, &"sdp".into())?
-        .as_string()
-        .ok_or_else(|| JsError {
-            name: "TypeError".into(),
-            message: "session description without sdp".into(),
-        })
 }

@@ -7,20 +7,28 @@
 //! pure modules. Events reach the application through unbounded channels ([`PeerEvents`],
 //! [`ConnectionEvents`]) and never re-enter application code while the transport holds a borrow.
 //!
+//! Modules: [`Peer`] (`peer.rs`) owns the signaling socket and the connections; a
+//! [`DataConnection`] (`connection.rs`) is one connection's lifecycle, made of a negotiator
+//! (`negotiator.rs`: the `RTCPeerConnection`, offer/answer/candidates) and a channel
+//! (`channel.rs`: the data channel's framing, send, receive and liveness); connections post
+//! their session inputs to the peer through a `SessionInbox` (`inbox.rs`).
+//!
 //! Browser callbacks are owned by RAII guards (`gloo_events::EventListener`,
 //! `gloo_timers::callback::{Timeout, Interval}`) stored next to the object they observe, so
 //! closing a connection or dropping the peer removes them: there is no `Closure::forget`.
 //! Every `RTCPeerConnection` is closed explicitly when its connection ends (Chrome allows only
 //! about 500 per tab lifetime).
 
+mod channel;
 mod connection;
 mod inbox;
+mod negotiator;
 mod peer;
 
 pub use connection::{
     ConnectOptions, ConnectionError, ConnectionEvent, ConnectionEvents, DataConnection,
 };
-pub use peer::{IceServer, LogLevel, Peer, PeerEvent, PeerEvents, PeerOptions};
+pub use peer::{LogLevel, Peer, PeerEvent, PeerEvents, PeerOptions};
 
 use wasm_bindgen::{JsCast, JsValue};
 

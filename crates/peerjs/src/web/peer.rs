@@ -18,21 +18,11 @@ use web_sys::{MessageEvent, RtcConfiguration, RtcIceServer, WebSocket};
 use super::connection::{ConnectOptions, DataConnection};
 use super::inbox::SessionInbox;
 use super::{defer_drop, now_ms, random_bytes, JsError};
+use crate::server::{IceServer, ServerConfig};
 use crate::session::{
-    Input, Output, PeerError, PeerErrorKind, Session, SessionConfig, SessionState, SignalingServer,
+    Input, Output, PeerError, PeerErrorKind, Session, SessionConfig, SessionState,
 };
 use crate::signal::{ConnectionId, PeerName};
-
-/// A STUN or TURN server, as in `RTCIceServer`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IceServer {
-    /// `stun:` / `turn:` / `turns:` URLs.
-    pub urls: Vec<String>,
-    /// TURN user name.
-    pub username: Option<String>,
-    /// TURN credential.
-    pub credential: Option<String>,
-}
 
 /// How much the transport logs to the console (PeerJS's `debug` levels 0–3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -51,16 +41,8 @@ pub enum LogLevel {
 /// Options of a [`Peer`], mirroring PeerJS's `PeerOptions`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerOptions {
-    /// Server host name or address.
-    pub host: String,
-    /// Server port.
-    pub port: u16,
-    /// Server path (normalised to start and end with `/`).
-    pub path: String,
-    /// Server API key.
-    pub key: String,
-    /// `wss://` rather than `ws://`.
-    pub secure: bool,
+    /// The PeerJS signaling server.
+    pub server: ServerConfig,
     /// ICE servers for every connection; empty means host candidates only.
     pub ice_servers: Vec<IceServer>,
     /// Heartbeat interval to the server, ms (PeerJS `pingInterval`, default 5000).
@@ -75,16 +57,8 @@ impl Default for PeerOptions {
     /// PeerJS's public cloud server, Google's STUN server, default timings.
     fn default() -> Self {
         Self {
-            host: "0.peerjs.com".into(),
-            port: 443,
-            path: "/".into(),
-            key: "peerjs".into(),
-            secure: true,
-            ice_servers: vec![IceServer {
-                urls: vec!["stun:stun.l.google.com:19302".into()],
-                username: None,
-                credential: None,
-            }],
+            server: ServerConfig::public_cloud(),
+            ice_servers: vec![IceServer::google_stun()],
             ping_interval_ms: 5000,
             connect_timeout_ms: 10_000,
             log_level: LogLevel::Errors,
@@ -162,14 +136,7 @@ impl Peer {
     /// (`unavailable-id`) to any other token.
     pub fn new(id: &str, token: &str, options: PeerOptions) -> (Peer, PeerEvents) {
         let (tx, rx) = unbounded();
-        let server = SignalingServer::new(
-            options.host.clone(),
-            options.port,
-            &options.path,
-            options.key.clone(),
-            options.secure,
-        );
-        let mut config = SessionConfig::new(server, PeerName::new(id), token);
+        let mut config = SessionConfig::new(options.server.clone(), PeerName::new(id), token);
         config.ping_interval_ms = options.ping_interval_ms;
         config.connect_timeout_ms = options.connect_timeout_ms;
         let seed = u64::from_le_bytes(random_bytes());
@@ -530,15 +497,15 @@ impl PeerShared {
         for server in &self.options.ice_servers {
             let ice = RtcIceServer::new();
             let urls: js_sys::Array = server
-                .urls
+                .urls()
                 .iter()
                 .map(|u| wasm_bindgen::JsValue::from_str(u))
                 .collect();
             ice.set_urls(&urls);
-            if let Some(username) = &server.username {
+            if let Some(username) = server.username() {
                 ice.set_username(username);
             }
-            if let Some(credential) = &server.credential {
+            if let Some(credential) = server.credential() {
                 ice.set_credential(credential);
             }
             servers.push(&ice);
