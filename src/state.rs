@@ -3,15 +3,15 @@
 
 use std::rc::Rc;
 
+use std::collections::BTreeMap;
+
+use starpoll_core::participant::{FollowKey, FollowSnapshot};
 use starpoll_core::settings::IceServer;
 use starpoll_core::Identity;
 use yew::Reducible;
 
 use crate::config::ServerChoice;
-use std::collections::BTreeMap;
-
 use crate::error::{AppError, StorageError};
-use crate::follow::{FollowKey, FollowSnapshot};
 use crate::hub::HubSnapshot;
 use crate::storage::Profile;
 
