@@ -2,10 +2,9 @@
 //! stored token once this tab holds the identity (see [`crate::tab_lock`]), and the hub that
 //! serves this browser's polls on it.
 //!
-//! Only the tab holding the identity lock runs the hub: when it gets the lock it registers the
-//! peer and, meanwhile, loads the hosted polls from IndexedDB (another tab may have changed them
-//! before), so the signaling round trip and the loading overlap; connections that arrive before
-//! the hub is up wait for it, then every incoming data connection goes to the hub. Participants' outgoing connections
+//! Only the tab holding the identity lock runs the hub: it loads the hosted polls from IndexedDB
+//! when it gets the lock (another tab may have changed them before), then registers the peer,
+//! and hands every incoming data connection to the hub. Participants' outgoing connections
 //! ([`NetworkHandle::connect`]) use the same peer.
 //!
 //! Changes are reported through a callback (the app turns them into reducer actions); the
@@ -34,8 +33,6 @@ pub struct Network {
     lock: Option<TabLock>,
     peer: Option<Peer>,
     hub: Option<HubHandle>,
-    /// Incoming connections that arrived while the hub was loading (`None` when it is not).
-    waiting: Option<Vec<DataConnection>>,
     /// Bumped whenever the peer is replaced or stopped, so a stopped peer's late events (its
     /// own `Disconnected` while being destroyed) are not reported over the newer status.
     generation: u64,
@@ -80,10 +77,9 @@ impl NetworkHandle {
                         report.clone(),
                     );
                     spawn_local(async move {
-                        handle.0.borrow_mut().waiting = Some(Vec::new());
+                        handle.start_hub(&identity, repo, report.clone()).await;
                         let options = peer_options(&server, ice_servers.as_deref());
-                        let generation = handle.register(&identity, options, report.clone());
-                        handle.start_hub(&identity, repo, generation, report).await;
+                        handle.register(&identity, options, report);
                     });
                 }
                 LockOutcome::Busy => report.emit(NetworkEvent::Status(NetworkStatus::OtherTab)),
@@ -134,13 +130,10 @@ impl NetworkHandle {
         &self,
         identity: &Identity,
         repo: Rc<Repository>,
-        generation: u64,
         report: Callback<NetworkEvent>,
     ) {
         let on_change = report.reform(|snapshot| NetworkEvent::Hub(Some(snapshot)));
         match HubHandle::start(identity.clone(), repo, on_change).await {
-            // The peer it was loaded for was stopped meanwhile (the lock lost, a restart).
-            Ok(_) if self.0.borrow().generation != generation => {}
             Ok(hub) => {
                 let weak = Rc::downgrade(&self.0);
                 hub.set_dialer(Rc::new(move |peer: &PeerId| {
@@ -148,19 +141,9 @@ impl NetworkHandle {
                         .and_then(|network| NetworkHandle(network).connect(peer))
                 }));
                 report.emit(NetworkEvent::Hub(Some(hub.snapshot())));
-                let waiting = {
-                    let mut network = self.0.borrow_mut();
-                    network.hub = Some(hub.clone());
-                    network.waiting.take().unwrap_or_default()
-                };
-                for conn in waiting {
-                    hub.accept(conn);
-                }
+                self.0.borrow_mut().hub = Some(hub);
             }
             Err(e) => {
-                for conn in self.0.borrow_mut().waiting.take().unwrap_or_default() {
-                    conn.close();
-                }
                 gloo::console::error!(format!("loading the hosted polls: {e}"));
                 report.emit(NetworkEvent::Status(NetworkStatus::Stopped(
                     "this browser's polls could not be loaded from its storage, so they are not \
@@ -168,20 +151,6 @@ impl NetworkHandle {
                         .into(),
                 )))
             }
-        }
-    }
-
-    /// An incoming data connection: to the hub, or waiting for it while it loads.
-    fn incoming(&self, conn: DataConnection) {
-        let hub = self.hub();
-        let mut network = self.0.borrow_mut();
-        match (hub, &mut network.waiting) {
-            (Some(hub), _) => {
-                drop(network);
-                hub.accept(conn);
-            }
-            (None, Some(waiting)) => waiting.push(conn),
-            (None, None) => conn.close(),
         }
     }
 
@@ -197,7 +166,6 @@ impl NetworkHandle {
             let mut network = self.0.borrow_mut();
             network.generation += 1;
             network.hub = None;
-            network.waiting = None;
             network.peer.take()
         };
         if let Some(peer) = peer {
@@ -205,13 +173,7 @@ impl NetworkHandle {
         }
     }
 
-    /// Registers this tab's peer; returns its generation.
-    fn register(
-        &self,
-        identity: &Identity,
-        options: PeerOptions,
-        report: Callback<NetworkEvent>,
-    ) -> u64 {
+    fn register(&self, identity: &Identity, options: PeerOptions, report: Callback<NetworkEvent>) {
         let report = report.reform(NetworkEvent::Status);
         report.emit(NetworkStatus::Connecting);
         let (peer, mut events) = Peer::new(
@@ -256,12 +218,14 @@ impl NetworkHandle {
                         }
                         _ => {}
                     },
-                    PeerEvent::Connection(conn) => handle.incoming(conn),
+                    PeerEvent::Connection(conn) => match handle.hub() {
+                        Some(hub) => hub.accept(conn),
+                        None => conn.close(),
+                    },
                     PeerEvent::Close => break,
                 }
             }
         });
-        generation
     }
 }
 
