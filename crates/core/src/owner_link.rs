@@ -585,12 +585,7 @@ impl OwnerLink {
             "the connection to {} is not end to end: the hub's channel:bind names other DTLS fingerprints than this side sees",
             self.owner
         );
-        for follower in self.followers.values_mut() {
-            follower.refuse_link(why.clone());
-        }
-        self.impostor = Some(why);
-        self.out.push_back(Output::Close);
-        self.lost(now_ms, u32::MAX);
+        self.cut_impostor(why, now_ms);
         false
     }
 
@@ -600,6 +595,12 @@ impl OwnerLink {
             "the peer answering at {} does not hold the owner's key ({error})",
             self.owner
         );
+        self.cut_impostor(why, now_ms);
+    }
+
+    /// Closes a connection that is not the owner's (`why`): every poll on it is told, and the
+    /// link waits before dialing again.
+    fn cut_impostor(&mut self, why: String, now_ms: u64) {
         for follower in self.followers.values_mut() {
             follower.refuse_link(why.clone());
         }
