@@ -126,22 +126,15 @@ pub struct DataConnection {
 impl std::fmt::Debug for DataConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataConnection")
-            .field("id", &self.shared.id)
-            .field("peer", &self.shared.peer)
+            .field("id", &self.shared.setup.id)
+            .field("peer", &self.shared.setup.peer)
             .finish_non_exhaustive()
     }
 }
 
 struct Shared {
-    id: ConnectionId,
-    peer: PeerName,
-    role: Role,
-    serialization: Serialization,
-    reliable: bool,
-    metadata: Option<Json>,
-    /// Whether the remote understands liveness pings (answerer: the dialer advertised it).
-    remote_pings: bool,
-    session: SessionInbox,
+    /// What the connection is (fixed at its creation).
+    setup: Setup,
     events_tx: UnboundedSender<ConnectionEvent>,
     events_rx: RefCell<Option<ConnectionEvents>>,
     negotiator: Negotiator,
@@ -153,7 +146,7 @@ struct Inner {
     channel: Option<Channel>,
 }
 
-/// What a connection is, before its negotiator and channel exist.
+/// What a connection is: fixed when it is made, before its negotiator and channel exist.
 struct Setup {
     session: SessionInbox,
     id: ConnectionId,
@@ -247,14 +240,7 @@ impl DataConnection {
                 }),
             );
             Shared {
-                id: setup.id,
-                peer: setup.peer,
-                role: setup.role,
-                serialization: setup.serialization,
-                reliable: setup.reliable,
-                metadata: setup.metadata,
-                remote_pings: setup.remote_pings,
-                session: setup.session,
+                setup,
                 events_tx: tx,
                 events_rx: RefCell::new(Some(rx)),
                 negotiator,
@@ -274,7 +260,7 @@ impl DataConnection {
 
     /// The connection ID (`dc_…`), also the data channel's label.
     pub fn connection_id(&self) -> &ConnectionId {
-        &self.shared.id
+        &self.shared.setup.id
     }
 
     /// The DTLS certificate fingerprints of this connection, as `(local, remote)` in
@@ -287,22 +273,22 @@ impl DataConnection {
 
     /// The remote peer's ID.
     pub fn peer(&self) -> &str {
-        self.shared.peer.as_str()
+        self.shared.setup.peer.as_str()
     }
 
     /// The serialization in use.
     pub fn serialization(&self) -> Serialization {
-        self.shared.serialization
+        self.shared.setup.serialization
     }
 
     /// Whether the dialer asked for an ordered, reliable channel.
     pub fn reliable(&self) -> bool {
-        self.shared.reliable
+        self.shared.setup.reliable
     }
 
     /// The dialer's metadata (without this crate's liveness advertisement).
     pub fn metadata(&self) -> Option<&Json> {
-        self.shared.metadata.as_ref()
+        self.shared.setup.metadata.as_ref()
     }
 
     /// Whether the channel is open.
@@ -329,7 +315,7 @@ impl DataConnection {
     pub fn close(&self) {
         let flush_close = {
             let inner = self.shared.inner.borrow();
-            (inner.state == State::Open && self.shared.serialization == Serialization::Binary)
+            (inner.state == State::Open && self.shared.setup.serialization == Serialization::Binary)
                 .then(|| inner.channel.clone())
                 .flatten()
         };
@@ -372,11 +358,11 @@ impl DataConnection {
     fn attach_channel(&self, channel: RtcDataChannel) {
         // An answerer whose dialer advertised liveness pings at once; a dialer waits for the
         // first ping (stock PeerJS answerers never send one).
-        let active = self.shared.role == Role::Answerer && self.shared.remote_pings;
+        let active = self.shared.setup.role == Role::Answerer && self.shared.setup.remote_pings;
         let weak = Rc::downgrade(&self.shared);
         let channel = Channel::attach(
             channel,
-            self.shared.serialization,
+            self.shared.setup.serialization,
             active,
             Box::new(move |event| {
                 if let Some(shared) = weak.upgrade() {
@@ -414,8 +400,9 @@ impl DataConnection {
         }
         self.emit(ConnectionEvent::Open);
         self.shared
+            .setup
             .session
-            .post(Input::ConnectionOpened(self.shared.id.clone()));
+            .post(Input::ConnectionOpened(self.shared.setup.id.clone()));
     }
 
     fn fatal(&self, error: ConnectionError) {
@@ -442,8 +429,9 @@ impl DataConnection {
         self.shared.negotiator.close();
         self.emit(ConnectionEvent::Close);
         self.shared
+            .setup
             .session
-            .post(Input::ConnectionClosed(self.shared.id.clone()));
+            .post(Input::ConnectionClosed(self.shared.setup.id.clone()));
     }
 
     fn emit(&self, event: ConnectionEvent) {
