@@ -1,6 +1,8 @@
 // Profiles the B2 and B4 scenarios of issue 7 (not part of the benchmark run; it measures the
 // same flows with instruments attached, so its times are a little slower than bench/run.mjs's).
-//   node bench/profile.mjs [--votes 50] [--n 1000] [--only B2,B4] [--no-cpu]
+//   node bench/profile.mjs [--votes 50] [--n 1000] [--only B2,B4] [--no-cpu] [--dump DIR]
+// --dump DIR also writes each page's raw CPU profile to DIR/<scenario>-<page>.cpuprofile (open it
+// in Chrome DevTools' Performance panel, or sum inclusive times with bench/cpuprofile.mjs).
 // For every app page it records, with a clock shared by all pages (timeOrigin + now):
 // data-channel sends and receives larger than 100 bytes (frames, not liveness pings), every
 // IndexedDB transaction (stores, mode, created → complete), and, unless --no-cpu, a CPU profile
@@ -10,6 +12,8 @@
 // receives → badge gone, plus the owner's revision rendered; B4: the drain's totals.
 import { Bench, freePort, launch, startServers, quantile, round, withHelpers, startCpu, summarizeCpu } from './lib.mjs';
 import { drain, ownerAndAnn } from './scenarios.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -20,6 +24,19 @@ const votes = Number(arg('votes', 50));
 const n = Number(arg('n', 1000));
 const only = arg('only', 'B2,B4').split(',');
 const cpu = !args.includes('--no-cpu');
+const dump = arg('dump', null);
+
+/** Stops the profilers of `pages` (named), writes the raw profiles under --dump, summarises. */
+async function stopCpu(scenario, cdps, names) {
+  return Promise.all(cdps.map(async (c, i) => {
+    const answer = await c.send('Profiler.stop');
+    if (dump) {
+      fs.mkdirSync(dump, { recursive: true });
+      fs.writeFileSync(path.join(dump, `${scenario}-${names[i]}.cpuprofile`), JSON.stringify(answer.profile));
+    }
+    return summarizeCpu(answer);
+  }));
+}
 
 /** Runs in every page before its scripts: timestamps frames and IndexedDB transactions. */
 function instrument() {
@@ -132,7 +149,7 @@ try {
       return out;
     }, votes);
     const cpu1 = await Promise.all([cpuTimes(owner), cpuTimes(ann)]);
-    const cpus = cpu ? await Promise.all(cdps.map(async (c) => summarizeCpu(await c.send('Profiler.stop')))) : [];
+    const cpus = cpu ? await stopCpu('B2', cdps, ['owner', 'participant']) : [];
     const o = await take(owner);
     const a = await take(ann);
     const rendered = await owner.evaluate(() => window.rendered);
@@ -188,7 +205,7 @@ try {
       return withHelpers(back);
     }, r0 + n);
     await ann.waitForTimeout(500);
-    const cpus = cpu ? await Promise.all(cdps.map(async (c) => summarizeCpu(await c.send('Profiler.stop')))) : [];
+    const cpus = cpu ? await stopCpu('B4', cdps, ['owner', 'participant']) : [];
     const o = await take(back);
     const a = await take(ann);
     const start = a.sent[0];

@@ -530,3 +530,91 @@ async fn upgrading_from_version_5_keeps_joined_polls_and_tombstones() {
     assert!(repo.hostings().await.expect("read").is_empty());
     repo.close();
 }
+
+#[wasm_bindgen_test]
+async fn command_records_in_the_old_one_per_row_shape_load_with_the_new_rows() {
+    use rexie::TransactionMode;
+    use starpoll_core::hub::Write;
+    use starpoll_core::poll::{
+        CommandId, Outcome, Poll, PollDraft, PollId, PollKind, ProcessedRecord, Revision, Settings,
+    };
+    use starpoll_core::{Identity, PeerToken};
+    use wasm_bindgen::JsValue;
+
+    let name = "test-record-rows";
+    let owner = Identity::from_seed([3; 32], PeerToken::from_random([3; PeerToken::LEN]));
+    let poll = Poll::new(
+        PollId::from_random_bytes([8; 16]),
+        owner.peer_id().clone(),
+        PollDraft {
+            title: "Lunch?".into(),
+            description: String::new(),
+            options: vec!["Pizza".into(), "Sushi".into()],
+            kind: PollKind::Single,
+            deadline: None,
+            settings: Settings::default(),
+            owner_name: "Olga".into(),
+        },
+        1_700_000_000_000,
+    )
+    .expect("poll");
+    let record = |n: u8| ProcessedRecord {
+        command_id: CommandId::from_random_bytes([n; 16]),
+        author: owner.peer_id().clone(),
+        outcome: Outcome::Acked {
+            revision: Revision(u64::from(n)),
+        },
+        frame: None,
+    };
+    // A poll and one record as a build before session 10 stored them: one row per record.
+    let repo = fresh(name).await;
+    repo.commit(&[Write::Poll(Box::new(poll.clone()))])
+        .await
+        .expect("commit the poll");
+    repo.close();
+    let raw = rexie::Rexie::builder(name).build().await.expect("open raw");
+    let tx = raw
+        .transaction(&["processed"], TransactionMode::ReadWrite)
+        .expect("tx");
+    let old_row = format!(
+        r#"{{"pollId":"{}","record":{{"commandId":"{}","author":"{}","outcome":{{"outcome":"acked","revision":1}}}}}}"#,
+        poll.id,
+        record(1).command_id,
+        owner.peer_id()
+    );
+    tx.store("processed")
+        .expect("store")
+        .put(
+            &JsValue::from_str(&old_row),
+            Some(&JsValue::from_str(&format!(
+                "{}/{}",
+                poll.id,
+                record(1).command_id
+            ))),
+        )
+        .await
+        .expect("put old row");
+    tx.done().await.expect("commit");
+    raw.close();
+
+    // Two commits now: each one's records of the poll are one row.
+    let repo = Repository::open(name).await.expect("reopen");
+    repo.commit(&[
+        Write::Record(poll.id, record(2)),
+        Write::Record(poll.id, record(3)),
+    ])
+    .await
+    .expect("commit two records");
+    repo.commit(&[Write::Record(poll.id, record(4))])
+        .await
+        .expect("commit one record");
+    let mut hosted = repo.hosted_polls().await.expect("read");
+    assert_eq!(hosted.len(), 1);
+    let (loaded, mut records) = hosted.remove(0);
+    assert_eq!(loaded, poll);
+    records.sort_by_key(|r| r.command_id);
+    let mut expected = vec![record(1), record(2), record(3), record(4)];
+    expected.sort_by_key(|r| r.command_id);
+    assert_eq!(records, expected);
+    repo.close();
+}

@@ -49,6 +49,12 @@ const SLICE_MS: f64 = 8.0;
 /// The shortest wait the hub's timer is armed for (ms).
 const MIN_TIMER_MS: u64 = 50;
 
+/// The shortest time between two snapshots sent to the owner's screen (ms). The first change
+/// after a quiet spell is shown in the next task; during a burst (1,000 queued votes arriving
+/// at once) the screen is redrawn at most this often instead of after every slice of work,
+/// which left the owner's tab re-rendering ~100 times a second while it checked the burst.
+const NOTIFY_MS: f64 = 50.0;
+
 /// The end-to-end tests' hook that stops the hub between a commit and its acks.
 const FREEZE_HOOK: &str = "freeze-after-commit";
 
@@ -77,6 +83,8 @@ struct Inner {
     timer: Wakeup,
     /// Sends the next snapshot to the screen (one for all changes made before it fires).
     notify_timer: Option<Timeout>,
+    /// When the last snapshot went to the screen (`js_sys::Date::now()` ms).
+    notified_at: f64,
     /// Opens a data connection to another hub (`Output::Dial`); `None` until the peer runs.
     dialer: Option<Dialer>,
 }
@@ -312,17 +320,26 @@ impl HubHandle {
         }
     }
 
-    /// Sends the screen a snapshot in a task after this one (one for all changes until then).
+    /// Sends the screen a snapshot in a task after this one (one for all changes until then),
+    /// but no sooner than [`NOTIFY_MS`] after the previous one.
     fn notify(&self) {
         let mut inner = self.0.borrow_mut();
         if inner.notify_timer.is_some() {
             return;
         }
+        let wait = (inner.notified_at + NOTIFY_MS - js_sys::Date::now()).clamp(0.0, NOTIFY_MS);
         let weak = Rc::downgrade(&self.0);
-        inner.notify_timer = Some(Timeout::new(0, move || {
+        // Whole milliseconds, within 0..=NOTIFY_MS: the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let wait = wait.ceil() as u32;
+        inner.notify_timer = Some(Timeout::new(wait, move || {
             if let Some(inner) = weak.upgrade() {
                 let handle = HubHandle(inner);
-                handle.0.borrow_mut().notify_timer = None;
+                {
+                    let mut inner = handle.0.borrow_mut();
+                    inner.notify_timer = None;
+                    inner.notified_at = js_sys::Date::now();
+                }
                 let snapshot = handle.snapshot();
                 let on_change = handle.0.borrow().on_change.clone();
                 on_change.emit(snapshot);

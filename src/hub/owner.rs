@@ -85,6 +85,7 @@ impl HubHandle {
             on_change,
             timer: Wakeup::default(),
             notify_timer: None,
+            notified_at: 0.0,
             dialer: None,
         })));
         let weak = Rc::downgrade(&handle.0);

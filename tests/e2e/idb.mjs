@@ -24,7 +24,10 @@ export async function storedRows(page, store) {
 /** A participant's stored outbox records. */
 export const storedOutbox = (page) => storedRows(page, 'outbox');
 
-/** The owner's stored command records of `pollId`: [{ commandId, author, outcome }]. */
+/** The owner's stored command records of `pollId`: [{ commandId, author, outcome }]. A row
+ * holds one record (`record`, older builds) or one commit's records of the poll (`records`). */
 export async function processedRecords(page, pollId) {
-  return (await storedRows(page, 'processed')).filter((r) => r.pollId === pollId).map((r) => r.record);
+  return (await storedRows(page, 'processed'))
+    .filter((r) => r.pollId === pollId)
+    .flatMap((r) => r.records ?? [r.record]);
 }
