@@ -270,6 +270,8 @@ pub struct Follower {
     poll: PollId,
     view: Option<PollView>,
     peers: Vec<PeerInfo>,
+    /// How many peers the owner said are connected (at least `peers.len()`).
+    connected: u64,
     link: Link,
     outbox: Outbox,
     sync_outstanding: bool,
@@ -303,6 +305,7 @@ impl Follower {
             poll,
             view,
             peers: Vec::new(),
+            connected: 0,
             link: Link::Down,
             outbox: Outbox::new(),
             sync_outstanding: false,
@@ -614,6 +617,12 @@ impl Follower {
         &self.peers
     }
 
+    /// How many peers are connected to the owner for this poll (the owner included), as the
+    /// owner last said; more than [`Follower::peers`] lists when the owner cut the list (§3.4).
+    pub fn connected_count(&self) -> u64 {
+        self.connected.max(self.peers.len() as u64)
+    }
+
     /// The state of the connection.
     pub fn link(&self) -> Link {
         self.link
@@ -780,8 +789,11 @@ impl Follower {
                 reaction.notices.push(Notice::ViewChanged);
             }
             Control::Event { event, .. } => self.event(&event, reaction)?,
-            Control::Discovery { peers, .. } => {
+            Control::Discovery {
+                peers, connected, ..
+            } => {
                 self.peers = peers;
+                self.connected = connected;
                 reaction.notices.push(Notice::PeersChanged);
             }
             Control::Delegation { delegation, .. } => self.delegated(&delegation, reaction)?,
@@ -943,6 +955,7 @@ impl Follower {
         self.link = link;
         self.sync_outstanding = false;
         self.peers.clear();
+        self.connected = 0;
         self.outbox.link_lost();
     }
 

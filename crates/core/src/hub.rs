@@ -68,7 +68,7 @@ use crate::poll::{
 };
 use crate::protocol::{
     frame_unsigned, open_from, seal, ChannelFingerprints, CommandFrame, Control, ErrorCode,
-    Message, PeerInfo, PollSummary,
+    Message, PeerInfo, PollSummary, DISCOVERY_LISTED_MAX,
 };
 use crate::snapshot::{self, ExportError};
 use crate::{Identity, PeerId};
@@ -1415,7 +1415,9 @@ impl Hub {
         if !self.polls.get(&poll_id).is_some_and(Hosted::is_served) {
             return;
         }
-        let peers = self.present(&poll_id);
+        let mut peers = self.present(&poll_id);
+        let connected = peers.len() as u64;
+        peers.truncate(DISCOVERY_LISTED_MAX);
         let targets: Vec<ConnId> = self
             .conns
             .iter()
@@ -1426,7 +1428,12 @@ impl Hub {
             // Nothing sent is no announcement: the next change is not held back by it.
             self.announced.insert(poll_id, self.now_ms);
         }
-        let message: Message = Control::Discovery { poll_id, peers }.into();
+        let message: Message = Control::Discovery {
+            poll_id,
+            peers,
+            connected,
+        }
+        .into();
         self.send_each(
             step,
             targets.into_iter().map(|conn| (conn, message.clone())),

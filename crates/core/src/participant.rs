@@ -149,8 +149,11 @@ pub struct FollowSnapshot {
     pub view: Option<Rc<PollView>>,
     /// When the verified view was received (Unix ms), if it came from storage or the hub.
     pub view_saved_at: Option<u64>,
-    /// Who is connected to the hub for this poll.
+    /// Who is connected to the hub for this poll (at most
+    /// [`crate::protocol::DISCOVERY_LISTED_MAX`] of them).
     pub peers: Vec<PeerInfo>,
+    /// How many peers are connected to the hub for this poll, the hub's owner included.
+    pub connected: u64,
     /// The connection.
     pub sync: SyncState,
     /// The oldest [`PENDING_SHOWN`] commands not answered yet (the page lists them).
@@ -703,6 +706,7 @@ impl Participant {
             view: f.optimistic_view().map(Rc::new),
             view_saved_at: followed.saved_at,
             peers: f.peers().to_vec(),
+            connected: f.connected_count(),
             sync,
             pending: f
                 .pending()

@@ -124,6 +124,7 @@ impl Owner {
         let peers = PeerInfo::list(&self.poll, [self.id.peer_id(), &self.participant]);
         vec![self.seal(Control::Discovery {
             poll_id: self.poll.id,
+            connected: peers.len() as u64,
             peers,
         })]
     }
@@ -545,14 +546,29 @@ fn discovery_replaces_peers_and_a_disconnect_forgets_them() {
             &owner.seal(Control::Discovery {
                 poll_id: poll_id(),
                 peers: only_owner.clone(),
+                connected: 1,
             }),
             NOW,
         )
         .unwrap();
     assert_eq!(reaction.notices, [Notice::PeersChanged]);
     assert_eq!(f.peers(), only_owner.as_slice());
+    assert_eq!(f.connected_count(), 1);
+    // A cut list (PROTOCOL.md §3.4): the count says how many are connected.
+    f.receive(
+        &owner.seal(Control::Discovery {
+            poll_id: poll_id(),
+            peers: only_owner.clone(),
+            connected: 120,
+        }),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(f.peers(), only_owner.as_slice());
+    assert_eq!(f.connected_count(), 120);
     f.disconnected();
     assert!(f.peers().is_empty());
+    assert_eq!(f.connected_count(), 0);
     assert_eq!(f.link(), Link::Down);
 }
 
@@ -948,6 +964,7 @@ fn owner_frames_that_do_not_fit_are_unexpected_and_change_nothing() {
     let discovery_elsewhere = owner.seal(Control::Discovery {
         poll_id: PollId::from_random_bytes([0x99; 16]),
         peers: Vec::new(),
+        connected: 0,
     });
     let sync = owner.seal(Control::SyncRequest {
         poll_id: poll_id(),

@@ -506,6 +506,37 @@ fn closing_a_connection_updates_discovery_for_the_others() {
     assert!(hub.closed(bob.conn).is_empty());
 }
 
+/// §3.4: past [`DISCOVERY_LISTED_MAX`] subscribers the list is cut (the owner stays first)
+/// and `connected` counts everyone.
+#[test]
+fn discovery_lists_at_most_its_maximum_and_counts_everyone() {
+    let mut hub = hub();
+    let guests: Vec<Guest> = (2..=61).map(Guest::new).collect();
+    let mut last = Step::default();
+    for g in &guests {
+        g.open(&mut hub);
+        last = g.send(
+            &mut hub,
+            Control::SyncRequest {
+                poll_id: poll_id(),
+                since_revision: None,
+            }
+            .into(),
+        );
+    }
+    assert_eq!(hub.present(&poll_id()).len(), 61);
+    let got = to(&last, guests[0].conn);
+    let Some(Control::Discovery {
+        peers, connected, ..
+    }) = got.iter().find(|c| matches!(c, Control::Discovery { .. }))
+    else {
+        panic!("{got:?}")
+    };
+    assert_eq!(peers.len(), DISCOVERY_LISTED_MAX);
+    assert_eq!(*connected, 61);
+    assert_eq!(peers[0].peer_id, *hub.me());
+}
+
 #[test]
 fn quiet_connections_get_heartbeats_and_silent_ones_are_closed() {
     let mut hub = hub();

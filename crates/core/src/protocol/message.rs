@@ -122,8 +122,11 @@ pub enum Control {
     Discovery {
         /// The poll.
         poll_id: PollId,
-        /// The connected peers (the owner included).
+        /// The connected peers (the owner first), at most [`DISCOVERY_LISTED_MAX`] of them.
         peers: Vec<PeerInfo>,
+        /// How many peers are connected, the owner included (more than `peers` lists when the
+        /// list is cut; read as `peers.len()` when absent, as older hubs send it).
+        connected: u64,
     },
     /// Owner → author: the command was applied (now, or earlier if this answers a resend).
     #[serde(rename = "ack")]
@@ -350,6 +353,7 @@ struct ControlFields {
     revision: Option<Revision>,
     change: Option<Change>,
     peers: Option<Vec<PeerInfo>>,
+    connected: Option<u64>,
     command_id: Option<CommandId>,
     code: Option<ErrorCode>,
     message: Option<String>,
@@ -381,10 +385,14 @@ impl TryFrom<ControlFields> for Control {
                     change: required(f.change, "change")?,
                 },
             },
-            "peer:discovery" => Self::Discovery {
-                poll_id: required(f.poll_id, "pollId")?,
-                peers: required(f.peers, "peers")?,
-            },
+            "peer:discovery" => {
+                let peers: Vec<PeerInfo> = required(f.peers, "peers")?;
+                Self::Discovery {
+                    poll_id: required(f.poll_id, "pollId")?,
+                    connected: f.connected.unwrap_or(peers.len() as u64),
+                    peers,
+                }
+            }
             "ack" => Self::Ack {
                 command_id: required(f.command_id, "commandId")?,
                 revision: required(f.revision, "revision")?,
@@ -459,6 +467,12 @@ impl TryFrom<ControlFields> for Control {
         })
     }
 }
+
+/// The most peers one `peer:discovery` lists (PROTOCOL.md §3.4). With `k` subscribers every
+/// announcement is `k` frames, so an uncut list costs `O(k²)` bytes: at 500 subscribers 500
+/// frames of ~40 KB, 20 MB that held a vote back for 3.5 s on the native host (B9). Cut at 50,
+/// a frame stays under 5 KB; `connected` still gives the count.
+pub const DISCOVERY_LISTED_MAX: usize = 50;
 
 /// One connected peer, in `peer:discovery`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

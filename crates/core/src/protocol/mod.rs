@@ -28,6 +28,7 @@ pub use envelope::{
 pub use error::{ErrorCode, ProtocolError};
 pub use message::{
     CommandFrame, Control, Message, PeerInfo, PollSummary, COMMAND_TYPES, CONTROL_TYPES,
+    DISCOVERY_LISTED_MAX,
 };
 
 /// The protocol version this crate speaks; every frame and body carries it as `v`.

@@ -104,6 +104,7 @@ fn examples() -> Vec<(Identity, Message)> {
         c(Control::Discovery {
             poll_id: poll_id(),
             peers: PeerInfo::list(&joined, [owner.peer_id(), alice.peer_id()]),
+            connected: 2,
         }),
         c(Control::answer(
             poll_id(),
@@ -614,4 +615,30 @@ fn a_body_may_nest_127_levels_and_no_more() {
     assert!(open(&frame_with_body(&alice, &nested(127)), None).is_ok());
     let error = open(&frame_with_body(&alice, &nested(128)), None).unwrap_err();
     assert_eq!(ErrorCode::from(&error), ErrorCode::BadJson, "{error}");
+}
+
+/// §3.4: `connected` is read as the list's length when a hub leaves it out (hubs before it
+/// existed), and kept when the list is cut.
+#[test]
+fn discovery_without_connected_counts_its_list() {
+    let owner = identity(1);
+    let peer = owner.peer_id();
+    let body = |extra: &str| {
+        format!(
+            r#"{{"v":1,"type":"peer:discovery","pollId":"11111111-1111-4111-9111-111111111111","peers":[{{"peerId":"{peer}","name":"Olga","role":"owner"}}]{extra}}}"#
+        )
+    };
+    for (extra, connected) in [("", 1), (r#","connected":300"#, 300)] {
+        let (_, message) = open(&frame_with_body(&owner, &body(extra)), Some(peer)).unwrap();
+        let Message::Control(Control::Discovery {
+            peers,
+            connected: got,
+            ..
+        }) = message
+        else {
+            panic!("not a discovery: {message:?}");
+        };
+        assert_eq!(peers.len(), 1);
+        assert_eq!(got, connected);
+    }
 }
