@@ -714,7 +714,7 @@ impl Follower {
             } => Some(*poll_id),
             Control::SyncRequest { .. } => return Err(unexpected_from_participant("sync:request")),
             Control::ListRequest => return Err(unexpected_from_participant("poll:list:request")),
-            Control::BindRequest => {
+            Control::BindRequest { .. } => {
                 return Err(unexpected_from_participant("channel:bind:request"))
             }
             Control::SnapshotRequest { .. } => {
@@ -860,7 +860,7 @@ impl Follower {
             // Refused by `check`.
             Control::SyncRequest { .. }
             | Control::ListRequest
-            | Control::BindRequest
+            | Control::BindRequest { .. }
             | Control::SnapshotRequest { .. }
             | Control::Move { .. }
             | Control::Records { .. }

@@ -331,6 +331,8 @@ struct Conn {
     /// The participant asked for a binding and got `channel:bind` (PROTOCOL.md §2.7): later
     /// frames to it go unsigned.
     bound: bool,
+    /// Bound, and the participant takes several frames in one message (§2.8).
+    batches: bool,
 }
 
 /// A hub. See the module docs for the loop.
@@ -823,6 +825,7 @@ impl Hub {
                 warned_at: None,
                 channel: None,
                 bound: false,
+                batches: false,
             },
         );
         step
@@ -845,11 +848,17 @@ impl Hub {
         self.conns.get(&conn).is_some_and(|c| c.bound)
     }
 
+    /// Whether several frames to `conn` may go in one message (it is bound and its participant
+    /// asked for batches, PROTOCOL.md §2.8).
+    pub fn takes_batches(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.bound && c.batches)
+    }
+
     /// `channel:bind:request`: answers with the signed `channel:bind` when this hub knows the
     /// connection's fingerprints (and it is a participant's connection), and binds it: every
     /// later frame on it goes unsigned. Otherwise ignored: the participant keeps checking
     /// signatures.
-    fn bind_requested(&mut self, step: &mut Step, conn: ConnId) {
+    fn bind_requested(&mut self, step: &mut Step, conn: ConnId, batches: bool) {
         let Some(state) = self.conns.get(&conn) else {
             return;
         };
@@ -871,6 +880,7 @@ impl Hub {
         self.send(step, conn, &bind.into());
         if let Some(state) = self.conns.get_mut(&conn) {
             state.bound = true;
+            state.batches = batches;
         }
     }
 
@@ -1270,7 +1280,7 @@ impl Hub {
             Control::Activated { poll_id, seq } => self.activated(step, conn, poll_id, seq),
             Control::Abort { poll_id, seq } => self.aborted(step, conn, poll_id, seq),
             Control::SnapshotRequest { poll_id } => self.snapshot_requested(step, conn, poll_id),
-            Control::BindRequest => self.bind_requested(step, conn),
+            Control::BindRequest { batches } => self.bind_requested(step, conn, batches),
             // A heartbeat only proves the connection alive (already noted); owner→participant
             // types from a participant are ignored without reply (§4.10 rule 10), and so is a
             // redirect (a hub does not follow polls).

@@ -145,6 +145,9 @@ pub struct OwnerLink {
     /// The open connection is bound (PROTOCOL.md §2.7): frames without a signature are
     /// accepted on it.
     bound: bool,
+    /// This side asked the open connection's hub for batches (§2.8): a message that is a JSON
+    /// array is opened element by element.
+    batches: bool,
 }
 
 impl OwnerLink {
@@ -164,6 +167,7 @@ impl OwnerLink {
             moved: BTreeMap::new(),
             channel: None,
             bound: false,
+            batches: false,
         }
     }
 
@@ -354,7 +358,7 @@ impl OwnerLink {
                     self.out.push_back(Output::StateChanged);
                 }
             }
-            Input::Frame(text) => self.frame(text, now_ms),
+            Input::Frame(text) => self.message(text, now_ms),
         }
     }
 
@@ -463,10 +467,14 @@ impl OwnerLink {
         self.last_heard = now_ms;
         self.last_sent = now_ms;
         self.bound = false;
+        self.batches = channel.is_some();
         let mut frames = Vec::new();
         // First, so the hub binds the channel before it answers the polls' sync requests.
         if channel.is_some() {
-            match protocol::seal(&self.me, &Message::Control(Control::BindRequest)) {
+            match protocol::seal(
+                &self.me,
+                &Message::Control(Control::BindRequest { batches: true }),
+            ) {
                 Ok(frame) => frames.push(frame),
                 Err(e) => self.dropped(format!("could not seal a channel:bind:request: {e}")),
             }
@@ -495,6 +503,7 @@ impl OwnerLink {
     fn lost(&mut self, now_ms: u64, random: u32) {
         self.channel = None;
         self.bound = false;
+        self.batches = false;
         for follower in self.followers.values_mut() {
             follower.disconnected();
         }
@@ -506,6 +515,27 @@ impl OwnerLink {
             Conn::Idle
         };
         self.out.push_back(Output::StateChanged);
+    }
+
+    /// A data-channel message: one frame, or a batch of them on a connection that asked for
+    /// batches (PROTOCOL.md §2.8), each opened as if it had arrived alone.
+    fn message(&mut self, text: &str, now_ms: u64) {
+        if !(self.batches && protocol::batch::is_batch(text)) {
+            return self.frame(text, now_ms);
+        }
+        match protocol::batch::split(text) {
+            Ok(frames) => {
+                for frame in frames {
+                    // A frame may end the connection (an impostor's binding): the rest is
+                    // dropped with it.
+                    if !matches!(self.conn, Conn::Open { .. }) {
+                        break;
+                    }
+                    self.frame(frame, now_ms);
+                }
+            }
+            Err(error) => self.dropped(format!("dropped a bad batch from the owner: {error}")),
+        }
     }
 
     fn frame(&mut self, text: &str, now_ms: u64) {
@@ -656,7 +686,7 @@ impl OwnerLink {
             }
             Control::SyncRequest { .. }
             | Control::ListRequest
-            | Control::BindRequest
+            | Control::BindRequest { .. }
             | Control::SnapshotRequest { .. } => {
                 self.dropped("the owner sent a message only participants send".into());
                 return;

@@ -18,11 +18,14 @@
 //! owner's command, a refused move); their effects come out of [`HubMachine::poll_output`]
 //! like any other. Reads go through [`HubMachine::hub`].
 
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
+
 use super::pipeline::{self, Pipeline};
 use super::{ConnId, Hub, Incoming, MoveError, Step, Write};
 use crate::delegation::SignedDelegation;
 use crate::poll::{Command, CommandId, Outcome, PollDraft, PollId, Refusal, Revision};
-use crate::protocol::ChannelFingerprints;
+use crate::protocol::{batch, ChannelFingerprints};
 use crate::PeerId;
 
 pub use pipeline::Output;
@@ -62,6 +65,8 @@ pub enum Input<'a> {
 pub struct HubMachine {
     hub: Hub,
     pipeline: Pipeline,
+    /// Outputs taken from the pipeline, sends joined into batches, not yet polled.
+    out: VecDeque<Output>,
 }
 
 impl HubMachine {
@@ -70,6 +75,7 @@ impl HubMachine {
         Self {
             hub,
             pipeline: Pipeline::new(),
+            out: VecDeque::new(),
         }
     }
 
@@ -85,7 +91,7 @@ impl HubMachine {
 
     /// Whether nothing waits: no input unperformed, no commit under way, no output undrained.
     pub fn is_idle(&self) -> bool {
-        self.pipeline.is_idle()
+        self.out.is_empty() && self.pipeline.is_idle()
     }
 
     /// Something the driver reports, at `now_ms` (Unix ms).
@@ -136,8 +142,52 @@ impl HubMachine {
     }
 
     /// The next thing to do, in order; `None` when there is nothing until the next input.
+    ///
+    /// Sends that come out together to a connection that takes batches (PROTOCOL.md §2.8)
+    /// come out as one message per [`batch::BATCH_BYTES_MAX`]: all its sends between two
+    /// commits, closes, dials or the stop (a screen refresh or a log line does not separate
+    /// them, and may come out before them). The order of the frames to each connection is kept.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.pipeline.poll_output()
+        if self.out.is_empty() {
+            let mut sends = Vec::new();
+            while let Some(output) = self.pipeline.poll_output() {
+                match output {
+                    Output::Send(conn, frame) => sends.push((conn, frame)),
+                    Output::Changed | Output::Log(_) => self.out.push_back(output),
+                    other => {
+                        self.push_sends(&mut sends);
+                        self.out.push_back(other);
+                    }
+                }
+            }
+            self.push_sends(&mut sends);
+        }
+        self.out.pop_front()
+    }
+
+    /// Queues a run of sends, those to each batch-taking connection joined.
+    fn push_sends(&mut self, sends: &mut Vec<(ConnId, Rc<str>)>) {
+        // Each connection's frames, in the order its first frame came.
+        let mut groups: Vec<(ConnId, Vec<Rc<str>>)> = Vec::new();
+        let mut batched: BTreeMap<ConnId, usize> = BTreeMap::new();
+        for (conn, frame) in sends.drain(..) {
+            if !self.hub.takes_batches(conn) {
+                groups.push((conn, vec![frame]));
+                continue;
+            }
+            match batched.get(&conn) {
+                Some(&at) => groups[at].1.push(frame),
+                None => {
+                    batched.insert(conn, groups.len());
+                    groups.push((conn, vec![frame]));
+                }
+            }
+        }
+        for (conn, frames) in groups {
+            for message in batch::join(frames) {
+                self.out.push_back(Output::Send(conn, message));
+            }
+        }
     }
 
     /// Creates a poll owned by this hub's owner (served once committed).

@@ -105,7 +105,7 @@ fn kinds(messages: &[Control]) -> Vec<&'static str> {
             Control::Abort { .. } => "abort",
             Control::SnapshotRequest { .. } => "snapshot-request",
             Control::Snapshot { .. } => "snapshot",
-            Control::BindRequest => "bind-request",
+            Control::BindRequest { .. } => "bind-request",
             Control::Bind { .. } => "bind",
         })
         .collect()
@@ -1187,7 +1187,7 @@ fn a_bind_request_is_answered_with_the_signed_fingerprints_then_frames_go_unsign
     let ann = Guest::new(2);
     ann.open(&mut hub);
     hub.set_channel(ann.conn, fingerprints());
-    let step = ann.send(&mut hub, Control::BindRequest.into());
+    let step = ann.send(&mut hub, Control::BindRequest { batches: false }.into());
     // The bind itself is signed (`to` opens with signature checks).
     assert_eq!(
         to(&step, ann.conn),
@@ -1227,7 +1227,7 @@ fn without_fingerprints_a_bind_request_is_ignored_and_frames_stay_signed() {
     let mut hub = hub();
     let ann = Guest::new(2);
     ann.open(&mut hub);
-    let step = ann.send(&mut hub, Control::BindRequest.into());
+    let step = ann.send(&mut hub, Control::BindRequest { batches: false }.into());
     assert_eq!(kinds(&to(&step, ann.conn)), Vec::<&str>::new());
     assert!(!hub.is_bound(ann.conn));
     // `to` checks every frame's signature.
@@ -1245,7 +1245,7 @@ fn a_broadcast_is_signed_for_unbound_subscribers_and_plain_for_bound_ones() {
         guest.join(&mut hub, cid(guest.conn.0 as u8));
     }
     hub.set_channel(ann.conn, fingerprints());
-    ann.send(&mut hub, Control::BindRequest.into());
+    ann.send(&mut hub, Control::BindRequest { batches: false }.into());
     let step = bob.vote(&mut hub, cid(10), 0);
     let ann_frames: Vec<&str> = step
         .sends
@@ -1265,7 +1265,7 @@ fn a_participants_frames_stay_checked_on_a_bound_channel() {
     let ann = Guest::new(2);
     ann.open(&mut hub);
     hub.set_channel(ann.conn, fingerprints());
-    ann.send(&mut hub, Control::BindRequest.into());
+    ann.send(&mut hub, Control::BindRequest { batches: false }.into());
     let unsigned = crate::protocol::frame_unsigned(
         ann.me.peer_id(),
         &Message::Command(CommandFrame {

@@ -856,3 +856,43 @@ fn a_bind_naming_other_fingerprints_closes_the_connection_and_sends_nothing() {
     assert_eq!(w.acked(poll(1)), 0);
     assert_eq!(w.ballot(poll(1)), None);
 }
+
+// ---- batches (PROTOCOL.md §2.8) ----
+
+/// Follows poll 1, stages two votes whose frames are lost, and feeds the link one message with
+/// the owner's unsigned acks for both; returns how many acks were taken.
+fn acks_taken_from_a_batch(w: &mut World) -> usize {
+    w.follow(poll(1));
+    w.submit(poll(1), join());
+    w.settle();
+    assert_eq!(w.link.state(), LinkState::Verified);
+    let ids = [w.submit(poll(1), vote(1)), w.submit(poll(1), vote(2))];
+    while w.link.poll_output().is_some() {} // the votes' frames are lost on the way
+    let frames = ids.map(|id| std::rc::Rc::<str>::from(unsigned_ack(id)));
+    let message = protocol::batch::join(frames.to_vec());
+    assert_eq!(message.len(), 1);
+    w.link.handle_input(Input::Frame(&message[0]), w.now);
+    let mut taken = 0;
+    while let Some(output) = w.link.poll_output() {
+        if matches!(output, Output::Poll(_, Notice::Acked { command_id, .. }) if ids.contains(&command_id))
+        {
+            taken += 1;
+        }
+    }
+    taken
+}
+
+#[test]
+fn a_batch_is_opened_frame_by_frame_on_a_connection_that_asked_for_batches() {
+    let mut w = World::new(1);
+    w.channel = Some((hub_side(), link_side()));
+    assert_eq!(acks_taken_from_a_batch(&mut w), 2);
+}
+
+#[test]
+fn a_batch_is_not_a_frame_on_a_connection_that_did_not_ask() {
+    let mut w = World::new(1);
+    // No fingerprints: no binding asked, so no batches either; the message is one bad frame.
+    w.channel = None;
+    assert_eq!(acks_taken_from_a_batch(&mut w), 0);
+}

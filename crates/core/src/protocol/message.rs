@@ -263,7 +263,11 @@ pub enum Control {
     /// Participant → hub: bind this data connection (PROTOCOL.md §2.7), so the hub may send
     /// its later frames on it without a signature.
     #[serde(rename = "channel:bind:request")]
-    BindRequest,
+    BindRequest {
+        /// The participant also takes several frames in one message once bound (§2.8).
+        #[serde(default, skip_serializing_if = "is_false")]
+        batches: bool,
+    },
     /// Hub → participant: the DTLS certificate fingerprints of this data connection as the hub
     /// reads them from its SDP (§2.7). Always signed; frames after it on this connection may
     /// come without a signature once the participant found the same two fingerprints.
@@ -368,6 +372,13 @@ struct ControlFields {
     file: Option<String>,
     hub_fingerprint: Option<String>,
     participant_fingerprint: Option<String>,
+    batches: Option<bool>,
+}
+
+/// For `skip_serializing_if`: leave a `false` flag out.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl TryFrom<ControlFields> for Control {
@@ -455,7 +466,9 @@ impl TryFrom<ControlFields> for Control {
                 poll_id: required(f.poll_id, "pollId")?,
                 file: required(f.file, "file")?,
             },
-            "channel:bind:request" => Self::BindRequest,
+            "channel:bind:request" => Self::BindRequest {
+                batches: f.batches.unwrap_or(false),
+            },
             "channel:bind" => Self::Bind {
                 hub_fingerprint: required(f.hub_fingerprint, "hubFingerprint")?,
                 participant_fingerprint: required(

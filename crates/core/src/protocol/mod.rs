@@ -13,6 +13,7 @@
 //!   stable [`ErrorCode`] for the `error` reply.
 //! - No `serde_json::Value` escapes this module: messages are typed from the start.
 
+pub mod batch;
 mod envelope;
 mod error;
 mod message;

@@ -200,7 +200,10 @@ fn examples() -> Vec<(Identity, Message)> {
                 .unwrap(),
             }),
         ),
-        (alice.clone(), Message::Control(Control::BindRequest)),
+        (
+            alice.clone(),
+            Message::Control(Control::BindRequest { batches: false }),
+        ),
         c(Control::Bind {
             hub_fingerprint: EXAMPLE_HUB_FINGERPRINT.into(),
             participant_fingerprint: EXAMPLE_PARTICIPANT_FINGERPRINT.into(),

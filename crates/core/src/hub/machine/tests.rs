@@ -252,7 +252,7 @@ fn fingerprints_given_at_open_let_the_hub_bind_the_channel() {
         },
         NOW,
     );
-    let request = frame(Message::Control(Control::BindRequest));
+    let request = frame(Message::Control(Control::BindRequest { batches: false }));
     m.handle_input(Input::Received(GUEST, Incoming::Text(&request)), NOW);
     let binds: Vec<Control> = sent(&commit_all(&mut m))
         .into_iter()
@@ -266,4 +266,84 @@ fn fingerprints_given_at_open_let_the_hub_bind_the_channel() {
         }]
     );
     assert!(m.hub().is_bound(GUEST));
+}
+
+/// §2.8: once a participant that asked for batches is bound, what one commit lets out to it is
+/// one message — its frames in order — while a bound participant that did not ask gets one
+/// message per frame. (`channel:bind` needs no commit, so it leaves before the commit, alone.)
+#[test]
+fn a_bound_participant_that_asked_gets_a_commits_frames_in_one_batch() {
+    for batches in [true, false] {
+        let mut m = machine();
+        let remote = guest().peer_id().as_str().to_owned();
+        let channel = ChannelFingerprints {
+            local: "sha-256 AA".into(),
+            remote: "sha-256 BB".into(),
+        };
+        m.handle_input(
+            Input::Opened {
+                conn: GUEST,
+                remote: &remote,
+                channel: Some(channel),
+            },
+            NOW,
+        );
+        let request = frame(Message::Control(Control::BindRequest { batches }));
+        let join = command(
+            cid(1),
+            Command::Join {
+                display_name: "Ann".into(),
+            },
+        );
+        let votes = [vote(cid(2), 1), vote(cid(3), 2)];
+        for text in [&request, &join, &votes[0], &votes[1]] {
+            m.handle_input(Input::Received(GUEST, Incoming::Text(text)), NOW);
+        }
+        let sends: Vec<String> = commit_all(&mut m)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Send(conn, text) if conn == GUEST => Some(text.to_string()),
+                _ => None,
+            })
+            .collect();
+        // Each frame of a batch is exactly what the hub would have sent alone.
+        let frames: Vec<String> = sends
+            .iter()
+            .flat_map(|s| match batch::is_batch(s) {
+                true => batch::split(s)
+                    .unwrap()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                false => vec![s.clone()],
+            })
+            .collect();
+        if batches {
+            assert_eq!(sends.len(), 2, "{sends:?}");
+            assert!(batch::is_batch(&sends[1]));
+        } else {
+            assert_eq!(sends.len(), frames.len(), "{sends:?}");
+        }
+        let hub = identity(1).peer_id().clone();
+        let kinds: Vec<&str> = frames
+            .iter()
+            .map(|f| {
+                let (_, message) = crate::protocol::open_bound(f, &hub).unwrap();
+                match message {
+                    Message::Control(Control::Bind { .. }) => "bind",
+                    Message::Control(Control::Ack { .. }) => "ack",
+                    Message::Control(Control::Event { .. }) => "event",
+                    Message::Control(Control::State { .. }) => "state",
+                    Message::Control(Control::Discovery { .. }) => "discovery",
+                    other => panic!("unexpected {other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(kinds[0], "bind");
+        // The join: ack, state, discovery; each vote: event, ack.
+        assert_eq!(kinds.iter().filter(|k| **k == "ack").count(), 3);
+        assert_eq!(kinds.iter().filter(|k| **k == "event").count(), 2);
+        assert_eq!(kinds.iter().filter(|k| **k == "state").count(), 1);
+        assert_eq!(m.hub().takes_batches(GUEST), batches);
+    }
 }
