@@ -350,6 +350,7 @@ impl Swarm {
         let udp = UdpSocket::bind(addr)
             .await
             .map_err(|source| SwarmError::Bind { addr, source })?;
+        starpoll_host::net::enlarge_receive_buffer(&udp);
         let local = udp
             .local_addr()
             .map_err(|source| SwarmError::Bind { addr, source })?;
