@@ -24,12 +24,26 @@ pub type Datagram = (SocketAddr, SocketAddr, Vec<u8>);
 /// timeout, and a drain took 2.3–2.5 s instead of 0.4 s (B10).
 pub const RECEIVE_BUFFER_BYTES: usize = 4 << 20;
 
-/// Asks the kernel for a [`RECEIVE_BUFFER_BYTES`] receive buffer on `socket` (a refusal is
-/// logged: the socket works with the default).
+/// Asks the kernel for a [`RECEIVE_BUFFER_BYTES`] receive buffer on `socket`. A refusal, or a
+/// smaller grant (capped by `net.core.rmem_max`), is logged: the socket works, with more loss
+/// in bursts.
 pub fn enlarge_receive_buffer(socket: &UdpSocket) {
     let sock = socket2::SockRef::from(socket);
     if let Err(error) = sock.set_recv_buffer_size(RECEIVE_BUFFER_BYTES) {
         log!(Warn, "net.buffer_refused", error = error);
+        return;
+    }
+    // Linux reports twice what it grants (the doubled size includes its bookkeeping).
+    match sock.recv_buffer_size() {
+        Ok(granted) if granted < RECEIVE_BUFFER_BYTES => log!(
+            Warn,
+            "net.buffer_small",
+            granted = granted,
+            asked = RECEIVE_BUFFER_BYTES,
+            hint = "raise net.core.rmem_max"
+        ),
+        Ok(_) => {}
+        Err(error) => log!(Warn, "net.buffer_refused", error = error),
     }
 }
 
