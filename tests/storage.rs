@@ -32,6 +32,40 @@ async fn old_database(name: &str, version: u32, stores: &[&str]) -> rexie::Rexie
         .expect("open the old version")
 }
 
+/// Poll number `n` of `owner`: "Lunch?", single choice between Pizza and Sushi.
+fn lunch_poll(owner: &starpoll_core::Identity, n: u8) -> starpoll_core::poll::Poll {
+    use starpoll_core::poll::{Poll, PollDraft, PollId, PollKind, Settings};
+    let draft = PollDraft {
+        title: "Lunch?".into(),
+        description: String::new(),
+        options: vec!["Pizza".into(), "Sushi".into()],
+        kind: PollKind::Single,
+        deadline: None,
+        settings: Settings::default(),
+        owner_name: "Olga".into(),
+    };
+    Poll::new(
+        PollId::from_random_bytes([n; 16]),
+        owner.peer_id().clone(),
+        draft,
+        1_700_000_000_000,
+    )
+    .expect("poll")
+}
+
+/// The record of `owner`'s command number `n`, acked at revision `n`.
+fn acked_record(owner: &starpoll_core::Identity, n: u8) -> starpoll_core::poll::ProcessedRecord {
+    use starpoll_core::poll::{CommandId, Outcome, ProcessedRecord, Revision};
+    ProcessedRecord {
+        command_id: CommandId::from_random_bytes([n; 16]),
+        author: owner.peer_id().clone(),
+        outcome: Outcome::Acked {
+            revision: Revision(u64::from(n)),
+        },
+        frame: None,
+    }
+}
+
 #[wasm_bindgen_test]
 async fn identity_survives_closing_and_reopening_the_database() {
     let name = "test-identity-reopen";
@@ -306,41 +340,13 @@ async fn replacing_the_identity_clears_its_data_and_keeps_the_settings() {
 #[wasm_bindgen_test]
 async fn deleting_a_poll_removes_it_and_only_its_records_in_one_commit() {
     use starpoll_core::hub::Write;
-    use starpoll_core::poll::{
-        CommandId, Outcome, Poll, PollDraft, PollId, PollKind, ProcessedRecord, Revision, Settings,
-    };
     use starpoll_core::{Identity, PeerToken};
 
     let name = "test-delete-poll";
     let repo = fresh(name).await;
     let owner = Identity::from_seed([1; 32], PeerToken::from_random([1; PeerToken::LEN]));
-    let draft = PollDraft {
-        title: "Lunch?".into(),
-        description: String::new(),
-        options: vec!["Pizza".into(), "Sushi".into()],
-        kind: PollKind::Single,
-        deadline: None,
-        settings: Settings::default(),
-        owner_name: "Olga".into(),
-    };
-    let make = |n: u8| {
-        Poll::new(
-            PollId::from_random_bytes([n; 16]),
-            owner.peer_id().clone(),
-            draft.clone(),
-            1_700_000_000_000,
-        )
-        .expect("poll")
-    };
-    let record = |n: u8| ProcessedRecord {
-        command_id: CommandId::from_random_bytes([n; 16]),
-        author: owner.peer_id().clone(),
-        outcome: Outcome::Acked {
-            revision: Revision(u64::from(n)),
-        },
-        frame: None,
-    };
-    let (doomed, kept) = (make(1), make(2));
+    let record = |n: u8| acked_record(&owner, n);
+    let (doomed, kept) = (lunch_poll(&owner, 1), lunch_poll(&owner, 2));
     repo.commit(&[
         Write::Poll(Box::new(doomed.clone())),
         Write::Record(doomed.id, record(1)),
@@ -535,37 +541,13 @@ async fn upgrading_from_version_5_keeps_joined_polls_and_tombstones() {
 async fn command_records_in_the_old_one_per_row_shape_load_with_the_new_rows() {
     use rexie::TransactionMode;
     use starpoll_core::hub::Write;
-    use starpoll_core::poll::{
-        CommandId, Outcome, Poll, PollDraft, PollId, PollKind, ProcessedRecord, Revision, Settings,
-    };
     use starpoll_core::{Identity, PeerToken};
     use wasm_bindgen::JsValue;
 
     let name = "test-record-rows";
     let owner = Identity::from_seed([3; 32], PeerToken::from_random([3; PeerToken::LEN]));
-    let poll = Poll::new(
-        PollId::from_random_bytes([8; 16]),
-        owner.peer_id().clone(),
-        PollDraft {
-            title: "Lunch?".into(),
-            description: String::new(),
-            options: vec!["Pizza".into(), "Sushi".into()],
-            kind: PollKind::Single,
-            deadline: None,
-            settings: Settings::default(),
-            owner_name: "Olga".into(),
-        },
-        1_700_000_000_000,
-    )
-    .expect("poll");
-    let record = |n: u8| ProcessedRecord {
-        command_id: CommandId::from_random_bytes([n; 16]),
-        author: owner.peer_id().clone(),
-        outcome: Outcome::Acked {
-            revision: Revision(u64::from(n)),
-        },
-        frame: None,
-    };
+    let poll = lunch_poll(&owner, 8);
+    let record = |n: u8| acked_record(&owner, n);
     // A poll and one record as a build before session 10 stored them: one row per record.
     let repo = fresh(name).await;
     repo.commit(&[Write::Poll(Box::new(poll.clone()))])

@@ -565,7 +565,7 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let peers = snapshot.map(|s| s.peers.clone()).unwrap_or_default();
     // The owner's count: the list may be cut at DISCOVERY_LISTED_MAX peers (PROTOCOL.md §3.4).
     let connected = snapshot.map_or(0, |s| usize::try_from(s.connected).unwrap_or(usize::MAX));
-    let participants = connected.max(peers.len()).saturating_sub(1);
+    let participants = connected.saturating_sub(1);
     let mine = props.owner == *me;
     let hub_peer = snapshot.map_or_else(|| props.owner.clone(), |s| s.hub.clone());
     let hub_status = html! {

@@ -145,9 +145,6 @@ pub struct OwnerLink {
     /// The open connection is bound (PROTOCOL.md §2.7): frames without a signature are
     /// accepted on it.
     bound: bool,
-    /// This side asked the open connection's hub for batches (§2.8): a message that is a JSON
-    /// array is opened element by element.
-    batches: bool,
 }
 
 impl OwnerLink {
@@ -167,7 +164,6 @@ impl OwnerLink {
             moved: BTreeMap::new(),
             channel: None,
             bound: false,
-            batches: false,
         }
     }
 
@@ -467,7 +463,6 @@ impl OwnerLink {
         self.last_heard = now_ms;
         self.last_sent = now_ms;
         self.bound = false;
-        self.batches = channel.is_some();
         let mut frames = Vec::new();
         // First, so the hub binds the channel before it answers the polls' sync requests.
         if channel.is_some() {
@@ -503,7 +498,6 @@ impl OwnerLink {
     fn lost(&mut self, now_ms: u64, random: u32) {
         self.channel = None;
         self.bound = false;
-        self.batches = false;
         for follower in self.followers.values_mut() {
             follower.disconnected();
         }
@@ -518,9 +512,10 @@ impl OwnerLink {
     }
 
     /// A data-channel message: one frame, or a batch of them on a connection that asked for
-    /// batches (PROTOCOL.md §2.8), each opened as if it had arrived alone.
+    /// batches (PROTOCOL.md §2.8), each opened as if it had arrived alone. This side asks for
+    /// batches exactly when it asks for a binding: when it knows the connection's fingerprints.
     fn message(&mut self, text: &str, now_ms: u64) {
-        if !(self.batches && protocol::batch::is_batch(text)) {
+        if !(self.channel.is_some() && protocol::batch::is_batch(text)) {
             return self.frame(text, now_ms);
         }
         match protocol::batch::split(text) {

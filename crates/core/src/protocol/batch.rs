@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use serde_json::value::RawValue;
 
-use super::{ProtocolError, MAX_FRAME_BYTES};
+use super::{envelope, ProtocolError};
 
 /// The largest batch [`join`] makes, in bytes (a frame larger than this goes alone).
 pub const BATCH_BYTES_MAX: usize = 64 * 1024;
@@ -63,12 +63,7 @@ fn message(group: Vec<Rc<str>>) -> Rc<str> {
 /// size and that the message is a non-empty JSON array; each element is checked when it is
 /// opened (it must be a frame: a JSON object).
 pub fn split(text: &str) -> Result<Vec<&str>, ProtocolError> {
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(ProtocolError::TooLarge {
-            limit: MAX_FRAME_BYTES,
-            got: text.len(),
-        });
-    }
+    envelope::check_size(text)?;
     let items: Vec<&RawValue> = serde_json::from_str(text).map_err(ProtocolError::BadJson)?;
     if items.is_empty() {
         return Err(ProtocolError::MissingField("frames"));
@@ -79,6 +74,7 @@ pub fn split(text: &str) -> Result<Vec<&str>, ProtocolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::MAX_FRAME_BYTES;
 
     fn frames(n: usize, size: usize) -> Vec<Rc<str>> {
         (0..n)

@@ -200,7 +200,8 @@ pub fn check_sender(signer: &PeerId, remote: &PeerId) -> Result<(), ProtocolErro
     }
 }
 
-fn check_size(text: &str) -> Result<(), ProtocolError> {
+/// Refuses a frame, or a batch of frames (§2.8), longer than [`MAX_FRAME_BYTES`].
+pub(super) fn check_size(text: &str) -> Result<(), ProtocolError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(ProtocolError::TooLarge {
             limit: MAX_FRAME_BYTES,

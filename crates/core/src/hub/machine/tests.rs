@@ -236,9 +236,8 @@ fn the_owners_own_vote_answers_at_once_and_is_committed_before_it_is_relayed() {
     );
 }
 
-#[test]
-fn fingerprints_given_at_open_let_the_hub_bind_the_channel() {
-    let mut m = machine();
+/// The guest's connection opens with both DTLS fingerprints known to the hub.
+fn open_with_fingerprints(m: &mut HubMachine) {
     let remote = guest().peer_id().as_str().to_owned();
     let channel = ChannelFingerprints {
         local: "sha-256 AA".into(),
@@ -252,6 +251,12 @@ fn fingerprints_given_at_open_let_the_hub_bind_the_channel() {
         },
         NOW,
     );
+}
+
+#[test]
+fn fingerprints_given_at_open_let_the_hub_bind_the_channel() {
+    let mut m = machine();
+    open_with_fingerprints(&mut m);
     let request = frame(Message::Control(Control::BindRequest { batches: false }));
     m.handle_input(Input::Received(GUEST, Incoming::Text(&request)), NOW);
     let binds: Vec<Control> = sent(&commit_all(&mut m))
@@ -275,19 +280,7 @@ fn fingerprints_given_at_open_let_the_hub_bind_the_channel() {
 fn a_bound_participant_that_asked_gets_a_commits_frames_in_one_batch() {
     for batches in [true, false] {
         let mut m = machine();
-        let remote = guest().peer_id().as_str().to_owned();
-        let channel = ChannelFingerprints {
-            local: "sha-256 AA".into(),
-            remote: "sha-256 BB".into(),
-        };
-        m.handle_input(
-            Input::Opened {
-                conn: GUEST,
-                remote: &remote,
-                channel: Some(channel),
-            },
-            NOW,
-        );
+        open_with_fingerprints(&mut m);
         let request = frame(Message::Control(Control::BindRequest { batches }));
         let join = command(
             cid(1),
