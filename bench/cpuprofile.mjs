@@ -1,7 +1,9 @@
 // Sums a raw CPU profile (written by `node bench/profile.mjs --dump DIR`) by function, inclusive
 // of callees: what a function and everything it called cost. Most useful on a build that keeps
 // its wasm function names (bench/notes.md, "Profiling with names").
-//   node bench/cpuprofile.mjs FILE.cpuprofile [--top 40] [--match REGEX]
+//   node bench/cpuprofile.mjs FILE.cpuprofile [--top 40] [--match REGEX] [--within REGEX]
+// --within REGEX counts only the samples from the first to the last whose stack holds a function
+// matching REGEX (e.g. `HubMachine::handle_input` for the owner's drain of a burst).
 // Prints the top functions by inclusive time (a recursive function is counted once per sample),
 // then their self time, both in ms.
 import fs from 'node:fs';
@@ -18,6 +20,7 @@ if (!file) {
 }
 const top = Number(opt('top', 40));
 const match = new RegExp(opt('match', '.'));
+const within = opt('within', null);
 const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
 
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -26,9 +29,28 @@ for (const node of profile.nodes) for (const child of node.children ?? []) paren
 // Strip Rust's hash suffix so monomorphic copies of one function add up.
 const name = (node) => (node.callFrame.functionName || '(anonymous)').replace(/::h[0-9a-f]{16}$/, '');
 
+const stackHas = (id, re) => {
+  for (let at = id; at !== undefined; at = parent.get(at)) if (re.test(name(byId.get(at)))) return true;
+  return false;
+};
+let first = 0;
+let last = profile.samples.length - 1;
+if (within) {
+  const re = new RegExp(within);
+  const hits = profile.samples.map((id, i) => (stackHas(id, re) ? i : -1)).filter((i) => i >= 0);
+  if (hits.length === 0) {
+    console.error(`no sample's stack matches ${within}`);
+    process.exit(1);
+  }
+  [first, last] = [hits[0], hits[hits.length - 1]];
+  const span = profile.timeDeltas.slice(first + 1, last + 1).reduce((a, b) => a + b, 0);
+  console.log(`window: samples ${first}..${last}, ${(span / 1000).toFixed(1)} ms`);
+}
+
 const inclusive = new Map();
 const self = new Map();
 profile.samples.forEach((id, i) => {
+  if (i < first || i > last) return;
   const us = profile.timeDeltas[i] ?? 0;
   const leaf = name(byId.get(id));
   self.set(leaf, (self.get(leaf) ?? 0) + us);

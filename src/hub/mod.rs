@@ -13,27 +13,38 @@
 //! the next holds everything checked meanwhile). One timer is armed at the machine's
 //! `poll_timeout` (heartbeats, silent connections, poll deadlines, moves).
 //!
+//! Signatures of a burst are checked off the page's thread ([`checker`], a worker with the
+//! browser's own Ed25519): arriving frames wait in the inbox, a [`CheckQueue`], whose jobs go
+//! to the worker in batches at the start of each slice; a frame is fed to the machine, in
+//! arrival order, once its batch answered, with the token that spares the machine that check.
+//! A lone frame, or any frame the worker did not pass, is checked by the machine as before.
+//!
 //! If a commit fails, the machine stops: its state is ahead of the database, so the runtime
 //! closes every connection, sends nothing more, and the owner's page says so. Participants keep
 //! their commands and resend them when the owner reloads.
 
+pub mod checker;
 pub mod owner;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
 use gloo::timers::callback::Timeout;
 use peerjs_client::signal::Serialization;
 use peerjs_client::web::{ConnectionError, DataConnection};
+use starpoll_core::hub::checks::{BatchId, CheckQueue};
 use starpoll_core::hub::machine::{HubMachine, Input, Output};
 use starpoll_core::hub::{ConnId, Incoming, Write};
+use starpoll_core::protocol::SignatureJob;
 use starpoll_core::PeerId;
 use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
 pub use owner::{CreateError, HostedPoll, HubSnapshot, MoveError};
+
+use checker::{Answer, Checker};
 
 use crate::error::StorageError;
 use crate::link::{self, TextEvent};
@@ -45,6 +56,10 @@ use crate::wakeup::Wakeup;
 
 /// The longest slice of inbox work in one task (ms).
 const SLICE_MS: f64 = 8.0;
+
+/// How long a batch of signatures may stay with the checker before the hub stops using it and
+/// checks them itself (ms). A burst of 1,000 takes the worker well under 100 ms.
+const CHECK_EXPIRY_MS: u32 = 5_000;
 
 /// The shortest wait the hub's timer is armed for (ms).
 const MIN_TIMER_MS: u64 = 50;
@@ -74,9 +89,14 @@ struct Inner {
     repo: Rc<Repository>,
     conns: BTreeMap<ConnId, DataConnection>,
     next_conn: u64,
-    inbox: VecDeque<Arrived>,
+    /// Arrived events, in order, with their signatures' checks.
+    inbox: CheckQueue<Arrived>,
     /// Works the inbox off, one slice per task.
     slicer: Option<NextTask>,
+    /// Checks signatures off the page's thread; `None` when it could not start or failed.
+    checker: Option<Checker>,
+    /// A timer per batch with the checker: it expires the batch if no answer came.
+    expiries: BTreeMap<BatchId, Timeout>,
     failed: Option<StorageError>,
     on_change: Callback<Rc<HubSnapshot>>,
     /// Armed at the machine's `poll_timeout`.
@@ -125,6 +145,8 @@ impl HubHandle {
             id
         };
         let handle = self.clone();
+        // The signer every frame on this connection must have (for the checker's jobs).
+        let remote: Option<PeerId> = conn.peer().parse().ok();
         spawn_local(async move {
             while let Some(event) = events.next().await {
                 let event = TextEvent::from(event);
@@ -136,11 +158,20 @@ impl HubHandle {
                 }
                 let closed = event == TextEvent::Close;
                 let mut inner = handle.0.borrow_mut();
-                inner.inbox.push_back(Arrived {
-                    conn: id,
-                    dialed,
-                    event,
-                });
+                let job = match (&event, &remote, &inner.checker) {
+                    (TextEvent::Text(text), Some(remote), Some(_)) => {
+                        SignatureJob::of(text, remote)
+                    }
+                    _ => None,
+                };
+                inner.inbox.push(
+                    Arrived {
+                        conn: id,
+                        dialed,
+                        event,
+                    },
+                    job,
+                );
                 if let Some(slicer) = &inner.slicer {
                     slicer.schedule();
                 }
@@ -151,16 +182,22 @@ impl HubHandle {
         });
     }
 
-    /// One slice of inbox work, then the outputs; schedules the next slice if work is left.
+    /// One slice of inbox work, then the outputs; schedules the next slice if work is left
+    /// that is not waiting for the checker (its answer schedules one).
     fn work_inbox(&self) {
         let started = js_sys::Date::now();
+        self.send_checks();
+        let mut out_of_time = false;
         loop {
-            let arrived = self.0.borrow_mut().inbox.pop_front();
-            let Some(Arrived {
-                conn,
-                dialed,
-                event,
-            }) = arrived
+            let popped = self.0.borrow_mut().inbox.pop();
+            let Some((
+                Arrived {
+                    conn,
+                    dialed,
+                    event,
+                },
+                checked,
+            )) = popped
             else {
                 break;
             };
@@ -178,7 +215,10 @@ impl HubHandle {
                     // PROTOCOL.md §2.7: lets the hub answer a channel:bind:request.
                     channel: connection.dtls_fingerprints().map(Into::into),
                 },
-                TextEvent::Text(text) => Input::Received(conn, Incoming::Text(text)),
+                TextEvent::Text(text) => match &checked {
+                    Some(checked) => Input::Received(conn, Incoming::Checked(text, checked)),
+                    None => Input::Received(conn, Incoming::Text(text)),
+                },
                 TextEvent::NotText => Input::Received(conn, Incoming::NotText),
                 TextEvent::Error(e) => {
                     gloo::console::warn!(format!("from {remote}: {e}"));
@@ -191,12 +231,79 @@ impl HubHandle {
             };
             inner.machine.handle_input(input, now);
             if js_sys::Date::now() - started >= SLICE_MS {
+                out_of_time = true;
                 break;
             }
         }
         self.drive();
         let inner = self.0.borrow();
-        if let (false, Some(slicer)) = (inner.inbox.is_empty(), &inner.slicer) {
+        if let (true, Some(slicer)) = (out_of_time, &inner.slicer) {
+            slicer.schedule();
+        }
+    }
+
+    /// Starts the signature checker (without one, the machine checks every frame itself).
+    fn start_checker(&self) {
+        let weak = Rc::downgrade(&self.0);
+        let started = Checker::start(move |answer| {
+            if let Some(inner) = weak.upgrade() {
+                HubHandle(inner).checked(answer);
+            }
+        });
+        match started {
+            Ok(checker) => self.0.borrow_mut().checker = Some(checker),
+            Err(e) => gloo::console::warn!(format!("hub: signatures are checked here: {e}")),
+        }
+    }
+
+    /// Sends the checker the jobs that wait, as one batch, with a timer that expires it.
+    fn send_checks(&self) {
+        let mut guard = self.0.borrow_mut();
+        let inner = &mut *guard;
+        let Some(checker) = &inner.checker else {
+            return;
+        };
+        let Some((batch, jobs)) = inner.inbox.take_batch() else {
+            return;
+        };
+        if let Err(e) = checker.send(batch, &jobs) {
+            drop(guard);
+            return self.checked(Answer::Gone(format!("could not send it a batch: {e}")));
+        }
+        let weak = Rc::downgrade(&self.0);
+        let expiry = Timeout::new(CHECK_EXPIRY_MS, move || {
+            if let Some(inner) = weak.upgrade() {
+                let handle = HubHandle(inner);
+                let expired = handle.0.borrow_mut().inbox.expire(batch);
+                if expired {
+                    handle.checked(Answer::Gone(format!("no answer in {CHECK_EXPIRY_MS} ms")));
+                }
+            }
+        });
+        inner.expiries.insert(batch, expiry);
+    }
+
+    /// The checker answered (or is gone): the frames it answered for may go on.
+    fn checked(&self, answer: Answer) {
+        let mut inner = self.0.borrow_mut();
+        match answer {
+            Answer::Checked(batch, passed) => {
+                inner.expiries.remove(&batch);
+                inner.inbox.answered(batch, &passed);
+            }
+            Answer::Gone(why) => {
+                gloo::console::warn!(format!(
+                    "hub: the signature checker stopped ({why}); signatures are checked here"
+                ));
+                inner.inbox.abandon();
+                inner.expiries.clear();
+                // Dropped in a later task: this may run inside the checker's own callback.
+                if let Some(checker) = inner.checker.take() {
+                    spawn_local(async move { drop(checker) });
+                }
+            }
+        }
+        if let Some(slicer) = &inner.slicer {
             slicer.schedule();
         }
     }

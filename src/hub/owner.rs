@@ -3,7 +3,7 @@
 //! Each action feeds the core's [`HubMachine`] and lets the runtime perform what comes out.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use starpoll_core::delegation::SignedDelegation;
@@ -79,8 +79,10 @@ impl HubHandle {
             repo,
             conns: BTreeMap::new(),
             next_conn: 0,
-            inbox: VecDeque::new(),
+            inbox: starpoll_core::hub::checks::CheckQueue::new(),
             slicer: None,
+            checker: None,
+            expiries: BTreeMap::new(),
             failed: None,
             on_change,
             timer: Wakeup::default(),
@@ -95,6 +97,7 @@ impl HubHandle {
             }
         })?;
         handle.0.borrow_mut().slicer = Some(slicer);
+        handle.start_checker();
         // Deadlines that passed while the owner was away close now.
         handle.wake();
         Ok(handle)

@@ -12,7 +12,7 @@
 //! connections are opened by the hub ([`Step::dials`], reported back with [`Hub::dialed`]).
 //!
 //! Shells do not call the hub directly: they drive [`machine::HubMachine`], which joins it with
-//! the commit [`pipeline`]. What the hub's calls mean:
+//! the commit [`pipeline`] (a driver that checks signatures elsewhere queues frames in [`checks`]). What the hub's calls mean:
 //! - it is fed what happens: [`Hub::opened`], [`Hub::receive`], [`Hub::closed`], the owner's own
 //!   actions ([`Hub::create`], [`Hub::local`]) and the time ([`Hub::handle_timeout`] when
 //!   [`Hub::poll_timeout`] came: heartbeats, silent connections, polls whose deadline came),
@@ -67,8 +67,8 @@ use crate::poll::{
     PollId, Processed, ProcessedCommands, ProcessedRecord, Refusal, Revision, Update,
 };
 use crate::protocol::{
-    frame_unsigned, open_from, seal, ChannelFingerprints, CommandFrame, Control, ErrorCode,
-    Message, PeerInfo, PollSummary, DISCOVERY_LISTED_MAX,
+    frame_unsigned, open_from, open_from_checked, seal, ChannelFingerprints, CommandFrame, Control,
+    ErrorCode, Message, PeerInfo, PollSummary, DISCOVERY_LISTED_MAX,
 };
 use crate::snapshot::{self, ExportError};
 use crate::{Identity, PeerId};
@@ -253,6 +253,10 @@ impl Step {
 pub enum Incoming<'a> {
     /// A string message: a frame.
     Text(&'a str),
+    /// A frame whose signature the driver had checked outside the machine (a worker): its
+    /// token ([`SignatureJob::passed`](crate::protocol::SignatureJob::passed)). Everything else
+    /// about the frame is checked as for [`Incoming::Text`]; a token for another frame is ignored.
+    Checked(&'a str, &'a crate::protocol::Checked),
     /// Anything else PeerJS delivered (a number, bytes, an object): never a frame.
     NotText,
     /// A message the transport dropped for its size before it could be read (over the
@@ -920,8 +924,9 @@ impl Hub {
             }
             return step;
         }
-        let text = match incoming {
-            Incoming::Text(text) => text,
+        let (text, checked) = match incoming {
+            Incoming::Text(text) => (text, None),
+            Incoming::Checked(text, checked) => (text, Some(checked)),
             Incoming::NotText => {
                 let error = Control::Error {
                     command_id: None,
@@ -947,7 +952,11 @@ impl Hub {
             }
         };
         let peer = state.peer.clone();
-        match open_from(text, &peer) {
+        let opened = match checked {
+            Some(checked) => open_from_checked(text, &peer, checked),
+            None => open_from(text, &peer),
+        };
+        match opened {
             Err(error) => {
                 step.log
                     .push(format!("refused a frame from {peer}: {error}"));
@@ -2251,6 +2260,7 @@ pub enum MoveError {
     Sign(#[source] DelegationError),
 }
 
+pub mod checks;
 pub mod machine;
 pub mod pipeline;
 

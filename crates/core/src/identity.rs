@@ -98,6 +98,95 @@ impl PeerId {
             .verify_strict(message, &sig)
             .map_err(|_| IdentityError::BadSignature)
     }
+
+    /// Whether a *plain* RFC 8032 check of `signature` by this key answers exactly as
+    /// [`PeerId::verify`] does, for every message. A plain check is the cofactorless equation
+    /// `encode([s]B − [k]A) == R` with `k = SHA-512(R ‖ A ‖ M)` and `s < ℓ`, which is what the
+    /// browser's WebCrypto Ed25519 computes (BoringSSL in Chromium): the driver may then have the
+    /// signature checked there, off the page's thread ([`crate::protocol::SignatureJob`]).
+    ///
+    /// `verify_strict` runs the same equation (on the same bytes of `A` and `R`) and rejects in
+    /// addition a small-order `A`, a small-order `R` and `s ≥ ℓ`; a plain check may also decode
+    /// a non-canonical `A` differently. So the two agree when `A` is canonical and not of small
+    /// order, `s < ℓ`, and `R` is none of the eight small-order points' canonical encodings (a
+    /// non-canonical `R` never equals an encoding both compute, so both refuse it).
+    pub fn plain_check_agrees(&self, signature: &Signature) -> bool {
+        let key = self.key.to_bytes();
+        let (r, s) = signature.0.split_at(32);
+        is_canonical_y(&key)
+            && !self.key.is_weak()
+            && is_below_group_order(s)
+            && !SMALL_ORDER_ENCODINGS.iter().any(|e| e[..] == *r)
+    }
+}
+
+/// ℓ, the order of the ed25519 base point, little-endian.
+const GROUP_ORDER: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// The canonical encodings of the eight points of small order (the curve's torsion).
+const SMALL_ORDER_ENCODINGS: [[u8; 32]; 8] = {
+    const fn y(low: u8, middle: u8, high: u8) -> [u8; 32] {
+        let mut bytes = [middle; 32];
+        bytes[0] = low;
+        bytes[31] = high;
+        bytes
+    }
+    const fn order_8(first: [u8; 16], second: [u8; 16], sign: u8) -> [u8; 32] {
+        let mut bytes = [0; 32];
+        let mut i = 0;
+        while i < 16 {
+            bytes[i] = first[i];
+            bytes[16 + i] = second[i];
+            i += 1;
+        }
+        bytes[31] |= sign;
+        bytes
+    }
+    const A0: [u8; 16] = [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f,
+    ];
+    const A1: [u8; 16] = [
+        0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03,
+        0x7a,
+    ];
+    const B0: [u8; 16] = [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0,
+    ];
+    const B1: [u8; 16] = [
+        0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc,
+        0x05,
+    ];
+    [
+        y(1, 0, 0),          // the identity (0, 1)
+        y(0xec, 0xff, 0x7f), // (0, −1), order 2
+        y(0, 0, 0),          // (±√−1, 0), order 4
+        y(0, 0, 0x80),
+        order_8(A0, A1, 0), // order 8
+        order_8(A0, A1, 0x80),
+        order_8(B0, B1, 0),
+        order_8(B0, B1, 0x80),
+    ]
+};
+
+/// Whether the 255-bit `y` of a point encoding (the top bit is x's sign) is below p = 2²⁵⁵ − 19.
+fn is_canonical_y(encoding: &[u8; 32]) -> bool {
+    let all_ones = encoding[1..31].iter().all(|&b| b == 0xff);
+    !(encoding[31] & 0x7f == 0x7f && all_ones && encoding[0] >= 0xed)
+}
+
+/// Whether the little-endian 256-bit number `s` is below ℓ.
+fn is_below_group_order(s: &[u8]) -> bool {
+    for (byte, order) in s.iter().rev().zip(GROUP_ORDER.iter().rev()) {
+        if byte != order {
+            return byte < order;
+        }
+    }
+    false
 }
 
 impl PartialEq for PeerId {
@@ -437,5 +526,175 @@ mod tests {
         assert!("ABC".parse::<PeerToken>().is_err());
         assert!("a".repeat(65).parse::<PeerToken>().is_err());
         assert!("abc123".parse::<PeerToken>().is_ok());
+    }
+
+    /// A plain RFC 8032 check, written out: `encode([s]B − [k]A) == R`, `s < ℓ`, `k` over the
+    /// bytes of `R`, `A` and the message as given (what WebCrypto's Ed25519 computes).
+    fn plain_check(key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        use curve25519_dalek::scalar::Scalar;
+        use sha2::{Digest, Sha512};
+        let Some(a) = CompressedEdwardsY(*key).decompress() else {
+            return false;
+        };
+        let mut s_bytes = [0; 32];
+        s_bytes.copy_from_slice(&signature[32..]);
+        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
+            return false;
+        };
+        let digest: [u8; 64] = Sha512::new()
+            .chain_update(&signature[..32])
+            .chain_update(key)
+            .chain_update(message)
+            .finalize()
+            .into();
+        let k = Scalar::from_bytes_mod_order_wide(&digest);
+        let r = curve25519_dalek::EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-a, &s);
+        r.compress().as_bytes()[..] == signature[..32]
+    }
+
+    /// A signature a plain check accepts and `verify_strict` refuses: `R` the identity and
+    /// `s = k·a`, so `[s]B − [k]A` is the identity.
+    fn identity_r_signature(seed: [u8; 32], message: &[u8]) -> [u8; 64] {
+        use curve25519_dalek::scalar::Scalar;
+        use sha2::{Digest, Sha512};
+        let signing = SigningKey::from_bytes(&seed);
+        let mut r = [0; 32];
+        r[0] = 1;
+        let digest: [u8; 64] = Sha512::new()
+            .chain_update(r)
+            .chain_update(signing.verifying_key().to_bytes())
+            .chain_update(message)
+            .finalize()
+            .into();
+        let s = Scalar::from_bytes_mod_order_wide(&digest) * signing.to_scalar();
+        let mut signature = [0; 64];
+        signature[..32].copy_from_slice(&r);
+        signature[32..].copy_from_slice(s.as_bytes());
+        signature
+    }
+
+    #[test]
+    fn the_small_order_encodings_are_the_eight_torsion_points() {
+        let mut derived: Vec<[u8; 32]> = curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|p| p.compress().to_bytes())
+            .collect();
+        let mut listed = SMALL_ORDER_ENCODINGS.to_vec();
+        derived.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(listed, derived);
+    }
+
+    #[test]
+    fn group_order_and_field_bounds_are_exact() {
+        use curve25519_dalek::scalar::Scalar;
+        let below = |bytes: [u8; 32]| Option::<Scalar>::from(Scalar::from_canonical_bytes(bytes));
+        assert!(below(GROUP_ORDER).is_none());
+        assert!(!is_below_group_order(&GROUP_ORDER));
+        let mut one_less = GROUP_ORDER;
+        one_less[0] -= 1;
+        assert!(below(one_less).is_some());
+        assert!(is_below_group_order(&one_less));
+        // p − 1 = 2²⁵⁵ − 20 is a canonical y, p and 2²⁵⁵ − 1 are not, whatever x's sign bit.
+        let mut p = [0xff; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        assert!(!is_canonical_y(&p));
+        p[31] = 0xff;
+        assert!(!is_canonical_y(&p));
+        p[0] = 0xec;
+        assert!(is_canonical_y(&p));
+        assert!(!is_canonical_y(&[0xff; 32]));
+    }
+
+    #[test]
+    fn a_plain_check_would_accept_what_strict_refuses_and_the_gate_sends_it_home() {
+        let seed = [9; 32];
+        let id = Identity::from_seed(seed, token()).peer_id().clone();
+        let message = b"vote for 2";
+        let forged = identity_r_signature(seed, message);
+        assert!(plain_check(&id.public_key(), message, &forged));
+        let forged = Signature(forged);
+        assert_eq!(
+            id.verify(message, &forged),
+            Err(IdentityError::BadSignature)
+        );
+        assert!(!id.plain_check_agrees(&forged));
+    }
+
+    #[test]
+    fn a_key_encoded_above_the_field_prime_is_not_let_through() {
+        let mut tried = 0;
+        for k in 2u8..19 {
+            // y = p + k, the same y as k once reduced: decoders may differ on it.
+            let mut bytes = [0xff; 32];
+            bytes[31] = 0x7f;
+            bytes[0] = 0xed + k;
+            let Ok(id) = PeerId::from_public_key(bytes) else {
+                continue;
+            };
+            if id.key.is_weak() {
+                continue;
+            }
+            tried += 1;
+            assert!(!id.plain_check_agrees(&Signature([1; 64])), "y = p + {k}");
+        }
+        assert!(tried > 0, "no such key decodes: the test tests nothing");
+    }
+
+    proptest! {
+        /// Wherever the gate lets a signature through, the plain check answers as strict does:
+        /// honest signatures, tampered messages, `s + ℓ`, small-order `R`s (with `s = k·a` for
+        /// the identity) and random bytes.
+        #[test]
+        fn where_the_gate_agrees_a_plain_check_answers_as_strict(
+            seed in any::<[u8; 32]>(),
+            message in proptest::collection::vec(any::<u8>(), 0..64),
+            junk in any::<[u8; 64]>(),
+            torsion in 0usize..8,
+            kind in 0u8..5,
+        ) {
+            let identity = Identity::from_seed(seed, token());
+            let id = identity.peer_id().clone();
+            let honest = identity.sign(&message).0;
+            let signature = match kind {
+                0 => honest,
+                1 => {
+                    // s + ℓ: the same s modulo ℓ, not canonical.
+                    let mut sig = honest;
+                    let mut carry = 0u16;
+                    for (byte, order) in sig[32..].iter_mut().zip(GROUP_ORDER) {
+                        let sum = u16::from(*byte) + u16::from(order) + carry;
+                        *byte = sum.to_le_bytes()[0];
+                        carry = sum >> 8;
+                    }
+                    sig
+                }
+                2 => identity_r_signature(seed, &message),
+                3 => {
+                    let mut sig = junk;
+                    sig[..32].copy_from_slice(&SMALL_ORDER_ENCODINGS[torsion]);
+                    sig
+                }
+                _ => junk,
+            };
+            let strict = id.verify(&message, &Signature(signature)).is_ok();
+            if kind < 4 {
+                prop_assert_eq!(strict, kind == 0, "kind {}", kind);
+            }
+            if id.plain_check_agrees(&Signature(signature)) {
+                prop_assert_eq!(plain_check(&id.public_key(), &message, &signature), strict);
+            }
+            let mut tampered = message.clone();
+            tampered.push(1);
+            if id.plain_check_agrees(&Signature(signature)) {
+                prop_assert_eq!(
+                    plain_check(&id.public_key(), &tampered, &signature),
+                    id.verify(&tampered, &Signature(signature)).is_ok()
+                );
+            }
+            prop_assert_eq!(id.plain_check_agrees(&Signature(honest)), true);
+        }
     }
 }

@@ -24,7 +24,8 @@ pub(crate) use strict::check_object;
 mod tests;
 
 pub use envelope::{
-    check_sender, frame_unsigned, open, open_body, open_bound, open_from, seal, seal_body,
+    check_sender, frame_unsigned, open, open_body, open_bound, open_from, open_from_checked, seal,
+    seal_body, Checked, SignatureJob,
 };
 pub use error::{ErrorCode, ProtocolError};
 pub use message::{

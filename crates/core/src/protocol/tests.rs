@@ -645,3 +645,55 @@ fn discovery_without_connected_counts_its_list() {
         assert_eq!(got, connected);
     }
 }
+
+#[test]
+fn a_signature_is_taken_out_only_from_the_expected_signer_and_when_a_plain_check_agrees() {
+    let alice = identity(2);
+    let bob = identity(3);
+    let frame = seal(&alice, &vote_frame()).unwrap();
+    let job = SignatureJob::of(&frame, alice.peer_id()).unwrap();
+    assert_eq!(job.signer(), alice.peer_id());
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&alice.peer_id().public_key()).unwrap();
+    let signature = ed25519_dalek::Signature::from_bytes(&job.signature());
+    assert!(key.verify_strict(job.message(), &signature).is_ok());
+    assert_eq!(SignatureJob::of(&frame, bob.peer_id()), None);
+    assert_eq!(SignatureJob::of("not json", alice.peer_id()), None);
+    let unsigned = frame_unsigned(alice.peer_id(), &vote_frame()).unwrap();
+    assert_eq!(SignatureJob::of(&unsigned, alice.peer_id()), None);
+    // R the identity point: a plain check could accept what strict refuses, so it stays home.
+    let sig = frame.split(r#""sig":""#).nth(1).unwrap()[..128].to_string();
+    let small_r = format!("01{}{}", "0".repeat(62), &sig[64..]);
+    let odd = frame.replace(&sig, &small_r);
+    assert_eq!(SignatureJob::of(&odd, alice.peer_id()), None);
+}
+
+#[test]
+fn a_checked_token_skips_the_check_for_its_own_frame_only() {
+    let alice = identity(2);
+    let frame = seal(&alice, &vote_frame()).unwrap();
+    let token = SignatureJob::of(&frame, alice.peer_id()).unwrap().passed();
+    assert_eq!(
+        open_from_checked(&frame, alice.peer_id(), &token).unwrap(),
+        open_from(&frame, alice.peer_id()).unwrap()
+    );
+    // Another body under the same signature: with the first frame's token it is checked, and
+    // refused.
+    let tampered = frame.replace(r#"\"optionIds\":[2]"#, r#"\"optionIds\":[1]"#);
+    assert_ne!(tampered, frame);
+    assert!(matches!(
+        open_from_checked(&tampered, alice.peer_id(), &token),
+        Err(ProtocolError::BadSignature(_))
+    ));
+    // Its own token (a driver vouching for a check it did not do) is taken at its word: the
+    // token is all that skips the check.
+    let lie = SignatureJob::of(&tampered, alice.peer_id())
+        .unwrap()
+        .passed();
+    assert!(open_from_checked(&tampered, alice.peer_id(), &lie).is_ok());
+    // Every other check still runs: the token does not make a frame from someone else pass.
+    let bob = identity(3);
+    assert!(matches!(
+        open_from_checked(&frame, bob.peer_id(), &token),
+        Err(ProtocolError::SignerMismatch { .. })
+    ));
+}
