@@ -68,6 +68,9 @@ pub struct PeerId(Arc<Named>);
 struct Named {
     text: String,
     key: VerifyingKey,
+    /// Whether the key is canonically encoded and not of small order (the key's half of
+    /// [`PeerId::plain_check_agrees`]), worked out on first use.
+    plain_key: std::sync::OnceLock<bool>,
 }
 
 /// How many parsed IDs a thread remembers (then it forgets them all and starts again).
@@ -85,6 +88,7 @@ impl PeerId {
         Self(Arc::new(Named {
             text: bs58::encode(key.as_bytes()).into_string(),
             key,
+            plain_key: std::sync::OnceLock::new(),
         }))
     }
 
@@ -128,12 +132,12 @@ impl PeerId {
     /// order, `s < ℓ`, and `R` is none of the eight small-order points' canonical encodings (a
     /// non-canonical `R` never equals an encoding both compute, so both refuse it).
     pub fn plain_check_agrees(&self, signature: &Signature) -> bool {
-        let key = self.0.key.to_bytes();
         let (r, s) = signature.0.split_at(32);
-        is_canonical_y(&key)
-            && !self.0.key.is_weak()
-            && is_below_group_order(s)
-            && !SMALL_ORDER_ENCODINGS.iter().any(|e| e[..] == *r)
+        let plain_key = *self
+            .0
+            .plain_key
+            .get_or_init(|| is_canonical_y(&self.0.key.to_bytes()) && !self.0.key.is_weak());
+        plain_key && is_below_group_order(s) && !SMALL_ORDER_ENCODINGS.iter().any(|e| e[..] == *r)
     }
 }
 
