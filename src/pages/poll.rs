@@ -136,7 +136,7 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
         MoveState::Started(hub) => (Some(messages::move_aborted(hub)), true),
         MoveState::Failed(why) => (Some(why.clone()), true),
     };
-    let participants = hosted.present.len().saturating_sub(1);
+    let participants = participants_connected(&hosted.poll.owner, &hosted.present, 0);
     let unreachable = messages::unreachable(&ready.network, &ready.server.server.to_url());
     // A refused close or reopen is explained next to its button; anything else at the top.
     let (toggle_error, top_error) = match &*error {
@@ -564,8 +564,8 @@ fn ParticipantView(props: &ParticipantViewProps) -> Html {
     let stale = sync != SyncState::Connected;
     let peers = snapshot.map(|s| s.peers.clone()).unwrap_or_default();
     // The owner's count: the list may be cut at DISCOVERY_LISTED_MAX peers (PROTOCOL.md §3.4).
-    let connected = snapshot.map_or(0, |s| usize::try_from(s.connected).unwrap_or(usize::MAX));
-    let participants = connected.saturating_sub(1);
+    let connected = snapshot.map_or(0, |s| s.connected);
+    let participants = participants_connected(&props.owner, &peers, connected);
     let mine = props.owner == *me;
     let hub_peer = snapshot.map_or_else(|| props.owner.clone(), |s| s.hub.clone());
     let hub_status = html! {
@@ -786,6 +786,13 @@ struct MembersProps {
     /// Set on the owner's page: change a member's role.
     #[prop_or_default]
     on_role: Option<Callback<(PeerId, Role)>>,
+}
+
+/// How many participants a discovery list and count say are connected (the owner not counted,
+/// and not assumed connected: a poll kept online elsewhere may be served without it).
+fn participants_connected(owner: &PeerId, peers: &[PeerInfo], connected: u64) -> usize {
+    let n = PeerInfo::participants_connected(owner, peers, connected);
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// Members with names, roles, and who is connected now.

@@ -81,9 +81,12 @@ test('an owner moves a poll to an always-on hub, leaves, comes back, closes it a
   const invite = await owner.getByTestId('share-link').inputValue();
   expect(invite).toContain(`via=${hub.id}`);
 
-  // The owner leaves: the poll stays online at the hub.
+  // Ann and Bob are the participants, the owner (connected to the hub too) is not counted.
+  await expect(ann.getByTestId('participant-count')).toHaveText('2', SLOW);
+  // The owner leaves: the poll stays online at the hub, with both participants still there.
   const ownerContext = owner.context();
   await owner.close();
+  await expect(ann.getByTestId('participant-count')).toHaveText('2', SLOW);
   await ann.getByTestId('vote-option-0').click();
   await expect(ann.getByTestId('tally-0')).toHaveText('1', SLOW);
   await expect(ann.getByTestId('pending-badge')).toHaveCount(0, SLOW);

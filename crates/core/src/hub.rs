@@ -531,9 +531,16 @@ impl Hub {
         let Some(hosted) = self.polls.get(poll) else {
             return Vec::new();
         };
+        // The owner first, when connected (§3.4): here, or subscribed to a poll delegated here.
+        let owner = &hosted.poll.owner;
         let mut peers = Vec::new();
-        if hosted.poll.owner == *self.me() {
-            peers.push(self.me().clone());
+        let owner_here = *owner == *self.me()
+            || self
+                .conns
+                .values()
+                .any(|c| c.peer == *owner && c.subscribed.contains(poll));
+        if owner_here {
+            peers.push(owner.clone());
         }
         for conn in self.conns.values() {
             if conn.subscribed.contains(poll) && !peers.contains(&conn.peer) {

@@ -514,6 +514,16 @@ impl PeerInfo {
             })
             .collect()
     }
+
+    /// How many of the `connected` peers of a `peer:discovery` (whose list is `listed`) are
+    /// participants: all of them but the poll's `owner`, when the owner is connected. A hub
+    /// lists the owner first when it is (§3.4), so a cut list still shows it.
+    pub fn participants_connected(owner: &PeerId, listed: &[Self], connected: u64) -> u64 {
+        let owner_connected = listed.iter().any(|p| p.peer_id == *owner);
+        connected
+            .max(listed.len() as u64)
+            .saturating_sub(u64::from(owner_connected))
+    }
 }
 
 /// One poll in `poll:list`.
