@@ -8,7 +8,8 @@
 // the machine's 1-minute load average before and after it; a row whose scenario started with
 // the load above half the cores is marked "under load" in the report (its figure measures the
 // machine as much as the code). Before each scenario the runner waits up to `--idle-wait`
-// seconds (default 60) for the load to fall below that mark.
+// seconds (default 180) for the load to fall below that mark: after B3's eleven renderers the
+// 1-minute average needs 2–3 minutes to fall from ~8 to 1, so 60 s let B4 start under load.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -30,7 +31,7 @@ const only = arg('only', 'B1,B2,B3,B4,B5,B6,B7,B8,B9,B10').split(',');
 const hostN = arg('host-n', quick ? '20' : '100,500,1000').split(',').map(Number);
 const want = (id) => only.includes(id);
 const fanout = quick ? [1, 10] : [1, 10, 25, 50, 100];
-const idleWait = Number(arg('idle-wait', quick ? 0 : 60));
+const idleWait = Number(arg('idle-wait', quick ? 0 : 180));
 /** The load above which a figure is marked as measured under load: half the cores. */
 const LOADED = cpus().length / 2;
 

@@ -93,8 +93,11 @@ struct Inner {
     inbox: CheckQueue<Arrived>,
     /// Works the inbox off, one slice per task.
     slicer: Option<NextTask>,
-    /// Checks signatures off the page's thread; `None` when it could not start or failed.
+    /// Checks signatures off the page's thread; `None` before the first connection (a page
+    /// nobody connects to never starts it) and after it could not start or failed.
     checker: Option<Checker>,
+    /// The checker was started once (it is not started again after it failed).
+    checker_started: bool,
     /// A timer per batch with the checker: it expires the batch if no answer came.
     expiries: BTreeMap<BatchId, Timeout>,
     failed: Option<StorageError>,
@@ -137,6 +140,9 @@ impl HubHandle {
             conn.close();
             return;
         };
+        if !self.0.borrow().checker_started {
+            self.start_checker();
+        }
         let id = {
             let mut inner = self.0.borrow_mut();
             inner.next_conn += 1;
@@ -242,8 +248,11 @@ impl HubHandle {
         }
     }
 
-    /// Starts the signature checker (without one, the machine checks every frame itself).
+    /// Starts the signature checker, once (without one, the machine checks every frame
+    /// itself). It is started with the first connection, so its start-up overlaps that
+    /// connection's own and a page that only follows polls never pays for it.
     fn start_checker(&self) {
+        self.0.borrow_mut().checker_started = true;
         let weak = Rc::downgrade(&self.0);
         let started = Checker::start(move |answer| {
             if let Some(inner) = weak.upgrade() {

@@ -82,6 +82,7 @@ impl HubHandle {
             inbox: starpoll_core::hub::checks::CheckQueue::new(),
             slicer: None,
             checker: None,
+            checker_started: false,
             expiries: BTreeMap::new(),
             failed: None,
             on_change,
@@ -97,7 +98,6 @@ impl HubHandle {
             }
         })?;
         handle.0.borrow_mut().slicer = Some(slicer);
-        handle.start_checker();
         // Deadlines that passed while the owner was away close now.
         handle.wake();
         Ok(handle)
