@@ -136,7 +136,8 @@ fn OwnerView(props: &OwnerViewProps) -> Html {
         MoveState::Started(hub) => (Some(messages::move_aborted(hub)), true),
         MoveState::Failed(why) => (Some(why.clone()), true),
     };
-    let participants = participants_connected(&hosted.poll.owner, &hosted.present, 0);
+    let connected = u64::try_from(hosted.present.len()).unwrap_or(u64::MAX);
+    let participants = participants_connected(&hosted.poll.owner, &hosted.present, connected);
     let unreachable = messages::unreachable(&ready.network, &ready.server.server.to_url());
     // A refused close or reopen is explained next to its button; anything else at the top.
     let (toggle_error, top_error) = match &*error {

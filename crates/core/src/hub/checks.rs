@@ -73,11 +73,6 @@ impl<T> CheckQueue<T> {
         self.entries.is_empty()
     }
 
-    /// How many entries wait.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// An event, with the job to check its signature outside (`None`: nothing to check
     /// outside, or no checker).
     pub fn push(&mut self, item: T, job: Option<SignatureJob>) {

@@ -581,7 +581,11 @@ fn a_moved_poll_is_served_by_the_new_hub_and_participants_follow_the_redirect() 
     // Olga is not connected to the host: every peer it lists is a participant.
     let present = w.node(HOST).hub.present(&poll_id());
     assert_eq!(present.len(), PEOPLE.len());
-    let count = crate::protocol::PeerInfo::participants_connected(&peer(OLGA), &present, 0);
+    let count = crate::protocol::PeerInfo::participants_connected(
+        &peer(OLGA),
+        &present,
+        present.len() as u64,
+    );
     assert_eq!(count, PEOPLE.len() as u64);
     // Votes now go to the host, which serves with the moved records and members.
     w.submit(0, vote(1));
@@ -1079,7 +1083,11 @@ fn the_owner_as_a_client_of_the_hub_closes_the_poll_and_moves_it_on_through_her_
     let present = w.node(HOST).hub.present(&poll_id());
     assert_eq!(present[0].peer_id, peer(OLGA));
     assert_eq!(present.len(), PEOPLE.len() + 1);
-    let count = crate::protocol::PeerInfo::participants_connected(&peer(OLGA), &present, 0);
+    let count = crate::protocol::PeerInfo::participants_connected(
+        &peer(OLGA),
+        &present,
+        present.len() as u64,
+    );
     assert_eq!(count, PEOPLE.len() as u64);
     // Her commands carry owner rights at the host.
     let close = w.submit(olga, Command::Close).unwrap();

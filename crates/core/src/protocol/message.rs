@@ -520,9 +520,7 @@ impl PeerInfo {
     /// lists the owner first when it is (§3.4), so a cut list still shows it.
     pub fn participants_connected(owner: &PeerId, listed: &[Self], connected: u64) -> u64 {
         let owner_connected = listed.iter().any(|p| p.peer_id == *owner);
-        connected
-            .max(listed.len() as u64)
-            .saturating_sub(u64::from(owner_connected))
+        connected.saturating_sub(u64::from(owner_connected))
     }
 }
 
