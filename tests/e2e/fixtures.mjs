@@ -37,16 +37,28 @@ export const test = base.extend({
     { scope: 'worker' },
   ],
   // A fresh user: own context (own IndexedDB), camera/mic granted so ICE works on loopback.
-  newUser: async ({ browser, baseURL }, use) => {
+  // The pages' warnings, errors and uncaught exceptions are kept, and printed if the test fails,
+  // so that a failure seen only in CI says what the app logged.
+  newUser: async ({ browser, baseURL }, use, testInfo) => {
     const contexts = [];
+    const logs = [];
     await use(async () => {
       const context = await browser.newContext({
         baseURL,
         permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
       });
-      contexts.push(context);
+      const user = contexts.push(context);
+      const at = () => `${(performance.now() / 1000).toFixed(3)} s, user ${user}`;
+      context.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') logs.push(`[${at()}] ${m.type()}: ${m.text()}`);
+      });
+      context.on('weberror', (e) => logs.push(`[${at()}] uncaught: ${e.error()}`));
       return context;
     });
+    if (testInfo.status !== testInfo.expectedStatus && logs.length > 0) {
+      console.log(`What the pages logged (warnings and errors, the last 60 of ${logs.length}):`);
+      console.log(logs.slice(-60).join('\n'));
+    }
     await Promise.all(contexts.map((c) => c.close()));
   },
 });
