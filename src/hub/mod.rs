@@ -140,9 +140,7 @@ impl HubHandle {
             conn.close();
             return;
         };
-        if !self.0.borrow().checker_started {
-            self.start_checker();
-        }
+        self.start_checker();
         let id = {
             let mut inner = self.0.borrow_mut();
             inner.next_conn += 1;
@@ -252,7 +250,9 @@ impl HubHandle {
     /// itself). It is started with the first connection, so its start-up overlaps that
     /// connection's own and a page that only follows polls never pays for it.
     fn start_checker(&self) {
-        self.0.borrow_mut().checker_started = true;
+        if std::mem::replace(&mut self.0.borrow_mut().checker_started, true) {
+            return;
+        }
         let weak = Rc::downgrade(&self.0);
         let started = Checker::start(move |answer| {
             if let Some(inner) = weak.upgrade() {

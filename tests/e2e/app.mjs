@@ -49,10 +49,12 @@ export async function createPoll(page, { title, options, multi = false, newcomer
   };
 }
 
-/** A participant opens an invite link and waits until connected as a voter. */
+/** A participant opens an invite link and waits until connected as a voter, its join answered. */
 export async function joinByLink(page, link) {
   await page.goto(link);
   await expect(page.getByTestId('poll-page')).toHaveAttribute('data-role', 'participant');
   await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'connected');
   await expect(page.getByTestId('my-role')).toContainText('voter');
+  // Connected is not yet joined: the `Join` is a command of its own, done once it is answered.
+  await expect(page.getByTestId('pending-badge')).toHaveCount(0);
 }
